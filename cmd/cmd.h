@@ -1,0 +1,29 @@
+/*
+ * cmd/cmd.h - the sub-commands of the k1s executable.
+ *
+ * Each sub-command is a row in commands[] (cmd/main.c): its name, the
+ * function that runs it, a one-line summary for `k1s --help`, and whether it
+ * is internal (run by k1s itself, hidden from help). A command function gets
+ * the arguments after its name and returns the process exit status: 0 ok,
+ * 1 failure, 2 bad usage. To add a command, write its function in a
+ * cmd/<name>.c file and add one row.
+ */
+#ifndef K1S_CMD_H
+#define K1S_CMD_H
+
+int cmd_server(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
+int cmd_kubectl(int argc, char **argv);
+int cmd_images(int argc, char **argv);
+int cmd_token(int argc, char **argv);
+int cmd_check_config(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+int cmd_shim(int argc, char **argv);
+int cmd_pause(int argc, char **argv);
+
+/* Runs flags_parse and maps its result to an exit status (-1: go on). */
+struct flag;
+int cmd_parse_flags(const char *cmd, const char *usage, const struct flag *flags,
+		    int argc, char **argv, char ***args, int *nargs);
+
+#endif

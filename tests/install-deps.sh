@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every build, run-time and test dependency of k1s with apt-get.
+# Idempotent and non-interactive; run as root (make install-deps).
+set -eu
+export DEBIAN_FRONTEND=noninteractive
+pkgs=(
+	# build
+	build-essential pkg-config file git
+	libuv1-dev libmbedtls-dev libsqlite3-dev libcjson-dev libnftnl-dev libmnl-dev
+	libhttp-parser-dev libyaml-dev zlib1g-dev libzstd-dev libarchive-dev libldns-dev
+	# fuzzing and sanitizers
+	clang libclang-rt-14-dev
+	# static build: Debian source packages of libraries shipped without .a
+	dpkg-dev
+	# run time
+	runc nftables iproute2 btrfs-progs
+	# tests and benchmarks
+	busybox-static etcd-server etcd-client python3-kubernetes curl procps psmisc util-linux
+)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if ! command -v kubectl >/dev/null 2>&1; then
+	# Debian has no kubectl package; the npm registry carries no kubectl
+	# either, so this is the one place a missing kubectl is reported.
+	apt-get install -y -qq kubernetes-client 2>/dev/null || {
+		echo "install-deps: no kubectl on PATH and none installable here" >&2
+		exit 1
+	}
+fi
+echo "install-deps: all dependencies present"
