@@ -52,18 +52,18 @@ unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
 e2e: $(BUILD)/k1s
-	tests/e2e/run.sh
+	BUILD=$(BUILD) tests/e2e/run.sh
 
 # The one test command: unit tests, then end-to-end tests, one closing line.
 test: $(BUILD)/k1s $(BUILD)/unit-tests
-	tests/run.sh
+	BUILD=$(BUILD) tests/run.sh
 
 asan:
 	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" build/asan/unit-tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/asan/unit-tests
 
 bench: $(BUILD)/k1s
-	bench/run.sh
+	BUILD=$(BUILD) bench/run.sh
 
 install-deps:
 	tests/install-deps.sh
@@ -71,4 +71,5 @@ install-deps:
 clean:
 	rm -rf build
 
+-include mk/*.mk
 -include $(OBJS:.o=.d) $(MAINOBJ:.o=.d) $(UNIT_OBJS:.o=.d)

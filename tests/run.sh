@@ -19,7 +19,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
 echo "== unit tests"
-build/unit-tests | tee "$log"
+"${BUILD:-build}"/unit-tests | tee "$log"
 count "$log" unit-tests
 
 echo "== end-to-end tests"

@@ -4,7 +4,7 @@
 # script that exits non-zero without a "not ok" line counts as one failure.
 set -u
 cd "$(dirname "$0")/../.."
-export K1S_BIN=${K1S_BIN:-$PWD/build/k1s}
+export K1S_BIN=${K1S_BIN:-$PWD/${BUILD:-build}/k1s}
 limit=${E2E_TIMEOUT:-600}
 passed=0 failed=0
 scripts=("$@")
