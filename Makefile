@@ -1,7 +1,7 @@
 # k1s - build, test, bench, static release, dependencies.
 # Sources are found by directory: adding a .c file to a module needs no edit here.
 
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
+VERSION ?= v0.1.0-dev
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 CC      ?= cc
