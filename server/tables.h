@@ -1,0 +1,49 @@
+/*
+ * server/tables.h - meta.k8s.io/v1 Table output (what `kubectl get` prints).
+ *
+ * Each built-in resource has a row in the table of printers in tables.c: its
+ * columns (name, type, format, priority — priority 1 columns appear with
+ * -o wide) and a cell function per column, following kube-apiserver's
+ * printers. Resources without a printer get the default table (Name,
+ * Created At). CRDs add their additionalPrinterColumns at run time through
+ * the same struct.
+ */
+#ifndef K1S_SERVER_TABLES_H
+#define K1S_SERVER_TABLES_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+enum table_include { TABLE_INCLUDE_NONE, TABLE_INCLUDE_METADATA, TABLE_INCLUDE_OBJECT };
+
+struct table_col {
+	const char *name;	/* "Name", "Ready", ... (kubectl upper-cases) */
+	const char *type;	/* string, integer, number, boolean, date */
+	const char *format;	/* "name" for the name column, else "" */
+	const char *description;
+	int priority;		/* 0 always shown, 1 with -o wide */
+	/* Returns the cell for obj (a new cJSON item); now is ns since the epoch. */
+	cJSON *(*cell)(const cJSON *obj, int64_t now);
+};
+
+struct table_printer {
+	const char *group;
+	const char *resource;
+	const struct table_col *cols;
+	size_t ncols;
+};
+
+/* The printer of a built-in resource, or the default printer. Never NULL. */
+const struct table_printer *table_printer_find(const char *group, const char *resource);
+
+/*
+ * Builds a Table of objs[0..n). The objects are not consumed. list_meta
+ * (resourceVersion/continue/remainingItemCount) is copied when non-NULL.
+ */
+cJSON *table_build(const struct table_printer *p, const cJSON *const *objs, size_t n,
+		   enum table_include include, const cJSON *list_meta, int64_t now);
+
+/* kube's HumanDuration: "5s", "3m20s", "7h", "12d", "2y3d". */
+void table_human_duration(int64_t ns, char *out, size_t len);
+
+#endif
