@@ -5,6 +5,8 @@
 #include "lib/json.h"
 #include "lib/timefmt.h"
 
+#include <errno.h>
+
 TEST(status_not_found_shape)
 {
 	struct api_error e = { 0 };
@@ -113,4 +115,41 @@ TEST(default_table_for_unknown_resource)
 
 	ASSERT_EQ(p->ncols, 2);
 	ASSERT_STR_EQ(p->cols[1].name, "Created At");
+}
+
+#include "server/route.h"
+
+TEST(route_parse_paths)
+{
+	struct route r;
+
+	ASSERT_OK(route_parse("/api", &r));
+	ASSERT_EQ(r.kind, ROUTE_API);
+	ASSERT_OK(route_parse("/apis/apps/v1", &r));
+	ASSERT_EQ(r.kind, ROUTE_VERSION);
+	ASSERT_STR_EQ(r.group, "apps");
+	ASSERT_OK(route_parse("/api/v1/namespaces/default/pods/web/log", &r));
+	ASSERT_EQ(r.kind, ROUTE_RESOURCE);
+	ASSERT_STR_EQ(r.ns, "default");
+	ASSERT_STR_EQ(r.resource, "pods");
+	ASSERT_STR_EQ(r.name, "web");
+	ASSERT_STR_EQ(r.sub, "log");
+	ASSERT_OK(route_parse("/api/v1/namespaces/kube-system", &r));
+	ASSERT_STR_EQ(r.resource, "namespaces");
+	ASSERT_STR_EQ(r.name, "kube-system");
+	ASSERT_STR_EQ(r.ns, "");
+	ASSERT_OK(route_parse("/api/v1/namespaces/foo/finalize", &r));
+	ASSERT_STR_EQ(r.resource, "namespaces");
+	ASSERT_STR_EQ(r.name, "foo");
+	ASSERT_STR_EQ(r.sub, "finalize");
+	ASSERT_OK(route_parse("/api/v1/namespaces/foo/configmaps", &r));
+	ASSERT_STR_EQ(r.ns, "foo");
+	ASSERT_STR_EQ(r.resource, "configmaps");
+	ASSERT_OK(route_parse("/apis/apps/v1/deployments", &r));
+	ASSERT_STR_EQ(r.resource, "deployments");
+	ASSERT_STR_EQ(r.ns, "");
+	ASSERT_OK(route_parse("/healthz", &r));
+	ASSERT_EQ(r.kind, ROUTE_NONE);
+	ASSERT_EQ(route_parse("/api/v1//pods", &r), -EINVAL);
+	ASSERT_EQ(route_parse("/api/v1/namespaces/a/pods/b/c/d", &r), -EINVAL);
 }
