@@ -141,8 +141,18 @@ int64_t pki_cert_seconds_left(const mbedtls_x509_crt *crt, int64_t now);
  */
 int pki_cert_sans(const mbedtls_x509_crt *crt, struct pki_strv *dns,
 		  struct pki_strv *ips);
-/* The first CN and all O values of crt's subject (O into *orgs, may be NULL). */
+/*
+ * The CN (the last one if several, as Go reads it; *cn NULL if none,
+ * malloc'd) and all O values in order (into *orgs, which may be NULL) of
+ * crt's subject. 0, or -EBADMSG for a value with a NUL byte.
+ */
 int pki_cert_subject(const mbedtls_x509_crt *crt, char **cn, struct pki_strv *orgs);
+/*
+ * True when crt's subjectAltNames name host: an IP address compared with the
+ * IP SANs, anything else with the DNS SANs (case-insensitive, no wildcards).
+ * For TLS clients: mbedtls 2.28's own host check knows no IP SANs.
+ */
+bool pki_cert_matches_host(const mbedtls_x509_crt *crt, const char *host);
 
 /* SHA-256 of crt's DER in lowercase hex; out holds PKI_SHA256_HEX_LEN + 1. */
 void pki_cert_sha256_hex(const mbedtls_x509_crt *crt, char *out);
