@@ -12,7 +12,6 @@ static int not_yet(const char *name)
 	return 1;
 }
 
-int cmd_server(int argc, char **argv) { (void)argc; (void)argv; return not_yet("server"); }
 int cmd_agent(int argc, char **argv) { (void)argc; (void)argv; return not_yet("agent"); }
 int cmd_images(int argc, char **argv) { (void)argc; (void)argv; return not_yet("images"); }
 int cmd_token(int argc, char **argv) { (void)argc; (void)argv; return not_yet("token"); }

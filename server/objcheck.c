@@ -1,0 +1,243 @@
+/*
+ * server/objcheck.c - schema checks and per-kind hooks on the REST path.
+ */
+#include "objcheck.h"
+#include "meta.h"
+#include "schema_glue.h"
+#include "lib/json.h"
+#include "lib/util.h"
+
+#include <string.h>
+
+int objcheck_decode(struct api_call *c, cJSON *obj, struct api_error *e)
+{
+	return schema_glue_decode(c, obj, e);
+}
+
+/* ---- kind defaults that depend on other fields (not expressible as schema defaults) ---- */
+
+static void default_pull_policy(cJSON *containers)
+{
+	cJSON *ct;
+
+	cJSON_ArrayForEach(ct, containers) {
+		const char *img = json_get_str(ct, "image", "");
+		const char *slash = strrchr(img, '/'), *colon = strrchr(img, ':');
+		bool latest;
+
+		if (json_get(ct, "imagePullPolicy"))
+			continue;
+		if (strchr(img, '@'))
+			latest = false;
+		else if (colon && (!slash || colon > slash))
+			latest = !strcmp(colon + 1, "latest");
+		else
+			latest = true;
+		json_set_str(ct, "imagePullPolicy", latest ? "Always" : "IfNotPresent");
+	}
+}
+
+static void pod_spec_defaults(cJSON *spec)
+{
+	if (!spec)
+		return;
+	default_pull_policy(json_get(spec, "containers"));
+	default_pull_policy(json_get(spec, "initContainers"));
+	default_pull_policy(json_get(spec, "ephemeralContainers"));
+	if (json_get_str(spec, "serviceAccountName", NULL) && !json_get(spec, "serviceAccount"))
+		json_set_str(spec, "serviceAccount", json_get_str(spec, "serviceAccountName", ""));
+	if (json_get_bool(spec, "hostNetwork", false)) {
+		cJSON *ct, *p;
+
+		/* host network: container ports are host ports */
+		cJSON_ArrayForEach(ct, json_get(spec, "containers"))
+			cJSON_ArrayForEach(p, json_get(ct, "ports"))
+				if (!json_get(p, "hostPort") && json_get(p, "containerPort"))
+					json_set_int(p, "hostPort", json_get_int(p, "containerPort", 0));
+	}
+}
+
+static void service_defaults(cJSON *svc)
+{
+	cJSON *spec = json_get(svc, "spec"), *p;
+
+	cJSON_ArrayForEach(p, json_get(spec, "ports"))
+		if (!json_get(p, "targetPort") && json_get(p, "port"))
+			json_set_int(p, "targetPort", json_get_int(p, "port", 0));
+	if (!strcmp(json_get_str(spec, "type", "ClusterIP"), "LoadBalancer") ||
+	    !strcmp(json_get_str(spec, "type", "ClusterIP"), "NodePort")) {
+		if (!json_get(spec, "externalTrafficPolicy"))
+			json_set_str(spec, "externalTrafficPolicy", "Cluster");
+	}
+	if (!strcmp(json_get_str(spec, "type", "ClusterIP"), "LoadBalancer") &&
+	    !json_get(spec, "allocateLoadBalancerNodePorts"))
+		json_set_bool(spec, "allocateLoadBalancerNodePorts", true);
+}
+
+static void namespace_defaults(cJSON *ns)
+{
+	cJSON *labels = json_obj(json_obj(ns, "metadata"), "labels");
+	const char *name = json_get_str(json_get(ns, "metadata"), "name", NULL);
+	cJSON *spec = json_obj(ns, "spec"), *fin;
+
+	if (name)
+		json_set_str(labels, "kubernetes.io/metadata.name", name);
+	if (!json_get(spec, "finalizers")) {
+		fin = cJSON_CreateArray();
+		cJSON_AddItemToArray(fin, cJSON_CreateString("kubernetes"));
+		json_set(spec, "finalizers", fin);
+	}
+	if (!json_path(ns, "status.phase"))
+		json_set_str(json_obj(ns, "status"), "phase", "Active");
+}
+
+struct kind_default {
+	const char *group, *kind;
+	void (*fn)(cJSON *obj);
+	const char *pod_spec_path;	/* where a pod template's spec is, or NULL */
+};
+
+static void no_extra(cJSON *obj) { (void)obj; }
+
+static const struct kind_default kind_defaults[] = {
+	{ "", "Pod", no_extra, "spec" },
+	{ "", "PodTemplate", no_extra, "template.spec" },
+	{ "", "ReplicationController", no_extra, "spec.template.spec" },
+	{ "apps", "Deployment", no_extra, "spec.template.spec" },
+	{ "apps", "ReplicaSet", no_extra, "spec.template.spec" },
+	{ "apps", "DaemonSet", no_extra, "spec.template.spec" },
+	{ "apps", "StatefulSet", no_extra, "spec.template.spec" },
+	{ "batch", "Job", no_extra, "spec.template.spec" },
+	{ "batch", "CronJob", no_extra, "spec.jobTemplate.spec.template.spec" },
+	{ "", "Service", service_defaults, NULL },
+	{ "", "Namespace", namespace_defaults, NULL },
+};
+
+void objcheck_defaults(struct api_call *c, cJSON *obj)
+{
+	schema_glue_defaults(c, obj);
+	for (size_t i = 0; i < ARRAY_SIZE(kind_defaults); i++) {
+		const struct kind_default *k = &kind_defaults[i];
+
+		if (strcmp(k->group, c->res->group) || strcmp(k->kind, c->res->kind))
+			continue;
+		k->fn(obj);
+		if (k->pod_spec_path)
+			pod_spec_defaults(json_path(obj, k->pod_spec_path));
+	}
+	if (c->res->hooks && c->res->hooks->defaults)
+		c->res->hooks->defaults(obj);
+}
+
+/* ---- validation beyond the schema ---- */
+
+static void immutable(const cJSON *obj, const cJSON *old, const char *path,
+		      struct api_error *e)
+{
+	const cJSON *a = json_path(obj, path), *b = json_path(old, path);
+
+	if (old && b && !json_equal(a, b))
+		api_error_add_cause(e, "FieldValueInvalid", path,
+				    "Invalid value: %s: field is immutable",
+				    a && cJSON_IsString(a) ? a->valuestring : "null");
+}
+
+static void validate_pod(const cJSON *obj, const cJSON *old, struct api_error *e)
+{
+	const cJSON *spec = json_get(obj, "spec");
+
+	if (json_get_bool(spec, "shareProcessNamespace", false) &&
+	    json_get_bool(spec, "hostPID", false))
+		field_invalid(e, "spec.securityContext.shareProcessNamespace", json_get(spec, "shareProcessNamespace"),
+			      "ShareProcessNamespace and HostPID cannot both be enabled");
+	if (!cJSON_GetArraySize(json_get(spec, "containers")))
+		field_required(e, "spec.containers", "");
+	if (!old && cJSON_GetArraySize(json_get(spec, "ephemeralContainers")))
+		field_forbidden(e, "spec.ephemeralContainers", "cannot be set on create");
+	immutable(obj, old, "spec.nodeName", e);
+}
+
+static void validate_service(const cJSON *obj, const cJSON *old, struct api_error *e)
+{
+	const cJSON *spec = json_get(obj, "spec");
+	const char *type = json_get_str(spec, "type", "ClusterIP");
+	static const char *const types[] = { "ClusterIP", "NodePort", "LoadBalancer", "ExternalName", NULL };
+	bool ok = false;
+
+	for (size_t i = 0; types[i]; i++)
+		ok |= !strcmp(types[i], type);
+	if (!ok)
+		field_not_supported(e, "spec.type", type, types);
+	if (strcmp(type, "ExternalName") && !cJSON_GetArraySize(json_get(spec, "ports")) &&
+	    strcmp(json_get_str(spec, "clusterIP", ""), "None"))
+		field_required(e, "spec.ports", "");
+	if (old && strcmp(json_get_str(json_get(old, "spec"), "clusterIP", ""), "") &&
+	    json_get(spec, "clusterIP"))
+		immutable(obj, old, "spec.clusterIP", e);
+}
+
+static void validate_configmap(const cJSON *obj, const cJSON *old, struct api_error *e)
+{
+	const cJSON *kv;
+
+	(void)old;
+	cJSON_ArrayForEach(kv, json_get(obj, "data"))
+		if (!cJSON_IsString(kv))
+			field_invalid(e, "data", kv, "must be a string");
+	if (json_get_bool(obj, "immutable", false) && old && json_get_bool(old, "immutable", false)) {
+		if (!json_equal(json_get(obj, "data"), json_get(old, "data")))
+			field_forbidden(e, "data", "field is immutable when `immutable` is set");
+	}
+}
+
+static void validate_selector_immutable(const cJSON *obj, const cJSON *old, struct api_error *e)
+{
+	immutable(obj, old, "spec.selector", e);
+	if (!json_path(obj, "spec.selector"))
+		field_required(e, "spec.selector", "");
+}
+
+struct kind_validate {
+	const char *group, *kind;
+	void (*fn)(const cJSON *obj, const cJSON *old, struct api_error *e);
+};
+
+static const struct kind_validate kind_validators[] = {
+	{ "", "Pod", validate_pod },
+	{ "", "Service", validate_service },
+	{ "", "ConfigMap", validate_configmap },
+	{ "apps", "Deployment", validate_selector_immutable },
+	{ "apps", "ReplicaSet", validate_selector_immutable },
+	{ "apps", "DaemonSet", validate_selector_immutable },
+	{ "apps", "StatefulSet", validate_selector_immutable },
+};
+
+void objcheck_validate(struct api_call *c, const cJSON *obj, const cJSON *old,
+		       struct api_error *e)
+{
+	schema_glue_validate(c, obj, e);
+	for (size_t i = 0; i < ARRAY_SIZE(kind_validators); i++)
+		if (!strcmp(kind_validators[i].group, c->res->group) &&
+		    !strcmp(kind_validators[i].kind, c->res->kind))
+			kind_validators[i].fn(obj, old, e);
+	if (c->res->hooks && c->res->hooks->validate)
+		c->res->hooks->validate(obj, old, e);
+}
+
+void objcheck_smp_schema(struct api_call *c, struct smp_schema *out)
+{
+	schema_glue_smp(c, out);
+}
+
+bool objcheck_graceful_delete(struct api_call *c, const cJSON *obj)
+{
+	return !strcmp(c->res->kind, "Pod") && !*c->res->group &&
+	       json_get_str(json_get(obj, "spec"), "nodeName", NULL) &&
+	       !json_path(obj, "metadata.deletionTimestamp");
+}
+
+void objcheck_on_delete_mark(struct api_call *c, cJSON *obj)
+{
+	if (!strcmp(c->res->kind, "Namespace") && !*c->res->group)
+		json_set_str(json_obj(obj, "status"), "phase", "Terminating");
+}

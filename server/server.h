@@ -1,0 +1,37 @@
+/*
+ * server/server.h - `k1s server`: the API server, its datastore and
+ * controllers in one process on one libuv loop. The only header of the
+ * server module that other modules (cmd/) include.
+ *
+ * server_run() blocks until SIGTERM/SIGINT (or a fatal error) and returns the
+ * process exit status. Start-up order: data dir, PKI, admin kubeconfig,
+ * store, built-in objects (namespaces), HTTPS listeners, then "ready".
+ */
+#ifndef K1S_SERVER_SERVER_H
+#define K1S_SERVER_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "lib/flags.h"
+
+struct server_config {
+	const char *data_dir;		/* default /var/lib/k1s */
+	int64_t https_port;		/* default 6443 */
+	const char *bind_address;	/* default: all IPv4 and IPv6 addresses */
+	struct flag_list tls_san;	/* extra serving SANs */
+	struct flag_list node_ip;	/* node addresses (also SANs) */
+	const char *write_kubeconfig;	/* default /etc/k1s/k1s.yaml */
+	const char *write_kubeconfig_mode;	/* octal text, default "0600" */
+	const char *token_auth_file;	/* static bearer tokens, or NULL */
+	const char *cluster_cidr;	/* default 10.42.0.0/16,fd42::/56 */
+	const char *service_cidr;	/* default 10.43.0.0/16,fd43::/112 */
+	bool disable_agent;
+	const char *ready_file;		/* touched when serving (tests), or NULL */
+};
+
+/* Fills the defaults. */
+void server_config_init(struct server_config *c);
+/* Runs the server until asked to stop; returns the exit status. */
+int server_run(const struct server_config *c);
+
+#endif
