@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# k1s server as kube-apiserver, driven by the machine's real kubectl and curl.
+#
+#   kubectl/curl --HTTPS--> k1s server --disable-agent (127.0.0.1:PORT, data in a temp dir)
+. "$(dirname "$0")/cluster.sh"
+
+dir=$(tmpdir)
+server_start "$dir" || { not_ok "server starts"; exit 1; }
+ok "server starts and writes its kubeconfig"
+
+# --- discovery and health
+expect_eq "healthz without credentials" "200 ok" "$(curl -sk -w ' %{http_code}' -o /dev/stdout $API/healthz | awk '{print $2" "$1}')"
+code=$(curl -sk -o /dev/null -w '%{http_code}' $API/api/v1/namespaces)
+expect_eq "no credentials is 401" 401 "$code"
+check "kubectl api-versions lists apps/v1" sh -c "kubectl --kubeconfig $KUBECONFIG api-versions | grep -qx apps/v1"
+check "kubectl api-resources lists deployments" sh -c "kubectl --kubeconfig $KUBECONFIG api-resources | grep -Eq '^deployments +deploy +apps/v1 +true +Deployment'"
+check "built-in namespaces exist" sh -c "kubectl --kubeconfig $KUBECONFIG get ns -o name | sort | tr '\n' ' ' | grep -qx 'namespace/default namespace/kube-node-lease namespace/kube-public namespace/kube-system '"
+check "default service account exists" kc get serviceaccount default -n default
+
+# --- apply
+cat > "$dir/app.yaml" <<'Y'
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: demo
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: demo
+data:
+  color: blue
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: creds
+  namespace: demo
+stringData:
+  password: hunter2
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: demo
+  labels: {app: web}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      affinity:
+        nodeAffinity:
+          preferredDuringSchedulingIgnoredDuringExecution:
+          - weight: 1
+            preference:
+              matchExpressions: [{key: disk, operator: In, values: [ssd]}]
+      securityContext: {runAsNonRoot: false}
+      containers:
+      - name: app
+        image: busybox:1.36
+        env:
+        - {name: MODE, value: one}
+        - {name: EXTRA, value: gone-soon}
+        ports: [{containerPort: 80}]
+      - name: sidecar
+        image: busybox
+Y
+out=$(kc apply -f "$dir/app.yaml" 2>&1)
+expect_eq "apply creates four objects" 4 "$(echo "$out" | grep -c created)"
+out=$(kc apply -f "$dir/app.yaml" 2>&1)
+expect_eq "second apply is unchanged" 4 "$(echo "$out" | grep -c unchanged)"
+sed -e 's/value: one/value: two/' -e '/EXTRA/d' "$dir/app.yaml" > "$dir/app2.yaml"
+check "apply with a changed env" kc apply -f "$dir/app2.yaml"
+expect_eq "strategic merge: env changed and removed" '[{"name":"MODE","value":"two"}]' \
+	"$(kc get deploy web -n demo -o jsonpath='{.spec.template.spec.containers[0].env}')"
+expect_eq "strategic merge: the other container kept" "sidecar" \
+	"$(kc get deploy web -n demo -o jsonpath='{.spec.template.spec.containers[1].name}')"
+expect_eq "defaults applied" "Always IfNotPresent 30 RollingUpdate" \
+	"$(kc get deploy web -n demo -o jsonpath='{.spec.template.spec.restartPolicy} {.spec.template.spec.containers[0].imagePullPolicy} {.spec.template.spec.terminationGracePeriodSeconds} {.spec.strategy.type}')"
+expect_eq "secret stringData stored as data" "aHVudGVyMg==" "$(kc get secret creds -n demo -o jsonpath='{.data.password}')"
+expect_eq "generation bumped once by the spec change" 2 "$(kc get deploy web -n demo -o jsonpath='{.metadata.generation}')"
+
+# --- get in its forms
+check "get -o wide has the wide columns" sh -c "kubectl --kubeconfig $KUBECONFIG get deploy -n demo -o wide | head -1 | grep -q 'CONTAINERS *IMAGES *SELECTOR'"
+check "get -o yaml" sh -c "kubectl --kubeconfig $KUBECONFIG get cm settings -n demo -o yaml | grep -q '^  color: blue'"
+expect_eq "get -o jsonpath" blue "$(kc get cm settings -n demo -o jsonpath='{.data.color}')"
+check "get configmaps table" sh -c "kubectl --kubeconfig $KUBECONFIG get cm -n demo | grep -Eq '^settings +1 +'"
+
+# --- watch sees a change
+kc get cm settings -n demo --watch -o jsonpath='{.data.color}{"\n"}' > "$dir/watch.out" 2>&1 &
+wpid=$!
+on_exit "kill $wpid"
+poll 10 grep -q blue "$dir/watch.out"
+kc patch cm settings -n demo --type merge -p '{"data":{"color":"red"}}' >/dev/null
+if poll 10 grep -q red "$dir/watch.out"; then ok "get --watch sees the change"; else not_ok "get --watch sees the change" "$(cat "$dir/watch.out")"; fi
+kill $wpid 2>/dev/null
+
+# --- label, annotate, patch, scale, edit
+check "label" kc label cm settings -n demo tier=backend
+expect_eq "label set" backend "$(kc get cm settings -n demo -o jsonpath='{.metadata.labels.tier}')"
+check "label selector" sh -c "kubectl --kubeconfig $KUBECONFIG get cm -n demo -l tier=backend -o name | grep -qx configmap/settings"
+expect_eq "label selector excludes" "" "$(kc get cm -n demo -l tier=frontend -o name)"
+check "annotate" kc annotate cm settings -n demo note=hello
+check "json patch" kc patch cm settings -n demo --type json -p '[{"op":"add","path":"/data/size","value":"xl"}]'
+check "strategic patch" kc patch deploy web -n demo -p '{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"busybox:1.37"}]}}}}'
+expect_eq "strategic patch kept the sidecar" "busybox:1.37 busybox" \
+	"$(kc get deploy web -n demo -o jsonpath='{.spec.template.spec.containers[*].image}')"
+check "scale" kc scale deploy web -n demo --replicas=5
+expect_eq "scaled" 5 "$(kc get deploy web -n demo -o jsonpath='{.spec.replicas}')"
+cat > "$dir/editor.sh" <<'E'
+#!/bin/sh
+sed -i 's/color: red/color: green/' "$1"
+E
+chmod +x "$dir/editor.sh"
+check "edit with a scripted EDITOR" env EDITOR="$dir/editor.sh" kubectl --kubeconfig "$KUBECONFIG" edit cm settings -n demo
+expect_eq "edited" green "$(kc get cm settings -n demo -o jsonpath='{.data.color}')"
+check "wait --for=jsonpath" kc wait cm/settings -n demo --for=jsonpath='{.data.color}'=green --timeout=10s
+check "explain" sh -c "kubectl --kubeconfig $KUBECONFIG explain pod.spec.containers | grep -q 'FIELD: containers'"
+kc diff -f "$dir/app2.yaml" >/dev/null 2>&1
+expect_eq "diff of an unchanged manifest exits 0 or 1" 1 "$([ $? -le 1 ] && echo 1)"
+check "get events" kc get events -A
+
+# --- delete
+check "delete --wait" kc delete cm settings -n demo --wait=true
+expect_fail "deleted object is gone" 1 kc get cm settings -n demo
+
+# --- bad input, each with its code and reason
+reason() { echo "$1" | sed 's/^[0-9]* //' | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("code"), d.get("reason"))'; }
+r=$(api POST /api/v1/namespaces/demo/configmaps -H 'Content-Type: application/json' -d '{"apiVersion":"v1",')
+expect_eq "malformed JSON" "400 BadRequest" "$(reason "$r")"
+r=$(api GET /api/v1/namespaces/demo/configmaps/nope)
+expect_eq "not found" "404 NotFound" "$(reason "$r")"
+r=$(api POST /api/v1/namespaces/demo/configmaps -H 'Content-Type: application/json' -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"Bad_Name"}}')
+expect_eq "invalid name" "422 Invalid" "$(reason "$r")"
+r=$(api POST /api/v1/namespaces/demo/configmaps -H 'Content-Type: application/json' -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"dup"}}')
+r=$(api POST /api/v1/namespaces/demo/configmaps -H 'Content-Type: application/json' -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"dup"}}')
+expect_eq "already exists" "409 AlreadyExists" "$(reason "$r")"
+r=$(api PUT /api/v1/namespaces/demo/configmaps/dup -H 'Content-Type: application/json' -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"dup","resourceVersion":"1"}}')
+expect_eq "stale resourceVersion" "409 Conflict" "$(reason "$r")"
+r=$(api POST /api/v1/namespaces/demo/configmaps -H 'Content-Type: application/json' -d '{"apiVersion":"apps/v1","kind":"ConfigMap","metadata":{"name":"x"}}')
+expect_eq "wrong apiVersion for the URL" "400 BadRequest" "$(reason "$r")"
+r=$(api POST /api/v1/namespaces/demo/configmaps -H 'Content-Type: application/json' -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x","namespace":"other"}}')
+expect_eq "namespace differs from the URL" "400 BadRequest" "$(reason "$r")"
+r=$(api PATCH /api/v1/namespaces/demo/configmaps/dup -H 'Content-Type: text/plain' -d 'x')
+expect_eq "unsupported patch type" "415 UnsupportedMediaType" "$(reason "$r")"
+r=$(api GET /api/v1/namespaces/demo/widgets)
+expect_eq "unknown resource" "404 NotFound" "$(reason "$r")"
+r=$(api GET /api/v1/namespaces/demo/configmaps -H 'Accept: application/vnd.kubernetes.protobuf')
+expect_eq "not acceptable" "406 NotAcceptable" "$(reason "$r")"
+head -c 3200000 /dev/zero | tr '\0' 'a' > "$dir/big"
+r=$(api POST /api/v1/namespaces/demo/configmaps -H 'Content-Type: application/json' --data-binary @"$dir/big")
+expect_eq "body over 3 MiB" "413 RequestEntityTooLarge" "$(reason "$r")"
+r=$(api GET "/api/v1/namespaces/demo/configmaps?watch=1&resourceVersion=1")
+expect_eq "watch from a compacted revision is 410 Expired" "410 Expired" \
+	"$(echo "$r" | sed 's/^200 //' | head -1 | python3 -c 'import json,sys; d=json.load(sys.stdin)["object"]; print(d["code"], d["reason"])' 2>/dev/null || echo "$r")"
+r=$(api POST /api/v1/namespaces/demo/configmaps -H 'Content-Type: application/json' -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"strict"},"spec":{"foo":1}}')
+expect_eq "strict field validation" "400 BadRequest" "$(reason "$r")"
+check "strict message names the field" sh -c "echo '$r' | grep -q 'unknown field \\\\\"spec\\\\\"'"
+check "server still alive after bad input" kc get ns default
+
+# --- finalizers keep an object until they are gone
+kc create cm held -n demo >/dev/null
+kc patch cm held -n demo --type merge -p '{"metadata":{"finalizers":["example.com/hold"]}}' >/dev/null
+kc delete cm held -n demo --wait=false >/dev/null
+check "object with a finalizer is marked, not removed" sh -c "kubectl --kubeconfig $KUBECONFIG get cm held -n demo -o jsonpath='{.metadata.deletionTimestamp}' | grep -q T"
+r=$(api PATCH /api/v1/namespaces/demo/configmaps/held -H 'Content-Type: application/merge-patch+json' -d '{"metadata":{"finalizers":["example.com/hold","example.com/new"]}}')
+expect_eq "no new finalizers while deleting" "422 Invalid" "$(reason "$r")"
+kc patch cm held -n demo --type merge -p '{"metadata":{"finalizers":null}}' >/dev/null
+if poll 5 sh -c "! kubectl --kubeconfig $KUBECONFIG get cm held -n demo >/dev/null 2>&1"; then ok "removing the last finalizer removes the object"; else not_ok "removing the last finalizer removes the object"; fi
+
+# --- python3-kubernetes (Debian) list + watch
+cat > "$dir/py.py" <<'P'
+import sys
+from kubernetes import client, config, watch
+config.load_kube_config(sys.argv[1])
+v1 = client.CoreV1Api()
+names = [n.metadata.name for n in v1.list_namespace().items]
+assert "demo" in names, names
+w = watch.Watch()
+for ev in w.stream(v1.list_namespaced_config_map, "demo", timeout_seconds=5):
+    if ev["object"].metadata.name == "dup":
+        print("saw", ev["type"])
+        w.stop()
+P
+check "python3-kubernetes lists and watches" sh -c "/usr/bin/python3 $dir/py.py $KUBECONFIG | grep -q 'saw ADDED'"
+exit $_failed

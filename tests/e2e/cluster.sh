@@ -1,0 +1,51 @@
+# tests/e2e/cluster.sh - start and stop k1s servers for end-to-end tests.
+#
+#   server_start DIR [FLAGS...]   start `k1s server --disable-agent` with data in
+#                                 DIR on a free port; sets PORT, KUBECONFIG, API
+#                                 and registers the stop with on_exit
+#   kc ARGS...                    kubectl against that server
+#   api METHOD PATH [CURL ARGS]   curl as admin; prints "CODE BODY"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+free_port() {
+	local p
+	for _ in $(seq 50); do
+		p=$((20000 + RANDOM % 20000))
+		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return; fi
+	done
+	return 1
+}
+
+server_start() {
+	local dir=$1; shift
+	PORT=$(free_port)
+	KUBECONFIG=$dir/kubeconfig.yaml
+	export KUBECONFIG
+	API=https://127.0.0.1:$PORT
+	"$K1S" server --disable-agent --data-dir "$dir" --https-listen-port "$PORT" \
+		--write-kubeconfig "$KUBECONFIG" --ready-file "$dir/ready" "$@" \
+		> "$dir/server.log" 2>&1 &
+	SERVER_PID=$!
+	on_exit "kill -9 $SERVER_PID; wait $SERVER_PID"
+	if ! poll 20 test -f "$dir/ready"; then
+		echo "server did not become ready; log:"; tail -n 30 "$dir/server.log"
+		return 1
+	fi
+	TLS=$dir/server/tls
+}
+
+server_stop() {
+	kill "$SERVER_PID" 2>/dev/null
+	wait "$SERVER_PID" 2>/dev/null
+}
+
+kc() { kubectl --kubeconfig "$KUBECONFIG" "$@"; }
+
+api() {
+	local method=$1 path=$2; shift 2
+	curl -sS -o /tmp/k1s-api-body.$$ -w '%{http_code}' --cacert "$TLS/server-ca.crt" \
+		--cert "$TLS/client-admin.crt" --key "$TLS/client-admin.key" \
+		-X "$method" "$API$path" "$@"
+	echo " $(cat /tmp/k1s-api-body.$$)"
+	rm -f /tmp/k1s-api-body.$$
+}
