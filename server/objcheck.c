@@ -7,6 +7,8 @@
 #include "lib/json.h"
 #include "lib/util.h"
 
+#include <mbedtls/base64.h>
+#include <stdlib.h>
 #include <string.h>
 
 int objcheck_decode(struct api_call *c, cJSON *obj, struct api_error *e)
@@ -91,6 +93,32 @@ static void namespace_defaults(cJSON *ns)
 		json_set_str(json_obj(ns, "status"), "phase", "Active");
 }
 
+static void secret_defaults(cJSON *sec)
+{
+	cJSON *sd = json_get(sec, "stringData"), *data, *kv;
+
+	if (!json_get(sec, "type"))
+		json_set_str(sec, "type", "Opaque");
+	if (!cJSON_IsObject(sd))
+		return;
+	data = json_obj(sec, "data");
+	cJSON_ArrayForEach(kv, sd) {
+		size_t n = 0, len;
+		unsigned char *out;
+
+		if (!cJSON_IsString(kv))
+			continue;
+		len = strlen(kv->valuestring);
+		mbedtls_base64_encode(NULL, 0, &n, (const unsigned char *)kv->valuestring, len);
+		out = xmalloc(n + 1);
+		mbedtls_base64_encode(out, n + 1, &n, (const unsigned char *)kv->valuestring, len);
+		out[n] = '\0';
+		json_set_str(data, kv->string, (char *)out);
+		free(out);
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(sec, "stringData");
+}
+
 struct kind_default {
 	const char *group, *kind;
 	void (*fn)(cJSON *obj);
@@ -111,6 +139,7 @@ static const struct kind_default kind_defaults[] = {
 	{ "batch", "CronJob", no_extra, "spec.jobTemplate.spec.template.spec" },
 	{ "", "Service", service_defaults, NULL },
 	{ "", "Namespace", namespace_defaults, NULL },
+	{ "", "Secret", secret_defaults, NULL },
 };
 
 void objcheck_defaults(struct api_call *c, cJSON *obj)
@@ -231,13 +260,17 @@ void objcheck_smp_schema(struct api_call *c, struct smp_schema *out)
 
 bool objcheck_graceful_delete(struct api_call *c, const cJSON *obj)
 {
-	return !strcmp(c->res->kind, "Pod") && !*c->res->group &&
-	       json_get_str(json_get(obj, "spec"), "nodeName", NULL) &&
-	       !json_path(obj, "metadata.deletionTimestamp");
+	if (*c->res->group || json_path(obj, "metadata.deletionTimestamp"))
+		return false;
+	if (!strcmp(c->res->kind, "Namespace"))
+		return true;	/* the namespace cleaner removes it once empty */
+	return !strcmp(c->res->kind, "Pod") && json_get_str(json_get(obj, "spec"), "nodeName", NULL);
 }
 
 void objcheck_on_delete_mark(struct api_call *c, cJSON *obj)
 {
-	if (!strcmp(c->res->kind, "Namespace") && !*c->res->group)
+	if (!strcmp(c->res->kind, "Namespace") && !*c->res->group) {
 		json_set_str(json_obj(obj, "status"), "phase", "Terminating");
+		api_namespace_cleanup(c->srv, json_get_str(json_get(obj, "metadata"), "name", ""));
+	}
 }
