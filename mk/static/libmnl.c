@@ -505,7 +505,8 @@ void mnl_attr_put(struct nlmsghdr *nlh, uint16_t type, size_t len, const void *d
 
 	attr->nla_type = type;
 	attr->nla_len = attr_len;
-	memcpy(p, data, len);
+	if (len)
+		memcpy(p, data, len);
 	memset(p + len, 0, MNL_ALIGN(len) - len);
 	nlh->nlmsg_len += MNL_ALIGN(attr_len);
 }

@@ -134,8 +134,9 @@ static void probe_attrs(void)
 
 static void probe_batch(void)
 {
-	char buf[100];
-	struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(buf, sizeof(buf));
+	/* as with libmnl, the buffer has room for one message past the limit */
+	char buf[200];
+	struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(buf, 100);
 	int i;
 
 	printf("batch empty=%d size=%zu\n", mnl_nlmsg_batch_is_empty(b), mnl_nlmsg_batch_size(b));

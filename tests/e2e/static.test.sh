@@ -53,11 +53,15 @@ probe=tests/e2e/static-mnl-probe.c
 pdir=$(tmpdir)
 cflags="-std=gnu11 -O2 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow"
 if cc $cflags -o "$pdir/real" "$probe" -lmnl &&
-	cc $cflags -o "$pdir/ours" "$probe" "$BUILD/static/lib/libmnl.a"; then
+	cc $cflags -o "$pdir/ours" "$probe" "$BUILD/static/lib/libmnl.a" &&
+	cc $cflags -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+		-o "$pdir/ours-asan" "$probe" mk/static/libmnl.c; then
 	unshare -n "$pdir/real" > "$pdir/real.out" 2>&1
 	unshare -n "$pdir/ours" > "$pdir/ours.out" 2>&1
+	unshare -n "$pdir/ours-asan" > "$pdir/asan.out" 2>&1
 	check "the libmnl probe saw the namespace's loopback link" grep -q '^  link 1 lo$' "$pdir/real.out"
 	check "static libmnl behaves like the real libmnl" diff -u "$pdir/real.out" "$pdir/ours.out"
+	check "static libmnl is clean under ASan and UBSan" diff -u "$pdir/real.out" "$pdir/asan.out"
 else
 	not_ok "the libmnl probe compiles"
 fi
