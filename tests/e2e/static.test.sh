@@ -35,8 +35,14 @@ else
 	not_ok "stripped static binary is under 10 MiB" "$size_line"
 fi
 
+# lib.sh's tmpdir registers its clean-up inside the $(...) subshell, so it
+# never runs; make the directory here so on_exit removes it when we exit.
+work=$(mktemp -d /tmp/k1s-e2e-static-XXXXXX)
+on_exit "rm -rf '$work'"
+
 # A root with nothing in it but the binary: no libc, no /etc, no /proc.
-root=$(tmpdir)
+root=$work/root
+mkdir "$root"
 cp "$STATIC" "$root/k1s"
 chroot=$(command -v chroot)
 in_root() { env -i "$chroot" "$root" /k1s "$@"; }
@@ -50,7 +56,7 @@ expect_eq "the root still holds only the binary" "k1s" "$(ls -A "$root")"
 # libmnl: the same probe linked with the real library and with ours must
 # print the same thing (run in a fresh network namespace: only "lo").
 probe=tests/e2e/static-mnl-probe.c
-pdir=$(tmpdir)
+pdir=$work
 cflags="-std=gnu11 -O2 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow"
 if cc $cflags -o "$pdir/real" "$probe" -lmnl &&
 	cc $cflags -o "$pdir/ours" "$probe" "$BUILD/static/lib/libmnl.a" &&
