@@ -10,8 +10,9 @@ pkgs=(
 	libhttp-parser-dev libyaml-dev zlib1g-dev libzstd-dev libarchive-dev libldns-dev
 	# fuzzing and sanitizers
 	clang libclang-rt-14-dev
-	# static build: Debian source packages of libraries shipped without .a
-	dpkg-dev
+	# static build: Debian source packages of libraries shipped without .a,
+	# and the .a files libarchive's static link names
+	dpkg-dev libacl1-dev liblz4-dev
 	# run time
 	runc nftables iproute2 btrfs-progs
 	# tests and benchmarks
@@ -25,6 +26,25 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+# make static builds cJSON and libmnl (no .a in Debian) from their Debian
+# source packages: mirror each Debian 'deb' entry as a 'deb-src' entry.
+enable_deb_src() {
+	local d=/etc/apt/sources.list.d f
+	apt-cache showsrc libmnl 2>/dev/null | grep -q '^Package:' && return 0
+	for f in "$d"/*.sources; do
+		[ -e "$f" ] && [ "$f" != "$d/k1s-deb-src.sources" ] && cat "$f" && echo
+	done | awk -v RS= -v ORS='\n\n' '
+		/(^|\n)Types:[^\n]*[[:space:]]deb([[:space:]]|$)/ && /(^|\n)URIs:[^\n]*debian/ &&
+		!/(^|\n)Enabled:[[:space:]]*no/ {
+			sub(/(^|\n)Types:[^\n]*/, "\nTypes: deb-src"); sub(/^\n/, ""); print }' \
+		> "$d/k1s-deb-src.sources"
+	cat /etc/apt/sources.list "$d"/*.list 2>/dev/null |
+		sed -n 's/^[[:space:]]*deb[[:space:]]\(.*debian.*\)/deb-src \1/p' > "$d/k1s-deb-src.list"
+	[ -s "$d/k1s-deb-src.sources" ] || rm -f "$d/k1s-deb-src.sources"
+	[ -s "$d/k1s-deb-src.list" ] || rm -f "$d/k1s-deb-src.list"
+	apt-get update -qq
+}
+enable_deb_src
 if ! command -v kubectl >/dev/null 2>&1; then
 	# Debian has no kubectl package; the npm registry carries no kubectl
 	# either, so this is the one place a missing kubectl is reported.
