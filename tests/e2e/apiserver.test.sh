@@ -4,7 +4,7 @@
 #   kubectl/curl --HTTPS--> k1s server --disable-agent (127.0.0.1:PORT, data in a temp dir)
 . "$(dirname "$0")/cluster.sh"
 
-dir=$(tmpdir)
+tmpdir dir
 server_start "$dir" || { not_ok "server starts"; exit 1; }
 ok "server starts and writes its kubeconfig"
 

@@ -5,7 +5,7 @@
 #   expect_fail NAME CODE CMD...  CMD must exit with status CODE
 #   poll SECONDS CMD...      retry CMD every 0.1 s until it succeeds or time runs out
 #   on_exit CMD              run CMD when the script exits, even on failure (LIFO)
-#   tmpdir                   a fresh directory removed on exit
+#   tmpdir VAR               set VAR to a fresh directory removed on exit
 #
 # Scripts keep going after a failed check, so one run reports every failure.
 set -u
@@ -49,9 +49,9 @@ poll() {
 	done
 }
 
-tmpdir() {
+tmpdir() { # not in a subshell: the clean-up must be registered here
 	local d
 	d=$(mktemp -d /tmp/k1s-e2e-XXXXXX)
 	on_exit "rm -rf '$d'"
-	echo "$d"
+	printf -v "$1" '%s' "$d"
 }

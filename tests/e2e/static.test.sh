@@ -35,10 +35,7 @@ else
 	not_ok "stripped static binary is under 10 MiB" "$size_line"
 fi
 
-# lib.sh's tmpdir registers its clean-up inside the $(...) subshell, so it
-# never runs; make the directory here so on_exit removes it when we exit.
-work=$(mktemp -d /tmp/k1s-e2e-static-XXXXXX)
-on_exit "rm -rf '$work'"
+tmpdir work
 
 # A root with nothing in it but the binary: no libc, no /etc, no /proc.
 root=$work/root
