@@ -305,6 +305,20 @@ static int leaf_ensure(struct server_pki_pair *pp, const struct cert_row *row,
 
 /* ---- the whole set ---- */
 
+/* <data-dir>/server as 0755 if missing (other parts live there), tls as 0700. */
+static int make_dir(const char *data_dir, const char *dir)
+{
+	char *parent = xasprintf("%s/server", data_dir);
+	int ret = mkdir_p(parent, 0755);
+
+	free(parent);
+	if (!ret && mkdir(dir, 0700) < 0 && errno != EEXIST)
+		ret = -errno;
+	if (!ret && chmod(dir, 0700) < 0)
+		ret = -errno;
+	return ret;
+}
+
 static void pair_init(struct server_pki_pair *pp, const char *dir, const char *stem)
 {
 	memset(pp, 0, sizeof(*pp));
@@ -343,9 +357,7 @@ int server_pki_ensure(struct server_pki *p, const struct server_pki_opts *o,
 	p->dir = xasprintf("%s/server/tls", o->data_dir);
 	for (size_t i = 0; i < SERVER_PKI_N; i++)
 		pair_init(&p->pair[i], p->dir, rows[i].stem);
-	ret = mkdir_p(p->dir, 0700);
-	if (!ret && chmod(p->dir, 0700))
-		ret = -errno;
+	ret = make_dir(o->data_dir, p->dir);
 	if (ret) {
 		ret = fail(err, ret, "cannot create '%s': %s", p->dir, strerror(-ret));
 		goto out;

@@ -12,8 +12,13 @@
 #include "server/kubeconfig.h"
 #include "server/pki.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -383,6 +388,9 @@ TEST(server_pki_first_start_creates_everything)
 	ensure_ok(&p, &o);
 	ASSERT_STR_EQ(p.dir, dir);
 	ASSERT_EQ(file_mode(dir), 0700);
+	*strrchr(dir, '/') = '\0';
+	ASSERT_EQ(file_mode(dir), 0755);	/* <data-dir>/server is shared */
+	strcat(dir, "/tls");
 	for (int i = 0; i < SERVER_PKI_N; i++) {
 		ASSERT_TRUE(p.pair[i].created);
 		ASSERT_EQ(file_mode(p.pair[i].key_path), 0600);
@@ -674,4 +682,116 @@ TEST(kubeconfig_mode_parsing)
 	ASSERT_EQ(kubeconfig_parse_mode("", &m), -EINVAL);
 	ASSERT_EQ(kubeconfig_parse_mode("-1", &m), -EINVAL);
 	ASSERT_EQ(kubeconfig_parse_mode("rw", &m), -EINVAL);
+}
+
+/* ---- Go's TLS stack (kubectl) against the certificates ---- */
+
+/* A free TCP port on ::1 (bound and released; the race is harmless here). */
+static int free_port(void)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET6, SOCK_STREAM, 0), port;
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
+	    getsockname(fd, (struct sockaddr *)&a, &len))
+		test_fail(__FILE__, __LINE__, "no free port: %s", strerror(errno));
+	port = ntohs(a.sin6_port);
+	close(fd);
+	return port;
+}
+
+static bool can_connect(int port)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT,
+				  .sin6_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/*
+ * openssl s_server on [::1]:port with the serving certificate, requiring a
+ * client certificate from the client CA. It dies with this test process.
+ */
+static pid_t tls_server_start(const struct server_pki *p, int port)
+{
+	char *accept = xasprintf("[::1]:%d", port);
+	uint64_t deadline = mono_ms() + 10000;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		freopen("/dev/null", "w", stdout);
+		freopen("/dev/null", "w", stderr);
+		execl("/usr/bin/openssl", "openssl", "s_server", "-quiet", "-accept", accept,
+		      "-cert", p->pair[SERVER_PKI_SERVING].crt_path,
+		      "-key", p->pair[SERVER_PKI_SERVING].key_path,
+		      "-CAfile", p->pair[SERVER_PKI_CLIENT_CA].crt_path,
+		      "-Verify", "1", "-verify_return_error", "-www", (char *)NULL);
+		_exit(127);
+	}
+	free(accept);
+	ASSERT_TRUE(pid > 0);
+	while (!can_connect(port)) {
+		if (mono_ms() > deadline || waitpid(pid, NULL, WNOHANG) == pid)
+			test_fail(__FILE__, __LINE__, "openssl s_server did not start");
+		usleep(20000);
+	}
+	return pid;
+}
+
+static void tls_server_stop(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+TEST(kubeconfig_kubectl_tls_handshake)
+{
+	struct server_pki_opts o = { .data_dir = test_tmpdir(), .hostname = "h" };
+	char *path = xasprintf("%s/k1s.yaml", test_tmpdir());
+	char *bad = xasprintf("%s/wrong-ca.yaml", test_tmpdir());
+	struct server_pki p = { 0 };
+	struct pki_err err = { "" };
+	int port = free_port();
+	char *server = xasprintf("https://[::1]:%d", port);
+	struct kubeconfig_opts ko = { .path = path, .server = server };
+	char *out = NULL;
+	pid_t pid;
+
+	if (access("/usr/bin/openssl", X_OK) || access("/usr/bin/kubectl", X_OK))
+		test_fail(__FILE__, __LINE__, "openssl or kubectl missing");
+	ensure_ok(&p, &o);
+	ASSERT_OK(kubeconfig_write(&ko, &p.pair[SERVER_PKI_SERVER_CA].crt,
+				   &p.pair[SERVER_PKI_ADMIN].crt, &p.pair[SERVER_PKI_ADMIN].key, &err));
+	/* a kubeconfig trusting the wrong CA */
+	ko.path = bad;
+	ASSERT_OK(kubeconfig_write(&ko, &p.pair[SERVER_PKI_CLIENT_CA].crt,
+				   &p.pair[SERVER_PKI_ADMIN].crt, &p.pair[SERVER_PKI_ADMIN].key, &err));
+	pid = tls_server_start(&p, port);
+
+	/*
+	 * Go verified the chain and the IP SAN ::1, and s_server (which demands
+	 * a client certificate from the client CA) answered with its HTML page.
+	 */
+	run(&out, "HOME=%s /usr/bin/kubectl --kubeconfig %s --request-timeout=10s "
+	    "get --raw /version 2>&1", test_tmpdir(), path);
+	if (!strstr(out, "<HTML>"))
+		test_fail(__FILE__, __LINE__, "kubectl: %s", out);
+	free(out);
+	run(&out, "HOME=%s /usr/bin/kubectl --kubeconfig %s --request-timeout=10s "
+	    "get --raw /version 2>&1", test_tmpdir(), bad);
+	if (!strstr(out, "certificate signed by unknown authority"))
+		test_fail(__FILE__, __LINE__, "kubectl with the wrong CA: %s", out);
+	free(out);
+
+	tls_server_stop(pid);
+	server_pki_release(&p);
+	free(server);
+	free(path);
+	free(bad);
 }
