@@ -224,6 +224,32 @@ TEST(pki_rejects_bad_requests)
 	/* a CA key that doesn't belong to the CA certificate */
 	ASSERT_EQ(pki_cert_issue(&leaf, &ca.key, &req, &ca.crt, &other.key, &err), -EINVAL);
 	ASSERT_OK(pki_cert_issue(&leaf, &ca.key, &req, &ca.crt, &ca.key, &err));
+
+	/* the limits: PKI_NAMES_MAX long names fit, one more is refused */
+	{
+		const char *many[PKI_NAMES_MAX + 1];
+		char name[PKI_NAME_LEN_MAX + 1];
+		struct pki_strv sdns = { 0 };
+
+		memset(name, 'a', PKI_NAME_LEN_MAX);
+		name[PKI_NAME_LEN_MAX] = '\0';
+		for (size_t i = 0; i < ARRAY_SIZE(many); i++)
+			many[i] = name;
+		req.dns = many;
+		req.n_dns = PKI_NAMES_MAX;
+		req.orgs = many;
+		req.n_orgs = PKI_NAMES_MAX;
+		ASSERT_OK(pki_cert_issue(&leaf, &ca.key, &req, &ca.crt, &ca.key, &err));
+		ASSERT_OK(pki_cert_sans(&leaf, &sdns, NULL));
+		ASSERT_EQ(sdns.n, PKI_NAMES_MAX);
+		pki_strv_release(&sdns);
+		req.n_dns = PKI_NAMES_MAX + 1;
+		ASSERT_EQ(pki_cert_issue(&leaf, &ca.key, &req, &ca.crt, &ca.key, &err), -E2BIG);
+		name[PKI_NAME_LEN_MAX - 1] = '\0';
+		req.n_dns = 1;
+		req.n_orgs = 0;
+		ASSERT_OK(pki_cert_issue(&leaf, &ca.key, &req, &ca.crt, &ca.key, &err));
+	}
 	mbedtls_x509_crt_free(&leaf);
 	ca_free(&ca);
 	ca_free(&other);
