@@ -34,7 +34,7 @@
 #define PEM_CRT_BEGIN "-----BEGIN CERTIFICATE-----\n"
 #define PEM_CRT_END "-----END CERTIFICATE-----\n"
 #define KEY_PEM_MAX 16000	/* room for a PEM key of any type we write */
-#define CRT_DER_MAX 16384	/* room for one DER certificate we issue */
+#define CRT_DER_BASE 4096	/* room for a DER certificate without its SANs */
 
 /* ---- errors ---- */
 
@@ -517,22 +517,23 @@ static int set_common(mbedtls_x509write_cert *w, unsigned days, struct pki_err *
 	return 0;
 }
 
-/* Signs w, parses the result into *out. */
-static int sign_into(mbedtls_x509write_cert *w, mbedtls_x509_crt *out, struct pki_err *err)
+/* Signs w into a buffer of cap bytes, parses the result into *out. */
+static int sign_into(mbedtls_x509write_cert *w, size_t cap, mbedtls_x509_crt *out,
+		     struct pki_err *err)
 {
 	mbedtls_ctr_drbg_context *d = rng_get();
-	unsigned char *buf = xmalloc(CRT_DER_MAX);
+	unsigned char *buf = xmalloc(cap);
 	int n, r;
 
 	mbedtls_x509_crt_free(out);
 	mbedtls_x509_crt_init(out);
-	n = d ? mbedtls_x509write_crt_der(w, buf, CRT_DER_MAX, mbedtls_ctr_drbg_random, d)
+	n = d ? mbedtls_x509write_crt_der(w, buf, cap, mbedtls_ctr_drbg_random, d)
 	      : MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED;
 	if (n < 0) {
 		free(buf);
 		return fail(err, -EIO, "cannot sign certificate: %s", tls_strerror(n));
 	}
-	r = mbedtls_x509_crt_parse_der(out, buf + CRT_DER_MAX - n, (size_t)n);
+	r = mbedtls_x509_crt_parse_der(out, buf + cap - (size_t)n, (size_t)n);
 	free(buf);
 	if (r)
 		return fail(err, -EIO, "cannot read back certificate: %s", tls_strerror(r));
@@ -570,12 +571,24 @@ int pki_ca_create(mbedtls_x509_crt *crt, mbedtls_pk_context *key, const char *cn
 		ret = fail(err, -EIO, "cannot set CA extensions: %s", tls_strerror(r));
 		goto out;
 	}
-	ret = sign_into(&w, crt, err);
+	ret = sign_into(&w, CRT_DER_BASE, crt, err);
 out:
 	w.subject = w.issuer = NULL;
 	mbedtls_x509write_crt_free(&w);
 	names_free(subject);
 	return ret;
+}
+
+/* Upper bound of the DER bytes req's subject and SANs add. */
+static size_t req_names_size(const struct pki_cert_req *req)
+{
+	size_t n = strlen(req->cn) + 16 + req->n_ips * 24;
+
+	for (size_t i = 0; i < req->n_orgs; i++)
+		n += strlen(req->orgs[i]) + 16;
+	for (size_t i = 0; i < req->n_dns; i++)
+		n += strlen(req->dns[i]) + 8;
+	return n;
 }
 
 static int check_req(const struct pki_cert_req *req, struct pki_err *err)
@@ -636,7 +649,7 @@ int pki_cert_issue(mbedtls_x509_crt *out, mbedtls_pk_context *subject_key,
 	if (!ret)
 		ret = set_san(&w, req, err);
 	if (!ret)
-		ret = sign_into(&w, out, err);
+		ret = sign_into(&w, CRT_DER_BASE + req_names_size(req), out, err);
 out:
 	w.subject = w.issuer = NULL;
 	mbedtls_x509write_crt_free(&w);

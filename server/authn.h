@@ -14,7 +14,8 @@
  *  Every authenticated identity also gets the group "system:authenticated".
  *  Credentials that are presented but wrong (a certificate that failed
  *  verification, an unknown bearer token) give -EACCES (401) even on open
- *  paths. A request with no credentials is anonymous (system:anonymous,
+ *  paths - unless another credential of the same request is good (upstream's
+ *  union authenticator). A request with no credentials is anonymous (system:anonymous,
  *  group system:unauthenticated) when the router allows it for the path
  *  (authn_path_is_public() lists kube-apiserver's public-info-viewer paths),
  *  otherwise -EACCES (401).

@@ -84,7 +84,8 @@ struct server_pki {
 /*
  * Loads, creates or renews every certificate as described above and keeps
  * them (keys included: the CAs sign node certificates later) in *p, which
- * the caller releases with server_pki_release() - also after a failure.
+ * must be zeroed (`struct server_pki p = { 0 }`) or released before, and
+ * which the caller releases with server_pki_release() - also after a failure.
  * Logs one line per file created or renewed. 0 or -errno with err set.
  */
 int server_pki_ensure(struct server_pki *p, const struct server_pki_opts *o,

@@ -12,8 +12,13 @@
 #include "server/kubeconfig.h"
 #include "server/pki.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -22,7 +27,7 @@
 #include <mbedtls/base64.h>
 #include <mbedtls/oid.h>
 
-K1S_UNUSED static bool strv_has(const struct pki_strv *sv, const char *s)
+static bool strv_has(const struct pki_strv *sv, const char *s)
 {
 	for (size_t i = 0; i < sv->n; i++)
 		if (!strcmp(sv->v[i], s))
@@ -43,7 +48,7 @@ static unsigned file_mode(const char *path)
 static int run(char **out, const char *fmt, ...) K1S_PRINTF(2, 3);
 static int run(char **out, const char *fmt, ...)
 {
-	char *cmd, buf[4096];
+	char *cmd, buf[16384];
 	size_t n = 0;
 	va_list ap;
 	FILE *f;
@@ -219,6 +224,32 @@ TEST(pki_rejects_bad_requests)
 	/* a CA key that doesn't belong to the CA certificate */
 	ASSERT_EQ(pki_cert_issue(&leaf, &ca.key, &req, &ca.crt, &other.key, &err), -EINVAL);
 	ASSERT_OK(pki_cert_issue(&leaf, &ca.key, &req, &ca.crt, &ca.key, &err));
+
+	/* the limits: PKI_NAMES_MAX long names fit, one more is refused */
+	{
+		const char *many[PKI_NAMES_MAX + 1];
+		char name[PKI_NAME_LEN_MAX + 1];
+		struct pki_strv sdns = { 0 };
+
+		memset(name, 'a', PKI_NAME_LEN_MAX);
+		name[PKI_NAME_LEN_MAX] = '\0';
+		for (size_t i = 0; i < ARRAY_SIZE(many); i++)
+			many[i] = name;
+		req.dns = many;
+		req.n_dns = PKI_NAMES_MAX;
+		req.orgs = many;
+		req.n_orgs = PKI_NAMES_MAX;
+		ASSERT_OK(pki_cert_issue(&leaf, &ca.key, &req, &ca.crt, &ca.key, &err));
+		ASSERT_OK(pki_cert_sans(&leaf, &sdns, NULL));
+		ASSERT_EQ(sdns.n, PKI_NAMES_MAX);
+		pki_strv_release(&sdns);
+		req.n_dns = PKI_NAMES_MAX + 1;
+		ASSERT_EQ(pki_cert_issue(&leaf, &ca.key, &req, &ca.crt, &ca.key, &err), -E2BIG);
+		name[PKI_NAME_LEN_MAX - 1] = '\0';
+		req.n_dns = 1;
+		req.n_orgs = 0;
+		ASSERT_OK(pki_cert_issue(&leaf, &ca.key, &req, &ca.crt, &ca.key, &err));
+	}
 	mbedtls_x509_crt_free(&leaf);
 	ca_free(&ca);
 	ca_free(&other);
@@ -339,4 +370,454 @@ TEST(pki_openssl_agrees)
 	ca_free(&ca);
 	free(cap);
 	free(lp);
+}
+
+/* ---- server/pki ---- */
+
+static void fingerprints(const struct server_pki *p, char fp[SERVER_PKI_N][PKI_SHA256_HEX_LEN + 1])
+{
+	for (int i = 0; i < SERVER_PKI_N; i++)
+		pki_cert_sha256_hex(&p->pair[i].crt, fp[i]);
+}
+
+static void ensure_ok(struct server_pki *p, const struct server_pki_opts *o)
+{
+	struct pki_err err = { "" };
+
+	if (server_pki_ensure(p, o, &err))
+		test_fail(__FILE__, __LINE__, "ensure: %s", err.msg);
+}
+
+TEST(server_pki_first_start_creates_everything)
+{
+	static const char *const nodes[] = { "192.168.5.10", "2001:db8::10", "node1.lan" };
+	static const char *const sans[] = { "api.example.com", "10.0.0.1", "API.example.com" };
+	struct server_pki_opts o = {
+		.data_dir = test_tmpdir(), .hostname = "MyHost",
+		.node_addrs = nodes, .n_node_addrs = 3, .tls_sans = sans, .n_tls_sans = 3,
+	};
+	static const char *const want_dns[] = {
+		"api.example.com", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+		"kubernetes.default.svc.cluster.local", "localhost", "myhost", "node1.lan",
+	};
+	static const char *const want_ips[] = {
+		"10.0.0.1", "10.43.0.1", "127.0.0.1", "192.168.5.10", "2001:db8::10", "::1",
+		"fd43::1",
+	};
+	struct pki_strv dns = { 0 }, ips = { 0 }, orgs = { 0 };
+	struct server_pki p = { 0 };
+	struct pki_err err = { "" };
+	char *dir = xasprintf("%s/server/tls", test_tmpdir());
+	char *cn = NULL;
+
+	umask(022);
+	ensure_ok(&p, &o);
+	ASSERT_STR_EQ(p.dir, dir);
+	ASSERT_EQ(file_mode(dir), 0700);
+	*strrchr(dir, '/') = '\0';
+	ASSERT_EQ(file_mode(dir), 0755);	/* <data-dir>/server is shared */
+	strcat(dir, "/tls");
+	for (int i = 0; i < SERVER_PKI_N; i++) {
+		ASSERT_TRUE(p.pair[i].created);
+		ASSERT_EQ(file_mode(p.pair[i].key_path), 0600);
+		ASSERT_EQ(file_mode(p.pair[i].crt_path), 0644);
+		ASSERT_TRUE(pki_key_matches(&p.pair[i].crt, &p.pair[i].key));
+	}
+	ASSERT_TRUE(str_has_suffix(p.pair[SERVER_PKI_SERVING].crt_path,
+				   "/server/tls/serving-kube-apiserver.crt"));
+	ASSERT_TRUE(str_has_suffix(p.pair[SERVER_PKI_ADMIN].key_path, "/server/tls/client-admin.key"));
+	ASSERT_OK(pki_cert_verify(&p.pair[SERVER_PKI_SERVING].crt,
+				  &p.pair[SERVER_PKI_SERVER_CA].crt, &err));
+	ASSERT_OK(pki_cert_verify(&p.pair[SERVER_PKI_ADMIN].crt,
+				  &p.pair[SERVER_PKI_CLIENT_CA].crt, &err));
+	ASSERT_OK(pki_cert_verify(&p.pair[SERVER_PKI_APISERVER_CLIENT].crt,
+				  &p.pair[SERVER_PKI_CLIENT_CA].crt, &err));
+	/* the client CA doesn't vouch for the serving certificate */
+	ASSERT_EQ(pki_cert_verify(&p.pair[SERVER_PKI_SERVING].crt,
+				  &p.pair[SERVER_PKI_CLIENT_CA].crt, &err), -EACCES);
+
+	ASSERT_OK(pki_cert_sans(&p.pair[SERVER_PKI_SERVING].crt, &dns, &ips));
+	ASSERT_EQ(dns.n, ARRAY_SIZE(want_dns));
+	for (size_t i = 0; i < ARRAY_SIZE(want_dns); i++)
+		ASSERT_TRUE(strv_has(&dns, want_dns[i]));
+	ASSERT_EQ(ips.n, ARRAY_SIZE(want_ips));
+	for (size_t i = 0; i < ARRAY_SIZE(want_ips); i++)
+		ASSERT_TRUE(strv_has(&ips, want_ips[i]));
+
+	ASSERT_OK(pki_cert_subject(&p.pair[SERVER_PKI_ADMIN].crt, &cn, &orgs));
+	ASSERT_STR_EQ(cn, "system:admin");
+	ASSERT_EQ(orgs.n, 1);
+	ASSERT_STR_EQ(orgs.v[0], "system:masters");
+	free(cn);
+	pki_strv_release(&orgs);
+	ASSERT_OK(pki_cert_subject(&p.pair[SERVER_PKI_APISERVER_CLIENT].crt, &cn, &orgs));
+	ASSERT_STR_EQ(cn, "kube-apiserver");
+	ASSERT_EQ(orgs.n, 0);
+	free(cn);
+	ASSERT_OK(pki_cert_subject(&p.pair[SERVER_PKI_SERVER_CA].crt, &cn, NULL));
+	ASSERT_TRUE(str_has_prefix(cn, "k1s-server-ca@"));
+	free(cn);
+	ASSERT_TRUE(pki_cert_seconds_left(&p.pair[SERVER_PKI_SERVER_CA].crt, time(NULL)) >
+		    3649LL * 86400);
+
+	pki_strv_release(&dns);
+	pki_strv_release(&ips);
+	server_pki_release(&p);
+	free(dir);
+}
+
+TEST(server_pki_reuses_renews_and_reissues)
+{
+	static const char *const sans[] = { "extra.example" };
+	struct server_pki_opts o = { .data_dir = test_tmpdir(), .hostname = "h" };
+	char fp1[SERVER_PKI_N][PKI_SHA256_HEX_LEN + 1], fp2[SERVER_PKI_N][PKI_SHA256_HEX_LEN + 1];
+	char hash[PKI_SHA256_HEX_LEN + 1];
+	struct server_pki p = { 0 };
+
+	ensure_ok(&p, &o);
+	fingerprints(&p, fp1);
+	server_pki_ca_hash(&p, hash);
+	ASSERT_STR_EQ(hash, fp1[SERVER_PKI_SERVER_CA]);
+
+	/* second start: everything reused */
+	ensure_ok(&p, &o);
+	fingerprints(&p, fp2);
+	for (int i = 0; i < SERVER_PKI_N; i++) {
+		ASSERT_FALSE(p.pair[i].created);
+		ASSERT_STR_EQ(fp1[i], fp2[i]);
+	}
+
+	/* a new --tls-san: only the serving certificate is re-issued */
+	o.tls_sans = sans;
+	o.n_tls_sans = 1;
+	ensure_ok(&p, &o);
+	fingerprints(&p, fp2);
+	for (int i = 0; i < SERVER_PKI_N; i++) {
+		ASSERT_EQ(p.pair[i].created, i == SERVER_PKI_SERVING);
+		ASSERT_EQ(strcmp(fp1[i], fp2[i]) != 0, i == SERVER_PKI_SERVING);
+	}
+	memcpy(fp1, fp2, sizeof(fp1));
+
+	/* leaves valid for 30 days are within the 90-day window: renewed */
+	o.leaf_days = 30;
+	ensure_ok(&p, &o);	/* issues 30-day leaves (the old ones were fine) */
+	ASSERT_FALSE(p.pair[SERVER_PKI_ADMIN].created);
+	unlink(p.pair[SERVER_PKI_ADMIN].crt_path);
+	ensure_ok(&p, &o);	/* a missing leaf is re-made: now a 30-day one */
+	ASSERT_TRUE(p.pair[SERVER_PKI_ADMIN].created);
+	ASSERT_LT(pki_cert_seconds_left(&p.pair[SERVER_PKI_ADMIN].crt, time(NULL)), 31LL * 86400);
+	fingerprints(&p, fp1);
+	o.leaf_days = 0;
+	ensure_ok(&p, &o);
+	fingerprints(&p, fp2);
+	ASSERT_TRUE(p.pair[SERVER_PKI_ADMIN].created);
+	ASSERT_TRUE(strcmp(fp1[SERVER_PKI_ADMIN], fp2[SERVER_PKI_ADMIN]) != 0);
+	ASSERT_LT(364LL * 86400, pki_cert_seconds_left(&p.pair[SERVER_PKI_ADMIN].crt, time(NULL)));
+	ASSERT_STR_EQ(fp1[SERVER_PKI_SERVER_CA], fp2[SERVER_PKI_SERVER_CA]);
+	ASSERT_STR_EQ(fp1[SERVER_PKI_CLIENT_CA], fp2[SERVER_PKI_CLIENT_CA]);
+	/* a short renewal window keeps them */
+	o.renew_days = 1;
+	ensure_ok(&p, &o);
+	for (int i = 0; i < SERVER_PKI_N; i++)
+		ASSERT_FALSE(p.pair[i].created);
+	server_pki_release(&p);
+}
+
+TEST(server_pki_renews_leaf_expiring_within_90_days)
+{
+	struct server_pki_opts o = { .data_dir = test_tmpdir(), .hostname = "h", .leaf_days = 89 };
+	char fp1[SERVER_PKI_N][PKI_SHA256_HEX_LEN + 1], fp2[SERVER_PKI_N][PKI_SHA256_HEX_LEN + 1];
+	struct server_pki p = { 0 };
+
+	ensure_ok(&p, &o);
+	fingerprints(&p, fp1);
+	o.leaf_days = 0;
+	ensure_ok(&p, &o);
+	fingerprints(&p, fp2);
+	for (int i = 0; i < SERVER_PKI_N; i++) {
+		bool leaf = i != SERVER_PKI_SERVER_CA && i != SERVER_PKI_CLIENT_CA;
+
+		ASSERT_EQ(p.pair[i].created, leaf);
+		ASSERT_EQ(strcmp(fp1[i], fp2[i]) != 0, leaf);
+	}
+	ASSERT_OK(pki_cert_verify(&p.pair[SERVER_PKI_SERVING].crt,
+				  &p.pair[SERVER_PKI_SERVER_CA].crt, NULL));
+	server_pki_release(&p);
+}
+
+TEST(server_pki_never_replaces_a_ca_and_reports_damage)
+{
+	struct server_pki_opts o = { .data_dir = test_tmpdir(), .hostname = "h" };
+	struct server_pki p = { 0 };
+	struct pki_err err = { "" };
+	char *ca_key, *ca_crt, *admin_key, *before = NULL, *after = NULL;
+	size_t blen = 0, alen = 0;
+
+	ensure_ok(&p, &o);
+	ca_key = xstrdup(p.pair[SERVER_PKI_SERVER_CA].key_path);
+	ca_crt = xstrdup(p.pair[SERVER_PKI_SERVER_CA].crt_path);
+	admin_key = xstrdup(p.pair[SERVER_PKI_ADMIN].key_path);
+
+	/* a corrupted leaf key: a clear error, not a crash, not a silent fix */
+	ASSERT_OK(write_file_atomic(admin_key, "not a key\n", 10, 0600));
+	ASSERT_EQ(server_pki_ensure(&p, &o, &err), -EBADMSG);
+	ASSERT_TRUE(strstr(err.msg, admin_key) != NULL);
+	ASSERT_TRUE(strstr(err.msg, "delete it") != NULL);
+	unlink(admin_key);
+	ensure_ok(&p, &o);
+	ASSERT_TRUE(p.pair[SERVER_PKI_ADMIN].created);
+
+	/* a corrupted CA key: an error, and the file is left as it was */
+	ASSERT_OK(read_file(ca_crt, 1 << 20, &before, &blen));
+	ASSERT_OK(write_file_atomic(ca_key, "garbage", 7, 0600));
+	ASSERT_EQ(server_pki_ensure(&p, &o, &err), -EBADMSG);
+	ASSERT_TRUE(strstr(err.msg, ca_key) != NULL);
+	ASSERT_OK(read_file(ca_crt, 1 << 20, &after, &alen));
+	ASSERT_EQ(alen, blen);
+	ASSERT_OK(memcmp(before, after, blen));
+
+	/* half a CA: refused */
+	unlink(ca_key);
+	ASSERT_EQ(server_pki_ensure(&p, &o, &err), -ENOENT);
+	ASSERT_TRUE(strstr(err.msg, "missing") != NULL);
+	ASSERT_TRUE(strstr(err.msg, ca_key) != NULL);
+	ASSERT_EQ(file_mode(ca_key), 0xffff);
+
+	/* both gone: a new CA, and every leaf it signs is re-issued */
+	unlink(ca_crt);
+	ensure_ok(&p, &o);
+	ASSERT_TRUE(p.pair[SERVER_PKI_SERVER_CA].created);
+	ASSERT_TRUE(p.pair[SERVER_PKI_SERVING].created);
+	ASSERT_FALSE(p.pair[SERVER_PKI_ADMIN].created);
+	ASSERT_OK(pki_cert_verify(&p.pair[SERVER_PKI_SERVING].crt,
+				  &p.pair[SERVER_PKI_SERVER_CA].crt, NULL));
+
+	server_pki_release(&p);
+	/* a struct that failed can be released and ensured again */
+	ASSERT_EQ(server_pki_ensure(&p, &(struct server_pki_opts){ 0 }, &err), -EINVAL);
+	server_pki_release(&p);
+	free(before);
+	free(after);
+	free(ca_key);
+	free(ca_crt);
+	free(admin_key);
+}
+
+/* ---- server/kubeconfig ---- */
+
+/* kubectl config view --raw -o jsonpath=... on path; 0 and *out, or its status. */
+static int kubectl_jsonpath(const char *path, const char *jp, char **out)
+{
+	return run(out, "HOME=%s /usr/bin/kubectl --kubeconfig %s config view --raw "
+		   "-o jsonpath='%s' 2>&1", test_tmpdir(), path, jp);
+}
+
+static void b64_decode(const char *in, char **out, size_t *len)
+{
+	size_t cap = strlen(in) + 1, olen = 0;
+
+	*out = xmalloc(cap);
+	if (mbedtls_base64_decode((unsigned char *)*out, cap, &olen,
+				  (const unsigned char *)in, strlen(in)))
+		test_fail(__FILE__, __LINE__, "bad base64");
+	(*out)[olen] = '\0';
+	*len = olen;
+}
+
+TEST(kubeconfig_written_and_parsed_by_kubectl)
+{
+	struct server_pki_opts o = { .data_dir = test_tmpdir(), .hostname = "h" };
+	char *path = xasprintf("%s/etc/k1s/k1s.yaml", test_tmpdir());
+	struct kubeconfig_opts ko = { .path = path };
+	struct server_pki p = { 0 };
+	struct pki_err err = { "" };
+	char *out = NULL, *pem = NULL, *dec = NULL, *fields[8];
+	size_t len = 0, dlen = 0;
+	mbedtls_pk_context key;
+	int nf = 0;
+
+	if (access("/usr/bin/kubectl", X_OK))
+		test_fail(__FILE__, __LINE__, "kubectl missing");
+	ensure_ok(&p, &o);
+	ASSERT_OK(kubeconfig_write(&ko, &p.pair[SERVER_PKI_SERVER_CA].crt,
+				   &p.pair[SERVER_PKI_ADMIN].crt, &p.pair[SERVER_PKI_ADMIN].key, &err));
+	ASSERT_EQ(file_mode(path), 0600);
+
+	/* one kubectl run (they cost ~0.7 s each): fields separated by '|' */
+	ASSERT_EQ(kubectl_jsonpath(path, "{.current-context}/{.contexts[0].name}/"
+				   "{.contexts[0].context.cluster}/{.contexts[0].context.user}/"
+				   "{.users[0].name}/{.clusters[0].name}|{.clusters[0].cluster.server}|"
+				   "{.clusters[0].cluster.certificate-authority-data}|"
+				   "{.users[0].user.client-certificate-data}|"
+				   "{.users[0].user.client-key-data}", &out), 0);
+	for (char *f = out; (f = strchr(f, '|')); f++)
+		fields[nf++] = f + 1;
+	ASSERT_EQ(nf, 4);
+	for (int i = 0; i < nf; i++)
+		fields[i][-1] = '\0';
+	ASSERT_STR_EQ(out, "default/default/default/default/default/default");
+	ASSERT_STR_EQ(fields[0], "https://127.0.0.1:6443");
+
+	/* the embedded data decodes to the very files */
+	b64_decode(fields[1], &dec, &dlen);
+	ASSERT_OK(pki_cert_pem(&p.pair[SERVER_PKI_SERVER_CA].crt, &pem, &len));
+	ASSERT_EQ(dlen, len);
+	ASSERT_STR_EQ(dec, pem);
+	free(pem);
+	free(dec);
+	b64_decode(fields[2], &dec, &dlen);
+	ASSERT_OK(pki_cert_pem(&p.pair[SERVER_PKI_ADMIN].crt, &pem, &len));
+	ASSERT_STR_EQ(dec, pem);
+	free(pem);
+	free(dec);
+	b64_decode(fields[3], &dec, &dlen);
+	pki_secret_free(out, strlen(out));
+	mbedtls_pk_init(&key);
+	ASSERT_OK(mbedtls_pk_parse_key(&key, (unsigned char *)dec, dlen + 1, NULL, 0));
+	ASSERT_TRUE(pki_key_matches(&p.pair[SERVER_PKI_ADMIN].crt, &key));
+	mbedtls_pk_free(&key);
+	pki_secret_free(dec, dlen);
+
+	/* another server and mode, over the old file */
+	ko.server = "https://[fd00::1]:7443";
+	ko.mode = 0644;
+	ASSERT_OK(kubeconfig_write(&ko, &p.pair[SERVER_PKI_SERVER_CA].crt,
+				   &p.pair[SERVER_PKI_ADMIN].crt, &p.pair[SERVER_PKI_ADMIN].key, &err));
+	ASSERT_EQ(file_mode(path), 0644);
+	ASSERT_OK(read_file(path, 1 << 20, &out, &len));
+	ASSERT_TRUE(strstr(out, "\n    server: https://[fd00::1]:7443\n") != NULL);
+	pki_secret_free(out, len);
+	ko.server = "https://x\n  evil: 1";
+	ASSERT_EQ(kubeconfig_write(&ko, &p.pair[SERVER_PKI_SERVER_CA].crt,
+				   &p.pair[SERVER_PKI_ADMIN].crt, &p.pair[SERVER_PKI_ADMIN].key, &err),
+		  -EINVAL);
+	server_pki_release(&p);
+	free(path);
+}
+
+TEST(kubeconfig_mode_parsing)
+{
+	unsigned m = 0;
+
+	ASSERT_OK(kubeconfig_parse_mode("600", &m));
+	ASSERT_EQ(m, 0600);
+	ASSERT_OK(kubeconfig_parse_mode("0644", &m));
+	ASSERT_EQ(m, 0644);
+	ASSERT_EQ(kubeconfig_parse_mode("0800", &m), -EINVAL);
+	ASSERT_EQ(kubeconfig_parse_mode("1777", &m), -EINVAL);
+	ASSERT_EQ(kubeconfig_parse_mode("", &m), -EINVAL);
+	ASSERT_EQ(kubeconfig_parse_mode("-1", &m), -EINVAL);
+	ASSERT_EQ(kubeconfig_parse_mode("rw", &m), -EINVAL);
+}
+
+/* ---- Go's TLS stack (kubectl) against the certificates ---- */
+
+/* A free TCP port on ::1 (bound and released; the race is harmless here). */
+static int free_port(void)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET6, SOCK_STREAM, 0), port;
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
+	    getsockname(fd, (struct sockaddr *)&a, &len))
+		test_fail(__FILE__, __LINE__, "no free port: %s", strerror(errno));
+	port = ntohs(a.sin6_port);
+	close(fd);
+	return port;
+}
+
+static bool can_connect(int port)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT,
+				  .sin6_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/*
+ * openssl s_server on [::1]:port with the serving certificate, requiring a
+ * client certificate from the client CA. It dies with this test process.
+ */
+static pid_t tls_server_start(const struct server_pki *p, int port)
+{
+	char *accept = xasprintf("[::1]:%d", port);
+	uint64_t deadline = mono_ms() + 10000;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		freopen("/dev/null", "w", stdout);
+		freopen("/dev/null", "w", stderr);
+		execl("/usr/bin/openssl", "openssl", "s_server", "-quiet", "-accept", accept,
+		      "-cert", p->pair[SERVER_PKI_SERVING].crt_path,
+		      "-key", p->pair[SERVER_PKI_SERVING].key_path,
+		      "-CAfile", p->pair[SERVER_PKI_CLIENT_CA].crt_path,
+		      "-Verify", "1", "-verify_return_error", "-www", (char *)NULL);
+		_exit(127);
+	}
+	free(accept);
+	ASSERT_TRUE(pid > 0);
+	while (!can_connect(port)) {
+		if (mono_ms() > deadline || waitpid(pid, NULL, WNOHANG) == pid)
+			test_fail(__FILE__, __LINE__, "openssl s_server did not start");
+		usleep(20000);
+	}
+	return pid;
+}
+
+static void tls_server_stop(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+TEST(kubeconfig_kubectl_tls_handshake)
+{
+	struct server_pki_opts o = { .data_dir = test_tmpdir(), .hostname = "h" };
+	char *path = xasprintf("%s/k1s.yaml", test_tmpdir());
+	char *bad = xasprintf("%s/wrong-ca.yaml", test_tmpdir());
+	struct server_pki p = { 0 };
+	struct pki_err err = { "" };
+	int port = free_port();
+	char *server = xasprintf("https://[::1]:%d", port);
+	struct kubeconfig_opts ko = { .path = path, .server = server };
+	char *out = NULL;
+	pid_t pid;
+
+	if (access("/usr/bin/openssl", X_OK) || access("/usr/bin/kubectl", X_OK))
+		test_fail(__FILE__, __LINE__, "openssl or kubectl missing");
+	ensure_ok(&p, &o);
+	ASSERT_OK(kubeconfig_write(&ko, &p.pair[SERVER_PKI_SERVER_CA].crt,
+				   &p.pair[SERVER_PKI_ADMIN].crt, &p.pair[SERVER_PKI_ADMIN].key, &err));
+	/* a kubeconfig trusting the wrong CA */
+	ko.path = bad;
+	ASSERT_OK(kubeconfig_write(&ko, &p.pair[SERVER_PKI_CLIENT_CA].crt,
+				   &p.pair[SERVER_PKI_ADMIN].crt, &p.pair[SERVER_PKI_ADMIN].key, &err));
+	pid = tls_server_start(&p, port);
+
+	/*
+	 * Go verified the chain and the IP SAN ::1, and s_server (which demands
+	 * a client certificate from the client CA) answered with its HTML page.
+	 */
+	run(&out, "HOME=%s /usr/bin/kubectl --kubeconfig %s --request-timeout=10s "
+	    "get --raw /version 2>&1", test_tmpdir(), path);
+	if (!strstr(out, "<HTML>"))
+		test_fail(__FILE__, __LINE__, "kubectl: %s", out);
+	free(out);
+	run(&out, "HOME=%s /usr/bin/kubectl --kubeconfig %s --request-timeout=10s "
+	    "get --raw /version 2>&1", test_tmpdir(), bad);
+	if (!strstr(out, "certificate signed by unknown authority"))
+		test_fail(__FILE__, __LINE__, "kubectl with the wrong CA: %s", out);
+	free(out);
+
+	tls_server_stop(pid);
+	server_pki_release(&p);
+	free(server);
+	free(path);
+	free(bad);
 }
