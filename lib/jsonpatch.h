@@ -17,7 +17,8 @@
  *                          total; bounds the output of "copy /a to /a/b"
  *                          doubling tricks
  *   JSONPATCH_MAX_POINTER  bytes of one JSON pointer
- *   JSONPATCH_MAX_DEPTH    nesting depth of the result
+ *   JSONPATCH_MAX_DEPTH    depth (path levels + value depth) at which
+ *                          add/copy/move may place a value
  *
  * Error messages are lowercase, one line, and name the operation and path,
  * e.g. "remove operation does not apply: doc is missing path: \"/a/b\"".
