@@ -19,6 +19,7 @@
 struct jp_ctx {
 	cJSON *doc;		/* the working copy; may be replaced (root ops) */
 	size_t growth;		/* nodes added so far */
+	size_t work;		/* array elements walked so far */
 	char **err;
 };
 
@@ -65,14 +66,17 @@ static int array_index(const char *tok, int size, bool for_add, int *idx)
 	return 0;
 }
 
-static cJSON *child_of(cJSON *c, const char *tok)
+/* container[tok]; *work counts the array elements walked (cJSON lists). */
+static cJSON *child_of(cJSON *c, const char *tok, size_t *work)
 {
 	int idx;
 
 	if (cJSON_IsObject(c))
 		return json_get(c, tok);
-	if (cJSON_IsArray(c) && !array_index(tok, cJSON_GetArraySize(c), false, &idx))
+	if (cJSON_IsArray(c) && !array_index(tok, cJSON_GetArraySize(c), false, &idx)) {
+		*work += (size_t)idx + 1;
 		return cJSON_GetArrayItem(c, idx);
+	}
 	return NULL;
 }
 
@@ -81,7 +85,7 @@ static cJSON *child_of(cJSON *c, const char *tok)
  * key, JSONPATCH_MAX_POINTER + 1 bytes). Returns the container or NULL when
  * the pointer is malformed or a step is missing.
  */
-static cJSON *find_parent(cJSON *doc, const char *ptr, char *key)
+static cJSON *find_parent(cJSON *doc, const char *ptr, char *key, size_t *work)
 {
 	cJSON *cur = doc;
 	const char *p;
@@ -97,7 +101,7 @@ static cJSON *find_parent(cJSON *doc, const char *ptr, char *key)
 			return NULL;
 		if (!slash)
 			return (cJSON_IsObject(cur) || cJSON_IsArray(cur)) ? cur : NULL;
-		cur = child_of(cur, key);
+		cur = child_of(cur, key, work);
 		if (!cur)
 			return NULL;
 		p = slash + 1;
@@ -107,14 +111,15 @@ static cJSON *find_parent(cJSON *doc, const char *ptr, char *key)
 cJSON *jsonpatch_get(const cJSON *doc, const char *pointer)
 {
 	char key[JSONPATCH_MAX_POINTER + 1];
+	size_t work = 0;
 	cJSON *parent;
 
 	if (!pointer)
 		return NULL;
 	if (!*pointer)
 		return (cJSON *)doc;
-	parent = find_parent((cJSON *)doc, pointer, key);
-	return parent ? child_of(parent, key) : NULL;
+	parent = find_parent((cJSON *)doc, pointer, key, &work);
+	return parent ? child_of(parent, key, &work) : NULL;
 }
 
 static size_t count_nodes(const cJSON *v, size_t limit)
@@ -203,6 +208,7 @@ static int put(struct jp_ctx *c, cJSON *parent, const char *key, cJSON *v,
 		cJSON_Delete(v);
 		return -EINVAL;
 	}
+	c->work += (size_t)idx + 1;
 	if (idx == size)
 		cJSON_AddItemToArray(parent, v);
 	else
@@ -232,7 +238,7 @@ static cJSON *op_value(const cJSON *op)
 static int op_add(struct jp_ctx *c, const cJSON *op, const char *path)
 {
 	char key[JSONPATCH_MAX_POINTER + 1];
-	cJSON *parent = find_parent(c->doc, path, key);
+	cJSON *parent = find_parent(c->doc, path, key, &c->work);
 	int ret;
 
 	if (!parent) {
@@ -247,7 +253,7 @@ static int op_add(struct jp_ctx *c, const cJSON *op, const char *path)
 }
 
 /* Detaches container[key]; NULL when absent. */
-static cJSON *take(cJSON *parent, const char *key)
+static cJSON *take(cJSON *parent, const char *key, size_t *work)
 {
 	int idx;
 
@@ -255,13 +261,14 @@ static cJSON *take(cJSON *parent, const char *key)
 		return cJSON_DetachItemFromObjectCaseSensitive(parent, key);
 	if (array_index(key, cJSON_GetArraySize(parent), false, &idx))
 		return NULL;
+	*work += (size_t)idx + 1;
 	return cJSON_DetachItemFromArray(parent, idx);
 }
 
 static int op_remove(struct jp_ctx *c, const char *path)
 {
 	char key[JSONPATCH_MAX_POINTER + 1];
-	cJSON *parent = find_parent(c->doc, path, key);
+	cJSON *parent = find_parent(c->doc, path, key, &c->work);
 	cJSON *v;
 
 	if (!parent) {
@@ -269,7 +276,7 @@ static int op_remove(struct jp_ctx *c, const char *path)
 				    "\"%s\": missing value", path);
 		return -EINVAL;
 	}
-	v = take(parent, key);
+	v = take(parent, key, &c->work);
 	if (!v) {
 		*c->err = xasprintf("error in remove for path: '%s': unable to remove "
 				    "nonexistent key: %s: missing value", path, key);
@@ -282,7 +289,7 @@ static int op_remove(struct jp_ctx *c, const char *path)
 static int op_replace(struct jp_ctx *c, const cJSON *op, const char *path)
 {
 	char key[JSONPATCH_MAX_POINTER + 1];
-	cJSON *parent = find_parent(c->doc, path, key);
+	cJSON *parent = find_parent(c->doc, path, key, &c->work);
 	cJSON *old;
 	int ret;
 
@@ -291,7 +298,7 @@ static int op_replace(struct jp_ctx *c, const cJSON *op, const char *path)
 				    "%s: missing value", path);
 		return -EINVAL;
 	}
-	old = child_of(parent, key);
+	old = child_of(parent, key, &c->work);
 	if (!old) {
 		*c->err = xasprintf("replace operation does not apply: doc is missing key: "
 				    "%s: missing value", path);
@@ -327,8 +334,8 @@ static int op_move_copy(struct jp_ctx *c, const cJSON *op, const char *path, boo
 		*c->err = xasprintf("%s operation failed to decode from", name);
 		return -EINVAL;
 	}
-	parent = find_parent(c->doc, from, key);
-	v = parent ? child_of(parent, key) : NULL;
+	parent = find_parent(c->doc, from, key, &c->work);
+	v = parent ? child_of(parent, key, &c->work) : NULL;
 	if (!v) {
 		*c->err = xasprintf("%s operation does not apply: doc is missing from path: "
 				    "%s: missing value", name, from);
@@ -347,7 +354,7 @@ static int op_move_copy(struct jp_ctx *c, const cJSON *op, const char *path, boo
 	} else {
 		v = cJSON_DetachItemViaPointer(parent, v);
 	}
-	parent = find_parent(c->doc, path, key);
+	parent = find_parent(c->doc, path, key, &c->work);
 	if (!parent) {
 		cJSON_Delete(v);
 		*c->err = xasprintf("%s operation does not apply: doc is missing destination "
@@ -360,7 +367,7 @@ static int op_move_copy(struct jp_ctx *c, const cJSON *op, const char *path, boo
 static int op_test(struct jp_ctx *c, const cJSON *op, const char *path)
 {
 	char key[JSONPATCH_MAX_POINTER + 1];
-	cJSON *parent = find_parent(c->doc, path, key);
+	cJSON *parent = find_parent(c->doc, path, key, &c->work);
 	cJSON *want = json_get(op, "value");
 	cJSON *have;
 
@@ -372,12 +379,21 @@ static int op_test(struct jp_ctx *c, const cJSON *op, const char *path)
 					    path);
 			return -EINVAL;
 		}
-		have = child_of(parent, key);
+		have = child_of(parent, key, &c->work);
 	}
 	if (!have && (!want || cJSON_IsNull(want)))
 		return 0;
-	if (have && want && cJSON_Compare(have, want, 1))
-		return 0;
+	if (have && want) {
+		/* cJSON_Compare is quadratic in object sizes: pay for it first */
+		size_t nw = count_nodes(want, JSONPATCH_MAX_WORK);
+		size_t nh = count_nodes(have, JSONPATCH_MAX_WORK / nw + 1);
+
+		c->work += nw * nh;
+		if (c->work > JSONPATCH_MAX_WORK)
+			return 0;	/* jsonpatch_apply reports the limit */
+		if (cJSON_Compare(have, want, 1))
+			return 0;
+	}
 	*c->err = xasprintf("testing value %s failed: test failed", path);
 	return -EINVAL;
 }
@@ -440,6 +456,11 @@ int jsonpatch_apply(const cJSON *doc, const cJSON *patch, cJSON **out, char **er
 	c.doc = doc ? cJSON_Duplicate(doc, 1) : cJSON_CreateNull();
 	for (const cJSON *op = patch->child; op; op = op->next) {
 		ret = apply_one(&c, op);
+		if (!ret && c.work > JSONPATCH_MAX_WORK) {
+			*err = xasprintf("the patch walks more than %d array elements",
+					 JSONPATCH_MAX_WORK);
+			ret = -E2BIG;
+		}
 		if (ret)
 			goto out;
 	}

@@ -178,6 +178,34 @@ TEST(jsonpatch_limits)
 	buf_release(&b);
 }
 
+TEST(jsonpatch_work_limit)
+{
+	cJSON *doc = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(doc, "a");
+	cJSON *patch = cJSON_CreateArray(), *out = NULL;
+	char *err = NULL;
+
+	for (int i = 0; i < 200000; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateNumber(i));
+	for (int i = 0; i < 400; i++) {
+		cJSON *op = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(op, "op", "test");
+		cJSON_AddStringToObject(op, "path", "/a/199999");
+		cJSON_AddNumberToObject(op, "value", 199999);
+		cJSON_AddItemToArray(patch, op);
+	}
+	ASSERT_EQ(jsonpatch_apply(doc, patch, &out, &err), -E2BIG);
+	ASSERT_NOT_NULL(strstr(err, "array elements"));
+	free(err);
+	/* a few such operations are fine */
+	while (cJSON_GetArraySize(patch) > 10)
+		cJSON_DeleteItemFromArray(patch, 0);
+	ASSERT_OK(jsonpatch_apply(doc, patch, &out, &err));
+	cJSON_Delete(out);
+	cJSON_Delete(doc);
+	cJSON_Delete(patch);
+}
+
 TEST(jsonpatch_get_pointer)
 {
 	cJSON *doc = J("{'a':{'b/c':[10,{'~':5}]}}");
@@ -563,4 +591,28 @@ TEST(smp_parse_strategy_tags)
 	ASSERT_OK(smp_parse_strategy("", &v));
 	ASSERT_EQ(v, 0);
 	ASSERT_EQ(smp_parse_strategy("merge,bogus", &v), -EINVAL);
+}
+
+TEST(smp_list_limit)
+{
+	struct buf b = BUF_INIT;
+	cJSON *d, *p, *out = NULL;
+	char *err = NULL;
+
+	buf_addstr(&b, "{\"metadata\":{\"finalizers\":[");
+	for (int i = 0; i <= SMP_MAX_LIST; i++)
+		buf_addf(&b, "%s\"f%d\"", i ? "," : "", i);
+	buf_addstr(&b, "]}}");
+	d = cJSON_Parse(b.data);
+	p = cJSON_Parse("{\"metadata\":{\"finalizers\":[\"x\"]}}");
+	{
+		struct smp_schema s = { &fake_ops, NULL, &n_pod };
+
+		ASSERT_EQ(smp_apply(d, p, &s, &out, &err), -E2BIG);
+	}
+	ASSERT_NULL(out);
+	free(err);
+	cJSON_Delete(d);
+	cJSON_Delete(p);
+	buf_release(&b);
 }
