@@ -31,7 +31,7 @@
 #include <cjson/cJSON.h>
 
 #define JSONPATCH_MAX_OPS	10000
-#define JSONPATCH_MAX_GROWTH	(1 << 20)	/* JSON nodes */
+#define JSONPATCH_MAX_GROWTH	(1 << 18)	/* JSON nodes */
 #define JSONPATCH_MAX_POINTER	4096		/* bytes */
 #define JSONPATCH_MAX_DEPTH	200		/* levels */
 #define JSONPATCH_MAX_WORK	(1 << 26)	/* array elements walked */

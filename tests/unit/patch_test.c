@@ -616,3 +616,98 @@ TEST(smp_list_limit)
 	cJSON_Delete(p);
 	buf_release(&b);
 }
+
+/*
+ * Cases after upstream's strategicpatch tests, on a schema shaped like
+ * their MergeItem type (recursive: list elements are MergeItems again).
+ */
+static const struct fnode n_item;	/* tentative: defined below */
+static const struct fnode n_items = { NULL, &n_item };
+static const struct fnode n_ints = { NULL, &n_leaf };
+static const struct ffield f_item[] = {
+	{ "mergingList", SMP_MERGE, "name", &n_items },
+	{ "nonMergingList", 0, NULL, &n_items },
+	{ "mergingIntList", SMP_MERGE, NULL, &n_ints },
+	{ "nonMergingIntList", 0, NULL, &n_ints },
+	{ "simpleMap", 0, NULL, &n_leaf },
+	{ "replacingItem", SMP_REPLACE, NULL, &n_leaf },
+	{ "retainKeysMap", SMP_RETAIN_KEYS, NULL, &n_item },
+	{ "retainKeysMergingList", SMP_MERGE | SMP_RETAIN_KEYS, "name", &n_items },
+	{ NULL, 0, NULL, NULL },
+};
+static const struct fnode n_item = { f_item, NULL };
+
+TEST(smp_upstream_merge_item_cases)
+{
+	static const struct { const char *doc, *patch, *want; } cases[] = {
+		/* unique scalars when merging lists */
+		{ "{'mergingIntList':[1,2]}", "{'mergingIntList':[2,3]}",
+		  "{'mergingIntList':[1,2,3]}" },
+		{ "{'simpleMap':{'key1':1,'key2':1}}", "{'simpleMap':{'$patch':'delete'}}",
+		  "{'simpleMap':{}}" },
+		{ "{'mergingList':[{'name':1},{'name':2}]}", "{'mergingList':[{'$patch':'replace'}]}",
+		  "{'mergingList':[]}" },
+		{ "{'mergingList':[]}", "{'mergingList':[]}", "{'mergingList':[]}" },
+		{ "{'name':1,'value':1}", "{'$patch':'replace'}", "{}" },
+		{ "{'name':1,'value':1}", "{'other':'a','$patch':'replace'}", "{'other':'a'}" },
+		/* delete all duplicate entries in a merging list */
+		{ "{'mergingList':[{'name':1},{'name':1},{'name':2,'value':'a'},{'name':3},"
+		  "{'name':3}]}",
+		  "{'mergingList':[{'name':1,'$patch':'delete'},{'name':3,'$patch':'delete'}]}",
+		  "{'mergingList':[{'name':2,'value':'a'}]}" },
+		{ "{'retainKeysMap':{'name':'foo','value':'a'}}", "{'retainKeysMap':{'value':null}}",
+		  "{'retainKeysMap':{'name':'foo'}}" },
+		/* preserve the order from the patch in a merging list (2) */
+		{ "{'mergingList':[{'name':1},{'name':2,'value':'b'},{'name':3}]}",
+		  "{'mergingList':[{'name':3,'value':'c'},{'name':1,'value':'a'}]}",
+		  "{'mergingList':[{'name':2,'value':'b'},{'name':3,'value':'c'},"
+		  "{'name':1,'value':'a'}]}" },
+		{ "{'mergingIntList':[1,2,3]}", "{'mergingIntList':[3,1]}",
+		  "{'mergingIntList':[2,3,1]}" },
+		/* $setElementOrder naming an element present nowhere */
+		{ "{'mergingList':[{'name':1},{'name':3}]}",
+		  "{'$setElementOrder/mergingList':[{'name':3},{'name':2},{'name':1}],"
+		  "'mergingList':[{'name':3,'value':3},{'name':1,'value':1}]}",
+		  "{'mergingList':[{'name':3,'value':3},{'name':1,'value':1}]}" },
+		{ "{'mergingIntList':[1,3]}", "{'$setElementOrder/mergingIntList':[3,2,1]}",
+		  "{'mergingIntList':[3,1]}" },
+		/* $deleteFromPrimitiveList */
+		{ "{'mergingIntList':[1,2]}", "{'$deleteFromPrimitiveList/mergingIntList':[3]}",
+		  "{'mergingIntList':[1,2]}" },
+		{ "{'mergingIntList':null}", "{'$deleteFromPrimitiveList/mergingIntList':[3]}",
+		  "{'mergingIntList':null}" },
+		{ "{'foo':['bar']}", "{'$deleteFromPrimitiveList/mergingIntList':[3]}",
+		  "{'foo':['bar']}" },
+		{ "{'nonMergingIntList':[1,2,3]}", "{'$deleteFromPrimitiveList/nonMergingIntList':[2]}",
+		  "{'nonMergingIntList':[1,3]}" },
+		{ "{'mergingIntList':[1,2,3,3,4]}", "{'$setElementOrder/mergingIntList':[1,2],"
+		  "'$deleteFromPrimitiveList/mergingIntList':[3]}", "{'mergingIntList':[1,2,4]}" },
+		{ "{'mergingIntList':[1,2,3,4]}", "{'$setElementOrder/mergingIntList':[1,2,4],"
+		  "'$deleteFromPrimitiveList/mergingIntList':[3]}", "{'mergingIntList':[1,2,4]}" },
+		/* nested patch merge with empty list */
+		{ "{'name':'hi','mergingList':[{'name':'hello2'}]}",
+		  "{'$setElementOrder/mergingList':[{'name':'hello'},{'name':'doesntexist'}],"
+		  "'mergingList':[{'name':'hello'},{'$patch':'delete','name':'doesntexist'}]}",
+		  "{'name':'hi','mergingList':[{'name':'hello'},{'name':'hello2'}]}" },
+		{ "{'name':'hi'}",
+		  "{'mergingList':[{'name':'hello'},{'$patch':'delete','name':'doesntexist'}]}",
+		  "{'name':'hi','mergingList':[{'name':'hello'}]}" },
+		/* merge lists of maps */
+		{ "{'mergingList':[{'name':1,'other':'a'},{'name':2,'value':2,'other':'b'}]}",
+		  "{'$setElementOrder/mergingList':[{'name':4},{'name':1},{'name':2},{'name':3}],"
+		  "'mergingList':[{'name':4,'value':4},{'name':3,'value':3}]}",
+		  "{'mergingList':[{'name':4,'value':4},{'name':1,'other':'a'},"
+		  "{'name':2,'value':2,'other':'b'},{'name':3,'value':3}]}" },
+		/* replace strategy on a map */
+		{ "{'replacingItem':{'a':1,'b':2}}", "{'replacingItem':{'c':3}}",
+		  "{'replacingItem':{'c':3}}" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		smp_ok(&n_item, cases[i].doc, cases[i].patch, cases[i].want);
+	smp_fail(&n_item, "{'mergingIntList':[1,3,2]}",
+		 "{'$setElementOrder/mergingIntList':[1,2,3],'mergingIntList':[3,1]}",
+		 "doesn't match");
+	smp_fail(&n_item, "{'mergingList':[{'name':1,'value':'a'}]}",
+		 "{'mergingList':[{'value':'b'}]}", "does not contain declared merge key");
+}
