@@ -139,7 +139,7 @@ static bool ends_with_000(const struct qparts *p)
 }
 
 /* Upstream's int64 fast path; returns false when the slow path must run. */
-static bool parse_fast(const char *s, const struct qparts *p, int base, int exp,
+static bool parse_fast(const char *s, const struct qparts *p, int exp,
 		       enum quantity_format f, struct quantity *q)
 {
 	int64_t mantissa = 1, v = 0;
@@ -173,7 +173,6 @@ static bool parse_fast(const char *s, const struct qparts *p, int base, int exp,
 	    (f == QUANTITY_BINARY_SI ? exp % 10 == 0 && (v & 7) != 0
 	     : scale % 3 == 0 && !ends_with_000(p) && p->num[0] != '0'))
 		strcpy(q->s, s);
-	(void)base;
 	return true;
 }
 
@@ -270,7 +269,7 @@ int quantity_parse(const char *s, struct quantity *q, const char **err)
 		*err = ret == -ERANGE ? err_range : err_suffix;
 		return ret;
 	}
-	if (parse_fast(s, &p, base, exp, f, q))
+	if (parse_fast(s, &p, exp, f, q))
 		return 0;
 	ret = parse_slow(&p, base, exp, f, q);
 	if (ret) {

@@ -486,6 +486,8 @@ static int retain_keys(struct smp_ctx *c, cJSON *orig, const cJSON *patch)
 		return 0;
 	if (!cJSON_IsArray(rk))
 		return fail(c, -EINVAL, "invalid patch format of retainKeys");
+	if (check_list_size(c, rk))
+		return -E2BIG;
 	for (const cJSON *p = patch->child; p; p = p->next) {
 		bool listed = false;
 
@@ -690,6 +692,7 @@ static int merge_map(struct smp_ctx *c, cJSON *orig, const cJSON *patch,
 		     const void *node, int depth, cJSON **repl)
 {
 	const cJSON *d = json_get(patch, DIRECTIVE);
+	size_t n_orders = 0;
 	int ret;
 
 	*repl = NULL;
@@ -699,8 +702,10 @@ static int merge_map(struct smp_ctx *c, cJSON *orig, const cJSON *patch,
 		return map_directive(c, d, patch, node, depth, repl);
 	ret = retain_keys(c, orig, patch);
 	for (const cJSON *p = patch->child; p && !ret; p = p->next) {
-		if (str_has_prefix(p->string, SET_ORDER_PREFIX))
+		if (str_has_prefix(p->string, SET_ORDER_PREFIX)) {
 			ret = set_order_one(c, orig, patch, p, node, depth);
+			n_orders++;
+		}
 	}
 	for (const cJSON *p = patch->child; p && !ret; p = p->next) {
 		const char *k = p->string;
@@ -708,7 +713,7 @@ static int merge_map(struct smp_ctx *c, cJSON *orig, const cJSON *patch,
 		cJSON *cur, *v = NULL;
 
 		if (!strcmp(k, RETAIN_KEYS) || str_has_prefix(k, SET_ORDER_PREFIX) ||
-		    ordered_field(patch, k))
+		    (n_orders && ordered_field(patch, k)))
 			continue;
 		if (str_has_prefix(k, DELETE_PRIM_PREFIX)) {
 			if (cJSON_IsNull(p))
