@@ -17,7 +17,10 @@
  *                          total; bounds the output of "copy /a to /a/b"
  *                          doubling tricks
  *   JSONPATCH_MAX_POINTER  bytes of one JSON pointer
- *   JSONPATCH_MAX_DEPTH    nesting depth of the result
+ *   JSONPATCH_MAX_DEPTH    depth (path levels + value depth) at which
+ *                          add/copy/move may place a value
+ *   JSONPATCH_MAX_WORK     array elements walked by all pointers together
+ *                          (cJSON arrays are lists: "/a/99999" costs 10^5)
  *
  * Error messages are lowercase, one line, and name the operation and path,
  * e.g. "remove operation does not apply: doc is missing path: \"/a/b\"".
@@ -28,9 +31,10 @@
 #include <cjson/cJSON.h>
 
 #define JSONPATCH_MAX_OPS	10000
-#define JSONPATCH_MAX_GROWTH	(1 << 20)	/* JSON nodes */
+#define JSONPATCH_MAX_GROWTH	(1 << 18)	/* JSON nodes */
 #define JSONPATCH_MAX_POINTER	4096		/* bytes */
 #define JSONPATCH_MAX_DEPTH	200		/* levels */
+#define JSONPATCH_MAX_WORK	(1 << 26)	/* array elements walked */
 
 /*
  * Applies `patch` (a JSON array of operations) to `doc`.

@@ -29,14 +29,17 @@
  *      "$patch": "delete"    in an object: the object becomes {} ; as a
  *                            list element {mergeKey: v, "$patch": "delete"}:
  *                            removes every document element with that key
- *      "$patch": "merge"     in a list element: refused, as upstream
- *                            ("merging lists cannot yet be specified ...")
+ *      "$patch": "merge"     refused, as upstream refuses it: in a list
+ *                            element "merging lists cannot yet be specified
+ *                            in the patch", in an object "unknown patch type"
  *      "$retainKeys": [k...] keys of the original object not listed are
  *                            removed; every non-null patch key must be listed
  *      "$setElementOrder/F": [...] final order of merge list F (objects
  *                            holding only the merge key, or scalars); the
  *                            patch elements must appear in that order
  *      "$deleteFromPrimitiveList/F": [...] scalars removed from list F
+ *                            (whatever F's strategy; an absent F stays
+ *                            absent, where upstream would store the list)
  *  - any other key beginning with '$' is kept as data (upstream does the
  *    same; the schema engine prunes it).
  *
@@ -56,7 +59,7 @@
 #include <cjson/cJSON.h>
 
 #define SMP_MAX_DEPTH	100	/* levels of nested objects/lists in the patch */
-#define SMP_MAX_LIST	10000	/* elements of one list (document or patch) */
+#define SMP_MAX_LIST	4096	/* elements of one merged list (document or patch) */
 
 /* Bits of smp_field_meta.strategy: upstream's patchStrategy tag values. */
 enum {
