@@ -460,8 +460,15 @@ static cJSON *apply_patch(struct api_call *c, enum patch_type t, const cJSON *ol
 		break;
 	}
 	if (r) {
-		api_error_set(e, r == -ENOTSUP ? STATUS_UNSUPPORTED_MEDIA_TYPE : STATUS_INVALID,
-			      "%s", err ? err : "the patch could not be applied");
+		enum status_reason why = STATUS_INVALID;
+
+		if (r == -ENOTSUP)
+			why = STATUS_UNSUPPORTED_MEDIA_TYPE;
+		else if (r == -EBADMSG)
+			why = STATUS_BAD_REQUEST;
+		else if (r == -E2BIG)
+			why = STATUS_REQUEST_ENTITY_TOO_LARGE;
+		api_error_set(e, why, "%s", err ? err : "the patch could not be applied");
 		free(err);
 		return NULL;
 	}
