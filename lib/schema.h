@@ -131,6 +131,9 @@ struct schema_extra {
 	 * rejected by schema_parse(). Unanchored, as in OpenAPI.
 	 */
 	const char *pattern;
+	/* regex_t compiled from pattern by schema_parse() (run-time nodes);
+	 * NULL: compiled when used */
+	const void *pattern_re;
 	const char *const *enum_json;	/* JSON texts, NULL-terminated */
 	const struct schema *const *all_of;	/* value validation only */
 	const struct schema *const *any_of;
@@ -140,6 +143,14 @@ struct schema_extra {
 
 struct schema {
 	const char *name;	/* definition name ("io.k8s.api.core.v1.Pod") or NULL */
+	/*
+	 * A $ref with sibling keywords: this node is `ref` (a named node) plus
+	 * its own description, default_json, patch, merge_key and flags; every
+	 * structural member (props, items, types...) is read from ref. NULL for
+	 * ordinary nodes. (A bare $ref needs no node: the parent points at the
+	 * named node directly.)
+	 */
+	const struct schema *ref;
 	const char *description;	/* one line or NULL */
 	const char *format;	/* "int32", "date-time", "byte", ... or NULL */
 	const char *default_json;	/* JSON text of `default`, or NULL */
