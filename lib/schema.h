@@ -273,6 +273,13 @@ struct schema_opts {
 	 * defaulted and pruned as the node says.
 	 */
 	const struct schema *object_meta;
+	/*
+	 * Enforce unique items of x-kubernetes-list-type set/map lists (the
+	 * map keys) as CRD validation does. Leave false for built-in kinds:
+	 * kube-apiserver validates those in code and accepts, e.g., duplicate
+	 * env names with a warning.
+	 */
+	bool check_list_keys;
 };
 
 /*
@@ -372,16 +379,29 @@ struct schema *schema_new_list(const char *name, const struct schema_gvk *gvk,
 
 /*
  * Appends to out the JSON document kube-apiserver serves at
- * /openapi/v3/<group-version>: {"openapi":"3.0.0","info":{...},
- * "paths":{},"components":{"schemas":{...}}}. Every root and every named
- * node reachable from them is one entry of components.schemas (keys
- * sorted); other nodes are inlined; references are {"$ref":
- * "#/components/schemas/<name>"} (wrapped in allOf when the property adds
- * a default, as upstream does). Each root must have a name. Output is
- * deterministic (same input, same bytes), so its hash can be an ETag.
- * Returns 0 or -EINVAL (a root without a name).
+ * /openapi/v3/<prefix>/<group>/<version> for the resources res[0..nres)
+ * (all of one group-version): {"openapi":"3.0.0","info":{...},"paths":
+ * {...},"components":{"schemas":{...}}}.
+ *   - components.schemas: each resource's schema and list schema, each
+ *     subresource schema, each of extra[0..nextra) (Status, DeleteOptions,
+ *     ...) and every named node reachable from them, keyed by name (sorted);
+ *     other nodes are inlined; references are {"$ref":
+ *     "#/components/schemas/<name>"}, wrapped in allOf when the referring
+ *     node adds keywords (a default), as upstream does;
+ *   - paths: per resource the collection, item and subresource paths with
+ *     x-kubernetes-action and x-kubernetes-group-version-kind on each
+ *     operation, and the query parameters of writes (dryRun, fieldManager,
+ *     fieldValidation); kubectl looks for "fieldValidation" on the PATCH
+ *     operation of a kind to decide that the server validates (otherwise it
+ *     validates client-side from /openapi/v2).
+ * A run-time root whose "metadata" has no properties is emitted with
+ * metadata = $ref opts->object_meta (when given), as kube-apiserver does for
+ * CRDs. Each schema must have a name. Output is deterministic (same input,
+ * same bytes) so its hash can serve as the ETag and the index hash.
+ * Returns 0 or -EINVAL (a resource or extra schema without a name).
  */
-int schema_openapi_v3(const struct schema *const *roots, size_t nroots,
-		      const char *title, struct buf *out);
+int schema_openapi_v3(const struct schema_resource *const *res, size_t nres,
+		      const struct schema *const *extra, size_t nextra,
+		      const struct schema_opts *opts, struct buf *out);
 
 #endif

@@ -65,18 +65,18 @@ static void fail(struct vctx *c, enum schema_reason r, const cJSON *v,
 
 static void type_names(struct buf *b, unsigned types)
 {
-	static const char *const names[] = {
-		"object", "array", "string", "integer", "number", "boolean",
+	static const struct { unsigned bit; const char *name; } order[] = {
+		{ SCHEMA_T_INTEGER, "integer" }, { SCHEMA_T_NUMBER, "number" },
+		{ SCHEMA_T_STRING, "string" }, { SCHEMA_T_BOOLEAN, "boolean" },
+		{ SCHEMA_T_ARRAY, "array" }, { SCHEMA_T_OBJECT, "object" },
 	};
-	bool first = true;
 
-	for (unsigned i = 0; i < 6; i++) {
-		if (!(types & (1u << i)))
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		if (!(types & order[i].bit))
 			continue;
-		if (!first)
+		if (b->len)
 			buf_addch(b, ',');
-		buf_addstr(b, names[i]);
-		first = false;
+		buf_addstr(b, order[i].name);
 	}
 }
 
@@ -353,11 +353,12 @@ static void check_unique(struct vctx *c, const struct schema *s, const cJSON *v)
 	const struct schema *st = schema__st(s);
 	int lt = s->list_type ? s->list_type : st->list_type;
 	const char *const *keys = s->list_map_keys ? s->list_map_keys : st->list_map_keys;
-	bool uniq = (schema__flags(s) & SCHEMA_F_UNIQUE_ITEMS) || lt == SCHEMA_LIST_SET;
+	bool uniq = (schema__flags(s) & SCHEMA_F_UNIQUE_ITEMS) ||
+		    (lt == SCHEMA_LIST_SET && c->opts && c->opts->check_list_keys);
 	size_t i = 0;
 	const cJSON *a, *b;
 
-	if (lt == SCHEMA_LIST_MAP && !keys)
+	if ((lt == SCHEMA_LIST_MAP && !keys) || !(c->opts && c->opts->check_list_keys))
 		lt = SCHEMA_LIST_NONE;
 	if (!uniq && lt != SCHEMA_LIST_MAP)
 		return;
