@@ -269,3 +269,51 @@ unsigned schema__type_bits(const cJSON *v)
 	}
 	return 0;
 }
+
+struct dup_ent {
+	const char *key;
+	size_t idx;
+};
+
+static int cmp_dup(const void *a, const void *b)
+{
+	const struct dup_ent *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	if (c)
+		return c;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+unsigned char *schema__dups(const cJSON *v, char *(*keyfn)(const cJSON *, const void *),
+			    const void *arg)
+{
+	size_t n = cJSON_GetArraySize(v), i = 0;
+	struct dup_ent *e;
+	unsigned char *mark = NULL;
+	const cJSON *it;
+
+	if (n < 2)
+		return NULL;
+	e = xcalloc(n, sizeof(*e));
+	cJSON_ArrayForEach(it, v) {
+		e[i].key = keyfn ? keyfn(it, arg) : it->string;
+		e[i].idx = i;
+		i++;
+	}
+	qsort(e, n, sizeof(*e), cmp_dup);
+	for (i = 1; i < n; i++) {
+		if (strcmp(e[i - 1].key, e[i].key))
+			continue;
+		if (!mark)
+			mark = xcalloc(n, 1);
+		mark[e[i - 1].idx] |= SCHEMA__DUP_LATER;
+		if (i < 2 || strcmp(e[i - 2].key, e[i].key))
+			mark[e[i].idx] |= SCHEMA__DUP_SECOND;
+	}
+	if (keyfn)
+		for (i = 0; i < n; i++)
+			free((char *)e[i].key);
+	free(e);
+	return mark;
+}

@@ -78,4 +78,19 @@ const char *schema__json_type(const cJSON *v);
 /* Bits of SCHEMA_T_* that v satisfies (an integral number is INTEGER|NUMBER). */
 unsigned schema__type_bits(const cJSON *v);
 
+/* marks from schema__dups() */
+enum {
+	SCHEMA__DUP_LATER = 1,	/* a later sibling has the same key */
+	SCHEMA__DUP_SECOND = 2,	/* the second occurrence of its key */
+};
+
+/*
+ * Finds repeated keys among an object's members (or repeated sort keys of
+ * an array's items when keyfn is given) in O(n log n). Returns NULL when
+ * there are none, else a malloc'd array with one SCHEMA__DUP_* mask per
+ * child, in document order; the caller frees it.
+ */
+unsigned char *schema__dups(const cJSON *v, char *(*keyfn)(const cJSON *, const void *),
+			    const void *arg);
+
 #endif

@@ -9,6 +9,7 @@
  */
 #include "schema_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 struct mctx {
@@ -45,14 +46,6 @@ static cJSON *parse_default(const char *json)
 
 /* ---- prune ---- */
 
-static bool later_dup(const cJSON *it)
-{
-	for (const cJSON *n = it->next; n; n = n->next)
-		if (!strcmp(n->string, it->string))
-			return true;
-	return false;
-}
-
 static void prune_node(struct mctx *c, const struct schema *s, cJSON *v,
 		       bool rootlike)
 {
@@ -63,19 +56,23 @@ static void prune_node(struct mctx *c, const struct schema *s, cJSON *v,
 		return;
 	c->depth++;
 	if (cJSON_IsObject(v)) {
-		for (it = v->child; it; it = next) {
+		unsigned char *dups = schema__dups(v, NULL, NULL);
+		size_t i = 0;
+
+		for (it = v->child; it; it = next, i++) {
 			const struct schema *child;
 			enum schema__kind k;
 
 			next = it->next;
 			k = schema__child(s, it->string, rootlike, c->opts, &child);
-			if (k == SCHEMA__UNKNOWN || later_dup(it)) {
+			if (k == SCHEMA__UNKNOWN || (dups && dups[i] & SCHEMA__DUP_LATER)) {
 				cJSON_Delete(cJSON_DetachItemViaPointer(v, it));
 				c->count++;
 			} else if (k == SCHEMA__KNOWN) {
 				prune_node(c, child, it, schema__embedded(child));
 			}
 		}
+		free(dups);
 	} else if (cJSON_IsArray(v) && st->items) {
 		cJSON_ArrayForEach(it, v)
 			prune_node(c, st->items, it, schema__embedded(st->items));

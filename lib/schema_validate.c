@@ -321,16 +321,28 @@ static void check_logic(struct vctx *c, const struct schema_extra *x,
 	}
 }
 
-static bool same_keys(const cJSON *a, const cJSON *b, const char *const *keys)
+/* Sort key of a list item: the printed map keys, or the printed item. */
+static char *item_key(const cJSON *item, const void *arg)
 {
-	for (; *keys; keys++) {
-		const cJSON *x = cJSON_GetObjectItemCaseSensitive(a, *keys);
-		const cJSON *y = cJSON_GetObjectItemCaseSensitive(b, *keys);
+	const char *const *keys = arg;
+	struct buf b = BUF_INIT;
+	char *s;
 
-		if (!x || !y ? x != y : !cJSON_Compare(x, y, true))
-			return false;
+	if (!keys) {
+		s = cJSON_PrintUnformatted(item);
+		buf_addstr(&b, s ? s : "");
+		cJSON_free(s);
+		return buf_detach(&b, NULL);
 	}
-	return true;
+	for (; *keys; keys++) {
+		const cJSON *x = cJSON_GetObjectItemCaseSensitive(item, *keys);
+
+		s = x ? cJSON_PrintUnformatted(x) : NULL;
+		buf_addstr(&b, s ? s : "-");
+		buf_addch(&b, '\x01');	/* a separator printed JSON never holds */
+		cJSON_free(s);
+	}
+	return buf_detach(&b, NULL);
 }
 
 static void dup_key_value(struct buf *b, const cJSON *item, const char *const *keys)
@@ -347,7 +359,8 @@ static void dup_key_value(struct buf *b, const cJSON *item, const char *const *k
 	cJSON_Delete(o);
 }
 
-/* list-type set/map and uniqueItems: a later duplicate is an error. */
+/* list-type set/map and uniqueItems: one error per repeated value, at its
+ * second occurrence. */
 static void check_unique(struct vctx *c, const struct schema *s, const cJSON *v)
 {
 	const struct schema *st = schema__st(s);
@@ -355,24 +368,22 @@ static void check_unique(struct vctx *c, const struct schema *s, const cJSON *v)
 	const char *const *keys = s->list_map_keys ? s->list_map_keys : st->list_map_keys;
 	bool uniq = (schema__flags(s) & SCHEMA_F_UNIQUE_ITEMS) ||
 		    (lt == SCHEMA_LIST_SET && c->opts && c->opts->check_list_keys);
+	bool map = lt == SCHEMA_LIST_MAP && keys && c->opts && c->opts->check_list_keys;
+	unsigned char *dups;
+	const cJSON *a;
 	size_t i = 0;
-	const cJSON *a, *b;
 
-	if ((lt == SCHEMA_LIST_MAP && !keys) || !(c->opts && c->opts->check_list_keys))
-		lt = SCHEMA_LIST_NONE;
-	if (!uniq && lt != SCHEMA_LIST_MAP)
+	if (!uniq && !map)
+		return;
+	dups = schema__dups(v, item_key, map ? (const void *)keys : NULL);
+	if (!dups)
 		return;
 	cJSON_ArrayForEach(a, v) {
-		bool dup = false;
-
-		for (b = v->child; b && b != a && !dup; b = b->next)
-			dup = lt == SCHEMA_LIST_MAP ? same_keys(a, b, keys) :
-			      cJSON_Compare(a, b, true);
-		if (dup) {
+		if (dups[i] & SCHEMA__DUP_SECOND) {
 			size_t old = schema__path_index(&c->path, i);
 			struct buf m = BUF_INIT;
 
-			if (lt == SCHEMA_LIST_MAP)
+			if (map)
 				dup_key_value(&m, a, keys);
 			else
 				schema__fmt_value(&m, a);
@@ -383,6 +394,7 @@ static void check_unique(struct vctx *c, const struct schema *s, const cJSON *v)
 		}
 		i++;
 	}
+	free(dups);
 }
 
 static bool present(const cJSON *obj, const char *key)
@@ -490,24 +502,14 @@ int schema_validate(const struct schema *s, const cJSON *obj,
 
 static void check_dups(struct vctx *c, const cJSON *v)
 {
-	const cJSON *a, *b;
+	unsigned char *dups = schema__dups(v, NULL, NULL);
+	const cJSON *a;
+	size_t i = 0;
 
+	if (!dups)
+		return;
 	cJSON_ArrayForEach(a, v) {
-		bool first_dup = false, seen_before = false;
-
-		for (b = v->child; b != a; b = b->next)
-			if (!strcmp(a->string, b->string)) {
-				seen_before = true;
-				break;
-			}
-		if (!seen_before)
-			continue;
-		/* report once per key: at its second occurrence */
-		first_dup = true;
-		for (b = b->next; b != a; b = b->next)
-			if (!strcmp(a->string, b->string))
-				first_dup = false;
-		if (first_dup) {
+		if (dups[i++] & SCHEMA__DUP_SECOND) {
 			size_t old = schema__path_key(&c->path, a->string);
 
 			schema_errors_add(c->errs, SCHEMA_ERR_DUPLICATE_FIELD, c->path.data,
@@ -515,6 +517,7 @@ static void check_dups(struct vctx *c, const cJSON *v)
 			schema__path_pop(&c->path, old);
 		}
 	}
+	free(dups);
 }
 
 static void unknown_node(struct vctx *c, const struct schema *s,

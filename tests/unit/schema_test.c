@@ -553,3 +553,55 @@ TEST(schema_openapi_crd_root)
 	schema_free(list);
 	schema_free(s);
 }
+
+TEST(schema_large_object_duplicates)
+{
+	const struct schema *cm = def("io.k8s.api.core.v1.ConfigMap");
+	struct schema_errors e = SCHEMA_ERRORS_INIT;
+	cJSON *obj = cJSON_CreateObject(), *data = cJSON_AddObjectToObject(obj, "data");
+	char k[32];
+
+	for (int i = 0; i < 20000; i++) {
+		snprintf(k, sizeof(k), "key%d", i);
+		cJSON_AddStringToObject(data, k, "v");
+	}
+	/* "key7" three times in all: one error, two removed by prune */
+	cJSON_AddStringToObject(data, "key7", "second");
+	cJSON_AddStringToObject(data, "key7", "third");
+	ASSERT_EQ(schema_unknown_fields(cm, obj, NULL, &e), 1);
+	ASSERT_STR_EQ(e.v[0].message, "duplicate field \"data.key7\"");
+	ASSERT_EQ(schema_prune(cm, obj, NULL), 2);
+	ASSERT_STR_EQ(cJSON_GetObjectItemCaseSensitive(data, "key7")->valuestring, "third");
+	ASSERT_EQ(cJSON_GetArraySize(data), 20000);
+	schema_errors_release(&e);
+	cJSON_Delete(obj);
+}
+
+TEST(schema_array_item_defaults_and_nullable)
+{
+	cJSON *j = parse("{\"type\":\"object\",\"properties\":{"
+			 "\"l\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"default\":\"x\"}},"
+			 "\"n\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"nullable\":true,\"default\":\"x\"}},"
+			 "\"m\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"integer\",\"default\":4}}}}");
+	struct schema *s = NULL;
+	struct schema_errors e = SCHEMA_ERRORS_INIT;
+	cJSON *obj = parse("{\"l\":[null,\"a\"],\"n\":[null],\"m\":{\"a\":null,\"b\":1}}");
+	char *out;
+
+	ASSERT_OK(schema_parse(j, &s, NULL));
+	schema_default(s, obj, NULL);
+	out = cJSON_PrintUnformatted(obj);
+	ASSERT_STR_EQ(out, "{\"l\":[\"x\",\"a\"],\"n\":[null],\"m\":{\"a\":4,\"b\":1}}");
+	cJSON_free(out);
+	ASSERT_OK(schema_validate(s, obj, NULL, &e));
+	cJSON_Delete(obj);
+	/* a wrong item type is reported with its index */
+	obj = parse("{\"m\":{},\"l\":[1],\"n\":[null]}");
+	ASSERT_EQ(schema_validate(s, obj, NULL, &e), -EINVAL);
+	ASSERT_STR_EQ(e.v[0].field, "l[0]");
+	ASSERT_STR_EQ(e.v[0].message, "Invalid value: \"integer\": l[0] in body must be of type string: \"integer\"");
+	schema_errors_release(&e);
+	cJSON_Delete(obj);
+	cJSON_Delete(j);
+	schema_free(s);
+}
