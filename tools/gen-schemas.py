@@ -56,6 +56,18 @@ META_ROOTS = [META + n for n in ('Status', 'DeleteOptions', 'WatchEvent', 'Objec
                                  'ListMeta', 'APIResourceList', 'APIGroupList',
                                  'APIVersions', 'Patch')]
 
+# The shape file had every "description" key removed, which also removed the
+# real API fields named "description"; they are put back here.
+RESTORED_FIELDS = {
+    'io.k8s.api.scheduling.v1.PriorityClass': {'description': {'type': 'string'}},
+    'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps':
+        {'description': {'type': 'string'}},
+    'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.ExternalDocumentation':
+        {'description': {'type': 'string'}},
+    'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceColumnDefinition':
+        {'description': {'type': 'string'}},
+}
+
 INT_OR_STRING = 'io.k8s.apimachinery.pkg.util.intstr.IntOrString'
 QUANTITY = 'io.k8s.apimachinery.pkg.api.resource.Quantity'
 
@@ -302,6 +314,12 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     defaults = json.load(open(os.path.join(here, 'builtin-defaults.json')))
     defaults = {k: v for k, v in defaults.items() if not k.startswith('//')}
+    for name, fields in RESTORED_FIELDS.items():
+        props = defs[name].setdefault('properties', {})
+        for f, sch in fields.items():
+            if f in props:
+                raise SystemExit('%s.%s is in the shape already' % (name, f))
+            props[f] = sch
     gvks = gvk_index(defs)
     scanned = scan_paths(paths)
 

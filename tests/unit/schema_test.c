@@ -605,3 +605,35 @@ TEST(schema_array_item_defaults_and_nullable)
 	cJSON_Delete(j);
 	schema_free(s);
 }
+
+TEST(schema_crd_object_is_known)
+{
+	const struct schema *crdk = def("io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition");
+	struct schema_opts o = { .object_meta = def(META "ObjectMeta") };
+	struct schema_errors e = SCHEMA_ERRORS_INIT;
+	cJSON *obj = parse(
+		"{\"apiVersion\":\"apiextensions.k8s.io/v1\",\"kind\":\"CustomResourceDefinition\","
+		"\"metadata\":{\"name\":\"foos.x.io\"},\"spec\":{\"group\":\"x.io\",\"scope\":\"Namespaced\","
+		"\"names\":{\"plural\":\"foos\",\"singular\":\"foo\",\"kind\":\"Foo\",\"shortNames\":[\"fo\"]},"
+		"\"versions\":[{\"name\":\"v1\",\"served\":true,\"storage\":true,"
+		"\"subresources\":{\"status\":{},\"scale\":{\"specReplicasPath\":\".spec.replicas\","
+		"\"statusReplicasPath\":\".status.replicas\"}},"
+		"\"additionalPrinterColumns\":[{\"name\":\"Age\",\"type\":\"date\",\"jsonPath\":\".metadata.creationTimestamp\"}],"
+		"\"schema\":{\"openAPIV3Schema\":{\"type\":\"object\",\"description\":\"d\",\"properties\":{"
+		"\"spec\":{\"type\":\"object\",\"x-kubernetes-validations\":[{\"rule\":\"self.a > 0\"}],"
+		"\"properties\":{\"a\":{\"type\":\"integer\",\"default\":1,\"minimum\":0},"
+		"\"m\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"}},"
+		"\"free\":{\"type\":\"object\",\"additionalProperties\":true},"
+		"\"l\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"x-kubernetes-list-type\":\"set\"}}}}}}}]}}");
+
+	schema_unknown_fields(crdk, obj, &o, &e);
+	dump(&e);
+	ASSERT_EQ(e.nr, 0);
+	schema_default(crdk, obj, &o);
+	ASSERT_OK(schema_validate(crdk, obj, &o, &e));
+	/* conversion strategy None comes from the overlay */
+	ASSERT_STR_EQ(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(obj, "spec"), "conversion"), "strategy")->valuestring, "None");
+	schema_errors_release(&e);
+	cJSON_Delete(obj);
+}
