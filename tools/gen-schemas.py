@@ -17,8 +17,8 @@ What it does:
     $ref becomes a pointer to the shared named node (cycles are fine);
     anonymous nodes with equal contents are emitted once;
   - maps the shape's conventions to structural-schema terms: IntOrString is
-    integer|string, Quantity is string|number, object types without any
-    property (RawExtension, FieldsV1, JSON) preserve unknown fields;
+    integer|string, Quantity is string|number, the open types (RawExtension,
+    FieldsV1, JSON, ... see OPEN_TYPES) preserve unknown fields;
   - merges tools/builtin-defaults.json: {"<definition>": {"<property>":
     <default value>}} becomes that property's `default`.
 """
@@ -66,6 +66,43 @@ RESTORED_FIELDS = {
         {'description': {'type': 'string'}},
     'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceColumnDefinition':
         {'description': {'type': 'string'}},
+}
+
+# Our own one-line descriptions (the shape has none), shown by kubectl explain.
+FIELD_DESCRIPTIONS = {
+    'apiVersion': 'The versioned schema of this representation of an object, e.g. "apps/v1".',
+    'kind': 'The REST resource type this object represents, in CamelCase, e.g. "Pod".',
+    'metadata': 'Standard object metadata: name, namespace, labels, annotations, owners.',
+    'spec': 'The desired state of the object, written by its users.',
+    'status': 'The most recently observed state of the object, written by the system.',
+    'items': 'The objects of the list.',
+}
+KIND_DESCRIPTIONS = {
+    'Pod': 'A Pod is a group of containers that share network, IPC and volumes and run on one node.',
+    'Deployment': 'A Deployment declares the desired Pods and rolls out changes through ReplicaSets.',
+    'ReplicaSet': 'A ReplicaSet keeps a given number of Pod replicas running.',
+    'DaemonSet': 'A DaemonSet runs one copy of a Pod on every eligible node.',
+    'StatefulSet': 'A StatefulSet runs Pods with stable names and stable per-Pod storage.',
+    'Service': 'A Service gives a set of Pods one stable virtual IP and DNS name.',
+    'ConfigMap': 'A ConfigMap holds non-confidential configuration data as key-value pairs.',
+    'Secret': 'A Secret holds a small amount of confidential data, such as a password or key.',
+    'Namespace': 'A Namespace is a scope for names; most objects live in one.',
+    'Node': 'A Node is a machine that runs Pods.',
+    'Job': 'A Job runs Pods until a given number of them complete successfully.',
+    'CronJob': 'A CronJob creates Jobs on a time-based schedule.',
+    'CustomResourceDefinition': 'A CustomResourceDefinition adds a new resource type to the API.',
+}
+
+# Types that hold arbitrary JSON (their schema says only "object" or nothing).
+# Other property-less objects (e.g. CustomResourceSubresourceStatus) are
+# empty structs: unknown fields in them are unknown.
+OPEN_TYPES = {
+    META + 'Patch', META + 'FieldsV1',
+    'io.k8s.apimachinery.pkg.runtime.RawExtension',
+    'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSON',
+    'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaPropsOrBool',
+    'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaPropsOrArray',
+    'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaPropsOrStringArray',
 }
 
 INT_OR_STRING = 'io.k8s.apimachinery.pkg.util.intstr.IntOrString'
@@ -121,6 +158,7 @@ class Gen:
         self.anon = {}        # initializer text -> identifier
         self.arrays = {}      # array text -> identifier
         self.n = 0
+        self.kinds = {}       # definition name -> one-line description (served kinds)
 
     def fresh(self, prefix):
         self.n += 1
@@ -144,17 +182,17 @@ class Gen:
             self.order.append(name)
         return self.named[name]
 
-    def node(self, sch, name=None, extra_default=None):
+    def node(self, sch, name=None, extra_default=None, desc=None):
         """C identifier of the node for schema dict `sch`."""
         if name is None and '$ref' in sch:
             target = self.ref(ref_name(sch['$ref']))
             rest = {k: v for k, v in sch.items() if k != '$ref'}
-            if not rest and extra_default is None:
+            if not rest and extra_default is None and desc is None:
                 return target
-            return self.emit(rest, None, extra_default, ref=target)
-        return self.emit(sch, name, extra_default)
+            return self.emit(rest, None, extra_default, ref=target, desc=desc)
+        return self.emit(sch, name, extra_default, desc=desc)
 
-    def emit(self, sch, name, extra_default, ref=None):
+    def emit(self, sch, name, extra_default, ref=None, desc=None):
         f = {}
         types = []
         flags = []
@@ -167,8 +205,7 @@ class Gen:
         elif t:
             types = [TYPE_BITS[t]]
         props = sch.get('properties')
-        if ref is None and (t == 'object' or not t) and not props \
-                and 'additionalProperties' not in sch and name not in (INT_OR_STRING, QUANTITY):
+        if name in OPEN_TYPES:
             flags.append('SCHEMA_F_PRESERVE_UNKNOWN')
         mt = sch.get('x-kubernetes-map-type')
         if mt == 'atomic':
@@ -181,11 +218,13 @@ class Gen:
                 if k not in props:
                     raise SystemExit('default for unknown field %s.%s' % (name, k))
             entries = []
+            is_kind = name in self.kinds
             for pname in sorted(props):
                 d = dflt.get(pname)
                 child = self.node(props[pname], None,
                                   None if d is None else json.dumps(d, sort_keys=True,
-                                                                    separators=(',', ':')))
+                                                                    separators=(',', ':')),
+                                  FIELD_DESCRIPTIONS.get(pname) if is_kind else None)
                 entries.append('{ %s, &%s }' % (cstr(pname), child))
             f['props'] = self.array('struct schema_prop', entries, 'p')
             f['nprops'] = str(len(props))
@@ -222,6 +261,10 @@ class Gen:
             f['format'] = cstr(fmt)
         if extra_default is not None:
             f['default_json'] = cstr(extra_default)
+        if desc is None and name in self.kinds:
+            desc = self.kinds[name]
+        if desc:
+            f['description'] = cstr(desc)
         if name:
             f['name'] = cstr(name)
         if ref:
@@ -349,6 +392,11 @@ def main():
             raise SystemExit('defaults for unknown definition %s' % name)
 
     gen = Gen(defs, defaults)
+    for row in rows:
+        kind, kdef, ldef = row[2], row[6], row[7]
+        gen.kinds[kdef] = KIND_DESCRIPTIONS.get(kind, '%s is a %s object served by k1s.' % (
+            kind, row[0] or 'core'))
+        gen.kinds[ldef] = '%sList is a list of %s objects.' % (kind, kind)
     gen.run(roots)
 
     out = []

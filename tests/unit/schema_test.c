@@ -491,9 +491,12 @@ TEST(schema_openapi_apps_v1)
 	g = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(d, "x-kubernetes-group-version-kind"), 0);
 	ASSERT_STR_EQ(cJSON_GetObjectItemCaseSensitive(g, "group")->valuestring, "apps");
 	ASSERT_STR_EQ(cJSON_GetObjectItemCaseSensitive(g, "kind")->valuestring, "Deployment");
-	ASSERT_STR_EQ(cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(d, "properties"), "spec"),
-		"$ref")->valuestring, "#/components/schemas/io.k8s.api.apps.v1.DeploymentSpec");
+	/* a $ref with a description of its own is wrapped in allOf, as upstream */
+	ptext = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(d, "properties"), "spec"));
+	ASSERT_STR_EQ(ptext, "{\"allOf\":[{\"$ref\":\"#/components/schemas/io.k8s.api.apps.v1.DeploymentSpec\"}],"
+		      "\"description\":\"The desired state of the object, written by its users.\"}");
+	cJSON_free(ptext);
 	ASSERT_NOT_NULL(component(doc, "io.k8s.api.core.v1.PodSpec"));
 	ASSERT_NOT_NULL(component(doc, "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"));
 	ASSERT_NOT_NULL(component(doc, "io.k8s.api.autoscaling.v1.Scale"));
