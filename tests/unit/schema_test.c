@@ -640,3 +640,45 @@ TEST(schema_crd_object_is_known)
 	schema_errors_release(&e);
 	cJSON_Delete(obj);
 }
+
+/* Every generated node is well formed: sorted props, parseable defaults. */
+static int check_node(const struct schema *s, int depth)
+{
+	int n = 0;
+
+	if (!s || depth > 3)
+		return 0;
+	if (s->default_json) {
+		cJSON *v = cJSON_Parse(s->default_json);
+
+		ASSERT_NOT_NULL(v);
+		cJSON_Delete(v);
+		n++;
+	}
+	for (uint32_t i = 0; i < s->nprops; i++) {
+		if (i)
+			ASSERT_TRUE(strcmp(s->props[i - 1].name, s->props[i].name) < 0);
+		n += check_node(s->props[i].schema, s->props[i].schema->name ? 99 : depth + 1);
+	}
+	n += check_node(s->items, depth + 1);
+	n += check_node(s->additional, depth + 1);
+	return n;
+}
+
+TEST(schema_gen_tables_well_formed)
+{
+	int defaults = 0;
+
+	for (size_t i = 0; i < gen_ndefs; i++) {
+		if (i)
+			ASSERT_TRUE(strcmp(gen_defs[i - 1].name, gen_defs[i].name) < 0);
+		ASSERT_STR_EQ(gen_defs[i].schema->name, gen_defs[i].name);
+		defaults += check_node(gen_defs[i].schema, 0);
+	}
+	ASSERT_TRUE(defaults >= 50);
+	for (size_t i = 0; i < gen_nresources; i++) {
+		ASSERT_NOT_NULL(gen_resources[i].schema);
+		ASSERT_NOT_NULL(gen_resources[i].list_schema);
+		ASSERT_EQ(gen_resources[i].schema->ngvk, 1);
+	}
+}
