@@ -24,9 +24,17 @@
  *   - default_json and enum_json hold JSON text (one value each); they are
  *     parsed when used (defaulting copies the parsed value into the object).
  *   - types == 0 means "any type" (only meaningful together with
- *     preserve-unknown-fields or int-or-string, as in structural schemas).
+ *     preserve-unknown-fields or int-or-string, as in structural schemas);
+ *     several bits mean "one of" (generated IntOrString: integer|string,
+ *     Quantity: string|number).
+ *   - Run-time trees own everything except what they reach through `ref`.
  *   - A node never owns nodes reachable through a `name`d node: named nodes
  *     are shared definitions, emitted once as components.schemas entries.
+ *
+ * A write request typically runs: schema_unknown_fields() (fieldValidation
+ * Strict/Warn), schema_prune(), schema_default(), then schema_validate()
+ * (which treats a null on a non-nullable property as absent, as decoding
+ * does; schema_default() removes such nulls).
  *
  * Limits: JSON nesting is walked up to SCHEMA_MAX_DEPTH levels (deeper
  * values are reported as invalid, never recursed into); one call reports at
