@@ -6,8 +6,9 @@
  * request by the schema engine (components.schemas) plus the paths kubectl
  * reads: for each resource a PATCH operation carrying
  * x-kubernetes-group-version-kind and the fieldValidation parameter, which
- * is how kubectl decides that the server validates fields itself. Documents
- * are cached until the process ends (they are deterministic).
+ * is how kubectl decides that the server validates fields itself (the
+ * engine emits both). Documents are cached until the process ends (they are
+ * deterministic).
  */
 #include "openapi.h"
 #include "server/gen/schemas.h"
@@ -41,70 +42,10 @@ static void hash_of(const char *path, char out[33])
 	unsigned char h[32];
 	char *in = xasprintf("%s %s", K1S_COMMIT, path);
 
-	mbedtls_sha256((const unsigned char *)in, strlen(in), h, 0);
+	mbedtls_sha256_ret((const unsigned char *)in, strlen(in), h, 0);
 	for (int i = 0; i < 16; i++)
 		snprintf(out + 2 * i, 3, "%02X", h[i]);
 	free(in);
-}
-
-static void add_param(cJSON *params, const char *name, const char *in, const char *type)
-{
-	cJSON *p = cJSON_CreateObject(), *s = json_obj(p, "schema");
-
-	json_set_str(p, "name", name);
-	json_set_str(p, "in", in);
-	if (!strcmp(in, "path"))
-		json_set_bool(p, "required", true);
-	json_set_str(s, "type", type);
-	cJSON_AddItemToArray(params, p);
-}
-
-static cJSON *operation(const struct schema_resource *r, const char *action, bool write)
-{
-	cJSON *op = cJSON_CreateObject(), *gvk = json_obj(op, "x-kubernetes-group-version-kind");
-	cJSON *params = cJSON_CreateArray(), *resp = json_obj(json_obj(op, "responses"), "200");
-	char *ref = xasprintf("#/components/schemas/%s", r->schema && r->schema->name ? r->schema->name : "");
-
-	json_set_str(op, "operationId", action);
-	json_set_str(gvk, "group", r->gvk.group);
-	json_set_str(gvk, "version", r->gvk.version);
-	json_set_str(gvk, "kind", r->gvk.kind);
-	json_set_str(op, "x-kubernetes-action", action);
-	if (write) {
-		add_param(params, "dryRun", "query", "string");
-		add_param(params, "fieldManager", "query", "string");
-		add_param(params, "fieldValidation", "query", "string");
-	}
-	json_set(op, "parameters", params);
-	json_set_str(resp, "description", "OK");
-	json_set_str(json_obj(json_obj(json_obj(resp, "content"), "application/json"), "schema"), "$ref", ref);
-	free(ref);
-	return op;
-}
-
-static void add_paths(cJSON *paths, const struct schema_resource *r)
-{
-	char *base = gv_path(r->gvk.group, r->gvk.version);
-	char *coll = r->namespaced ? xasprintf("/%s/namespaces/{namespace}/%s", base, r->plural)
-				   : xasprintf("/%s/%s", base, r->plural);
-	char *item = xasprintf("%s/{name}", coll);
-	cJSON *pc = json_obj(paths, coll), *pi = json_obj(paths, item);
-
-	if (r->verbs & SCHEMA_VERB_LIST)
-		json_set(pc, "get", operation(r, "list", false));
-	if (r->verbs & SCHEMA_VERB_CREATE)
-		json_set(pc, "post", operation(r, "post", true));
-	if (r->verbs & SCHEMA_VERB_GET)
-		json_set(pi, "get", operation(r, "get", false));
-	if (r->verbs & SCHEMA_VERB_UPDATE)
-		json_set(pi, "put", operation(r, "put", true));
-	if (r->verbs & SCHEMA_VERB_PATCH)
-		json_set(pi, "patch", operation(r, "patch", true));
-	if (r->verbs & SCHEMA_VERB_DELETE)
-		json_set(pi, "delete", operation(r, "delete", false));
-	free(base);
-	free(coll);
-	free(item);
 }
 
 static bool served(const struct schema_resource *r)
@@ -115,46 +56,41 @@ static bool served(const struct schema_resource *r)
 /* Builds the document for one group-version path, or returns -ENOENT. */
 static int build(const char *path, struct gv_doc *d)
 {
-	const struct schema **roots = xcalloc(gen_nresources * 2 + 1, sizeof(*roots));
-	cJSON *paths = cJSON_CreateObject();
+	static const char *const extra_names[] = {
+		"io.k8s.apimachinery.pkg.apis.meta.v1.Status",
+		"io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
+		"io.k8s.apimachinery.pkg.apis.meta.v1.WatchEvent",
+	};
+	const struct schema_resource **res = xcalloc(gen_nresources + 1, sizeof(*res));
+	const struct schema *extra[ARRAY_SIZE(extra_names)];
+	struct schema_opts o = { 0 };
 	struct buf b = BUF_INIT;
-	size_t n = 0;
-	char *ptext, *at;
+	size_t n = 0, nextra = 0;
 	int ret = -ENOENT;
 
 	for (size_t i = 0; i < gen_nresources; i++) {
 		const struct schema_resource *r = &gen_resources[i];
 		char *p = gv_path(r->gvk.group, r->gvk.version);
 
-		if (!strcmp(p, path) && served(r) && r->schema) {
-			roots[n++] = r->schema;
-			if (r->list_schema)
-				roots[n++] = r->list_schema;
-			add_paths(paths, r);
-		}
+		if (!strcmp(p, path) && served(r) && r->schema)
+			res[n++] = r;
 		free(p);
 	}
-	if (n && !schema_openapi_v3(roots, n, "Kubernetes", &b)) {
-		/* splice our paths into the engine's empty "paths":{} */
-		ptext = json_print(paths);
-		at = strstr(b.data, "\"paths\":{}");
-		if (at) {
-			struct buf out = BUF_INIT;
+	for (size_t i = 0; i < ARRAY_SIZE(extra_names); i++) {
+		const struct schema *x = schema_def_lookup(gen_defs, gen_ndefs, extra_names[i]);
 
-			buf_add(&out, b.data, (size_t)(at - b.data));
-			buf_addf(&out, "\"paths\":%s", ptext);
-			buf_addstr(&out, at + strlen("\"paths\":{}"));
-			buf_release(&b);
-			b = out;
-		}
-		free(ptext);
+		if (x)
+			extra[nextra++] = x;
+	}
+	o.object_meta = schema_def_lookup(gen_defs, gen_ndefs,
+					  "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta");
+	if (n && !schema_openapi_v3(res, n, extra, nextra, &o, &b)) {
 		d->path = xstrdup(path);
 		d->text = buf_detach(&b, &d->len);
 		ret = 0;
 	}
 	buf_release(&b);
-	cJSON_Delete(paths);
-	free(roots);
+	free(res);
 	return ret;
 }
 
