@@ -75,7 +75,12 @@ void http__io_close(struct http__io *io, int err)
 	io->close_err = err;
 	if (io->ops->on_closing)
 		io->ops->on_closing(io, err);
-	uv_close((uv_handle_t *)&io->tcp, handle_closed);
+	/* A peer that stopped reading gets a reset: the kernel drops what it
+	 * still buffers for it instead of trickling it out. */
+	bool reset = (err == -ENOBUFS || err == -ETIMEDOUT) && io->queued > 0;
+
+	if (!reset || uv_tcp_close_reset(&io->tcp, handle_closed) < 0)
+		uv_close((uv_handle_t *)&io->tcp, handle_closed);
 	uv_close((uv_handle_t *)&io->timer, handle_closed);
 	uv_close((uv_handle_t *)&io->wtimer, handle_closed);
 	uv_close((uv_handle_t *)&io->kick, handle_closed);
