@@ -66,6 +66,7 @@ TEST(http_query_and_url_helpers)
 	ASSERT_STR_EQ(b.data, "a%20b%2Fc%3Dd~");
 	buf_release(&b);
 	ASSERT_STR_EQ(http_status_text(431), "Request Header Fields Too Large");
+	leak_check();
 }
 
 TEST(http_get_post_round_trip)
@@ -92,6 +93,7 @@ TEST(http_get_post_round_trip)
 	ASSERT_EQ(r.body.len, 0);
 	http_response_release(&r);
 	tsrv_stop(&s);
+	leak_check();
 }
 
 /* Reads n complete Content-Length responses from a raw socket. */
@@ -151,6 +153,7 @@ TEST(http_keepalive_and_pipelining)
 	ASSERT_EQ(__atomic_load_n(&s.st.requests, __ATOMIC_SEQ_CST), 5);
 	close(fd);
 	tsrv_stop(&s);
+	leak_check();
 }
 
 TEST(http_10_and_connection_close)
@@ -176,6 +179,7 @@ TEST(http_10_and_connection_close)
 	ASSERT_NOT_NULL(strstr(out, "GET /echo |"));
 	close(fd);
 	tsrv_stop(&s);
+	leak_check();
 }
 
 TEST(http_431_on_huge_headers)
@@ -203,6 +207,7 @@ TEST(http_431_on_huge_headers)
 	ASSERT_EQ(__atomic_load_n(&s.st.requests, __ATOMIC_SEQ_CST), 0);
 	buf_release(&req);
 	tsrv_stop(&s);
+	leak_check();
 }
 
 static void json_status_body(const struct http_request *req, int status,
@@ -260,6 +265,7 @@ TEST(http_413_on_huge_body_and_expect)
 	close(fd);
 	buf_release(&req);
 	tsrv_stop(&s);
+	leak_check();
 }
 
 TEST(http_slowloris_closed_after_header_timeout)
@@ -292,6 +298,7 @@ TEST(http_slowloris_closed_after_header_timeout)
 	close(fd);
 	ASSERT_EQ(__atomic_load_n(&s.st.requests, __ATOMIC_SEQ_CST), 0);
 	tsrv_stop(&s);
+	leak_check();
 }
 
 TEST(http_stream_non_reader_disconnected)
@@ -322,6 +329,7 @@ TEST(http_stream_non_reader_disconnected)
 	ASSERT_TRUE(raw_wait_closed(fd, 5000) >= 0);
 	close(fd);
 	tsrv_stop(&s);
+	leak_check();
 }
 
 /* ---- streaming client ---- */
@@ -402,6 +410,7 @@ TEST(http_chunked_stream_delivered_promptly)
 	uv_run(&loop, UV_RUN_DEFAULT);
 	ASSERT_OK(uv_loop_close(&loop));
 	tsrv_stop(&s);
+	leak_check();
 }
 
 TEST(http_upgrade_echo_tunnel)
@@ -439,6 +448,7 @@ TEST(http_upgrade_echo_tunnel)
 	ASSERT_TRUE(str_has_prefix(out, "HTTP/1.1 400 "));
 	close(fd);
 	tsrv_stop(&s);
+	leak_check();
 }
 
 TEST(http_malformed_requests_get_400)
@@ -477,6 +487,7 @@ TEST(http_malformed_requests_get_400)
 	ASSERT_EQ(r.status, 200);
 	http_response_release(&r);
 	tsrv_stop(&s);
+	leak_check();
 }
 
 TEST(http_async_answer_after_client_left)
@@ -498,6 +509,7 @@ TEST(http_async_answer_after_client_left)
 	ASSERT_EQ(__atomic_load_n(&s.st.cancelled, __ATOMIC_SEQ_CST), 1);
 	ASSERT_EQ(__atomic_load_n(&s.st.late_answer_rc, __ATOMIC_SEQ_CST), -EPIPE);
 	tsrv_stop(&s);
+	leak_check();
 }
 
 /* ---- async client: reuse, timeout, cancel ---- */
@@ -568,6 +580,7 @@ TEST(http_client_reuse_timeout_cancel)
 	uv_run(&loop, UV_RUN_DEFAULT);
 	ASSERT_OK(uv_loop_close(&loop));
 	tsrv_stop(&s);
+	leak_check();
 }
 
 TEST(http_listen_addresses_and_max_conns)
@@ -588,6 +601,7 @@ TEST(http_listen_addresses_and_max_conns)
 	for (int i = 0; i < 3; i++)
 		close(fds[i]);
 	tsrv_stop(&s);
+	leak_check();
 }
 
 TEST(http_ipv6_listener)
@@ -621,4 +635,5 @@ TEST(http_ipv6_listener)
 	http_response_release(&r);
 	free(u);
 	tsrv_stop(&s);
+	leak_check();
 }

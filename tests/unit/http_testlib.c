@@ -15,6 +15,20 @@
 
 #include "test.h"
 
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/lsan_interface.h>
+
+void leak_check(void)
+{
+	if (__lsan_do_recoverable_leak_check())
+		test_fail(__FILE__, __LINE__, "memory leaked (see the report above)");
+}
+#else
+void leak_check(void)
+{
+}
+#endif
+
 /* ---- handlers ---- */
 
 static void h_echo(struct tsrv *s, struct http_request *req)

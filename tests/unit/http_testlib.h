@@ -63,6 +63,13 @@ size_t raw_read_some(int fd, char *out, size_t cap, int timeout_ms, int *eof);
 /* Waits for EOF/reset, discarding input. Returns ms waited or -1 on timeout. */
 int raw_wait_closed(int fd, int timeout_ms);
 
+/*
+ * Under ASan, runs LeakSanitizer now and fails the test on a leak (the test
+ * runner's children leave with _exit(), so LSan would never run otherwise).
+ * A no-op in normal builds. Call it at the end of a test, after cleanup.
+ */
+void leak_check(void);
+
 /* Generates ca, ca2, srv (localhost, 127.0.0.1, ::1) and cli (CN=alice,
  * O=dev, O=ops) PEM files into dir with the openssl CLI. */
 void make_certs(const char *dir);

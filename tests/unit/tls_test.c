@@ -106,6 +106,7 @@ TEST(tls_memory_pair)
 	tls_conn_free(c);
 	tls_config_unref(sc);
 	tls_config_unref(cc);
+	leak_check();
 }
 
 TEST(tls_config_errors)
@@ -147,6 +148,7 @@ TEST(tls_config_errors)
 	co.insecure_skip_verify = true;
 	ASSERT_OK(tls_config_new(&co, &cfg, NULL));
 	tls_config_unref(cfg);
+	leak_check();
 }
 
 static int fetch_tls(struct tls_config *cc, const char *url, struct http_response *r)
@@ -199,6 +201,7 @@ TEST(tls_https_client_certificates)
 	tls_config_unref(other);
 	tsrv_stop(&s);
 	tls_config_unref(s.opts.tls);
+	leak_check();
 }
 
 TEST(tls_wrong_ca_or_name_fails)
@@ -232,6 +235,7 @@ TEST(tls_wrong_ca_or_name_fails)
 	tls_config_unref(right);
 	tsrv_stop(&s);
 	tls_config_unref(s.opts.tls);
+	leak_check();
 }
 
 TEST(tls_required_client_cert)
@@ -257,6 +261,7 @@ TEST(tls_required_client_cert)
 	tls_config_unref(without);
 	tsrv_stop(&s);
 	tls_config_unref(s.opts.tls);
+	leak_check();
 }
 
 TEST(tls_curl_interop_alpn)
@@ -284,6 +289,7 @@ TEST(tls_curl_interop_alpn)
 	free(cmd);
 	tsrv_stop(&s);
 	tls_config_unref(s.opts.tls);
+	leak_check();
 }
 
 /* ---- upgrade through the client, over TLS ---- */
@@ -374,6 +380,7 @@ TEST(tls_upgrade_tunnel_from_client)
 	tls_config_unref(cc);
 	tsrv_stop(&s);
 	tls_config_unref(s.opts.tls);
+	leak_check();
 }
 
 static void count_body(struct http_call *c, const void *data, size_t len, void *ud)
@@ -429,4 +436,5 @@ TEST(tls_stream_non_reader_disconnected)
 	tls_config_unref(cc);
 	tsrv_stop(&s);
 	tls_config_unref(s.opts.tls);
+	leak_check();
 }
