@@ -16,6 +16,7 @@ pkgs=(
 	runc nftables iproute2 btrfs-progs
 	# tests and benchmarks
 	busybox-static etcd-server etcd-client python3-kubernetes curl procps psmisc util-linux
+	openssl
 )
 missing=()
 for p in "${pkgs[@]}"; do
