@@ -20,6 +20,8 @@
 #include "http_internal.h"
 #include "log.h"
 
+/* Addresses of one host name tried in turn (e.g. ::1 then 127.0.0.1). */
+#define CLIENT_MAX_ADDRS 8
 /* A pooled connection unused this long is closed, in ms (below the server's
  * HTTP_IDLE_TIMEOUT_MS, so we usually close first). */
 #define CLIENT_IDLE_TIMEOUT_MS 45000
@@ -37,6 +39,8 @@ struct cconn {
 	int port;
 	uv_connect_t connect_req;
 	uv_getaddrinfo_t gai;
+	struct sockaddr_storage *addrs;	/* resolved addresses, or NULL */
+	size_t n_addrs, next_addr;	/* next_addr: the one being tried */
 	http_parser parser;
 	size_t header_bytes;
 	int fail;
@@ -70,6 +74,8 @@ struct http_client {
 
 static const struct http__io_ops cconn_ops;
 static void call_connect(struct http_call *call);
+static void conn_next_addr(struct cconn *c);
+static struct cconn *conn_new(struct http_call *call);
 static void client_maybe_free(struct http_client *cl);
 
 /* ---- calls ---- */
@@ -187,6 +193,7 @@ static void conn_really_free(struct cconn *c)
 	struct http_client *cl = c->cl;
 
 	conn_unlink(c);
+	free(c->addrs);
 	free(c->key);
 	free(c->host);
 	free(c);
@@ -233,6 +240,8 @@ static void connect_cb(uv_connect_t *req, int status)
 	if (c->io.closing)
 		return;
 	if (status < 0) {
+		if (c->call && c->next_addr + 1 < c->n_addrs)
+			conn_next_addr(c);
 		http__io_close(&c->io, status);
 		return;
 	}
@@ -257,6 +266,42 @@ static void conn_connect_addr(struct cconn *c, const struct sockaddr *sa)
 		http__io_close(&c->io, rc);
 }
 
+/* The address of c failed: moves its call to a new connection that tries
+ * the next address. */
+static void conn_next_addr(struct cconn *c)
+{
+	struct http_call *call = c->call;
+	struct cconn *n = conn_new(call);
+
+	n->addrs = c->addrs;
+	n->n_addrs = c->n_addrs;
+	n->next_addr = c->next_addr + 1;	/* the one n tries */
+	c->addrs = NULL;
+	c->n_addrs = 0;
+	c->call = NULL;
+	call->conn = NULL;
+	conn_attach(n, call);
+	http__io_timer(&n->io, n->cl->o.connect_timeout_ms);
+	conn_connect_addr(n, (struct sockaddr *)&n->addrs[n->next_addr]);
+}
+
+static void conn_connect_addrs(struct cconn *c, const struct addrinfo *res)
+{
+	for (; res && c->n_addrs < CLIENT_MAX_ADDRS; res = res->ai_next) {
+		if (res->ai_addrlen > sizeof(struct sockaddr_storage))
+			continue;
+		if (!c->addrs)
+			c->addrs = xcalloc(CLIENT_MAX_ADDRS, sizeof(*c->addrs));
+		memcpy(&c->addrs[c->n_addrs++], res->ai_addr, res->ai_addrlen);
+	}
+	c->next_addr = 0;
+	if (!c->n_addrs) {
+		http__io_close(&c->io, -EHOSTUNREACH);
+		return;
+	}
+	conn_connect_addr(c, (struct sockaddr *)&c->addrs[0]);
+}
+
 static void gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
 	struct cconn *c = container_of(req, struct cconn, gai);
@@ -272,7 +317,7 @@ static void gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 			http__io_close(&c->io, status == UV_ECANCELED ? -ECANCELED :
 				       -EHOSTUNREACH);
 		else
-			conn_connect_addr(c, res->ai_addr);
+			conn_connect_addrs(c, res);
 	}
 	uv_freeaddrinfo(res);
 }

@@ -301,6 +301,43 @@ TEST(http_slowloris_closed_after_header_timeout)
 	leak_check();
 }
 
+TEST(http_idle_body_and_write_timeouts)
+{
+	struct tsrv s = { 0 };
+	char out[4096] = "";
+	int fd, eof, waited, small = 4096;
+
+	s.opts.idle_timeout_ms = 200;
+	s.opts.body_timeout_ms = 200;
+	s.opts.write_timeout_ms = 300;
+	tsrv_start(&s);
+	/* idle keep-alive connection after a response */
+	fd = raw_connect(s.port);
+	raw_sends(fd, "GET /echo HTTP/1.1\r\n\r\n");
+	raw_read_until(fd, out, sizeof(out), "GET /echo |", 3000, &eof);
+	ASSERT_NOT_NULL(strstr(out, "GET /echo |"));
+	waited = raw_wait_closed(fd, 3000);
+	ASSERT_TRUE(waited >= 100 && waited < 1500);
+	close(fd);
+	/* a body that never completes */
+	fd = raw_connect(s.port);
+	raw_sends(fd, "POST /echo HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");
+	waited = raw_wait_closed(fd, 3000);
+	ASSERT_TRUE(waited >= 100 && waited < 1500);
+	close(fd);
+	/* a 16 MiB answer to a client that never reads: write stall */
+	fd = raw_connect(s.port);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	raw_sends(fd, "GET /big HTTP/1.1\r\n\r\n");
+	uint64_t end = mono_ms() + 5000;
+	while (http_server_conn_count(s.srv) > 0 && mono_ms() < end)
+		usleep(10000);
+	ASSERT_EQ(http_server_conn_count(s.srv), 0);
+	close(fd);
+	tsrv_stop(&s);
+	leak_check();
+}
+
 TEST(http_stream_non_reader_disconnected)
 {
 	struct tsrv s = { 0 };
@@ -309,9 +346,6 @@ TEST(http_stream_non_reader_disconnected)
 
 	s.opts.max_write_queued = 256 * 1024;
 	tsrv_start(&s);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	ASSERT_OK(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)));
-	close(fd);
 	fd = raw_connect(s.port);
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
 	raw_sends(fd, "GET /flood HTTP/1.1\r\n\r\n");

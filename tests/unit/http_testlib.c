@@ -131,6 +131,16 @@ static void h_flood(struct tsrv *s, struct http_request *req)
 	http_stream_end(req);
 }
 
+static void h_big(struct tsrv *s, struct http_request *req)
+{
+	size_t len = 16 * 1024 * 1024;
+	char *big = xmalloc(len);
+
+	memset(big, 'b', len);
+	http_respond(req, 200, NULL, 0, big, len);
+	free(big);
+}
+
 struct later {
 	uv_timer_t t;
 	struct tsrv *s;
@@ -200,7 +210,7 @@ static const struct {
 	void (*fn)(struct tsrv *s, struct http_request *req);
 } routes[] = {
 	{ "/echo", h_echo }, { "/peer", h_peer }, { "/stream", h_stream },
-	{ "/flood", h_flood }, { "/async", h_async }, { "/upgrade", h_upgrade },
+	{ "/flood", h_flood }, { "/big", h_big }, { "/async", h_async }, { "/upgrade", h_upgrade },
 };
 
 static void handler(struct http_request *req, void *data)

@@ -8,6 +8,7 @@
  *   /peer     200, body "cn|o1,o2|verified"
  *   /stream   chunked: "chunk-N\n" every 100 ms, 5 times, recording send times
  *   /flood    chunked: writes 64 KiB chunks until a write fails
+ *   /big      one 16 MiB answer
  *   /async    answers after 300 ms (or never with ?never=1), records cancel
  *   /upgrade  101 and an echo tunnel
  * State the handlers record is in `struct tsrv_stats`, read with atomics.
