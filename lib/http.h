@@ -25,10 +25,14 @@
  *   it. So an asynchronous handler never sees freed memory, and a watch stops
  *   producing as soon as its cancel callback runs.
  *
- * Protocol-level errors (malformed request -> 400, header too large -> 431,
- * body too large -> 413, bad chunked encoding -> 400, unsupported
- * Transfer-Encoding -> 501) are answered by the layer itself, never reach the
- * handler, and close the connection. Their body comes from the server's
+ * Protocol-level errors (malformed request or bad %-escape in the path -> 400,
+ * header too large or too many headers -> 431, body too large -> 413 (from
+ * Content-Length before the body is read, or while a chunked body grows),
+ * bad chunked encoding or unsupported Transfer-Encoding -> 400, an Expect
+ * other than 100-continue -> 417) are answered by the layer itself, never
+ * reach the handler, and close the connection (after lingering briefly so
+ * the client reads the answer). Expect: 100-continue is answered with an
+ * interim "100 Continue" automatically. Their body comes from the server's
  * error_body callback (the API server makes it a Kubernetes Status JSON);
  * handlers produce the same format with http_respond_error().
  *
@@ -41,7 +45,9 @@
  * bytes accepted but not yet written to the kernel; on_drain fires when that
  * returns to 0. If it exceeds the server's max_write_queued bound (the client
  * is not reading), the connection is closed, the request cancelled, and
- * writes return -ENOBUFS/-EPIPE: memory per connection stays bounded.
+ * writes return -ENOBUFS/-EPIPE: memory per connection stays bounded. Such a
+ * stuck peer (and one whose writes stall for write_timeout_ms) is closed
+ * with a TCP reset so the kernel drops what it still buffers for it too.
  *
  * ---- Client model -------------------------------------------------------
  * One http_client holds TLS settings, a bearer token and a pool of idle
@@ -50,6 +56,9 @@
  * cancelled with http_call_cancel(), after which no callback runs.
  * With on_body set the call streams: on_headers, then on_body for each piece
  * of body as it arrives (chunk framing removed), then on_complete.
+ * A host name is resolved with getaddrinfo and its addresses are tried in
+ * order. A request on a pooled connection that the server closed meanwhile
+ * is retried once on a new connection if its method is idempotent.
  *
  * All functions must be called on the loop's thread. Memory: strings passed
  * in are copied unless documented otherwise; pointers handed to callbacks are
@@ -131,7 +140,7 @@ struct http_request;
  */
 struct http_request {
 	const char *method;		/* "GET", "POST", ... (static string) */
-	char *url;			/* raw request-target as sent */
+	char *url;			/* raw request-target as sent ("/a?b") */
 	char *path;			/* percent-decoded path ("/api/v1/pods") */
 	char *raw_path;			/* path as sent, still encoded */
 	char *query;			/* raw query without '?', "" when none */
