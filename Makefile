@@ -9,7 +9,7 @@ BUILD   ?= build
 PKGS    := libuv sqlite3 libcjson libnftnl libmnl yaml-0.1 zlib libzstd libarchive
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -I. -I$(BUILD)/gen \
+override CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -I. -I$(BUILD)/gen \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
            -DK1S_VERSION='"$(VERSION)"' -DK1S_COMMIT='"$(COMMIT)"' -MMD -MP
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) \
