@@ -104,10 +104,11 @@ struct store_options {
 	uint64_t history_max_age_ms;	/* in milliseconds; default 300000 (5 min) */
 	size_t history_max_bytes;	/* bytes of values in the in-memory
 					 * history; default 64 MiB */
-	uint64_t compact_interval_ms;	/* in milliseconds between compaction
-					 * checks; default 10000. Compaction also
-					 * starts early when a burst of writes has
-					 * pushed history_max_events/2 events out. */
+	uint64_t compact_interval_ms;	/* in milliseconds between the checks
+					 * for history too old and space reuse;
+					 * default 10000. History beyond the event
+					 * and byte limits is compacted at once,
+					 * in the next commit's transaction. */
 	int64_t watch_max_backlog;	/* revisions a watcher may lag behind
 					 * the current revision before it is cut
 					 * off with STORE_ESLOW; default 10000 */
