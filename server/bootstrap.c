@@ -21,10 +21,10 @@ static const char *const builtin_namespaces[] = {
 
 struct boot_write {
 	struct apiserver *s;
-	void (*done)(struct apiserver *s);
 };
 
-static int pending;
+static int pending;			/* bootstrap writes not yet durable */
+static void (*when_done)(struct apiserver *s);	/* runs once pending drops to 0 */
 
 static void write_done(int err, int64_t rev, struct sobj *prev, void *ud)
 {
@@ -34,13 +34,17 @@ static void write_done(int err, int64_t rev, struct sobj *prev, void *ud)
 	(void)prev;
 	if (err && err != -EEXIST)
 		log_error("cannot create a built-in object: %s", strerror(-err));
-	if (--pending == 0 && w->done)
-		w->done(w->s);
+	if (--pending == 0 && when_done) {
+		void (*done)(struct apiserver *s) = when_done;
+
+		when_done = NULL;
+		done(w->s);
+	}
 	free(w);
 }
 
 static void create(struct apiserver *s, const char *group, const char *plural, const char *ns,
-		   cJSON *obj, void (*done)(struct apiserver *))
+		   cJSON *obj)
 {
 	const struct api_resource *r = registry_find(group, "v1", plural);
 	struct api_error e = { 0 };
@@ -52,7 +56,6 @@ static void create(struct apiserver *s, const char *group, const char *plural, c
 	key = api_key(r, ns, json_get_str(json_get(obj, "metadata"), "name", ""));
 	val = json_print(obj);
 	w->s = s;
-	w->done = done;
 	pending++;
 	storage_create(s, key, val, strlen(val), write_done, w);
 	free(key);
@@ -79,13 +82,14 @@ void api_namespace_created(struct apiserver *s, const char *ns)
 	json_set_str(sa, "kind", "ServiceAccount");
 	json_set_str(m, "name", "default");
 	json_set_str(m, "namespace", ns);
-	create(s, "", "serviceaccounts", ns, sa, NULL);
+	create(s, "", "serviceaccounts", ns, sa);
 }
 
 void api_bootstrap_objects(struct apiserver *s, void (*done)(struct apiserver *s))
 {
 	const struct api_resource *r = registry_find("", "v1", "namespaces");
 
+	when_done = done;
 	pending++;	/* held until every write is queued */
 	for (size_t i = 0; i < ARRAY_SIZE(builtin_namespaces); i++) {
 		char *key = api_key(r, "", builtin_namespaces[i]);
@@ -107,9 +111,11 @@ void api_bootstrap_objects(struct apiserver *s, void (*done)(struct apiserver *s
 		json_set_str(json_obj(m, "labels"), "kubernetes.io/metadata.name", builtin_namespaces[i]);
 		json_set(json_obj(ns, "spec"), "finalizers", cJSON_CreateStringArray((const char *[]){ "kubernetes" }, 1));
 		json_set_str(json_obj(ns, "status"), "phase", "Active");
-		create(s, "", "namespaces", "", ns, done);
+		create(s, "", "namespaces", "", ns);
 		api_namespace_created(s, builtin_namespaces[i]);
 	}
-	if (--pending == 0 && done)
+	if (--pending == 0 && when_done) {
+		when_done = NULL;
 		done(s);
+	}
 }

@@ -199,7 +199,14 @@ static void write_done(int err, int64_t rev, struct sobj *prev, void *ud)
 		write_start(w, rev);
 		return;
 	}
-	api_respond_object(c, w->code, w->obj);
+	if (!strcmp(c->route.sub, "scale")) {
+		cJSON *sc = scale_of(w->obj);
+
+		api_respond_json(c, w->code, sc);
+		cJSON_Delete(sc);
+	} else {
+		api_respond_object(c, w->code, w->obj);
+	}
 	wctx_free(w);
 }
 

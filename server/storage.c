@@ -43,6 +43,10 @@ int storage_open(struct apiserver *s, const char *path, char **err)
 
 	store_options_init(&o);
 	o.path = path;
+	if (s->cfg->history_events > 0)
+		o.history_max_events = s->cfg->history_events;
+	if (s->cfg->history_seconds > 0)
+		o.history_max_age_ms = (uint64_t)s->cfg->history_seconds * 1000;
 	return store_open(s->loop, &o, &s->store, err);
 }
 

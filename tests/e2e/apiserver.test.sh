@@ -5,7 +5,7 @@
 . "$(dirname "$0")/cluster.sh"
 
 tmpdir dir
-server_start "$dir" || { not_ok "server starts"; exit 1; }
+server_start "$dir" --history-events 50 || { not_ok "server starts"; exit 1; }
 ok "server starts and writes its kubeconfig"
 
 # --- discovery and health
@@ -156,7 +156,8 @@ expect_eq "not acceptable" "406 NotAcceptable" "$(reason "$r")"
 head -c 3200000 /dev/zero | tr '\0' 'a' > "$dir/big"
 r=$(api POST /api/v1/namespaces/demo/configmaps -H 'Content-Type: application/json' --data-binary @"$dir/big")
 expect_eq "body over 3 MiB" "413 RequestEntityTooLarge" "$(reason "$r")"
-r=$(api GET "/api/v1/namespaces/demo/configmaps?watch=1&resourceVersion=1")
+for i in $(seq 60); do kc annotate cm dup -n demo --overwrite n=$i >/dev/null; done
+r=$(api GET "/api/v1/namespaces/demo/configmaps?watch=1&resourceVersion=1&timeoutSeconds=3" --max-time 10)
 expect_eq "watch from a compacted revision is 410 Expired" "410 Expired" \
 	"$(echo "$r" | sed 's/^200 //' | head -1 | python3 -c 'import json,sys; d=json.load(sys.stdin)["object"]; print(d["code"], d["reason"])' 2>/dev/null || echo "$r")"
 r=$(api POST /api/v1/namespaces/demo/configmaps -H 'Content-Type: application/json' -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"strict"},"spec":{"foo":1}}')
