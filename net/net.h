@@ -25,7 +25,7 @@
  *   one-line message naming the operation and object is kept in the handle
  *   (net_ns_error(), net_ipam_error()).
  *
- * Extending: a new netlink operation builds its request with net__msg_*()
+ * Extending: a new netlink operation builds its request with net__msg()
  * (net/nl.h, module-internal) and sends it with net__request(); a dump
  * walks replies with net__dump() and a libmnl attribute callback.
  */

@@ -1,0 +1,272 @@
+/*
+ * net/ against the real kernel, in network namespaces the test makes.
+ *
+ *   [k1s-test-PID-p1]  eth0 10.42.0.2/24 fd42::2/64, default via .1 / ::1
+ *          | veth k1s<hash(p1/eth0)>
+ *   [k1s-test-PID-node] bridge k1s0 10.42.0.1/24 fd42::1/64
+ *          | veth k1s<hash(p2/eth0)>
+ *   [k1s-test-PID-p2]  eth0 10.42.0.3/24 fd42::3/64, default via .1 / ::1
+ *
+ * Each test runs its body in a grandchild; the test process itself creates
+ * the namespaces (`ip netns add`, tests only) and deletes them by name after
+ * the body ended however it ended (assert, crash or timeout), which removes
+ * every link inside them. Traffic stays inside these namespaces.
+ */
+#include "test.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/util.h"
+#include "net/net.h"
+
+#define NS_OK(ns, e) do { int r__ = (e); if (r__) test_fail(__FILE__, __LINE__, \
+	"%s returned %d: %s", #e, r__, net_ns_error(ns)); } while (0)
+
+enum { NODE, P1, P2, NNS };
+static const char *const ns_suffix[NNS] = { "node", "p1", "p2" };
+static char ns_name[NNS][48], ns_path[NNS][80];
+static pid_t body_pid;
+
+/* Runs a shell command; returns its exit status (-1 if it did not exit). */
+static int sh(const char *fmt, ...) K1S_PRINTF(1, 2);
+static int sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Runs a command and returns its stdout (malloc'd, at most 64 KiB). */
+static char *sh_out(const char *fmt, ...) K1S_PRINTF(1, 2);
+static char *sh_out(const char *fmt, ...)
+{
+	char cmd[1024], *out = calloc(1, 65536);
+	size_t n = 0, r;
+	va_list ap;
+	FILE *f;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	f = popen(cmd, "r");
+	ASSERT_NOT_NULL(f);
+	while (n < 65535 && (r = fread(out + n, 1, 65535 - n, f)) > 0)
+		n += r;
+	pclose(f);
+	return out;
+}
+
+static void ns_delete_all(void)
+{
+	for (int i = 0; i < NNS; i++)
+		if (ns_name[i][0])
+			sh("ip netns del %s 2>/dev/null", ns_name[i]);
+}
+
+static void on_alarm(int sig)
+{
+	if (body_pid > 0)
+		kill(body_pid, SIGKILL);
+}
+
+/* Makes the namespaces, runs body in a child, deletes them, checks both. */
+static void with_netns(void (*body)(void))
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	int status = 0;
+	char *left;
+
+	for (int i = 0; i < NNS; i++) {
+		snprintf(ns_name[i], sizeof(ns_name[i]), "k1s-test-%d-%s",
+			 (int)getpid(), ns_suffix[i]);
+		snprintf(ns_path[i], sizeof(ns_path[i]), "/run/netns/k1s-test-%d-%s",
+			 (int)getpid(), ns_suffix[i]);
+	}
+	ns_delete_all();	/* leftovers of an earlier process with our pid */
+	for (int i = 0; i < NNS; i++)
+		if (sh("ip netns add %s", ns_name[i])) {
+			ns_delete_all();
+			test_fail(__FILE__, __LINE__, "cannot add netns %s", ns_name[i]);
+		}
+	sigaction(SIGALRM, &sa, NULL);
+	fflush(NULL);
+	body_pid = fork();
+	if (body_pid == 0) {
+		body();
+		fflush(NULL);
+		_exit(0);
+	}
+	while (body_pid > 0 && waitpid(body_pid, &status, 0) < 0 && errno == EINTR)
+		;
+	ns_delete_all();
+	left = sh_out("ip netns list | grep -c 'k1s-test-%d-' || true", (int)getpid());
+	ASSERT_STR_EQ(left, "0\n");
+	free(left);
+	ASSERT_TRUE(body_pid > 0);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void open_all(struct net_ns ns[NNS])
+{
+	for (int i = 0; i < NNS; i++)
+		NS_OK(&ns[i], net_ns_open(&ns[i], ns_path[i]));
+}
+
+static void release_all(struct net_ns ns[NNS])
+{
+	for (int i = 0; i < NNS; i++)
+		net_ns_release(&ns[i]);
+}
+
+static struct net_prefix pfx(const char *s)
+{
+	struct net_prefix p;
+
+	ASSERT_OK(net_prefix_parse(s, 0, &p));
+	return p;
+}
+
+static struct net_addr ip(const char *s)
+{
+	struct net_addr a;
+
+	ASSERT_OK(net_addr_parse(s, &a));
+	return a;
+}
+
+static bool has_addr(struct net_ns *ns, const char *dev, const char *want)
+{
+	struct net_ifaddr *v;
+	char s[NET_PREFIX_STRLEN];
+	bool found = false;
+	size_t n;
+
+	NS_OK(ns, net_addr_list(ns, dev, AF_UNSPEC, &v, &n));
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(net_prefix_format(&v[i].prefix, s), want))
+			found = true;
+	free(v);
+	return found;
+}
+
+/* Wires pod i: veth into the bridge, addresses, default routes. */
+static void wire_pod(struct net_ns ns[NNS], int i, const char *v4, const char *v6)
+{
+	char host[NET_IFNAME_MAX], owner[64];
+	struct net_veth v = { .name = host, .peer_ns = &ns[i], .peer_name = "eth0",
+			      .mtu = 1450, .bridge = "k1s0" };
+	struct net_route r4 = { .gw = ip("10.42.0.1"), .dev = "eth0" };
+	struct net_route r6 = { .gw = ip("fd42::1"), .dev = "eth0" };
+	struct net_prefix a4 = pfx(v4), a6 = pfx(v6);
+
+	snprintf(owner, sizeof(owner), "%s/eth0", ns_suffix[i]);
+	net_veth_name(owner, host);
+	NS_OK(&ns[NODE], net_veth_add(&ns[NODE], &v));
+	NS_OK(&ns[i], net_link_set_up(&ns[i], "lo"));
+	NS_OK(&ns[i], net_addr_add(&ns[i], "eth0", &a4));
+	NS_OK(&ns[i], net_addr_add(&ns[i], "eth0", &a6));
+	r4.dst.addr.family = AF_INET;
+	r6.dst.addr.family = AF_INET6;
+	NS_OK(&ns[i], net_route_add(&ns[i], &r4));
+	NS_OK(&ns[i], net_route_add(&ns[i], &r6));
+}
+
+static void pods_body(void)
+{
+	struct net_ns ns[NNS];
+	struct net_prefix g4 = pfx("10.42.0.1/24"), g6 = pfx("fd42::1/64");
+	struct net_link br, pe, he;
+	struct net_route *rt;
+	char host[NET_IFNAME_MAX];
+	size_t n, defaults = 0;
+	char *out;
+
+	open_all(ns);
+	NS_OK(&ns[NODE], net_bridge_add(&ns[NODE], "k1s0", 1450));
+	ASSERT_EQ(net_bridge_add(&ns[NODE], "k1s0", 0), -EEXIST);
+	ASSERT_TRUE(strstr(net_ns_error(&ns[NODE]), "'k1s0'") != NULL);
+	NS_OK(&ns[NODE], net_link_set_up(&ns[NODE], "k1s0"));
+	NS_OK(&ns[NODE], net_addr_add(&ns[NODE], "k1s0", &g4));
+	NS_OK(&ns[NODE], net_addr_add(&ns[NODE], "k1s0", &g6));
+	ASSERT_EQ(net_addr_add(&ns[NODE], "k1s0", &g4), -EEXIST);
+	wire_pod(ns, P1, "10.42.0.2/24", "fd42::2/64");
+	wire_pod(ns, P2, "10.42.0.3/24", "fd42::3/64");
+
+	/* links as the kernel reports them */
+	NS_OK(&ns[NODE], net_link_get(&ns[NODE], "k1s0", &br));
+	ASSERT_STR_EQ(br.kind, "bridge");
+	ASSERT_EQ(br.mtu, 1450);
+	ASSERT_TRUE(br.flags & IFF_UP);
+	NS_OK(&ns[NODE], net_link_get(&ns[NODE], net_veth_name("p1/eth0", host), &he));
+	ASSERT_STR_EQ(he.kind, "veth");
+	ASSERT_EQ(he.master, br.ifindex);
+	ASSERT_TRUE(he.flags & IFF_UP);
+	NS_OK(&ns[P1], net_link_get(&ns[P1], "eth0", &pe));
+	ASSERT_STR_EQ(pe.kind, "veth");
+	ASSERT_EQ(pe.mtu, 1450);
+	ASSERT_TRUE(pe.flags & IFF_UP);
+	ASSERT_EQ(net_link_get(&ns[NODE], "eth0", &pe), -ENODEV);
+
+	/* addresses and routes via our dumps and via ip -j */
+	ASSERT_TRUE(has_addr(&ns[P1], "eth0", "10.42.0.2/24"));
+	ASSERT_TRUE(has_addr(&ns[P1], "eth0", "fd42::2/64"));
+	ASSERT_FALSE(has_addr(&ns[P1], "eth0", "10.42.0.3/24"));
+	NS_OK(&ns[P1], net_route_list(&ns[P1], AF_UNSPEC, &rt, &n));
+	for (size_t i = 0; i < n; i++) {
+		char g[NET_ADDR_STRLEN];
+
+		if (rt[i].dst.len || strcmp(rt[i].dev, "eth0"))
+			continue;
+		net_addr_format(&rt[i].gw, g);
+		ASSERT_TRUE(!strcmp(g, "10.42.0.1") || !strcmp(g, "fd42::1"));
+		defaults++;
+	}
+	free(rt);
+	ASSERT_EQ(defaults, 2);
+	out = sh_out("ip -n %s -j -6 addr show dev eth0", ns_name[P2]);
+	ASSERT_TRUE(strstr(out, "\"local\":\"fd42::3\",\"prefixlen\":64") != NULL);
+	ASSERT_TRUE(strstr(out, "nodad") != NULL);
+	free(out);
+	out = sh_out("ip -n %s -j route show default", ns_name[P2]);
+	ASSERT_TRUE(strstr(out, "\"gateway\":\"10.42.0.1\",\"dev\":\"eth0\"") != NULL);
+	free(out);
+
+	/* traffic: pod to pod and pod to gateway, both families */
+	ASSERT_EQ(sh("nsenter --net=%s busybox ping -c1 -W1 10.42.0.3 >/dev/null", ns_path[P1]), 0);
+	ASSERT_EQ(sh("nsenter --net=%s busybox ping -c1 -W1 fd42::3 >/dev/null", ns_path[P1]), 0);
+	ASSERT_EQ(sh("nsenter --net=%s busybox ping -c1 -W1 10.42.0.2 >/dev/null", ns_path[P2]), 0);
+	ASSERT_EQ(sh("nsenter --net=%s busybox ping -c1 -W1 fd42::2 >/dev/null", ns_path[P2]), 0);
+	ASSERT_EQ(sh("nsenter --net=%s busybox ping -c1 -W1 fd42::1 >/dev/null", ns_path[P2]), 0);
+
+	/* negative: after removing p2's address, it no longer answers */
+	{
+		struct net_prefix a = pfx("10.42.0.3/24");
+
+		NS_OK(&ns[P2], net_addr_del(&ns[P2], "eth0", &a));
+		ASSERT_EQ(net_addr_del(&ns[P2], "eth0", &a), -EADDRNOTAVAIL);
+		ASSERT_NE(sh("nsenter --net=%s busybox ping -c1 -W1 10.42.0.3 >/dev/null 2>&1",
+			     ns_path[P1]), 0);
+	}
+	/* deleting the host end takes the pod end with it */
+	NS_OK(&ns[NODE], net_link_del(&ns[NODE], net_veth_name("p2/eth0", host)));
+	ASSERT_EQ(net_link_get(&ns[P2], "eth0", &pe), -ENODEV);
+	ASSERT_EQ(net_link_del(&ns[NODE], host), -ENODEV);
+	ASSERT_TRUE(strstr(net_ns_error(&ns[NODE]), host) != NULL);
+	release_all(ns);
+}
+
+TEST(net_pods_bridge_ping_dual_stack)
+{
+	with_netns(pods_body);
+}
