@@ -300,8 +300,9 @@ struct net_ipam_addrs {
  * 2) CIDRs of distinct families. -EINVAL for a non-canonical CIDR, a CIDR
  * too small to hold an address besides the gateway (IPv4 longer than /30,
  * IPv6 longer than /126), an IPv6 CIDR shorter than /64, two of one family,
- * or a state file that is corrupt or was written for another CIDR. On
- * failure the allocator is left closed and ipam->err says why. */
+ * or a corrupt state file; -ESTALE when a state file was written for another
+ * CIDR (the node's podCIDR changed: the caller decides whether to remove
+ * it). On failure the allocator is left closed and ipam->err says why. */
 int net_ipam_open(struct net_ipam *ipam, const char *state_dir,
 		  const struct net_prefix *cidrs, size_t ncidrs);
 /* Frees memory; the state stays on disk. Safe on a zeroed allocator. */
