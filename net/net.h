@@ -210,7 +210,9 @@ int net_addr_list(struct net_ns *ns, const char *dev, int family,
 
 /* ---- routes (main table) ---------------------------------------------- */
 
-#define NET_ROUTE_ONLINK 0x1u      /* gateway is on-link even if no subnet says so */
+/* The gateway is on-link even if no subnet says so (the VXLAN overlay). For
+ * IPv4 the kernel still wants some route (e.g. the default) to cover it. */
+#define NET_ROUTE_ONLINK 0x1u
 #define NET_ROUTE_REPLACE 0x2u     /* replace an existing route instead of -EEXIST */
 #define NET_ROUTE_F_ALL (NET_ROUTE_ONLINK | NET_ROUTE_REPLACE)
 

@@ -270,3 +270,190 @@ TEST(net_pods_bridge_ping_dual_stack)
 {
 	with_netns(pods_body);
 }
+
+static const uint8_t mac2[6] = { 0x02, 0, 0, 0, 0, 0x02 };
+
+/* True when the output (freed here) contains needle; shows it if not. */
+static bool out_has_s(const char *needle, char *out)
+{
+	bool ok = strstr(out, needle) != NULL;
+
+	if (!ok)
+		fprintf(stderr, "    '%s' not in: %s\n", needle, out);
+	free(out);
+	return ok;
+}
+#define out_has(needle, ...) out_has_s((needle), sh_out(__VA_ARGS__))
+
+/* VXLAN links, FDB and neighbour entries and onlink routes for a remote
+ * node's pod CIDRs, both families, as the overlay will program them. */
+static void vxlan_body(void)
+{
+	struct net_ns ns[NNS];
+	struct net_vxlan v4 = { .name = "k1s.vx4", .vni = 1, .local = ip("192.0.2.1") };
+	struct net_vxlan v6 = { .name = "k1s.vx6", .vni = 1, .local = ip("2001:db8::1"),
+				.mtu = 1430 };
+	struct net_route r4 = { .dst = pfx("10.42.1.0/24"), .gw = ip("10.42.1.0"),
+				.dev = "k1s.vx4", .flags = NET_ROUTE_ONLINK };
+	struct net_route r6 = { .dst = pfx("fd42:0:0:1::/64"), .gw = ip("fd42:0:0:1::"),
+				.dev = "k1s.vx6", .flags = NET_ROUTE_ONLINK };
+	struct net_addr n4 = ip("10.42.1.0"), n6 = ip("fd42:0:0:1::");
+	struct net_addr d4 = ip("192.0.2.2"), d6 = ip("2001:db8::2");
+	struct net_ns *node = &ns[NODE];
+	const char *nn = ns_name[NODE];
+	struct net_route *rt;
+	struct net_link l;
+	size_t n, onlink = 0;
+
+	/* the node's uplink, as a real node has one (with a default route, which
+	 * the kernel wants before it takes an IPv4 onlink gateway) */
+	ASSERT_EQ(sh("ip -n %s link add uplink0 type veth peer uplink1 && "
+		     "ip -n %s addr add 192.0.2.1/24 dev uplink0 && "
+		     "ip -n %s link set uplink0 up && "
+		     "ip -n %s route add default via 192.0.2.254", nn, nn, nn, nn), 0);
+	open_all(ns);
+	v4.dev = "uplink0";
+	NS_OK(node, net_vxlan_add(node, &v4));
+	NS_OK(node, net_vxlan_add(node, &v6));
+	ASSERT_EQ(net_vxlan_add(node, &v4), -EEXIST);
+	v4.dev = "nosuch0";
+	ASSERT_EQ(net_vxlan_add(node, &v4), -ENODEV);
+	v4.vni = 1 << 24;
+	ASSERT_EQ(net_vxlan_add(node, &v4), -EINVAL);
+	NS_OK(node, net_link_set_mtu(node, "k1s.vx4", 1450));
+	NS_OK(node, net_link_set_up(node, "k1s.vx4"));
+	NS_OK(node, net_link_set_up(node, "k1s.vx6"));
+	NS_OK(node, net_link_get(node, "k1s.vx6", &l));
+	ASSERT_STR_EQ(l.kind, "vxlan");
+	ASSERT_EQ(l.mtu, 1430);
+	ASSERT_TRUE(out_has("\"id\":1,\"local\":\"192.0.2.1\"", "ip -n %s -d -j link show k1s.vx4", nn));
+	ASSERT_TRUE(out_has("\"link\":\"uplink0\"", "ip -n %s -d -j link show k1s.vx4", nn));
+	ASSERT_TRUE(out_has("\"port\":8472", "ip -n %s -d -j link show k1s.vx4", nn));
+	ASSERT_TRUE(out_has("\"learning\":false", "ip -n %s -d -j link show k1s.vx4", nn));
+	ASSERT_TRUE(out_has("\"local6\":\"2001:db8::1\"", "ip -n %s -d -j link show k1s.vx6", nn));
+	ASSERT_TRUE(out_has("\"mtu\":1450", "ip -n %s -j link show k1s.vx4", nn));
+
+	/* one FDB entry, one neighbour, one route per family */
+	NS_OK(node, net_fdb_set(node, "k1s.vx4", mac2, &d4));
+	NS_OK(node, net_fdb_set(node, "k1s.vx4", mac2, &d4));	/* replace */
+	NS_OK(node, net_fdb_set(node, "k1s.vx6", mac2, &d6));
+	NS_OK(node, net_neigh_set(node, "k1s.vx4", &n4, mac2));
+	NS_OK(node, net_neigh_set(node, "k1s.vx6", &n6, mac2));
+	r4.gw.family = AF_INET;
+	ASSERT_NE(net_route_add(node, &(struct net_route){ .dst = r4.dst, .gw = r4.gw,
+							 .dev = "k1s.vx4" }), 0);
+	ASSERT_TRUE(strstr(net_ns_error(node), "10.42.1.0/24 via 10.42.1.0 dev k1s.vx4") != NULL);
+	NS_OK(node, net_route_add(node, &r4));
+	NS_OK(node, net_route_add(node, &r6));
+	ASSERT_EQ(net_route_add(node, &r4), -EEXIST);
+	r4.flags |= NET_ROUTE_REPLACE;
+	NS_OK(node, net_route_add(node, &r4));
+	ASSERT_TRUE(out_has("\"mac\":\"02:00:00:00:00:02\",\"dst\":\"192.0.2.2\"",
+			    "bridge -n %s -j fdb show dev k1s.vx4", nn));
+	ASSERT_TRUE(out_has("\"dst\":\"2001:db8::2\"", "bridge -n %s -j fdb show dev k1s.vx6", nn));
+	ASSERT_TRUE(out_has("\"dst\":\"10.42.1.0\",\"dev\":\"k1s.vx4\",\"lladdr\":\"02:00:00:00:00:02\"",
+			    "ip -n %s -j neigh show", nn));
+	ASSERT_TRUE(out_has("PERMANENT", "ip -n %s -j -6 neigh show dev k1s.vx6", nn));
+	ASSERT_TRUE(out_has("\"dst\":\"fd42:0:0:1::/64\",\"gateway\":\"fd42:0:0:1::\",\"dev\":\"k1s.vx6\"",
+			    "ip -n %s -j -6 route show", nn));
+	NS_OK(node, net_route_list(node, AF_UNSPEC, &rt, &n));
+	for (size_t i = 0; i < n; i++)
+		if ((rt[i].flags & NET_ROUTE_ONLINK) && rt[i].dst.len && !strncmp(rt[i].dev, "k1s.vx", 6))
+			onlink++;
+	free(rt);
+	ASSERT_EQ(onlink, 2);
+
+	/* and away again, with the errors a second removal gets */
+	NS_OK(node, net_route_del(node, &r4));
+	ASSERT_EQ(net_route_del(node, &r4), -ESRCH);
+	NS_OK(node, net_neigh_del(node, "k1s.vx4", &n4));
+	ASSERT_EQ(net_neigh_del(node, "k1s.vx4", &n4), -ENOENT);
+	NS_OK(node, net_fdb_del(node, "k1s.vx4", mac2, &d4));
+	ASSERT_NE(net_fdb_del(node, "k1s.vx4", mac2, &d4), 0);
+	ASSERT_TRUE(out_has("[]", "bridge -n %s -j fdb show dev k1s.vx4", nn));
+	ASSERT_TRUE(out_has("[]", "ip -n %s -j -4 neigh show dev k1s.vx4", nn));
+	NS_OK(node, net_link_del(node, "k1s.vx4"));
+	NS_OK(node, net_link_del(node, "k1s.vx6"));
+	ASSERT_EQ(net_link_get(node, "k1s.vx6", &l), -ENODEV);
+	release_all(ns);
+}
+
+TEST(net_vxlan_fdb_neigh_routes)
+{
+	with_netns(vxlan_body);
+}
+
+/* Sysctls per namespace, moving links, hairpin, handle errors. */
+static void misc_body(void)
+{
+	struct net_ns ns[NNS], self, bad;
+	struct net_veth v = { .name = "k1stest0", .peer_ns = NULL, .peer_name = "tmp0" };
+	struct net_link l, *links;
+	char val[64];
+	size_t n;
+	bool lo = false;
+
+	open_all(ns);
+	NS_OK(&ns[P1], net_sysctl_set(&ns[P1], "net/ipv6/conf/all/forwarding", "1"));
+	NS_OK(&ns[P1], net_sysctl_get(&ns[P1], "net/ipv6/conf/all/forwarding", val, sizeof(val)));
+	ASSERT_STR_EQ(val, "1");
+	NS_OK(&ns[P2], net_sysctl_get(&ns[P2], "net/ipv6/conf/all/forwarding", val, sizeof(val)));
+	ASSERT_STR_EQ(val, "0");
+	NS_OK(&ns[P1], net_sysctl_set(&ns[P1], "net/ipv4/ip_forward", "1"));
+	ASSERT_TRUE(out_has("1", "nsenter --net=%s cat /proc/sys/net/ipv4/ip_forward", ns_path[P1]));
+	ASSERT_EQ(net_sysctl_set(&ns[P1], "kernel/hostname", "x"), -EINVAL);
+	ASSERT_EQ(net_sysctl_set(&ns[P1], "net/../kernel/hostname", "x"), -EINVAL);
+	ASSERT_EQ(net_sysctl_set(&ns[P1], "net/ipv4/conf/nosuch0/forwarding", "1"), -ENOENT);
+	ASSERT_TRUE(strstr(net_ns_error(&ns[P1]), "'net/ipv4/conf/nosuch0/forwarding'") != NULL);
+
+	/* a per-interface sysctl of a link whose name has a dot */
+	NS_OK(&ns[NODE], net_bridge_add(&ns[NODE], "k1s.br", 0));
+	NS_OK(&ns[NODE], net_sysctl_set(&ns[NODE], "net/ipv6/conf/k1s.br/accept_ra", "0"));
+	NS_OK(&ns[NODE], net_sysctl_get(&ns[NODE], "net/ipv6/conf/k1s.br/accept_ra", val, sizeof(val)));
+	ASSERT_STR_EQ(val, "0");
+
+	/* a veth made in p1, host end in node on the bridge, hairpin on; then
+	 * the node end moved to p2 and renamed there in one request */
+	v.peer_ns = &ns[P1];
+	v.bridge = "k1s.br";
+	NS_OK(&ns[NODE], net_veth_add(&ns[NODE], &v));
+	ASSERT_EQ(net_veth_add(&ns[NODE], &v), -EEXIST);
+	NS_OK(&ns[NODE], net_bridge_port_set_hairpin(&ns[NODE], "k1stest0", true));
+	ASSERT_TRUE(out_has("\"hairpin\":true", "bridge -n %s -d -j link show dev k1stest0",
+			    ns_name[NODE]));
+	NS_OK(&ns[NODE], net_link_set_master(&ns[NODE], "k1stest0", NULL));
+	NS_OK(&ns[NODE], net_link_move(&ns[NODE], "k1stest0", &ns[P2], "eth1"));
+	ASSERT_EQ(net_link_get(&ns[NODE], "k1stest0", &l), -ENODEV);
+	NS_OK(&ns[P2], net_link_get(&ns[P2], "eth1", &l));
+	ASSERT_STR_EQ(l.kind, "veth");
+	ASSERT_EQ(l.master, 0);
+	NS_OK(&ns[P2], net_link_set_down(&ns[P2], "eth1"));
+	NS_OK(&ns[P2], net_link_get(&ns[P2], "eth1", &l));
+	ASSERT_FALSE(l.flags & IFF_UP);
+	NS_OK(&ns[P1], net_link_list(&ns[P1], &links, &n));
+	ASSERT_EQ(n, 2);	/* lo and tmp0 */
+	free(links);
+
+	ASSERT_EQ(net_link_set_up(&ns[P1], "bad name"), -EINVAL);
+	ASSERT_EQ(net_link_set_up(&ns[P1], "0123456789abcdef"), -EINVAL);
+	ASSERT_EQ(net_link_set_mtu(&ns[P1], "tmp0", 10), -EINVAL);
+
+	/* the caller's own namespace, and a path that is not one */
+	NS_OK(&self, net_ns_open(&self, NULL));
+	NS_OK(&self, net_link_list(&self, &links, &n));
+	for (size_t i = 0; i < n; i++)
+		lo |= !strcmp(links[i].name, "lo");
+	free(links);
+	ASSERT_TRUE(lo);
+	net_ns_release(&self);
+	ASSERT_EQ(net_ns_open(&bad, "/nonexistent/ns"), -ENOENT);
+	ASSERT_TRUE(strstr(net_ns_error(&bad), "'/nonexistent/ns'") != NULL);
+	ASSERT_NE(net_ns_open(&bad, "/proc/self/status"), 0);
+	net_ns_release(&bad);
+	release_all(ns);
+}
+
+TEST(net_sysctl_move_hairpin_errors)
+{
+	with_netns(misc_body);
+}
