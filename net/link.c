@@ -19,6 +19,15 @@
 				 (name) ? (name) : ""); \
 } while (0)
 
+/* Links k1s creates in a node's namespace carry the "k1s" prefix, so they
+ * are never confused with (or clobber) the host's own. */
+#define CHECK_OURS(ns, name) do { \
+	CHECK_NAME(ns, name); \
+	if (!str_has_prefix((name), "k1s")) \
+		return net__fail((ns), -EINVAL, "link name '%s' lacks the 'k1s' prefix", \
+				 (name)); \
+} while (0)
+
 /* ---- parsing RTM_NEWLINK ------------------------------------------------ */
 
 static int attr_cb(const struct nlattr *a, void *data)
@@ -248,7 +257,7 @@ int net_bridge_add(struct net_ns *ns, const char *name, unsigned mtu)
 	struct nlmsghdr *nlh;
 	struct nlattr *info;
 
-	CHECK_NAME(ns, name);
+	CHECK_OURS(ns, name);
 	if (mtu && (mtu < 68 || mtu > NET_MTU_MAX))
 		return net__fail(ns, -EINVAL, "invalid MTU %u for bridge '%s'", mtu, name);
 	link_msg(ns, buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &nlh);
@@ -291,7 +300,7 @@ int net_veth_add(struct net_ns *ns, const struct net_veth *v)
 	struct nlattr *info, *data, *pn;
 	int master = 0, ret;
 
-	CHECK_NAME(ns, v->name);
+	CHECK_OURS(ns, v->name);
 	CHECK_NAME(ns, v->peer_name);
 	if (!v->peer_ns || !v->peer_ns->nl)
 		return net__fail(ns, -EINVAL, "veth '%s' has no peer namespace", v->name);
@@ -348,7 +357,7 @@ int net_vxlan_add(struct net_ns *ns, const struct net_vxlan *v)
 	struct nlattr *info, *data;
 	int link = 0;
 
-	CHECK_NAME(ns, v->name);
+	CHECK_OURS(ns, v->name);
 	if (v->vni == 0 || v->vni > 0xffffff)
 		return net__fail(ns, -EINVAL, "invalid VXLAN id %u for '%s'", v->vni, v->name);
 	if (!net_family_len(v->local.family))

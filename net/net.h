@@ -19,7 +19,8 @@
  *   or a worker) and never share a struct net_ns or struct net_ipam between
  *   two threads at once.
  * - Links that k1s creates are named with the prefix "k1s" (bridge "k1s0",
- *   host veth ends net_veth_name()), except the pod end of a veth, "eth0".
+ *   host veth ends net_veth_name()), except the pod end of a veth, "eth0";
+ *   net_bridge_add/net_veth_add/net_vxlan_add reject other names (-EINVAL).
  * - Errors: every int-returning function returns 0 or -errno. The kernel's
  *   netlink error code is returned as is (e.g. -EEXIST, -ENODEV) and a
  *   one-line message naming the operation and object is kept in the handle

@@ -287,11 +287,12 @@ out:
 	return ret;
 }
 
-int net__request(struct net_ns *ns, struct nlmsghdr *nlh, const char *what_fmt, ...)
+/* Sends an acked request; replies before the ack go through cb. */
+static int vrequest(struct net_ns *ns, struct nlmsghdr *nlh, mnl_cb_t cb, void *data,
+		    const char *what_fmt, va_list ap)
 {
-	struct rx rx = { 0 };
+	struct rx rx = { .cb = cb, .data = data };
 	char what[NET_ERR_MAX / 2];
-	va_list ap;
 	int ret;
 
 	nlh->nlmsg_flags |= NLM_F_ACK;
@@ -300,32 +301,32 @@ int net__request(struct net_ns *ns, struct nlmsghdr *nlh, const char *what_fmt, 
 		ns->err[0] = '\0';
 		return 0;
 	}
-	va_start(ap, what_fmt);
 	vsnprintf(what, sizeof(what), what_fmt, ap);
-	va_end(ap);
 	return net__fail(ns, ret, "cannot %s: %s%s%s", what, strerror(-ret),
 			 rx.msg[0] ? ": " : "", rx.msg);
+}
+
+int net__request(struct net_ns *ns, struct nlmsghdr *nlh, const char *what_fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, what_fmt);
+	ret = vrequest(ns, nlh, NULL, NULL, what_fmt, ap);
+	va_end(ap);
+	return ret;
 }
 
 int net__get(struct net_ns *ns, struct nlmsghdr *nlh, mnl_cb_t cb, void *data,
 	     const char *what_fmt, ...)
 {
-	struct rx rx = { .cb = cb, .data = data };
-	char what[NET_ERR_MAX / 2];
 	va_list ap;
 	int ret;
 
-	nlh->nlmsg_flags |= NLM_F_ACK;
-	ret = transact(ns, nlh, &rx);
-	if (!ret) {
-		ns->err[0] = '\0';
-		return 0;
-	}
 	va_start(ap, what_fmt);
-	vsnprintf(what, sizeof(what), what_fmt, ap);
+	ret = vrequest(ns, nlh, cb, data, what_fmt, ap);
 	va_end(ap);
-	return net__fail(ns, ret, "cannot %s: %s%s%s", what, strerror(-ret),
-			 rx.msg[0] ? ": " : "", rx.msg);
+	return ret;
 }
 
 int net__dump(struct net_ns *ns, struct nlmsghdr *nlh, mnl_cb_t cb, void *data,

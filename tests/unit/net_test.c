@@ -418,6 +418,13 @@ static void misc_body(void)
 	v.bridge = "k1s.br";
 	NS_OK(&ns[NODE], net_veth_add(&ns[NODE], &v));
 	ASSERT_EQ(net_veth_add(&ns[NODE], &v), -EEXIST);
+	v.name = "k1stest1";	/* the peer name is taken in p1: nothing is left */
+	ASSERT_EQ(net_veth_add(&ns[NODE], &v), -EEXIST);
+	ASSERT_EQ(net_link_get(&ns[NODE], "k1stest1", &l), -ENODEV);
+	v.name = "test1";
+	ASSERT_EQ(net_veth_add(&ns[NODE], &v), -EINVAL);
+	ASSERT_EQ(net_bridge_add(&ns[NODE], "br0", 0), -EINVAL);
+	ASSERT_TRUE(strstr(net_ns_error(&ns[NODE]), "'k1s' prefix") != NULL);
 	NS_OK(&ns[NODE], net_bridge_port_set_hairpin(&ns[NODE], "k1stest0", true));
 	ASSERT_TRUE(out_has("\"hairpin\":true", "bridge -n %s -d -j link show dev k1stest0",
 			    ns_name[NODE]));
