@@ -181,7 +181,7 @@ TEST(ipam_never_twice_and_persist)
 {
 	struct net_ipam ipam;
 	struct net_ipam_addrs r;
-	char owner[64], *text;
+	char owner[64], *text, *path;
 	size_t len;
 	bool seen[64] = { false };
 	unsigned v6[64], nv6 = 0;
@@ -227,7 +227,9 @@ TEST(ipam_never_twice_and_persist)
 	ASSERT_EQ(nv6, 60);	/* all but pod-new */
 	net_ipam_close(&ipam);
 
-	ASSERT_OK(read_file(xasprintf("%s/ipam-v4", test_tmpdir()), 1 << 20, &text, &len));
+	path = xasprintf("%s/ipam-v4", test_tmpdir());
+	ASSERT_OK(read_file(path, 1 << 20, &text, &len));
+	free(path);
 	ASSERT_TRUE(strstr(text, "\ncidr 10.42.0.0/26\n") != NULL);
 	ASSERT_TRUE(strstr(text, "\n10.42.0.3 pod-1/eth0\n") != NULL);
 	free(text);

@@ -114,6 +114,10 @@ static void with_netns(void (*body)(void))
 	ASSERT_STR_EQ(left, "0\n");
 	free(left);
 	ASSERT_TRUE(body_pid > 0);
+	if (WIFSIGNALED(status))
+		test_fail(__FILE__, __LINE__, "test body killed by %s%s",
+			  strsignal(WTERMSIG(status)),
+			  WTERMSIG(status) == SIGKILL ? " (timeout)" : "");
 	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
@@ -190,6 +194,7 @@ static void pods_body(void)
 	struct net_route *rt;
 	char host[NET_IFNAME_MAX];
 	size_t n, defaults = 0;
+	unsigned long ops;
 	char *out;
 
 	open_all(ns);
@@ -200,7 +205,11 @@ static void pods_body(void)
 	NS_OK(&ns[NODE], net_addr_add(&ns[NODE], "k1s0", &g4));
 	NS_OK(&ns[NODE], net_addr_add(&ns[NODE], "k1s0", &g6));
 	ASSERT_EQ(net_addr_add(&ns[NODE], "k1s0", &g4), -EEXIST);
+	ops = ns[NODE].ops + ns[P1].ops;
 	wire_pod(ns, P1, "10.42.0.2/24", "fd42::2/64");
+	ops = ns[NODE].ops + ns[P1].ops - ops;
+	fprintf(stderr, "    (%lu netlink requests wire one dual-stack pod)\n", ops);
+	ASSERT_LE(ops, 12);
 	wire_pod(ns, P2, "10.42.0.3/24", "fd42::3/64");
 
 	/* links as the kernel reports them */
