@@ -328,4 +328,40 @@ void net_ipam_gateways(const struct net_ipam *ipam, struct net_ipam_addrs *out);
 /* Number of addresses assigned in pool i. */
 size_t net_ipam_count(const struct net_ipam *ipam, size_t i);
 
+/* ---- putting it together: a node's bridge and a pod's interface ------- */
+
+/* Makes sure the bridge name exists (creating it; -EEXIST if a link of that
+ * name is not a bridge), has mtu (0 = leave), is up and holds the gateway
+ * addresses gw[0..ngw) (e.g. from net_ipam_gateways()). Idempotent: safe to
+ * call on every agent start. */
+int net_bridge_ensure(struct net_ns *node, const char *name, unsigned mtu,
+		      const struct net_prefix *gw, size_t ngw);
+
+/* Enables forwarding for IPv4 (net/ipv4/ip_forward) and/or IPv6
+ * (net/ipv6/conf/all/forwarding) in the namespace. Note for IPv6: with
+ * forwarding on, the kernel ignores router advertisements on links whose
+ * accept_ra is 1 (set it to 2 on an uplink configured by SLAAC). */
+int net_forwarding_enable(struct net_ns *ns, bool v4, bool v6);
+
+struct net_pod_net {
+	const char *owner;             /* "<pod uid>/eth0": names the host end */
+	const char *ifname;            /* pod end, NULL = "eth0" */
+	const char *bridge;            /* e.g. "k1s0" */
+	unsigned mtu;                  /* in bytes, 0 = kernel default */
+	struct net_ipam_addrs addrs;   /* the pod's addresses, with prefix lengths */
+	struct net_ipam_addrs gateways;/* default route gateways (any order) */
+	bool hairpin;                  /* hairpin on the bridge port */
+};
+
+/* Wires a pod: lo up, a veth whose pod end p->ifname sits in pod and whose
+ * host end (net_veth_name(p->owner)) joins p->bridge, the addresses and a
+ * default route per family via that family's gateway. On failure the veth
+ * is deleted again (so the pod namespace is as before) and node->err says
+ * why. -EEXIST when the pod end or host end already exists. */
+int net_pod_attach(struct net_ns *node, struct net_ns *pod, const struct net_pod_net *p);
+
+/* Deletes owner's host veth end (the pod end goes with it). Idempotent: 0
+ * when it is already gone. */
+int net_pod_detach(struct net_ns *node, const char *owner);
+
 #endif

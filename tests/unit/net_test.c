@@ -473,3 +473,108 @@ TEST(net_sysctl_move_hairpin_errors)
 {
 	with_netns(misc_body);
 }
+
+/* The agent's path: IPAM -> bridge with gateways -> one attach per pod. */
+static const char *api_cidrs[2];
+
+static void attach(struct net_ns ns[NNS], struct net_ipam *ipam, int i,
+		   const struct net_ipam_addrs *gws, unsigned long *ops, uint64_t *ns_took)
+{
+	struct net_pod_net p = { .bridge = "k1s0", .mtu = 1450, .gateways = *gws,
+				 .hairpin = true };
+	char owner[32];
+	uint64_t t0;
+	unsigned long o0 = ns[NODE].ops + ns[i].ops;
+
+	snprintf(owner, sizeof(owner), "uid-%s/eth0", ns_suffix[i]);
+	p.owner = owner;
+	ASSERT_OK(net_ipam_assign(ipam, owner, &p.addrs));
+	t0 = mono_ns();
+	NS_OK(&ns[NODE], net_pod_attach(&ns[NODE], &ns[i], &p));
+	*ns_took = mono_ns() - t0;
+	*ops = ns[NODE].ops + ns[i].ops - o0;
+}
+
+static void ping_ok(int from, const char *addr)
+{
+	if (sh("nsenter --net=%s busybox ping -c1 -W1 %s >/dev/null", ns_path[from], addr))
+		test_fail(__FILE__, __LINE__, "no ping from %s to %s", ns_suffix[from], addr);
+}
+
+static void api_body(void)
+{
+	struct net_ns ns[NNS];
+	struct net_prefix c[2];
+	struct net_ipam ipam;
+	struct net_ipam_addrs gws, a2;
+	struct net_pod_net bad = { .owner = "uid-bad/eth0", .bridge = "k1s0" };
+	char s[NET_ADDR_STRLEN], host[NET_IFNAME_MAX], val[8];
+	unsigned long ops;
+	uint64_t took;
+	size_t nc = 0;
+	struct net_link l;
+
+	for (; nc < 2 && api_cidrs[nc]; nc++)
+		ASSERT_OK(net_prefix_parse(api_cidrs[nc], NET_PREFIX_STRICT, &c[nc]));
+	ASSERT_OK(net_ipam_open(&ipam, test_tmpdir(), c, nc));
+	net_ipam_gateways(&ipam, &gws);
+	open_all(ns);
+	NS_OK(&ns[NODE], net_bridge_ensure(&ns[NODE], "k1s0", 1450, gws.addr, gws.n));
+	NS_OK(&ns[NODE], net_bridge_ensure(&ns[NODE], "k1s0", 1450, gws.addr, gws.n));
+	NS_OK(&ns[NODE], net_forwarding_enable(&ns[NODE], true, true));
+	NS_OK(&ns[NODE], net_sysctl_get(&ns[NODE], "net/ipv6/conf/all/forwarding", val, sizeof(val)));
+	ASSERT_STR_EQ(val, "1");
+
+	attach(ns, &ipam, P1, &gws, &ops, &took);
+	fprintf(stderr, "    (attach: %lu netlink requests, %.2f ms)\n", ops, (double)took / 1e6);
+	attach(ns, &ipam, P2, &gws, &ops, &took);
+	ASSERT_OK(net_ipam_lookup(&ipam, "uid-p2/eth0", &a2));
+	for (size_t i = 0; i < a2.n; i++) {
+		ping_ok(P1, net_addr_format(&a2.addr[i].addr, s));
+		ping_ok(P2, net_addr_format(&gws.addr[i].addr, s));
+	}
+	/* a second attach is refused and leaves the working pod alone */
+	{
+		struct net_pod_net again = { .owner = "uid-p1/eth0", .bridge = "k1s0" };
+
+		ASSERT_EQ(net_pod_attach(&ns[NODE], &ns[P1], &again), -EEXIST);
+		NS_OK(&ns[P1], net_link_get(&ns[P1], "eth0", &l));
+		ping_ok(P1, net_addr_format(&a2.addr[0].addr, s));
+	}
+	/* a failing attach removes its veth again */
+	bad.addrs.n = 1;
+	bad.addrs.addr[0] = a2.addr[0];
+	bad.addrs.addr[0].len = 200;
+	ASSERT_EQ(net_pod_attach(&ns[NODE], &ns[P2], &(struct net_pod_net){
+		.owner = "uid-p2b/eth0", .ifname = "eth1", .bridge = "k1s0",
+		.addrs = bad.addrs }), -EINVAL);
+	ASSERT_TRUE(strstr(net_ns_error(&ns[NODE]), "uid-p2b/eth0") != NULL);
+	ASSERT_EQ(net_link_get(&ns[NODE], net_veth_name("uid-p2b/eth0", host), &l), -ENODEV);
+	ASSERT_EQ(net_link_get(&ns[P2], "eth1", &l), -ENODEV);
+
+	NS_OK(&ns[NODE], net_pod_detach(&ns[NODE], "uid-p2/eth0"));
+	NS_OK(&ns[NODE], net_pod_detach(&ns[NODE], "uid-p2/eth0"));
+	ASSERT_EQ(net_link_get(&ns[P2], "eth0", &l), -ENODEV);
+	ASSERT_OK(net_ipam_unassign(&ipam, "uid-p2/eth0"));
+	net_ipam_close(&ipam);
+	release_all(ns);
+}
+
+TEST(net_pod_attach_dual_stack)
+{
+	api_cidrs[0] = "10.42.0.0/24";
+	api_cidrs[1] = "fd42::/64";
+	with_netns(api_body);
+}
+
+TEST(net_pod_attach_ipv6_only)
+{
+	api_cidrs[0] = "fd42:0:0:7::/64";
+	with_netns(api_body);
+}
+
+TEST(net_pod_attach_ipv4_only)
+{
+	api_cidrs[0] = "10.42.7.0/24";
+	with_netns(api_body);
+}
