@@ -16,6 +16,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/wait.h>
@@ -462,6 +463,16 @@ static void misc_body(void)
 	free(links);
 	ASSERT_TRUE(lo);
 	net_ns_release(&self);
+	{
+		int fd = open(ns_path[P1], O_RDONLY | O_CLOEXEC);
+
+		ASSERT_TRUE(fd >= 0);
+		NS_OK(&self, net_ns_open_fd(&self, fd));
+		close(fd);	/* the handle keeps its own copy */
+		NS_OK(&self, net_link_get(&self, "tmp0", &l));
+		net_ns_release(&self);
+		net_ns_release(&self);	/* twice is fine */
+	}
 	ASSERT_EQ(net_ns_open(&bad, "/nonexistent/ns"), -ENOENT);
 	ASSERT_TRUE(strstr(net_ns_error(&bad), "'/nonexistent/ns'") != NULL);
 	ASSERT_NE(net_ns_open(&bad, "/proc/self/status"), 0);
