@@ -247,6 +247,25 @@ int net_fdb_set(struct net_ns *ns, const char *dev, const uint8_t mac[6],
 int net_fdb_del(struct net_ns *ns, const char *dev, const uint8_t mac[6],
 		const struct net_addr *dst);
 
+/* A neighbour (family AF_INET/AF_INET6: addr -> mac) or FDB entry (family
+ * AF_BRIDGE: mac -> addr, the remote VTEP; addr.family 0 when none). */
+struct net_neigh {
+	int family;
+	int ifindex;
+	struct net_addr addr;
+	uint8_t mac[6];
+	bool has_mac;
+	unsigned state;            /* NUD_* */
+	unsigned flags;            /* NTF_* */
+};
+
+/* Entries on dev (NULL = every link) of family AF_INET, AF_INET6, AF_BRIDGE
+ * (FDB) or AF_UNSPEC (neighbours of both IP families, no FDB), for
+ * reconciling what the overlay programmed; *out is malloc'd, the caller
+ * frees it. */
+int net_neigh_list(struct net_ns *ns, const char *dev, int family,
+		   struct net_neigh **out, size_t *n);
+
 /* ---- sysctls ---------------------------------------------------------- */
 
 /* Writes value to /proc/sys/<key> as seen from the handle's namespace. key

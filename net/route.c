@@ -386,3 +386,82 @@ int net_fdb_del(struct net_ns *ns, const char *dev, const uint8_t mac[6],
 {
 	return neigh_change(ns, RTM_DELNEIGH, AF_BRIDGE, dev, dst, mac);
 }
+
+static int nda_attr_cb(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+
+	if (mnl_attr_type_valid(a, NDA_MAX) > 0)
+		tb[mnl_attr_get_type(a)] = a;
+	return MNL_CB_OK;
+}
+
+struct neigh_vec {
+	int ifindex;            /* 0 = any */
+	int family;
+	struct net_neigh *v;
+	size_t n, alloc;
+};
+
+static int neigh_list_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[NDA_MAX + 1] = { 0 };
+	const struct ndmsg *nd = mnl_nlmsg_get_payload(nlh);
+	struct neigh_vec *nv = data;
+	struct net_neigh x = { 0 };
+
+	if (nlh->nlmsg_type != RTM_NEWNEIGH ||
+	    mnl_attr_parse(nlh, sizeof(*nd), nda_attr_cb, tb) < 0)
+		return MNL_CB_OK;
+	if ((nv->ifindex && nd->ndm_ifindex != nv->ifindex) ||
+	    (nv->family && nd->ndm_family != nv->family) ||
+	    (!nv->family && nd->ndm_family == AF_BRIDGE))
+		return MNL_CB_OK;
+	if (nv->n >= NET_DUMP_MAX) {
+		errno = E2BIG;
+		return MNL_CB_ERROR;
+	}
+	x.family = nd->ndm_family;
+	x.ifindex = nd->ndm_ifindex;
+	x.state = nd->ndm_state;
+	x.flags = nd->ndm_flags;
+	if (!get_addr(tb[NDA_DST], AF_INET, &x.addr))
+		get_addr(tb[NDA_DST], AF_INET6, &x.addr);
+	if (tb[NDA_LLADDR] && mnl_attr_get_payload_len(tb[NDA_LLADDR]) == 6) {
+		memcpy(x.mac, mnl_attr_get_payload(tb[NDA_LLADDR]), 6);
+		x.has_mac = true;
+	}
+	ALLOC_GROW(nv->v, nv->n + 1, nv->alloc);
+	nv->v[nv->n++] = x;
+	return MNL_CB_OK;
+}
+
+int net_neigh_list(struct net_ns *ns, const char *dev, int family,
+		   struct net_neigh **out, size_t *n)
+{
+	struct neigh_vec nv = { .family = family };
+	char buf[NET_MSG_MAX];
+	struct nlmsghdr *nlh;
+	struct ndmsg *nd;
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	if (family != AF_UNSPEC && family != AF_INET && family != AF_INET6 &&
+	    family != AF_BRIDGE)
+		return net__fail(ns, -EINVAL, "invalid neighbour family %d", family);
+	if (dev)
+		CHECK_DEV(ns, dev, nv.ifindex);
+	nlh = net__msg(ns, buf, RTM_GETNEIGH, 0);
+	nd = mnl_nlmsg_put_extra_header(nlh, sizeof(*nd));
+	nd->ndm_family = (uint8_t)family;
+	ret = net__dump(ns, nlh, neigh_list_cb, &nv,
+			family == AF_BRIDGE ? "fdb entries" : "neighbours");
+	if (ret) {
+		free(nv.v);
+		return ret;
+	}
+	*out = nv.v;
+	*n = nv.n;
+	return 0;
+}

@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/neighbour.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/wait.h>
@@ -312,8 +313,9 @@ static void vxlan_body(void)
 	struct net_ns *node = &ns[NODE];
 	const char *nn = ns_name[NODE];
 	struct net_route *rt;
+	struct net_neigh *nb;
 	struct net_link l;
-	size_t n, onlink = 0;
+	size_t n, onlink = 0, neighs = 0;
 
 	/* the node's uplink, as a real node has one (with a default route, which
 	 * the kernel wants before it takes an IPv4 onlink gateway) */
@@ -366,6 +368,19 @@ static void vxlan_body(void)
 	ASSERT_TRUE(out_has("PERMANENT", "ip -n %s -j -6 neigh show dev k1s.vx6", nn));
 	ASSERT_TRUE(out_has("\"dst\":\"fd42:0:0:1::/64\",\"gateway\":\"fd42:0:0:1::\",\"dev\":\"k1s.vx6\"",
 			    "ip -n %s -j -6 route show", nn));
+	NS_OK(node, net_neigh_list(node, "k1s.vx4", AF_BRIDGE, &nb, &n));
+	ASSERT_EQ(n, 1);
+	ASSERT_TRUE(nb[0].has_mac && !memcmp(nb[0].mac, mac2, 6));
+	ASSERT_TRUE(net_addr_equal(&nb[0].addr, &d4));
+	ASSERT_TRUE(nb[0].state & NUD_PERMANENT);
+	free(nb);
+	NS_OK(node, net_neigh_list(node, NULL, AF_UNSPEC, &nb, &n));
+	for (size_t i = 0; i < n; i++)
+		if (nb[i].state == NUD_PERMANENT && nb[i].has_mac &&
+		    (net_addr_equal(&nb[i].addr, &n4) || net_addr_equal(&nb[i].addr, &n6)))
+			neighs++;
+	free(nb);
+	ASSERT_EQ(neighs, 2);
 	NS_OK(node, net_route_list(node, AF_UNSPEC, &rt, &n));
 	for (size_t i = 0; i < n; i++)
 		if ((rt[i].flags & NET_ROUTE_ONLINK) && rt[i].dst.len && !strncmp(rt[i].dev, "k1s.vx", 6))
@@ -381,6 +396,9 @@ static void vxlan_body(void)
 	NS_OK(node, net_fdb_del(node, "k1s.vx4", mac2, &d4));
 	ASSERT_NE(net_fdb_del(node, "k1s.vx4", mac2, &d4), 0);
 	ASSERT_TRUE(out_has("[]", "bridge -n %s -j fdb show dev k1s.vx4", nn));
+	NS_OK(node, net_neigh_list(node, "k1s.vx4", AF_BRIDGE, &nb, &n));
+	ASSERT_EQ(n, 0);
+	free(nb);
 	ASSERT_TRUE(out_has("[]", "ip -n %s -j -4 neigh show dev k1s.vx4", nn));
 	NS_OK(node, net_link_del(node, "k1s.vx4"));
 	NS_OK(node, net_link_del(node, "k1s.vx6"));
