@@ -297,3 +297,178 @@ TEST(tables_column_definitions)
 		cJSON_Delete(t);
 	}
 }
+
+#define TMPL "'template':{'spec':{'containers':[{'name':'web','image':'nginx:1.27'},{'name':'side','image':'busybox'}]}}"
+
+TEST(tables_apps)
+{
+	static const struct row_case cases[] = {
+		{ "apps", "deployments", "{" META("web") ",'spec':{'replicas':3,'selector':{'matchLabels':{'app':'web'},"
+		  "'matchExpressions':[{'key':'tier','operator':'In','values':['fe','be']},{'key':'canary','operator':'DoesNotExist'}]}," TMPL "},"
+		  "'status':{'readyReplicas':2,'updatedReplicas':3,'availableReplicas':2}}",
+		  { "web", "2/3", "3", "2", "60m", "web,side", "nginx:1.27,busybox", "app=web,!canary,tier in (be,fe)" } },
+		{ "apps", "deployments", "{" META("empty") ",'spec':{'replicas':0,'selector':{}}}",
+		  { "empty", "0/0", "0", "0", "60m", "", "", "" } },
+		{ "apps", "replicasets", "{" META("web-abc") ",'spec':{'replicas':2,'selector':{'matchLabels':{'pod-template-hash':'abc','app':'web'}}," TMPL "},"
+		  "'status':{'replicas':2,'readyReplicas':1}}",
+		  { "web-abc", "2", "2", "1", "60m", "web,side", "nginx:1.27,busybox", "app=web,pod-template-hash=abc" } },
+		{ "", "replicationcontrollers", "{" META("rc") ",'spec':{'replicas':1,'selector':{'app':'rc'}}}",
+		  { "rc", "1", "0", "0", "60m", "", "", "app=rc" } },
+		{ "apps", "daemonsets", "{" META("ds") ",'spec':{'selector':{'matchLabels':{'app':'ds'}},'template':{'spec':{"
+		  "'nodeSelector':{'kubernetes.io/os':'linux'},'containers':[{'name':'agent','image':'k1s'}]}}},"
+		  "'status':{'desiredNumberScheduled':3,'currentNumberScheduled':3,'numberReady':2,'updatedNumberScheduled':3,'numberAvailable':2}}",
+		  { "ds", "3", "3", "2", "3", "2", "kubernetes.io/os=linux", "60m", "agent", "k1s", "app=ds" } },
+		{ "apps", "statefulsets", "{" META("db") ",'spec':{'replicas':3," TMPL "},'status':{'readyReplicas':1}}",
+		  { "db", "1/3", "60m", "web,side", "nginx:1.27,busybox" } },
+		{ "apps", "controllerrevisions", "{'metadata':{'name':'db-7f9','creationTimestamp':'2026-01-01T00:00:00Z','ownerReferences':["
+		  "{'apiVersion':'v1','kind':'Pod','name':'x'},{'apiVersion':'apps/v1','kind':'StatefulSet','name':'db','controller':true}]},'revision':2}",
+		  { "db-7f9", "statefulset.apps/db", "2", "60m" } },
+		{ "apps", "controllerrevisions", "{" META("orphan") ",'revision':1}", { "orphan", "<none>", "1", "60m" } },
+		{ "policy", "poddisruptionbudgets", "{" META("pdb") ",'spec':{'minAvailable':1},'status':{'disruptionsAllowed':0}}",
+		  { "pdb", "1", "N/A", "0", "60m" } },
+		{ "policy", "poddisruptionbudgets", "{" META("pdb2") ",'spec':{'maxUnavailable':'25%'},'status':{'disruptionsAllowed':2}}",
+		  { "pdb2", "N/A", "25%", "2", "60m" } },
+	};
+
+	check_rows(cases, ARRAY_SIZE(cases));
+}
+
+TEST(tables_batch)
+{
+	static const struct row_case cases[] = {
+		{ "batch", "jobs", "{" META("done") ",'spec':{'completions':3,'parallelism':1,'selector':{'matchLabels':"
+		  "{'batch.kubernetes.io/controller-uid':'u1'}}," TMPL "},'status':{'succeeded':3,'startTime':'2026-01-01T00:00:00Z',"
+		  "'completionTime':'2026-01-01T00:02:30Z','conditions':[{'type':'SuccessCriteriaMet','status':'True'},{'type':'Complete','status':'True'}]}}",
+		  { "done", "Complete", "3/3", "2m30s", "60m", "web,side", "nginx:1.27,busybox", "batch.kubernetes.io/controller-uid=u1" } },
+		{ "batch", "jobs", "{" META("par") ",'spec':{'parallelism':4},'status':{'succeeded':1,'startTime':'2026-01-01T00:55:00Z'}}",
+		  { "par", "Running", "1/1 of 4", "5m", "60m", "", "", "<none>" } },
+		{ "batch", "jobs", "{" META("susp") ",'spec':{'suspend':true},'status':{'conditions':[{'type':'Suspended','status':'True'}]}}",
+		  { "susp", "Suspended", "0/1", "", "60m", "", "", "<none>" } },
+		{ "batch", "jobs", "{" META("fail") ",'spec':{'completions':1},'status':{'failed':6,'startTime':'2026-01-01T00:10:00Z',"
+		  "'conditions':[{'type':'FailureTarget','status':'True'},{'type':'Failed','status':'True'}]}}",
+		  { "fail", "Failed", "0/1", "50m", "60m", "", "", "<none>" } },
+		{ "batch", "jobs", "{'metadata':{'name':'term','creationTimestamp':'2026-01-01T00:00:00Z','deletionTimestamp':'2026-01-01T00:59:00Z'},"
+		  "'spec':{'completions':2},'status':{'conditions':[{'type':'Complete','status':'False'}]}}",
+		  { "term", "Terminating", "0/2", "", "60m", "", "", "<none>" } },
+		{ "batch", "cronjobs", "{" META("backup") ",'spec':{'schedule':'*/5 * * * *','suspend':false,'jobTemplate':{'spec':{"
+		  "'template':{'spec':{'containers':[{'name':'b','image':'alpine'}]}}}}},"
+		  "'status':{'active':[{'name':'backup-1'}],'lastScheduleTime':'2026-01-01T00:55:00Z'}}",
+		  { "backup", "*/5 * * * *", "<none>", "False", "1", "5m", "60m", "b", "alpine", "<none>" } },
+		{ "batch", "cronjobs", "{" META("tz") ",'spec':{'schedule':'@daily','timeZone':'Etc/UTC'}}",
+		  { "tz", "@daily", "Etc/UTC", "<unset>", "0", "<none>", "60m", "", "", "<none>" } },
+	};
+
+	check_rows(cases, ARRAY_SIZE(cases));
+}
+
+TEST(tables_hpa)
+{
+	static const struct row_case cases[] = {
+		{ "autoscaling", "horizontalpodautoscalers", "{'apiVersion':'autoscaling/v2','kind':'HorizontalPodAutoscaler'," META("web") ","
+		  "'spec':{'scaleTargetRef':{'apiVersion':'apps/v1','kind':'Deployment','name':'web'},'minReplicas':1,'maxReplicas':10,'metrics':["
+		  "{'type':'Resource','resource':{'name':'cpu','target':{'type':'Utilization','averageUtilization':80}}},"
+		  "{'type':'Resource','resource':{'name':'memory','target':{'type':'AverageValue','averageValue':'500Mi'}}},"
+		  "{'type':'Pods','pods':{'metric':{'name':'packets'},'target':{'type':'AverageValue','averageValue':'1k'}}}]},"
+		  "'status':{'currentReplicas':3,'desiredReplicas':3,'currentMetrics':["
+		  "{'type':'Resource','resource':{'name':'cpu','current':{'averageUtilization':45,'averageValue':'120m'}}},"
+		  "{'type':'Resource','resource':{'name':'memory','current':{'averageValue':'300Mi'}}}]}}",
+		  { "web", "Deployment/web", "cpu: 45%/80%, memory: 300Mi/500Mi + 1 more...", "1", "10", "3", "60m" } },
+		{ "autoscaling", "horizontalpodautoscalers", "{'apiVersion':'autoscaling/v2','kind':'HorizontalPodAutoscaler'," META("ext") ","
+		  "'spec':{'scaleTargetRef':{'kind':'Deployment','name':'worker'},'maxReplicas':5,'metrics':["
+		  "{'type':'External','external':{'metric':{'name':'queue'},'target':{'type':'Value','value':'100'}}},"
+		  "{'type':'Object','object':{'metric':{'name':'rps'},'describedObject':{'kind':'Ingress','name':'main'},"
+		  "'target':{'type':'AverageValue','averageValue':'2k'}}}]},"
+		  "'status':{'currentReplicas':2,'currentMetrics':[{'type':'External','external':{'metric':{'name':'queue'},'current':{'value':'42'}}}]}}",
+		  { "ext", "Deployment/worker", "42/100, <unknown>/2k (avg)", "<unset>", "5", "2", "60m" } },
+		{ "autoscaling", "horizontalpodautoscalers", "{'apiVersion':'autoscaling/v1','kind':'HorizontalPodAutoscaler'," META("v1") ","
+		  "'spec':{'scaleTargetRef':{'kind':'Deployment','name':'web'},'maxReplicas':4,'targetCPUUtilizationPercentage':50},"
+		  "'status':{'currentReplicas':1,'desiredReplicas':1,'currentCPUUtilizationPercentage':20}}",
+		  { "v1", "Deployment/web", "cpu: 20%/50%", "<unset>", "4", "1", "60m" } },
+		{ "autoscaling", "horizontalpodautoscalers", "{'apiVersion':'autoscaling/v1','kind':'HorizontalPodAutoscaler',"
+		  "'metadata':{'name':'v1ann','creationTimestamp':'2026-01-01T00:00:00Z','annotations':{'autoscaling.alpha.kubernetes.io/metrics':"
+		  "'[{\\'type\\':\\'External\\',\\'external\\':{\\'metricName\\':\\'queue\\',\\'targetAverageValue\\':\\'30\\'}}]'}},"
+		  "'spec':{'scaleTargetRef':{'kind':'Deployment','name':'web'},'minReplicas':2,'maxReplicas':4,'targetCPUUtilizationPercentage':50},"
+		  "'status':{'currentReplicas':2,'desiredReplicas':2,'currentCPUUtilizationPercentage':20}}",
+		  { "v1ann", "Deployment/web", "<unknown>/30 (avg), cpu: <unknown>/50%", "2", "4", "2", "60m" } },
+		{ "autoscaling", "horizontalpodautoscalers", "{'apiVersion':'autoscaling/v2'," META("none") ",'spec':{'scaleTargetRef':{'kind':'StatefulSet','name':'db'},'maxReplicas':3}}",
+		  { "none", "StatefulSet/db", "<none>", "<unset>", "3", "0", "60m" } },
+	};
+
+	check_rows(cases, ARRAY_SIZE(cases));
+}
+
+TEST(tables_cluster)
+{
+	static const struct row_case cases[] = {
+		{ "networking.k8s.io", "ingresses", "{" META("ing") ",'spec':{'ingressClassName':'traefik','tls':[{'hosts':['a.example.com']}],"
+		  "'rules':[{'host':'a.example.com'},{'host':'b.example.com'},{},{'host':'d.example.com'},{'host':'e.example.com'}]},"
+		  "'status':{'loadBalancer':{'ingress':[{'ip':'10.0.0.6'},{'ip':'10.0.0.5'}]}}}",
+		  { "ing", "traefik", "a.example.com,b.example.com,d.example.com + 2 more...", "10.0.0.5,10.0.0.6", "80, 443", "60m" } },
+		{ "networking.k8s.io", "ingresses", "{" META("bare") ",'spec':{'defaultBackend':{'service':{'name':'x'}}}}",
+		  { "bare", "<none>", "*", "", "80", "60m" } },
+		{ "networking.k8s.io", "ingressclasses", "{" META("nginx") ",'spec':{'controller':'k8s.io/ingress-nginx','parameters':"
+		  "{'apiGroup':'k8s.example.com','kind':'IngressParameters','name':'external-lb'}}}",
+		  { "nginx", "k8s.io/ingress-nginx", "IngressParameters.k8s.example.com/external-lb", "60m" } },
+		{ "networking.k8s.io", "ingressclasses", "{" META("plain") ",'spec':{'controller':'traefik.io/ingress-controller'}}",
+		  { "plain", "traefik.io/ingress-controller", "<none>", "60m" } },
+		{ "networking.k8s.io", "networkpolicies", "{" META("deny") ",'spec':{'podSelector':{}}}", { "deny", "<none>", "60m" } },
+		{ "networking.k8s.io", "networkpolicies", "{" META("db") ",'spec':{'podSelector':{'matchLabels':{'role':'db'},"
+		  "'matchExpressions':[{'key':'env','operator':'NotIn','values':['prod']},{'key':'zone','operator':'Exists'}]}}}",
+		  { "db", "env notin (prod),role=db,zone", "60m" } },
+		{ "discovery.k8s.io", "endpointslices", "{" META("web-x") ",'addressType':'IPv4','ports':[{'port':80,'name':'http'},"
+		  "{'name':'metrics'},{},{'port':9}],'endpoints':[{'addresses':['10.0.0.1']},{'addresses':['10.0.0.2','10.0.0.3']}]}",
+		  { "web-x", "IPv4", "80,metrics,* + 1 more...", "10.0.0.1,10.0.0.2,10.0.0.3", "60m" } },
+		{ "discovery.k8s.io", "endpointslices", "{" META("empty") ",'addressType':'IPv6','endpoints':[]}",
+		  { "empty", "IPv6", "<unset>", "<unset>", "60m" } },
+		{ "coordination.k8s.io", "leases", "{" META("n1") ",'spec':{'holderIdentity':'n1'}}", { "n1", "n1", "60m" } },
+		{ "coordination.k8s.io", "leases", "{" META("free") ",'spec':{}}", { "free", "", "60m" } },
+		{ "certificates.k8s.io", "certificatesigningrequests", "{" META("csr-1") ",'spec':{'signerName':'kubernetes.io/kube-apiserver-client-kubelet',"
+		  "'username':'system:node:n1','expirationSeconds':86400},'status':{'conditions':[{'type':'Approved','status':'True'}],'certificate':'LS0t'}}",
+		  { "csr-1", "60m", "kubernetes.io/kube-apiserver-client-kubelet", "system:node:n1", "24h", "Approved,Issued" } },
+		{ "certificates.k8s.io", "certificatesigningrequests", "{" META("csr-2") ",'spec':{'username':'bob'},"
+		  "'status':{'conditions':[{'type':'Approved'},{'type':'Denied'},{'type':'Failed'}]}}",
+		  { "csr-2", "60m", "<none>", "bob", "<none>", "Denied,Failed" } },
+		{ "certificates.k8s.io", "certificatesigningrequests", "{" META("csr-3") ",'spec':{'signerName':'example.com/x','username':'u'}}",
+		  { "csr-3", "60m", "example.com/x", "u", "<none>", "Pending" } },
+	};
+
+	check_rows(cases, ARRAY_SIZE(cases));
+}
+
+TEST(tables_rbac_storage_scheduling)
+{
+	static const struct row_case cases[] = {
+		{ "rbac.authorization.k8s.io", "rolebindings", "{" META("admins") ",'roleRef':{'apiGroup':'rbac.authorization.k8s.io',"
+		  "'kind':'ClusterRole','name':'admin'},'subjects':[{'kind':'User','name':'alice'},{'kind':'Group','name':'devs'},"
+		  "{'kind':'ServiceAccount','name':'sa1','namespace':'ns1'},{'kind':'User','name':'bob'}]}",
+		  { "admins", "ClusterRole/admin", "60m", "alice, bob", "devs", "ns1/sa1" } },
+		{ "rbac.authorization.k8s.io", "clusterrolebindings", "{" META("nodes") ",'roleRef':{'kind':'ClusterRole','name':'system:node'}}",
+		  { "nodes", "ClusterRole/system:node", "60m", "", "", "" } },
+		{ "storage.k8s.io", "storageclasses", "{'metadata':{'name':'local-path','creationTimestamp':'2026-01-01T00:00:00Z',"
+		  "'annotations':{'storageclass.kubernetes.io/is-default-class':'true'}},'provisioner':'rancher.io/local-path',"
+		  "'volumeBindingMode':'WaitForFirstConsumer'}",
+		  { "local-path (default)", "rancher.io/local-path", "Delete", "WaitForFirstConsumer", "false", "60m" } },
+		{ "storage.k8s.io", "storageclasses", "{'metadata':{'name':'fast','creationTimestamp':'2026-01-01T00:00:00Z',"
+		  "'annotations':{'storageclass.kubernetes.io/is-default-class':'false'}},'provisioner':'csi.example.com',"
+		  "'reclaimPolicy':'Retain','allowVolumeExpansion':true}",
+		  { "fast", "csi.example.com", "Retain", "Immediate", "true", "60m" } },
+		{ "storage.k8s.io", "csidrivers", "{" META("csi.example.com") ",'spec':{'attachRequired':false,'podInfoOnMount':true,"
+		  "'volumeLifecycleModes':['Persistent','Ephemeral'],'tokenRequests':[{'audience':'vault'},{'audience':'api'}]}}",
+		  { "csi.example.com", "false", "true", "false", "vault,api", "false", "Persistent,Ephemeral", "60m" } },
+		{ "storage.k8s.io", "csidrivers", "{" META("plain.csi") ",'spec':{}}",
+		  { "plain.csi", "true", "false", "false", "<unset>", "false", "<none>", "60m" } },
+		{ "storage.k8s.io", "csinodes", "{" META("n1") ",'spec':{'drivers':[{'name':'a'}]}}", { "n1", "1", "60m" } },
+		{ "storage.k8s.io", "volumeattachments", "{" META("csi-123") ",'spec':{'attacher':'csi.example.com','nodeName':'n1',"
+		  "'source':{'persistentVolumeName':'pv1'}},'status':{'attached':true}}",
+		  { "csi-123", "csi.example.com", "pv1", "n1", "true", "60m" } },
+		{ "scheduling.k8s.io", "priorityclasses", "{" META("system-node-critical") ",'value':2000001000,'preemptionPolicy':'PreemptLowerPriority'}",
+		  { "system-node-critical", "2000001000", "false", "60m", "PreemptLowerPriority" } },
+		{ "scheduling.k8s.io", "priorityclasses", "{" META("default") ",'value':1000,'globalDefault':true}",
+		  { "default", "1000", "true", "60m", "" } },
+		{ "node.k8s.io", "runtimeclasses", "{" META("gvisor") ",'handler':'runsc'}", { "gvisor", "runsc", "60m" } },
+		{ "admissionregistration.k8s.io", "validatingwebhookconfigurations", "{" META("vw") ",'webhooks':[{},{}]}", { "vw", "2", "60m" } },
+		{ "admissionregistration.k8s.io", "mutatingwebhookconfigurations", "{" META("mw") "}", { "mw", "0", "60m" } },
+	};
+
+	check_rows(cases, ARRAY_SIZE(cases));
+}
