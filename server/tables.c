@@ -96,9 +96,14 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-void table__join_sorted(struct buf *b, const char *sep, const char **items, size_t n)
+void table__sort_strs(const char **items, size_t n)
 {
 	qsort(items, n, sizeof(*items), cmp_str);
+}
+
+void table__join_sorted(struct buf *b, const char *sep, const char **items, size_t n)
+{
+	table__sort_strs(items, n);
 	for (size_t i = 0; i < n; i++)
 		if (!i || strcmp(items[i], items[i - 1]))
 			table__join(b, sep, items[i]);
@@ -181,8 +186,6 @@ void table__fmt_labels(struct buf *b, const cJSON *map)
 			v[n].pos = n;
 			n++;
 		}
-	if (!n)
-		buf_addstr(b, "<none>");
 	kv_emit(b, v, n);
 }
 

@@ -724,8 +724,7 @@ static cJSON *quota_column(const cJSON *o, bool limits)
 	cJSON_ArrayForEach(it, hard)
 		if (str_has_prefix(it->string, "limits.") == limits)
 			names[n++] = it->string;
-	table__join_sorted(&b, "\n", names, n);	/* sorted, newline-separated names */
-	buf_reset(&b);
+	table__sort_strs(names, n);
 	for (size_t i = 0; i < n; i++) {
 		char u[40], h[40];
 		const char *us = table__qty(json_get(used, names[i]), u, sizeof(u));

@@ -38,6 +38,8 @@ cJSON *table__path_str(const cJSON *o, const char *path, const char *fallback);
 cJSON *table__path_int(const cJSON *o, const char *path);
 /* Number of items of the array/object at path (0 when absent). */
 int table__count(const cJSON *o, const char *path);
+/* Sorts items[0..n) by strcmp. */
+void table__sort_strs(const char **items, size_t n);
 /* Sorts items[0..n), drops duplicates, appends them to b joined by sep. */
 void table__join_sorted(struct buf *b, const char *sep, const char **items, size_t n);
 /* Cell of b's contents (fallback when empty); releases b. */
@@ -59,7 +61,8 @@ bool table__time(const cJSON *o, const char *path, int64_t *ns);
 /* resource.Quantity as a string: the string itself, or a JSON number
  * printed like Go would ("100", "0.5"); NULL when absent. out >= 32. */
 const char *table__qty(const cJSON *v, char *out, size_t len);
-/* labels.FormatLabels: "a=b,c=d" sorted by key; "<none>" when empty. */
+/* labels.FormatLabels: "a=b,c=d" sorted by key (nothing when empty: the
+ * caller's table__buf_cell fallback gives upstream's "<none>"). */
 void table__fmt_labels(struct buf *b, const cJSON *map);
 /* LabelSelector as labels.Selector.String(): sorted requirements
  * ("app=web,tier in (a,b),!gone"); empty for nil/empty selectors. */
