@@ -599,3 +599,10 @@ const char *convert_storage_version(const char *group, const char *resource, con
 		*storage_group = group;
 	return NULL;
 }
+
+int convert_to_storage(cJSON *obj, const char *group, const char *resource)
+{
+	const char *sg, *sv = convert_storage_version(group, resource, &sg);
+
+	return sv ? convert_object(obj, sg, sv) : 0;
+}

@@ -63,4 +63,11 @@ int convert_object(cJSON *obj, const char *group, const char *version);
 const char *convert_storage_version(const char *group, const char *resource,
 				    const char **storage_group);
 
+/*
+ * Write-path shorthand: converts obj (in any served version of
+ * group/resource) to the storage version of that resource. 0 when the
+ * resource needs no conversion (obj untouched); else as convert_object().
+ */
+int convert_to_storage(cJSON *obj, const char *group, const char *resource);
+
 #endif

@@ -338,3 +338,27 @@ TEST(convert_storage_versions)
 	ASSERT_STR_EQ(g, "apps");
 	ASSERT_NULL(convert_storage_version("", "pods", NULL));
 }
+
+TEST(convert_to_storage_versions)
+{
+	cJSON *o = parse_q("{'apiVersion':'events.k8s.io/v1','kind':'Event','metadata':{'name':'e'},'note':'n'}");
+
+	ASSERT_OK(convert_to_storage(o, "events.k8s.io", "events"));
+	ASSERT_STR_EQ(json_get_str(o, "apiVersion", NULL), "v1");
+	ASSERT_STR_EQ(json_get_str(o, "message", NULL), "n");
+	ASSERT_OK(convert_to_storage(o, "", "events"));	/* already stored shape */
+	ASSERT_STR_EQ(json_get_str(o, "message", NULL), "n");
+	cJSON_Delete(o);
+	o = parse_q("{'apiVersion':'autoscaling/v1','kind':'HorizontalPodAutoscaler','metadata':{'name':'h'},"
+		    "'spec':{'maxReplicas':2,'targetCPUUtilizationPercentage':70}}");
+	ASSERT_OK(convert_to_storage(o, "autoscaling", "horizontalpodautoscalers"));
+	ASSERT_STR_EQ(json_get_str(o, "apiVersion", NULL), "autoscaling/v2");
+	ASSERT_EQ(json_get_int(json_path(cJSON_GetArrayItem(json_path(o, "spec.metrics"), 0), "resource.target"),
+			       "averageUtilization", 0), 70);
+	cJSON_Delete(o);
+	o = parse_q("{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'d'}}");
+	ASSERT_OK(convert_to_storage(o, "apps", "deployments"));
+	ASSERT_STR_EQ(json_get_str(o, "apiVersion", NULL), "apps/v1");
+	ASSERT_EQ(convert_to_storage(o, "", "events"), -ENOTSUP);	/* wrong kind for the resource */
+	cJSON_Delete(o);
+}
