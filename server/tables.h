@@ -1,12 +1,18 @@
 /*
  * server/tables.h - meta.k8s.io/v1 Table output (what `kubectl get` prints).
  *
- * Each built-in resource has a row in the table of printers in tables.c: its
- * columns (name, type, format, priority — priority 1 columns appear with
- * -o wide) and a cell function per column, following kube-apiserver's
- * printers. Resources without a printer get the default table (Name,
- * Created At). CRDs add their additionalPrinterColumns at run time through
- * the same struct.
+ * Each built-in resource has a row in a table of printers (tables_core.c,
+ * tables_apps.c, tables_cluster.c; framework in tables.c, internals in
+ * tables_priv.h): its columns (name, type, format, priority — priority 1
+ * columns appear with -o wide) and a cell function per column, following
+ * kube-apiserver's printers (pkg/printers/internalversion). As upstream, the
+ * server always fills every column; kubectl hides priority-1 ones unless -o
+ * wide. Resources without a printer get the default table (Name, Created At),
+ * as kube-apiserver does for limitranges, roles, clusterroles, CRDs...
+ * CRDs add their additionalPrinterColumns at run time through the same struct.
+ *
+ * Cell functions accept an object in any served version of its resource
+ * (core/v1 or events.k8s.io/v1 events, autoscaling/v1 or v2 HPAs).
  */
 #ifndef K1S_SERVER_TABLES_H
 #define K1S_SERVER_TABLES_H
@@ -31,6 +37,9 @@ struct table_printer {
 	const char *resource;
 	const struct table_col *cols;
 	size_t ncols;
+	/* Optional: the row's "conditions" (a new array, e.g. Completed for
+	 * finished pods) or NULL for none. NULL pointer: no conditions. */
+	cJSON *(*row_conditions)(const cJSON *obj);
 };
 
 /* The printer of a built-in resource, or the default printer. Never NULL. */
