@@ -18,12 +18,14 @@
  *   hold; afterwards the handler must not touch req (unless it took an extra
  *   reference with http_request_ref()). A handler may answer synchronously or
  *   later (e.g. after a store commit) from any callback on the same loop.
- *   If the client goes away first, the layer marks the request cancelled and
- *   calls the cancel callback (http_request_on_cancel), if one is set; the
- *   request memory stays valid, answering functions become no-ops returning
- *   -EPIPE, and the handler must STILL answer it (or end the stream) to free
- *   it. So an asynchronous handler never sees freed memory, and a watch stops
- *   producing as soon as its cancel callback runs.
+ *   If the client goes away first, the request is detached at once
+ *   (http_request_alive() turns false, answering functions become no-ops
+ *   returning -EPIPE) and, on a later loop phase (never nested inside an
+ *   answering call), the cancel callback (http_request_on_cancel) runs, if
+ *   one is set. The request memory stays valid and the handler must STILL
+ *   answer it (or end the stream) to free it. So an asynchronous handler
+ *   never sees freed memory, and a watch stops producing when its cancel
+ *   callback runs (or as soon as a write returns -EPIPE/-ENOBUFS).
  *
  * Protocol-level errors (malformed request or bad %-escape in the path -> 400,
  * header too large or too many headers -> 431, body too large -> 413 (from
@@ -227,8 +229,9 @@ void http_request_unref(struct http_request *req);
 /* False once the client has gone or the server is closing. */
 bool http_request_alive(const struct http_request *req);
 /*
- * cb(req, data) runs once, on the loop, when the client disconnects (or the
- * server closes) before the answer is complete. Setting NULL clears it.
+ * cb(req, data) runs once, from the loop (never inside another http_*
+ * call), after the client disconnected (or the server closed) before the
+ * answer was complete. Setting NULL clears it.
  */
 void http_request_on_cancel(struct http_request *req,
 			    void (*cb)(struct http_request *req, void *data),

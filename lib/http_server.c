@@ -786,16 +786,27 @@ static void conn_on_timeout(struct http__io *io)
 	http__io_close(io, -ETIMEDOUT);
 }
 
+/*
+ * The connection is going: detach its request at once (answers become
+ * no-ops) but run the cancel callback only from conn_on_free, on a later
+ * loop phase, so it never runs nested inside an answering call.
+ */
 static void conn_on_closing(struct http__io *io, int err)
 {
 	struct http_conn *c = conn_of_io(io);
-	struct http__req *r = c->req;
 
 	c->state = CS_DONE;
+	if (c->req)
+		c->req->conn = NULL;
+}
+
+static void conn_cancel_request(struct http_conn *c)
+{
+	struct http__req *r = c->req;
+
 	c->req = NULL;
 	if (!r)
 		return;
-	r->conn = NULL;
 	if (r->dispatched && !r->answered && r->cancel_cb)
 		r->cancel_cb(&r->pub, r->cancel_data);
 	req_unref(r);
@@ -817,6 +828,7 @@ static void conn_on_free(struct http__io *io)
 	struct http_server *s = c->srv;
 
 	conn_unschedule(c);
+	conn_cancel_request(c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
