@@ -120,6 +120,8 @@ static void call_finish(struct http_call *call, int err)
 		if (err)
 			http__io_close(&c->io, err);
 	}
+	if (err)
+		buf_release(&call->resp.body);	/* never hand out a partial body */
 	call->o.on_complete(call, err, call->head_seen ? &call->resp : NULL, call->o.ud);
 	call_free(call);
 }

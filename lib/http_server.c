@@ -317,6 +317,8 @@ static void conn_process(struct http_conn *c)
 		return;
 	}
 	buf_consume(&c->in, n);
+	if (!c->in.len)
+		buf_release(&c->in);	/* idle and watch connections hold nothing */
 	if (c->msg_complete) {
 		c->msg_complete = false;
 		conn_dispatch(c);

@@ -307,7 +307,10 @@ static int bio_recv(void *ctx, unsigned char *data, size_t len)
 	memcpy(data, c->in.data + c->in_off, len);
 	c->in_off += len;
 	if (c->in_off == c->in.len) {
-		buf_reset(&c->in);
+		if (c->in.cap > 16 * 1024)
+			buf_release(&c->in);
+		else
+			buf_reset(&c->in);
 		c->in_off = 0;
 	}
 	return (int)len;

@@ -632,12 +632,42 @@ TEST(http_client_reuse_timeout_cancel)
 	ASSERT_EQ(x.err, -ECONNREFUSED);
 	o.url = "ftp://x/";
 	ASSERT_EQ(http_call_start(cl, &o, NULL), -EINVAL);
+	o.url = "http://[::1";
+	ASSERT_EQ(http_call_start(cl, &o, NULL), -EINVAL);
+	o.url = "https://127.0.0.1/";	/* no TLS config */
+	ASSERT_EQ(http_call_start(cl, &o, NULL), -EPROTONOSUPPORT);
 	free(u1);
 	free(u2);
 	free(u3);
 	http_client_free(cl);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	ASSERT_OK(uv_loop_close(&loop));
+	tsrv_stop(&s);
+	leak_check();
+}
+
+TEST(http_client_token_and_body_limit)
+{
+	struct tsrv s = { 0 };
+	struct http_client_opts co = { .bearer_token = "s3cr3t", .max_body_bytes = 1000 };
+	struct http_call_opts o = { .timeout_ms = 5000 };
+	struct http_response r;
+	char *u1 = NULL, *u2 = NULL;
+
+	tsrv_start(&s);
+	u1 = url(&s, "/echo");
+	u2 = url(&s, "/big");
+	o.url = u1;
+	ASSERT_OK(http_fetch(&co, &o, &r));
+	ASSERT_STR_EQ(http_response_header(&r, "X-Seen-Auth"), "Bearer s3cr3t");
+	http_response_release(&r);
+	o.url = u2;
+	ASSERT_EQ(http_fetch(&co, &o, &r), -EFBIG);
+	ASSERT_EQ(r.status, 200);	/* the head had arrived */
+	ASSERT_EQ(r.body.len, 0);
+	http_response_release(&r);
+	free(u1);
+	free(u2);
 	tsrv_stop(&s);
 	leak_check();
 }

@@ -35,14 +35,16 @@ static void h_echo(struct tsrv *s, struct http_request *req)
 {
 	struct buf b = BUF_INIT;
 	const char *foo = http_request_header(req, "foo");
+	const char *auth = http_request_header(req, "authorization");
 	struct http_header h[] = {
 		{ "Content-Type", "text/plain" },
 		{ "X-Seen-Foo", foo ? foo : "" },
+		{ "X-Seen-Auth", auth ? auth : "" },
 	};
 
 	buf_addf(&b, "%s %s %s|%s", req->method, req->path, req->query,
 		 req->body.data);
-	http_respond(req, 200, h, 2, b.data, b.len);
+	http_respond(req, 200, h, 3, b.data, b.len);
 	buf_release(&b);
 }
 
