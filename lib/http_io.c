@@ -181,10 +181,14 @@ int http__io_write(struct http__io *io, const void *data, size_t len)
 
 static void deliver(struct http__io *io, const char *data, size_t len)
 {
-	if (io->tunnel_mode)
-		io->tun.cbs.on_read(&io->tun, data, len, io->tun.ud);
-	else
+	if (!io->tunnel_mode) {
 		io->ops->on_data(io, data, len);
+	} else if (io->tun.pending.len) {
+		/* bytes read before the upgrade go first (from kick_cb) */
+		buf_add(&io->tun.pending, data, len);
+	} else {
+		io->tun.cbs.on_read(&io->tun, data, len, io->tun.ud);
+	}
 }
 
 static void got_eof(struct http__io *io, int err)

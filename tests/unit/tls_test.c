@@ -441,3 +441,88 @@ TEST(tls_stream_non_reader_disconnected)
 	tls_config_unref(s.opts.tls);
 	leak_check();
 }
+
+/* ---- figures (K1S_HTTP_BENCH=1 only; prints, never fails on time) ---- */
+
+struct bench {
+	struct http_client *cl;
+	struct http_call_opts o;
+	int left, errors;
+};
+
+static void bench_next(struct http_call *call, int err, struct http_response *r,
+		       void *ud)
+{
+	struct bench *b = ud;
+
+	if (err || !r || r->status != 200)
+		b->errors++;
+	if (--b->left > 0)
+		http_call_start(b->cl, &b->o, NULL);
+}
+
+static void bench_run(const char *what, struct tls_config *cc, const char *u, int n)
+{
+	struct http_client_opts co = { .tls = cc };
+	struct bench b = { .left = n };
+	uv_loop_t loop;
+	uint64_t t0;
+
+	uv_loop_init(&loop);
+	ASSERT_OK(http_client_new(&loop, &co, &b.cl));
+	b.o.url = u;
+	b.o.on_complete = bench_next;
+	b.o.ud = &b;
+	t0 = mono_ns();
+	ASSERT_OK(http_call_start(b.cl, &b.o, NULL));
+	while (b.left > 0 && uv_run(&loop, UV_RUN_ONCE))
+		;
+	printf("    %-34s %6d requests %8.0f req/s\n", what, n,
+	       n / ((mono_ns() - t0) / 1e9));
+	ASSERT_EQ(b.errors, 0);
+	http_client_free(b.cl);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	ASSERT_OK(uv_loop_close(&loop));
+}
+
+TEST(http_bench_figures)
+{
+	const char *d = test_tmpdir();
+	struct tsrv plain = { 0 }, tls = { 0 };
+	struct tls_config *cc;
+	char *u1, *u2;
+
+	if (!getenv("K1S_HTTP_BENCH"))
+		return;
+	make_certs(d);
+	tls.opts.tls = server_cfg(d, TLS_CLIENT_AUTH_OPTIONAL);
+	tsrv_start(&plain);
+	tsrv_start(&tls);
+	cc = client_cfg(d, "ca.crt", "cli.crt", "cli.key");
+	u1 = xasprintf("http://127.0.0.1:%d/echo", plain.port);
+	u2 = xasprintf("https://127.0.0.1:%d/echo", tls.port);
+	bench_run("plain keep-alive GET", NULL, u1, 20000);
+	bench_run("TLS keep-alive GET (client cert)", cc, u2, 20000);
+	free(u2);
+	/* Connection: close forces a full handshake per request */
+	struct http_header h = { "Connection", "close" };
+	struct http_client_opts co = { .tls = cc };
+	struct http_call_opts o = { .headers = &h, .n_headers = 1, .timeout_ms = 5000 };
+	struct http_response r;
+	uint64_t t0 = mono_ns();
+	u2 = xasprintf("https://127.0.0.1:%d/echo", tls.port);
+	o.url = u2;
+	for (int i = 0; i < 200; i++) {
+		ASSERT_OK(http_fetch(&co, &o, &r));
+		http_response_release(&r);
+	}
+	printf("    %-34s %6d requests %8.0f req/s\n", "TLS new connection per GET", 200,
+	       200 / ((mono_ns() - t0) / 1e9));
+	free(u1);
+	free(u2);
+	tls_config_unref(cc);
+	tsrv_stop(&plain);
+	tsrv_stop(&tls);
+	tls_config_unref(tls.opts.tls);
+	leak_check();
+}
