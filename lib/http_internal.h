@@ -58,8 +58,8 @@ struct http__io {
 	uv_idle_t kick;		/* delivers tunnel pending bytes next turn */
 	const struct http__io_ops *ops;
 	struct tls_conn *tls;	/* NULL for plain */
-	size_t queued;		/* bytes in uv_write requests not yet done */
-	size_t max_queued;	/* 0: unbounded */
+	size_t queued;		/* bytes in uv_write requests not yet completed */
+	size_t max_queued;	/* bound on http__io_queued(); 0: unbounded */
 	unsigned write_timeout_ms;
 	int open_handles;
 	int close_err;
@@ -71,6 +71,7 @@ struct http__io {
 	bool tunnel_mode;
 	bool ready;		/* TLS handshake done (or plain) */
 	bool eof;		/* peer sent FIN */
+	bool tls_server;	/* TLS server side */
 	struct http_tunnel tun;
 };
 
@@ -81,6 +82,10 @@ int http__io_start(struct http__io *io, struct tls_config *tls, const char *serv
 /* Queues plaintext; 0, -EPIPE when closing, -ENOBUFS past max_queued (the
  * connection is then closed with -ENOBUFS). */
 int http__io_write(struct http__io *io, const void *data, size_t len);
+/* http__io_write() of b's bytes; takes them over (b is empty afterwards). */
+int http__io_write_buf(struct http__io *io, struct buf *b);
+/* Bytes accepted but not yet written to the kernel (libuv's write queue). */
+size_t http__io_queued(const struct http__io *io);
 /* Closes at once (pending writes are dropped). Idempotent. */
 void http__io_close(struct http__io *io, int err);
 /* Flushes queued output, sends close_notify/FIN, lingers, then closes. */

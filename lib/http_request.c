@@ -173,7 +173,7 @@ void http__error_body(struct http_server *s, const struct http_request *req,
 		default_error_body(req, status, msg, body, ct, NULL);
 }
 
-/* The current request is fully answered: next request or close. */
+/* Takes the handler's hold; returns the live connection or NULL. */
 static struct http_conn *answer_begin(struct http__req *r)
 {
 	BUG_ON(!r->dispatched);
@@ -197,8 +197,7 @@ int http_respond(struct http_request *req, int status,
 		build_head(&out, r, status, hdrs, n, FRAME_LENGTH, len);
 		if (len && !r->is_head && status >= 200 && status != 204 && status != 304)
 			buf_add(&out, body, len);
-		ret = http__io_write(&c->io, out.data, out.len);
-		buf_release(&out);
+		ret = http__io_write_buf(&c->io, &out);
 		if (!c->io.closing)
 			http__conn_request_done(c);
 	}
@@ -279,8 +278,7 @@ int http_stream_write(struct http_request *req, const void *data, size_t len)
 		buf_addf(&out, "%zx\r\n", len);
 		buf_add(&out, data, len);
 		buf_addstr(&out, "\r\n");
-		ret = http__io_write(&c->io, out.data, out.len);
-		buf_release(&out);
+		ret = http__io_write_buf(&c->io, &out);
 	} else {
 		ret = http__io_write(&c->io, data, len);
 	}
@@ -291,7 +289,7 @@ size_t http_stream_queued(const struct http_request *req)
 {
 	const struct http__req *r = req_of(req);
 
-	return r->conn ? r->conn->io.queued : 0;
+	return r->conn ? http__io_queued(&r->conn->io) : 0;
 }
 
 int http_stream_end(struct http_request *req)

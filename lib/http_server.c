@@ -122,7 +122,6 @@ static void conn_fail(struct http_conn *c, int status, const char *msg)
 	http__io_finish(&c->io);
 }
 
-/* Takes the handler's hold; returns the live connection or NULL. */
 /* ---- parsing ---- */
 
 static struct http_conn *conn_of_parser(http_parser *p)
