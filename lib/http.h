@@ -295,8 +295,9 @@ struct http_tunnel_cbs {
  * include Upgrade:, Connection: Upgrade is added) and turns the connection
  * into a tunnel driven by cbs. Bytes the client sent after the request head
  * are delivered first through on_read (from the next loop turn on, never
- * inside this call). Releases the handler's hold on req. 0, -EPIPE if the
- * client has gone, -EINVAL if req did not ask for an upgrade.
+ * inside this call). Releases the handler's hold on req. 0, or -EPIPE if
+ * the client has gone (req released too). -EINVAL when req did not ask for
+ * an upgrade or cbs->on_read is NULL: req is then NOT answered yet.
  */
 int http_upgrade(struct http_request *req, const struct http_header *hdrs, size_t n,
 		 const struct http_tunnel_cbs *cbs, void *ud, struct http_tunnel **out);

@@ -21,6 +21,9 @@
 /* Lingering after a graceful close: unread input is drained this long, in ms,
  * so the peer sees our last response instead of a reset. */
 #define HTTP__LINGER_MS 2000
+/* TCP keep-alive idle time on every connection, in seconds (as Go's 15 s
+ * order of magnitude): finds peers that vanished under a silent watch. */
+#define HTTP__TCP_KEEPALIVE_S 30
 /* Largest plaintext piece handed to a tls_conn_read, in bytes. */
 #define HTTP__READ_CHUNK (64 * 1024)
 

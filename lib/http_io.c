@@ -318,6 +318,8 @@ int http__io_start(struct http__io *io, struct tls_config *tls, const char *serv
 	int rc;
 
 	uv_tcp_nodelay(&io->tcp, 1);
+	/* dead peers of long watches and tunnels are found by TCP keep-alive */
+	uv_tcp_keepalive(&io->tcp, 1, HTTP__TCP_KEEPALIVE_S);
 	if (tls) {
 		io->tls_server = tls_config_is_server(tls);
 		rc = tls_conn_new(tls, server_name, &io->tls);
