@@ -72,9 +72,22 @@ TEST(tls_memory_pair)
 	char buf[64];
 	const struct tls_peer *p;
 
+	char *cert, *key, *ca, *err = NULL;
+	size_t len;
+
 	make_certs(d);
 	sc = server_cfg(d, TLS_CLIENT_AUTH_OPTIONAL);
-	cc = client_cfg(d, "ca.crt", "cli.crt", "cli.key");
+	/* the client side is built from PEM bytes instead of files */
+	ASSERT_OK(read_file(certp(d, "cli.crt"), 1 << 20, &cert, &len));
+	ASSERT_OK(read_file(certp(d, "cli.key"), 1 << 20, &key, &len));
+	ASSERT_OK(read_file(certp(d, "ca.crt"), 1 << 20, &ca, &len));
+	struct tls_config_opts co = { .cert_pem = cert, .key_pem = key, .ca_pem = ca };
+	if (tls_config_new(&co, &cc, &err) < 0)
+		test_fail(__FILE__, __LINE__, "client config from PEM: %s", err);
+	ASSERT_FALSE(tls_config_is_server(cc));
+	free(cert);
+	free(key);
+	free(ca);
 	ASSERT_OK(tls_conn_new(sc, NULL, &s));
 	ASSERT_OK(tls_conn_new(cc, "localhost", &c));
 	ASSERT_EQ(tls_conn_read(s, buf, sizeof(buf)), -EAGAIN);
