@@ -156,6 +156,52 @@ TEST(http_keepalive_and_pipelining)
 	leak_check();
 }
 
+TEST(http_pipelining_behind_async_answer)
+{
+	struct tsrv s = { 0 };
+	static char out[8192];
+	const char *a, *b;
+	int fd;
+
+	tsrv_start(&s);
+	fd = raw_connect(s.port);
+	raw_sends(fd, "GET /async HTTP/1.1\r\n\r\nGET /echo?after HTTP/1.1\r\n\r\n");
+	read_responses(fd, out, sizeof(out), 2);
+	a = strstr(out, "\r\n\r\nlate");
+	b = strstr(out, "GET /echo after|");
+	ASSERT_TRUE(a && b && a < b);	/* the slow answer still goes first */
+	close(fd);
+	tsrv_stop(&s);
+	leak_check();
+}
+
+TEST(http_server_close_with_live_stream_and_tunnel)
+{
+	struct tsrv s = { 0 };
+	char out[4096] = "";
+	int f1, f2, eof;
+	uint64_t end;
+
+	tsrv_start(&s);
+	f1 = raw_connect(s.port);
+	raw_sends(f1, "GET /stream HTTP/1.1\r\n\r\n");
+	raw_read_until(f1, out, sizeof(out), "chunk-0", 3000, &eof);
+	f2 = raw_connect(s.port);
+	out[0] = '\0';
+	raw_sends(f2, "GET /upgrade HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n");
+	raw_read_until(f2, out, sizeof(out), "\r\n\r\n", 3000, &eof);
+	ASSERT_TRUE(str_has_prefix(out, "HTTP/1.1 101 "));
+	tsrv_stop(&s);		/* with both still open */
+	ASSERT_EQ(__atomic_load_n(&s.st.cancelled, __ATOMIC_SEQ_CST), 1);
+	ASSERT_EQ(__atomic_load_n(&s.st.tunnels_closed, __ATOMIC_SEQ_CST), 1);
+	end = mono_ms() + 3000;
+	ASSERT_TRUE(raw_wait_closed(f1, (int)(end - mono_ms())) >= 0);
+	ASSERT_TRUE(raw_wait_closed(f2, (int)(end - mono_ms())) >= 0);
+	close(f1);
+	close(f2);
+	leak_check();
+}
+
 TEST(http_10_and_connection_close)
 {
 	struct tsrv s = { 0 };
