@@ -553,7 +553,8 @@ static void conn_complete(struct cconn *c, size_t leftover)
 	c->msg_complete = false;
 	call->conn = NULL;
 	c->call = NULL;
-	if (http_should_keep_alive(&c->parser) && !leftover && c->cl)
+	if (http_should_keep_alive(&c->parser) && !leftover && c->cl &&
+	    call->resp.status != 101)
 		pool_put(c);
 	else
 		http__io_finish(&c->io);
