@@ -128,7 +128,8 @@ TEST(http_keepalive_and_pipelining)
 		"POST /echo?n=2 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
 		"POST /echo?n=3 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
 		"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
-		"GET /echo?n=4 HTTP/1.1\r\nHost: x\r\n\r\n";
+		"GET /echo?n=4 HTTP/1.1\r\nHost: x\r\nX-Multi: a\r\nx-multi: b\r\n"
+		"X-MULTI: c\r\n\r\n";
 	struct tsrv s = { 0 };
 	static char out[8192];
 	const char *a, *b, *c, *d;
@@ -145,6 +146,7 @@ TEST(http_keepalive_and_pipelining)
 	d = strstr(out, "GET /echo n=4|");
 	ASSERT_TRUE(a && b && c && d);
 	ASSERT_TRUE(a < b && b < c && c < d);	/* in order */
+	ASSERT_NOT_NULL(strstr(out, "X-Multi-Count: 3\r\n"));	/* repeated, any case */
 	/* the connection is still open: one more request on it */
 	out[0] = '\0';
 	raw_sends(fd, "GET /echo?n=5 HTTP/1.1\r\n\r\n");

@@ -42,6 +42,13 @@ static void h_echo(struct tsrv *s, struct http_request *req)
 		{ "X-Seen-Auth", auth ? auth : "" },
 	};
 
+	size_t it = 0, multi = 0;
+	char nmulti[16];
+
+	while (http_request_header_next(req, "x-multi", &it))
+		multi++;
+	snprintf(nmulti, sizeof(nmulti), "%zu", multi);
+	http_response_add_header(req, "X-Multi-Count", nmulti);
 	buf_addf(&b, "%s %s %s|%s", req->method, req->path, req->query,
 		 req->body.data);
 	http_respond(req, 200, h, 3, b.data, b.len);

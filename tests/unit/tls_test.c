@@ -251,6 +251,26 @@ TEST(tls_wrong_ca_or_name_fails)
 	leak_check();
 }
 
+TEST(tls_silent_client_closed_after_header_timeout)
+{
+	const char *d = test_tmpdir();
+	struct tsrv s = { 0 };
+	int fd, waited;
+
+	make_certs(d);
+	s.opts.tls = server_cfg(d, TLS_CLIENT_AUTH_NONE);
+	s.opts.header_timeout_ms = 200;
+	tsrv_start(&s);
+	fd = raw_connect(s.port);
+	raw_sends(fd, "\x16\x03\x01");	/* a ClientHello that never finishes */
+	waited = raw_wait_closed(fd, 3000);
+	ASSERT_TRUE(waited >= 100 && waited < 1500);
+	close(fd);
+	tsrv_stop(&s);
+	tls_config_unref(s.opts.tls);
+	leak_check();
+}
+
 TEST(tls_required_client_cert)
 {
 	const char *d = test_tmpdir();
