@@ -83,6 +83,7 @@ TEST(http_get_post_round_trip)
 	ASSERT_STR_EQ(r.body.data, "GET /echo x=1&y=%41|");
 	ASSERT_STR_EQ(http_response_header(&r, "x-seen-foo"), "bar");
 	ASSERT_STR_EQ(http_response_header(&r, "content-type"), "text/plain");
+	ASSERT_TRUE(str_has_prefix(http_response_header(&r, "x-remote"), "127.0.0.1:"));
 	http_response_release(&r);
 	ASSERT_OK(fetch(&s, "POST", "/echo", "{\"kind\":\"Pod\"}", &r));
 	ASSERT_EQ(r.status, 200);
@@ -771,11 +772,29 @@ TEST(http_ipv6_listener)
 	}
 	s.addr = "[::1]:0";
 	tsrv_start(&s);
+	/* IPV6_V6ONLY lets [::]:P and 0.0.0.0:P coexist (dual stack); only
+	 * loopback is ever connected to */
+	char *any4 = NULL, *any6 = NULL;
+	struct http_server *ds;
+	uv_loop_init(&loop);
+	ASSERT_OK(http_server_new(&loop, &so, &ds));
+	ASSERT_EQ(http_server_listen(ds, "0.0.0.0:0"), 0);
+	any6 = xasprintf("[::]:%d", http_server_port(ds, 0));
+	ASSERT_EQ(http_server_listen(ds, any6), 1);
+	ASSERT_EQ(http_server_port(ds, 1), http_server_port(ds, 0));
+	any4 = xasprintf("127.0.0.1:%d", http_server_port(ds, 0));
+	ASSERT_EQ(http_server_listen(ds, any4), -EADDRINUSE);
+	http_server_close(ds, NULL, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	ASSERT_OK(uv_loop_close(&loop));
+	free(any4);
+	free(any6);
 	u = xasprintf("http://[::1]:%d/echo?v=6", s.port);
 	o.url = u;
 	ASSERT_OK(http_fetch(&co, &o, &r));
 	ASSERT_EQ(r.status, 200);
 	ASSERT_STR_EQ(r.body.data, "GET /echo v=6|");
+	ASSERT_TRUE(str_has_prefix(http_response_header(&r, "x-remote"), "[::1]:"));
 	http_response_release(&r);
 	free(u);
 	tsrv_stop(&s);

@@ -49,6 +49,7 @@ static void h_echo(struct tsrv *s, struct http_request *req)
 		multi++;
 	snprintf(nmulti, sizeof(nmulti), "%zu", multi);
 	http_response_add_header(req, "X-Multi-Count", nmulti);
+	http_response_add_header(req, "X-Remote", req->remote_addr);
 	buf_addf(&b, "%s %s %s|%s", req->method, req->path, req->query,
 		 req->body.data);
 	http_respond(req, 200, h, 3, b.data, b.len);
