@@ -324,6 +324,9 @@ struct http_client_opts {
 					 * makes https URLs fail with -EPROTONOSUPPORT */
 	const char *bearer_token;	/* sent as "Authorization: Bearer ..." */
 	const char *user_agent;		/* NULL: "k1s/<version>" */
+	const char *server_name;	/* name the server certificate must match
+					 * (like kubeconfig tls-server-name);
+					 * NULL: the URL's host */
 	unsigned connect_timeout_ms;	/* 0: HTTP_CLIENT_CONNECT_TIMEOUT_MS */
 	size_t max_body_bytes;		/* 0: HTTP_CLIENT_MAX_BODY_BYTES */
 	unsigned max_idle_per_host;	/* 0: HTTP_CLIENT_MAX_IDLE */

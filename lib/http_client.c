@@ -67,6 +67,7 @@ struct http_client {
 	struct http_client_opts o;
 	struct tls_config *tls;
 	char *token, *ua;
+	char *server_name;		/* TLS name to verify, or NULL: URL host */
 	struct cconn *conns;
 	struct http_call *calls;
 	bool freeing;
@@ -247,7 +248,8 @@ static void connect_cb(uv_connect_t *req, int status)
 		http__io_close(&c->io, status);
 		return;
 	}
-	rc = http__io_start(&c->io, c->https ? cl->tls : NULL, c->host);
+	rc = http__io_start(&c->io, c->https ? cl->tls : NULL,
+			    cl->server_name ? cl->server_name : c->host);
 	if (rc < 0) {
 		http__io_close(&c->io, rc);
 		return;
@@ -665,7 +667,9 @@ int http_client_new(uv_loop_t *loop, const struct http_client_opts *opts,
 	DEFAULT(max_idle_per_host, HTTP_CLIENT_MAX_IDLE);
 	cl->tls = opts->tls ? tls_config_ref(opts->tls) : NULL;
 	cl->ua = xstrdup(opts->user_agent ? opts->user_agent : "k1s/" K1S_VERSION);
+	cl->server_name = opts->server_name ? xstrdup(opts->server_name) : NULL;
 	o->user_agent = NULL;
+	o->server_name = NULL;
 	o->tls = NULL;
 	o->bearer_token = NULL;
 	http_client_set_token(cl, opts->bearer_token);
@@ -688,6 +692,7 @@ static void client_maybe_free(struct http_client *cl)
 		return;
 	http_client_set_token(cl, NULL);
 	tls_config_unref(cl->tls);
+	free(cl->server_name);
 	free(cl->ua);
 	free(cl);
 }
