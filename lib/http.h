@@ -361,8 +361,9 @@ struct http_call_opts {
 	 * (-ETIMEDOUT, -ECONNREFUSED, -EPROTO for TLS/HTTP errors, -EACCES for
 	 * a rejected server certificate, -EFBIG past max_body_bytes). resp is
 	 * NULL unless a response head was received; a non-streaming resp holds
-	 * the whole body (an empty one when err is set). resp is valid during the call only, unless the
-	 * callback takes it over by copying the struct and zeroing *resp.
+	 * the whole body (an empty one when err is set). resp is valid during
+	 * the call only, unless the callback takes it over by copying the
+	 * struct and zeroing *resp.
 	 */
 	void (*on_complete)(struct http_call *call, int err,
 			    struct http_response *resp, void *ud);
