@@ -341,6 +341,42 @@ TEST(store_list_snapshot_pagination)
 	store_close_sync(s);
 }
 
+static int visit_stop3(const struct store_kv *kv, void *arg)
+{
+	int *n = arg;
+
+	if (kv->value_len != 1 || kv->mod_rev < kv->create_rev)
+		return -EBADMSG;
+	return ++*n == 3 ? 7 : 0;
+}
+
+TEST(store_list_visit)
+{
+	uv_loop_t *loop = uv_default_loop();
+	struct store *s = open_default(loop);
+	int64_t rev;
+	bool more;
+	int n = 0;
+
+	put_n(s, "/v/", 2, 10, "x");
+	ASSERT_EQ(store_list_visit(s, "/v/", NULL, 0, 0, visit_stop3, &n, &rev,
+				   &more), 7);
+	ASSERT_EQ(n, 3);
+	ASSERT_EQ(rev, 10);
+	n = -100;
+	ASSERT_OK(store_list_visit(s, "/v/", "/v/07", 0, 0, visit_stop3, &n,
+				   NULL, &more));
+	ASSERT_EQ(n, -98);		/* /v/08 and /v/09 */
+	ASSERT_FALSE(more);
+	n = -100;
+	ASSERT_OK(store_list_visit(s, "/v/", NULL, 2, 5, visit_stop3, &n, &rev,
+				   &more));
+	ASSERT_EQ(n, -98);
+	ASSERT_TRUE(more);
+	ASSERT_EQ(rev, 5);
+	store_close_sync(s);
+}
+
 /* ---- watches ---- */
 
 struct evlog {
