@@ -695,6 +695,32 @@ TEST(store_compaction_keeps_latest)
 	ASSERT_EQ(db_rows(), 25);
 }
 
+/* A commit that fails (here: the table vanished under the store) breaks
+ * the store: that write and every later one fail with -EIO, cleanly. */
+TEST(store_commit_failure_breaks_store)
+{
+	uv_loop_t *loop = uv_default_loop();
+	struct store *s = open_default(loop);
+	char *path = db_path();
+	struct res x = { 0 };
+	sqlite3 *db;
+
+	ASSERT_OK(store_create_sync(s, "/ok", "v", 1, NULL));
+	ASSERT_OK(sqlite3_open(path, &db));
+	ASSERT_OK(sqlite3_exec(db, "DROP TABLE kv", NULL, NULL, NULL));
+	sqlite3_close(db);
+	ASSERT_OK(store_create(s, "/a", "v", 1, res_cb, &x));
+	ASSERT_OK(store_update(s, "/ok", "w", 1, 0, res_cb, &x));
+	uv_run(loop, UV_RUN_DEFAULT);
+	ASSERT_EQ(x.n, 2);
+	ASSERT_EQ(x.err[0], -EIO);
+	ASSERT_EQ(x.err[1], -EIO);
+	ASSERT_EQ(store_create_sync(s, "/b", "v", 1, NULL), -EIO);
+	ASSERT_EQ(store_rev(s), 1);
+	store_close_sync(s);
+	free(path);
+}
+
 static int64_t file_size(const char *path)
 {
 	struct stat st;
