@@ -47,7 +47,8 @@
  * Expired). Compaction runs off the loop, in small transactions between
  * commits, and deletes superseded rows and old tombstones; freed pages are
  * reused and the WAL is truncated, so the files stay bounded under an
- * update-heavy load (see tests/unit/store_test.c store_size_bounded:
+ * update-heavy load (see store_size_bounded in
+ * tests/unit/store_durability_test.c:
  * 100,000 updates of one key with a 200-byte value keep state.db plus
  * state.db-wal under 8 MiB with the default options).
  *
