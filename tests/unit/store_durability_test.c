@@ -72,6 +72,51 @@ TEST(store_compaction_keeps_latest)
 	ASSERT_EQ(db_rows(), 25);
 }
 
+static void keepalive_cb(uv_timer_t *t)
+{
+	(void)t;
+}
+
+static void no_event(struct store_watch *w, const struct store_event *ev,
+		     void *arg)
+{
+	(void)w; (void)ev; (void)arg;
+	test_fail(__FILE__, __LINE__, "unexpected event");
+}
+
+/* History older than history_max_age_ms is compacted by the timer. */
+TEST(store_compaction_by_age)
+{
+	uv_loop_t *loop = uv_default_loop();
+	struct store_options o;
+	struct store *s;
+	struct store_watch *w;
+	struct store_kv *kv;
+	uv_timer_t keep;
+	uint64_t deadline;
+
+	store_options_init(&o);
+	o.history_max_age_ms = 50;
+	o.compact_interval_ms = 20;
+	s = open_with(loop, &o);
+	put_n(s, "/age/", 1, 5, "v");
+	ASSERT_EQ(store_compacted_rev(s), 0);
+	/* The store's timer does not keep the loop alive: ours does. */
+	uv_timer_init(loop, &keep);
+	uv_timer_start(&keep, keepalive_cb, 10, 10);
+	deadline = mono_ms() + 5000;
+	while (store_compacted_rev(s) < 5 && mono_ms() < deadline)
+		uv_run(loop, UV_RUN_ONCE);
+	ASSERT_EQ(store_compacted_rev(s), 5);
+	ASSERT_EQ(store_watch(s, "/age/", 4, no_event, NULL, NULL, &w), STORE_ECOMPACTED);
+	ASSERT_EQ(store_get(s, "/age/0", 4, &kv), STORE_ECOMPACTED);
+	ASSERT_OK(store_get(s, "/age/0", 0, &kv));	/* latest values stay */
+	value_is(kv, "v");
+	store_kv_free(kv);
+	uv_close((uv_handle_t *)&keep, NULL);
+	store_close_sync(s);
+}
+
 /* A commit that fails (here: the table vanished under the store) breaks
  * the store: that write and every later one fail with -EIO, cleanly. */
 TEST(store_commit_failure_breaks_store)
