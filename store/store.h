@@ -286,7 +286,7 @@ struct store_event {
 typedef void store_event_cb(struct store_watch *w, const struct store_event *ev,
 			    void *arg);
 /* The watch ended (STORE_ESLOW, -ESHUTDOWN); no callback follows. The
- * caller still frees w with store_watch_free(). */
+ * caller still frees w with store_watch_free(). err_cb may be NULL. */
 typedef void store_watch_err_cb(struct store_watch *w, int err, void *arg);
 
 /*
