@@ -3,7 +3,9 @@
  * the history, and the synchronous reads. Writes, commits and compaction
  * are in sqlite_write.c; the schema is described in sqlite.h.
  */
+#include <fcntl.h>
 #include <libgen.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,7 +277,7 @@ static int sq_open(uv_loop_t *loop, const struct store_options *o,
 {
 	struct sq *q;
 	char *dir;
-	int ret, rc;
+	int ret, rc, fd;
 
 	if (!o->path || !*o->path) {
 		if (msg)
@@ -291,6 +293,10 @@ static int sq_open(uv_loop_t *loop, const struct store_options *o,
 					 o->path, strerror(-ret));
 		return ret;
 	}
+	/* Secrets live here: create the file 0600 (the WAL and shm files
+	 * SQLite makes take the same mode). */
+	if ((fd = open(o->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) >= 0)
+		close(fd);
 	q = xcalloc(1, sizeof(*q));
 	store__init(&q->base, &store__sqlite_backend, loop, o);
 	q->fails_tail = &q->fails;

@@ -15,6 +15,7 @@ TEST(store_crud)
 	uv_loop_init(&loop);
 	s = open_default(&loop);
 	ASSERT_EQ(store_rev(s), 0);
+	ASSERT_EQ(file_mode(), 0600);	/* secrets live in it */
 	ASSERT_OK(store_create_sync(s, "/a", "one", 3, &r1));
 	ASSERT_EQ(r1, 1);
 	ASSERT_EQ(store_create_sync(s, "/a", "x", 1, &r2), -EEXIST);

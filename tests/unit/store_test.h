@@ -10,6 +10,7 @@
 #include "test.h"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include "lib/util.h"
 #include "store/store.h"
@@ -111,6 +112,18 @@ static K1S_UNUSED int64_t db_rows(void)
 	sqlite3_close(db);
 	free(path);
 	return n;
+}
+
+static K1S_UNUSED unsigned file_mode(void)
+{
+	char *path = db_path();
+	struct stat st;
+	unsigned mode = 0;
+
+	if (!stat(path, &st))
+		mode = st.st_mode & 0777;
+	free(path);
+	return mode;
 }
 
 #endif
