@@ -18,12 +18,14 @@
  *   hold; afterwards the handler must not touch req (unless it took an extra
  *   reference with http_request_ref()). A handler may answer synchronously or
  *   later (e.g. after a store commit) from any callback on the same loop.
- *   If the client goes away first, the layer marks the request cancelled and
- *   calls the cancel callback (http_request_on_cancel), if one is set; the
- *   request memory stays valid, answering functions become no-ops returning
- *   -EPIPE, and the handler must STILL answer it (or end the stream) to free
- *   it. So an asynchronous handler never sees freed memory, and a watch stops
- *   producing as soon as its cancel callback runs.
+ *   If the client goes away first, the request is detached at once
+ *   (http_request_alive() turns false, answering functions become no-ops
+ *   returning -EPIPE) and, on a later loop phase (never nested inside an
+ *   answering call), the cancel callback (http_request_on_cancel) runs, if
+ *   one is set. The request memory stays valid and the handler must STILL
+ *   answer it (or end the stream) to free it. So an asynchronous handler
+ *   never sees freed memory, and a watch stops producing when its cancel
+ *   callback runs (or as soon as a write returns -EPIPE/-ENOBUFS).
  *
  * Protocol-level errors (malformed request or bad %-escape in the path -> 400,
  * header too large or too many headers -> 431, body too large -> 413 (from
@@ -227,8 +229,9 @@ void http_request_unref(struct http_request *req);
 /* False once the client has gone or the server is closing. */
 bool http_request_alive(const struct http_request *req);
 /*
- * cb(req, data) runs once, on the loop, when the client disconnects (or the
- * server closes) before the answer is complete. Setting NULL clears it.
+ * cb(req, data) runs once, from the loop (never inside another http_*
+ * call), after the client disconnected (or the server closed) before the
+ * answer was complete. Setting NULL clears it.
  */
 void http_request_on_cancel(struct http_request *req,
 			    void (*cb)(struct http_request *req, void *data),
@@ -292,8 +295,9 @@ struct http_tunnel_cbs {
  * include Upgrade:, Connection: Upgrade is added) and turns the connection
  * into a tunnel driven by cbs. Bytes the client sent after the request head
  * are delivered first through on_read (from the next loop turn on, never
- * inside this call). Releases the handler's hold on req. 0, -EPIPE if the
- * client has gone, -EINVAL if req did not ask for an upgrade.
+ * inside this call). Releases the handler's hold on req. 0, or -EPIPE if
+ * the client has gone (req released too). -EINVAL when req did not ask for
+ * an upgrade or cbs->on_read is NULL: req is then NOT answered yet.
  */
 int http_upgrade(struct http_request *req, const struct http_header *hdrs, size_t n,
 		 const struct http_tunnel_cbs *cbs, void *ud, struct http_tunnel **out);
@@ -320,6 +324,9 @@ struct http_client_opts {
 					 * makes https URLs fail with -EPROTONOSUPPORT */
 	const char *bearer_token;	/* sent as "Authorization: Bearer ..." */
 	const char *user_agent;		/* NULL: "k1s/<version>" */
+	const char *server_name;	/* name the server certificate must match
+					 * (like kubeconfig tls-server-name);
+					 * NULL: the URL's host */
 	unsigned connect_timeout_ms;	/* 0: HTTP_CLIENT_CONNECT_TIMEOUT_MS */
 	size_t max_body_bytes;		/* 0: HTTP_CLIENT_MAX_BODY_BYTES */
 	unsigned max_idle_per_host;	/* 0: HTTP_CLIENT_MAX_IDLE */
@@ -354,8 +361,9 @@ struct http_call_opts {
 	 * (-ETIMEDOUT, -ECONNREFUSED, -EPROTO for TLS/HTTP errors, -EACCES for
 	 * a rejected server certificate, -EFBIG past max_body_bytes). resp is
 	 * NULL unless a response head was received; a non-streaming resp holds
-	 * the whole body. resp is valid during the call only, unless the
-	 * callback takes it over by copying the struct and zeroing *resp.
+	 * the whole body (an empty one when err is set). resp is valid during
+	 * the call only, unless the callback takes it over by copying the
+	 * struct and zeroing *resp.
 	 */
 	void (*on_complete)(struct http_call *call, int err,
 			    struct http_response *resp, void *ud);

@@ -67,6 +67,7 @@ struct http_client {
 	struct http_client_opts o;
 	struct tls_config *tls;
 	char *token, *ua;
+	char *server_name;		/* TLS name to verify, or NULL: URL host */
 	struct cconn *conns;
 	struct http_call *calls;
 	bool freeing;
@@ -120,6 +121,8 @@ static void call_finish(struct http_call *call, int err)
 		if (err)
 			http__io_close(&c->io, err);
 	}
+	if (err)
+		buf_release(&call->resp.body);	/* never hand out a partial body */
 	call->o.on_complete(call, err, call->head_seen ? &call->resp : NULL, call->o.ud);
 	call_free(call);
 }
@@ -245,7 +248,8 @@ static void connect_cb(uv_connect_t *req, int status)
 		http__io_close(&c->io, status);
 		return;
 	}
-	rc = http__io_start(&c->io, c->https ? cl->tls : NULL, c->host);
+	rc = http__io_start(&c->io, c->https ? cl->tls : NULL,
+			    cl->server_name ? cl->server_name : c->host);
 	if (rc < 0) {
 		http__io_close(&c->io, rc);
 		return;
@@ -551,7 +555,8 @@ static void conn_complete(struct cconn *c, size_t leftover)
 	c->msg_complete = false;
 	call->conn = NULL;
 	c->call = NULL;
-	if (http_should_keep_alive(&c->parser) && !leftover && c->cl)
+	if (http_should_keep_alive(&c->parser) && !leftover && c->cl &&
+	    call->resp.status != 101)
 		pool_put(c);
 	else
 		http__io_finish(&c->io);
@@ -662,7 +667,9 @@ int http_client_new(uv_loop_t *loop, const struct http_client_opts *opts,
 	DEFAULT(max_idle_per_host, HTTP_CLIENT_MAX_IDLE);
 	cl->tls = opts->tls ? tls_config_ref(opts->tls) : NULL;
 	cl->ua = xstrdup(opts->user_agent ? opts->user_agent : "k1s/" K1S_VERSION);
+	cl->server_name = opts->server_name ? xstrdup(opts->server_name) : NULL;
 	o->user_agent = NULL;
+	o->server_name = NULL;
 	o->tls = NULL;
 	o->bearer_token = NULL;
 	http_client_set_token(cl, opts->bearer_token);
@@ -685,6 +692,7 @@ static void client_maybe_free(struct http_client *cl)
 		return;
 	http_client_set_token(cl, NULL);
 	tls_config_unref(cl->tls);
+	free(cl->server_name);
 	free(cl->ua);
 	free(cl);
 }
@@ -706,76 +714,12 @@ void http_client_free(struct http_client *cl)
 	client_maybe_free(cl);
 }
 
-/* Splits url into scheme/host/port/target. 0 or -EINVAL. */
-static int call_parse_url(struct http_call *call, const char *url, struct buf *target)
-{
-	struct http_parser_url u;
-	size_t len = strlen(url);
-	const char *schema;
-	size_t slen;
-
-	http_parser_url_init(&u);
-	if (http_parser_parse_url(url, len, 0, &u) != 0 ||
-	    !(u.field_set & (1 << UF_SCHEMA)) || !(u.field_set & (1 << UF_HOST)))
-		return -EINVAL;
-	schema = url + u.field_data[UF_SCHEMA].off;
-	slen = u.field_data[UF_SCHEMA].len;
-	if (slen == 5 && !strncasecmp(schema, "https", 5))
-		call->https = true;
-	else if (!(slen == 4 && !strncasecmp(schema, "http", 4)))
-		return -EINVAL;
-	call->host = xstrndup(url + u.field_data[UF_HOST].off, u.field_data[UF_HOST].len);
-	call->port = (u.field_set & (1 << UF_PORT)) ? u.port : call->https ? 443 : 80;
-	if (u.field_set & (1 << UF_PATH))
-		buf_add(target, url + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
-	else
-		buf_addch(target, '/');
-	if (u.field_set & (1 << UF_QUERY)) {
-		buf_addch(target, '?');
-		buf_add(target, url + u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len);
-	}
-	call->key = xasprintf("%s://%s:%d", call->https ? "https" : "http",
-			      call->host, call->port);
-	return 0;
-}
-
-static void call_build(struct http_call *call, const struct http_call_opts *o,
-		       const char *method, const char *target)
-{
-	struct http_client *cl = call->cl;
-	struct buf *b = &call->reqbytes;
-	size_t it = 0;
-	bool v6 = strchr(call->host, ':') != NULL;
-
-	buf_addf(b, "%s %s HTTP/1.1\r\nHost: %s%s%s", method, target,
-		 v6 ? "[" : "", call->host, v6 ? "]" : "");
-	if (call->port != (call->https ? 443 : 80))
-		buf_addf(b, ":%d", call->port);
-	buf_addf(b, "\r\nUser-Agent: %s\r\n", cl->ua);
-	if (cl->token && !http__header_next(o->headers, o->n_headers, "Authorization", &it))
-		buf_addf(b, "Authorization: Bearer %s\r\n", cl->token);
-	for (size_t i = 0; i < o->n_headers; i++) {
-		const struct http_header *h = &o->headers[i];
-
-		if (!strcasecmp(h->name, "Host") || !strcasecmp(h->name, "Content-Length") ||
-		    strpbrk(h->value, "\r\n") || strpbrk(h->name, "\r\n: "))
-			continue;
-		buf_addf(b, "%s: %s\r\n", h->name, h->value);
-	}
-	if (o->body_len || !strcmp(method, "POST") || !strcmp(method, "PUT") ||
-	    !strcmp(method, "PATCH"))
-		buf_addf(b, "Content-Length: %zu\r\n", o->body_len);
-	buf_addstr(b, "\r\n");
-	if (o->body_len)
-		buf_add(b, o->body, o->body_len);
-}
-
 int http_call_start(struct http_client *cl, const struct http_call_opts *o,
 		    struct http_call **out)
 {
 	static const char *const idempotent[] = { "GET", "HEAD", "OPTIONS", "PUT", "DELETE" };
 	const char *method = o->method ? o->method : "GET";
-	struct buf target = BUF_INIT;
+	struct http__url u;
 	struct http_call *call;
 	int ret;
 
@@ -799,18 +743,23 @@ int http_call_start(struct http_client *cl, const struct http_call_opts *o,
 	call->is_head = !strcmp(method, "HEAD");
 	for (size_t i = 0; i < ARRAY_SIZE(idempotent); i++)
 		call->idempotent |= !strcmp(method, idempotent[i]);
-	ret = call_parse_url(call, o->url, &target);
-	if (ret == 0 && call->https && !cl->tls)
+	ret = http__url_parse(o->url, &u);
+	if (ret == 0 && u.https && !cl->tls)
 		ret = -EPROTONOSUPPORT;
 	if (ret < 0) {
-		buf_release(&target);
-		free(call->host);
-		free(call->key);
+		http__url_release(&u);
 		free(call);
 		return ret;
 	}
-	call_build(call, o, method, buf_str(&target));
-	buf_release(&target);
+	call->https = u.https;
+	call->port = u.port;
+	call->host = xstrdup(u.host);
+	call->key = xasprintf("%s://%s:%d", u.https ? "https" : "http", u.host, u.port);
+	http__request_head(&call->reqbytes, method, &u, cl->ua, cl->token,
+			   o->headers, o->n_headers, o->body_len);
+	if (o->body_len)
+		buf_add(&call->reqbytes, o->body, o->body_len);
+	http__url_release(&u);
 	uv_timer_init(cl->loop, &call->timer);
 	call->timer.data = call;
 	call->next = cl->calls;
@@ -823,58 +772,4 @@ int http_call_start(struct http_client *cl, const struct http_call_opts *o,
 		*out = call;
 	call_connect(call);
 	return 0;
-}
-
-/* ---- blocking wrapper ---- */
-
-struct fetch_state {
-	int err;
-	bool done;
-	struct http_response *resp;
-};
-
-static void fetch_done(struct http_call *call, int err, struct http_response *resp,
-		       void *ud)
-{
-	struct fetch_state *st = ud;
-
-	st->err = err;
-	st->done = true;
-	if (resp) {
-		*st->resp = *resp;
-		memset(resp, 0, sizeof(*resp));
-	}
-}
-
-int http_fetch(const struct http_client_opts *copts,
-	       const struct http_call_opts *opts, struct http_response *resp)
-{
-	struct fetch_state st = { .resp = resp };
-	struct http_call_opts o = *opts;
-	struct http_client *cl;
-	uv_loop_t loop;
-	int ret;
-
-	memset(resp, 0, sizeof(*resp));
-	o.on_complete = fetch_done;
-	o.on_headers = NULL;
-	o.on_body = NULL;
-	o.on_upgrade = NULL;
-	o.ud = &st;
-	ret = uv_loop_init(&loop);
-	if (ret < 0)
-		return ret;
-	ret = http_client_new(&loop, copts, &cl);
-	if (ret == 0) {
-		ret = http_call_start(cl, &o, NULL);
-		if (ret == 0) {
-			while (!st.done && uv_run(&loop, UV_RUN_ONCE))
-				;
-			ret = st.done ? st.err : -EIO;
-		}
-		http_client_free(cl);
-	}
-	uv_run(&loop, UV_RUN_DEFAULT);
-	uv_loop_close(&loop);
-	return ret;
 }

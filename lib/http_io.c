@@ -153,20 +153,48 @@ static int flush_tls(struct http__io *io)
 	return send_owned(io, data, len);
 }
 
+static int write_check(struct http__io *io, size_t len)
+{
+	if (io->closing || io->finishing)
+		return -EPIPE;
+	if (io->max_queued && http__io_queued(io) + len > io->max_queued) {
+		LOG_V(3, "http: %zu bytes queued to a peer that does not read, closing",
+		      http__io_queued(io));
+		http__io_close(io, -ENOBUFS);
+		return -ENOBUFS;
+	}
+	return 0;
+}
+
+int http__io_write_buf(struct http__io *io, struct buf *b)
+{
+	size_t len;
+	char *data;
+	int rc;
+
+	if (io->tls || !b->len) {
+		rc = http__io_write(io, b->data, b->len);
+		buf_release(b);
+		return rc;
+	}
+	rc = write_check(io, b->len);
+	if (rc < 0) {
+		buf_release(b);
+		return rc;
+	}
+	data = buf_detach(b, &len);
+	return send_owned(io, data, len);
+}
+
 int http__io_write(struct http__io *io, const void *data, size_t len)
 {
 	int rc;
 
-	if (io->closing || io->finishing)
-		return -EPIPE;
 	if (len == 0)
-		return 0;
-	if (io->max_queued && io->queued + len > io->max_queued) {
-		LOG_V(3, "http: %zu bytes queued to a peer that does not read, closing",
-		      io->queued);
-		http__io_close(io, -ENOBUFS);
-		return -ENOBUFS;
-	}
+		return io->closing || io->finishing ? -EPIPE : 0;
+	rc = write_check(io, len);
+	if (rc < 0)
+		return rc;
 	if (!io->tls)
 		return send_owned(io, xstrndup(data, len), len);
 	rc = tls_conn_write(io->tls, data, len);
@@ -177,14 +205,23 @@ int http__io_write(struct http__io *io, const void *data, size_t len)
 	return flush_tls(io);
 }
 
+size_t http__io_queued(const struct http__io *io)
+{
+	return io->closing ? 0 : io->tcp.write_queue_size;
+}
+
 /* ---- reading ---- */
 
 static void deliver(struct http__io *io, const char *data, size_t len)
 {
-	if (io->tunnel_mode)
-		io->tun.cbs.on_read(&io->tun, data, len, io->tun.ud);
-	else
+	if (!io->tunnel_mode) {
 		io->ops->on_data(io, data, len);
+	} else if (io->tun.pending.len) {
+		/* bytes read before the upgrade go first (from kick_cb) */
+		buf_add(&io->tun.pending, data, len);
+	} else {
+		io->tun.cbs.on_read(&io->tun, data, len, io->tun.ud);
+	}
 }
 
 static void got_eof(struct http__io *io, int err)
@@ -222,7 +259,10 @@ static void pump_tls(struct http__io *io)
 			return;
 		if (rc < 0) {
 			LOG_V(3, "http: TLS handshake failed: %s", tls_conn_error(io->tls));
-			got_eof(io, rc);
+			if (io->tls_server)
+				http__io_finish(io);	/* let the alert out */
+			else
+				got_eof(io, rc);	/* the client reports it */
 			return;
 		}
 		io->ready = true;
@@ -278,7 +318,10 @@ int http__io_start(struct http__io *io, struct tls_config *tls, const char *serv
 	int rc;
 
 	uv_tcp_nodelay(&io->tcp, 1);
+	/* dead peers of long watches and tunnels are found by TCP keep-alive */
+	uv_tcp_keepalive(&io->tcp, 1, HTTP__TCP_KEEPALIVE_S);
 	if (tls) {
+		io->tls_server = tls_config_is_server(tls);
 		rc = tls_conn_new(tls, server_name, &io->tls);
 		if (rc < 0)
 			return rc;
@@ -289,7 +332,7 @@ int http__io_start(struct http__io *io, struct tls_config *tls, const char *serv
 	if (rc < 0)
 		return rc;
 	io->started = true;
-	if (tls && !tls_config_is_server(tls))
+	if (tls && !io->tls_server)
 		pump_tls(io);	/* sends the ClientHello */
 	return 0;
 }
@@ -420,7 +463,7 @@ int http_tunnel_write(struct http_tunnel *t, const void *data, size_t len)
 
 size_t http_tunnel_queued(const struct http_tunnel *t)
 {
-	return container_of(t, struct http__io, tun)->queued;
+	return http__io_queued(container_of(t, struct http__io, tun));
 }
 
 void http_tunnel_pause_read(struct http_tunnel *t, bool pause)

@@ -303,3 +303,129 @@ void http__hdr_release(struct http__hdr_acc *a)
 	buf_release(&a->value);
 	memset(a, 0, sizeof(*a));
 }
+
+/* ---- client requests ---- */
+
+int http__url_parse(const char *url, struct http__url *out)
+{
+	struct http_parser_url u;
+	const char *schema;
+	size_t slen;
+
+	memset(out, 0, sizeof(*out));
+	http_parser_url_init(&u);
+	if (http_parser_parse_url(url, strlen(url), 0, &u) != 0 ||
+	    !(u.field_set & (1 << UF_SCHEMA)) || !(u.field_set & (1 << UF_HOST)))
+		return -EINVAL;
+	schema = url + u.field_data[UF_SCHEMA].off;
+	slen = u.field_data[UF_SCHEMA].len;
+	if (slen == 5 && !strncasecmp(schema, "https", 5))
+		out->https = true;
+	else if (!(slen == 4 && !strncasecmp(schema, "http", 4)))
+		return -EINVAL;
+	out->host = xstrndup(url + u.field_data[UF_HOST].off, u.field_data[UF_HOST].len);
+	out->port = (u.field_set & (1 << UF_PORT)) ? u.port : out->https ? 443 : 80;
+	if (u.field_set & (1 << UF_PATH))
+		buf_add(&out->target, url + u.field_data[UF_PATH].off,
+			u.field_data[UF_PATH].len);
+	else
+		buf_addch(&out->target, '/');
+	if (u.field_set & (1 << UF_QUERY)) {
+		buf_addch(&out->target, '?');
+		buf_add(&out->target, url + u.field_data[UF_QUERY].off,
+			u.field_data[UF_QUERY].len);
+	}
+	return 0;
+}
+
+void http__url_release(struct http__url *u)
+{
+	free(u->host);
+	buf_release(&u->target);
+	memset(u, 0, sizeof(*u));
+}
+
+static bool safe_header(const struct http_header *h)
+{
+	return !strpbrk(h->value, "\r\n") && !strpbrk(h->name, "\r\n: ") && *h->name;
+}
+
+void http__request_head(struct buf *b, const char *method, const struct http__url *u,
+			const char *ua, const char *token,
+			const struct http_header *h, size_t n, size_t body_len)
+{
+	bool v6 = strchr(u->host, ':') != NULL;
+	size_t it = 0;
+
+	buf_addf(b, "%s %s HTTP/1.1\r\nHost: %s%s%s", method, buf_str(&u->target),
+		 v6 ? "[" : "", u->host, v6 ? "]" : "");
+	if (u->port != (u->https ? 443 : 80))
+		buf_addf(b, ":%d", u->port);
+	buf_addf(b, "\r\nUser-Agent: %s\r\n", ua);
+	if (token && !http__header_next(h, n, "Authorization", &it))
+		buf_addf(b, "Authorization: Bearer %s\r\n", token);
+	for (size_t i = 0; i < n; i++) {
+		if (!strcasecmp(h[i].name, "Host") ||
+		    !strcasecmp(h[i].name, "Content-Length") || !safe_header(&h[i]))
+			continue;
+		buf_addf(b, "%s: %s\r\n", h[i].name, h[i].value);
+	}
+	if (body_len || !strcmp(method, "POST") || !strcmp(method, "PUT") ||
+	    !strcmp(method, "PATCH"))
+		buf_addf(b, "Content-Length: %zu\r\n", body_len);
+	buf_addstr(b, "\r\n");
+}
+
+/* ---- blocking client wrapper ---- */
+
+struct fetch_state {
+	int err;
+	bool done;
+	struct http_response *resp;
+};
+
+static void fetch_done(struct http_call *call, int err, struct http_response *resp,
+		       void *ud)
+{
+	struct fetch_state *st = ud;
+
+	st->err = err;
+	st->done = true;
+	if (resp) {
+		*st->resp = *resp;
+		memset(resp, 0, sizeof(*resp));
+	}
+}
+
+int http_fetch(const struct http_client_opts *copts,
+	       const struct http_call_opts *opts, struct http_response *resp)
+{
+	struct fetch_state st = { .resp = resp };
+	struct http_call_opts o = *opts;
+	struct http_client *cl;
+	uv_loop_t loop;
+	int ret;
+
+	memset(resp, 0, sizeof(*resp));
+	o.on_complete = fetch_done;
+	o.on_headers = NULL;
+	o.on_body = NULL;
+	o.on_upgrade = NULL;
+	o.ud = &st;
+	ret = uv_loop_init(&loop);
+	if (ret < 0)
+		return ret;
+	ret = http_client_new(&loop, copts, &cl);
+	if (ret == 0) {
+		ret = http_call_start(cl, &o, NULL);
+		if (ret == 0) {
+			while (!st.done && uv_run(&loop, UV_RUN_ONCE))
+				;
+			ret = st.done ? st.err : -EIO;
+		}
+		http_client_free(cl);
+	}
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+	return ret;
+}

@@ -74,8 +74,10 @@ struct store__backend {
 	void (*kick)(struct store *s);
 	int (*get)(struct store *s, const char *key, int64_t rev,
 		   struct store_kv **out);
+	/* Visits the list (see store_list_visit); rev is resolved. */
 	int (*list)(struct store *s, const char *prefix, const char *after,
-		    size_t limit, int64_t rev, struct store_list *l);
+		    size_t limit, int64_t rev, store_visit_fn *fn, void *arg,
+		    bool *more);
 	int (*count)(struct store *s, const char *prefix, int64_t *count);
 	/* type: 0 create, 1 update, 2 delete. Arguments already checked. */
 	int (*write)(struct store *s, int type, const char *key,

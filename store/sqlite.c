@@ -3,7 +3,9 @@
  * the history, and the synchronous reads. Writes, commits and compaction
  * are in sqlite_write.c; the schema is described in sqlite.h.
  */
+#include <fcntl.h>
 #include <libgen.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,12 +28,16 @@ static const char schema_sql[] =
 static const char *const rd_sql[RD_NR] = {
 	[RD_GET] = "SELECT value, create_rev, rev, deleted FROM kv"
 		" WHERE key = ?1 AND rev <= ?2 ORDER BY rev DESC LIMIT 1",
-	[RD_LIST] = "SELECT key, max(rev), create_rev, deleted, value FROM kv"
+	/* Each key's newest row at revision ?4: no newer row <= ?4 exists.
+	 * Walks kv_key in key order, so no sort. */
+	[RD_LIST] = "SELECT key, rev, create_rev, deleted, value FROM kv a"
 		" WHERE key >= ?1 AND key < ?2 AND key > ?3 AND rev <= ?4"
-		" GROUP BY key ORDER BY key",
-	[RD_COUNT] = "SELECT count(*) FROM (SELECT max(rev), deleted FROM kv"
-		" WHERE key >= ?1 AND key < ?2 AND rev <= ?3 GROUP BY key)"
-		" WHERE deleted = 0",
+		" AND NOT EXISTS (SELECT 1 FROM kv b WHERE b.key = a.key"
+		" AND b.rev > a.rev AND b.rev <= ?4) ORDER BY key",
+	[RD_COUNT] = "SELECT count(*) FROM kv a"
+		" WHERE key >= ?1 AND key < ?2 AND rev <= ?3 AND deleted = 0"
+		" AND NOT EXISTS (SELECT 1 FROM kv b WHERE b.key = a.key"
+		" AND b.rev > a.rev AND b.rev <= ?3)",
 };
 
 /* The job's statements (used only on the thread pool). */
@@ -90,7 +96,7 @@ static int exec1(sqlite3 *db, const char *sql, char *out, size_t outlen)
 static int db_open(const char *path, sqlite3 **db, char **msg)
 {
 	int rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE |
-				 SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
+				 SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 
 	if (rc)
 		return open_fail(path, *db, rc, NULL, msg);
@@ -271,7 +277,7 @@ static int sq_open(uv_loop_t *loop, const struct store_options *o,
 {
 	struct sq *q;
 	char *dir;
-	int ret, rc;
+	int ret, rc, fd;
 
 	if (!o->path || !*o->path) {
 		if (msg)
@@ -287,6 +293,10 @@ static int sq_open(uv_loop_t *loop, const struct store_options *o,
 					 o->path, strerror(-ret));
 		return ret;
 	}
+	/* Secrets live here: create the file 0600 (the WAL and shm files
+	 * SQLite makes take the same mode). */
+	if ((fd = open(o->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) >= 0)
+		close(fd);
 	q = xcalloc(1, sizeof(*q));
 	store__init(&q->base, &store__sqlite_backend, loop, o);
 	q->fails_tail = &q->fails;
@@ -295,6 +305,7 @@ static int sq_open(uv_loop_t *loop, const struct store_options *o,
 	    (ret = db_open(o->path, &q->rdb, msg)))
 		goto fail;
 	if ((rc = exec1(q->rdb, "PRAGMA query_only = 1", NULL, 0)) ||
+	    (rc = exec1(q->rdb, "PRAGMA cache_size = -65536", NULL, 0)) ||
 	    (rc = prepare_all(q->rdb, rd_sql, q->rd, RD_NR)) ||
 	    (rc = prepare_all(q->wdb, wr_sql, q->wr, WR_NR))) {
 		ret = open_fail(o->path, q->rdb, rc, NULL, msg);
@@ -313,14 +324,13 @@ fail:
 	return ret;
 }
 
-static void fill_kv(struct store_kv *kv, sqlite3_stmt *st, int key_col,
-		    const char *key, int val_col, int crev_col, int rev_col)
+static void fill_kv(struct store_kv *kv, sqlite3_stmt *st, const char *key,
+		    int val_col, int crev_col, int rev_col)
 {
 	const void *v = sqlite3_column_blob(st, val_col);
 	size_t n = (size_t)sqlite3_column_bytes(st, val_col);
 
-	kv->key = key ? xstrdup(key)
-		: xstrdup((const char *)sqlite3_column_text(st, key_col));
+	kv->key = xstrdup(key);
 	kv->value = xmalloc(n + 1);
 	if (n)
 		memcpy(kv->value, v, n);
@@ -341,7 +351,7 @@ static int sq_get(struct store *s, const char *key, int64_t rev,
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW && !sqlite3_column_int(st, 3)) {
 		*out = xcalloc(1, sizeof(**out));
-		fill_kv(*out, st, -1, key, 0, 1, 2);
+		fill_kv(*out, st, key, 0, 1, 2);
 		ret = 0;
 	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		log_error("store: get '%s': %s", key, sqlite3_errmsg(SQ(s)->rdb));
@@ -362,26 +372,37 @@ static char *prefix_end(const char *prefix)
 }
 
 static int sq_list(struct store *s, const char *prefix, const char *after,
-		   size_t limit, int64_t rev, struct store_list *l)
+		   size_t limit, int64_t rev, store_visit_fn *fn, void *arg,
+		   bool *more)
 {
 	sqlite3_stmt *st = SQ(s)->rd[RD_LIST];
 	char *end = prefix_end(prefix);
+	size_t n = 0;
 	int rc, ret = 0;
 
-	l->rev = rev;
 	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, end, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, after, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, rev);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_kv kv;
+
 		if (sqlite3_column_int(st, 3))
 			continue;
-		if (limit && l->nr == limit) {
-			l->more = true;
+		if (limit && n == limit) {
+			*more = true;
 			break;
 		}
-		ALLOC_GROW(l->items, l->nr + 1, l->alloc);
-		fill_kv(&l->items[l->nr++], st, 0, NULL, 4, 2, 1);
+		n++;
+		kv.key = (char *)sqlite3_column_text(st, 0);
+		kv.value = (char *)sqlite3_column_blob(st, 4);
+		kv.value_len = (size_t)sqlite3_column_bytes(st, 4);
+		if (!kv.value)
+			kv.value = "";
+		kv.create_rev = sqlite3_column_int64(st, 2);
+		kv.mod_rev = sqlite3_column_int64(st, 1);
+		if ((ret = fn(&kv, arg)))
+			break;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		log_error("store: list '%s': %s", prefix, sqlite3_errmsg(SQ(s)->rdb));

@@ -90,6 +90,7 @@ struct sq {
 	struct sq_op **batch;		/* copy of pend[0..nbatch) */
 	size_t nbatch, abatch;
 	int64_t cmp_lo, cmp_hi;		/* compact (lo, hi] in this job */
+	bool maint;			/* then vacuum and truncate the WAL */
 	int job_err;
 	char job_msg[256];
 

@@ -213,7 +213,7 @@ static void job_work(uv_work_t *w)
 		step(q->wr[WR_ROLLBACK]);
 	}
 	q->job_err = rc;
-	if (!rc && q->job == SQ_COMPACT && q->nbatch == 0 && q->cmp_lo < 0)
+	if (!rc && q->maint)
 		maintain(q);
 }
 
@@ -323,8 +323,7 @@ static void job_start(struct sq *q, enum sq_job job, size_t n, bool maint)
 		int64_t chunk = SQ_COMPACT_CHUNK + 2 * (int64_t)n;
 		q->cmp_hi = goal - q->cmp_lo > chunk ? q->cmp_lo + chunk : goal;
 	}
-	if (maint)
-		q->cmp_lo = -1, q->cmp_hi = -1;	/* maintenance only */
+	q->maint = maint;
 	q->job = job;
 	q->job_err = 0;
 	uv_queue_work(q->base.loop, &q->work, job_work, job_done);
@@ -350,10 +349,7 @@ static void on_timer(uv_timer_t *h)
 	store__hist_trim(s, mono_ms());
 	if (q->job != SQ_IDLE || q->npend || q->broken)
 		return;
-	if (store__compacted(s) > q->db_compacted)
-		job_start(q, SQ_COMPACT, 0, false);
-	else
-		job_start(q, SQ_COMPACT, 0, true);
+	job_start(q, SQ_COMPACT, 0, true);
 }
 
 void store__sq_start_handles(struct sq *q)

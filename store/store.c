@@ -75,10 +75,8 @@ void store_kv_free(struct store_kv *kv)
 
 void store_list_release(struct store_list *l)
 {
-	for (size_t i = 0; i < l->nr; i++) {
-		free(l->items[i].key);
-		free(l->items[i].value);
-	}
+	for (size_t i = 0; i < l->nr; i++)
+		free(l->items[i].value);	/* the key is in the same block */
 	free(l->items);
 	l->items = NULL;
 	l->nr = l->alloc = 0;
@@ -183,17 +181,57 @@ int store_get(struct store *s, const char *key, int64_t rev,
 	return s->be->get(s, key, rev ? rev : s->rev, out);
 }
 
+int store_list_visit(struct store *s, const char *prefix, const char *after,
+		     size_t limit, int64_t rev, store_visit_fn *fn, void *arg,
+		     int64_t *rev_out, bool *more)
+{
+	bool m = false;
+	int ret;
+
+	if (more)
+		*more = false;
+	if ((ret = prefix_check(prefix)) || (ret = rev_check(s, rev)))
+		return ret;
+	if (after && *after && (ret = store_key_check(after)))
+		return ret;
+	rev = rev ? rev : s->rev;
+	if (rev_out)
+		*rev_out = rev;
+	ret = s->be->list(s, prefix, after ? after : "", limit, rev, fn, arg, &m);
+	if (more)
+		*more = m;
+	return ret;
+}
+
+static int list_add(const struct store_kv *kv, void *arg)
+{
+	struct store_list *l = arg;
+	struct store_kv *c;
+	size_t klen = strlen(kv->key);
+
+	ALLOC_GROW(l->items, l->nr + 1, l->alloc);
+	c = &l->items[l->nr++];
+	/* Key and value in one allocation: value first, then the key. */
+	c->value = xmalloc(kv->value_len + 1 + klen + 1);
+	memcpy(c->value, kv->value, kv->value_len);
+	c->value[kv->value_len] = 0;
+	c->key = c->value + kv->value_len + 1;
+	memcpy(c->key, kv->key, klen + 1);
+	c->value_len = kv->value_len;
+	c->create_rev = kv->create_rev;
+	c->mod_rev = kv->mod_rev;
+	return 0;
+}
+
 int store_list(struct store *s, const char *prefix, const char *after,
 	       size_t limit, int64_t rev, struct store_list *l)
 {
 	int ret;
 
-	if ((ret = prefix_check(prefix)) || (ret = rev_check(s, rev)))
-		return ret;
-	if (after && *after && (ret = store_key_check(after)))
-		return ret;
-	ret = s->be->list(s, prefix, after ? after : "", limit,
-			  rev ? rev : s->rev, l);
+	if (limit)
+		ALLOC_GROW(l->items, limit < 1024 ? limit : 1024, l->alloc);
+	ret = store_list_visit(s, prefix, after, limit, rev, list_add, l,
+			       &l->rev, &l->more);
 	if (ret)
 		store_list_release(l);
 	return ret;

@@ -35,14 +35,24 @@ static void h_echo(struct tsrv *s, struct http_request *req)
 {
 	struct buf b = BUF_INIT;
 	const char *foo = http_request_header(req, "foo");
+	const char *auth = http_request_header(req, "authorization");
 	struct http_header h[] = {
 		{ "Content-Type", "text/plain" },
 		{ "X-Seen-Foo", foo ? foo : "" },
+		{ "X-Seen-Auth", auth ? auth : "" },
 	};
 
+	size_t it = 0, multi = 0;
+	char nmulti[16];
+
+	while (http_request_header_next(req, "x-multi", &it))
+		multi++;
+	snprintf(nmulti, sizeof(nmulti), "%zu", multi);
+	http_response_add_header(req, "X-Multi-Count", nmulti);
+	http_response_add_header(req, "X-Remote", req->remote_addr);
 	buf_addf(&b, "%s %s %s|%s", req->method, req->path, req->query,
 		 req->body.data);
-	http_respond(req, 200, h, 2, b.data, b.len);
+	http_respond(req, 200, h, 3, b.data, b.len);
 	buf_release(&b);
 }
 
@@ -61,6 +71,13 @@ static void h_peer(struct tsrv *s, struct http_request *req)
 	}
 	http_respond(req, 200, NULL, 0, b.data, b.len);
 	buf_release(&b);
+}
+
+static void on_cancel(struct http_request *req, void *data)
+{
+	struct tsrv *s = data;
+
+	__atomic_add_fetch(&s->st.cancelled, 1, __ATOMIC_SEQ_CST);
 }
 
 struct streamer {
@@ -82,7 +99,8 @@ static void streamer_tick(uv_timer_t *t)
 	int len = snprintf(line, sizeof(line), "chunk-%d\n", st->n);
 
 	__atomic_store_n(&st->s->st.stream_sent_ns[st->n], mono_ns(), __ATOMIC_SEQ_CST);
-	http_stream_write(st->req, line, (size_t)len);
+	if (http_stream_write(st->req, line, (size_t)len) == -EPIPE)
+		st->n = 4;	/* the client is gone: stop */
 	if (++st->n == 5) {
 		http_stream_end(st->req);
 		uv_close((uv_handle_t *)t, streamer_closed);
@@ -96,17 +114,11 @@ static void h_stream(struct tsrv *s, struct http_request *req)
 
 	st->s = s;
 	st->req = req;
+	http_request_on_cancel(req, on_cancel, s);
 	uv_timer_init(&s->loop, &st->t);
 	st->t.data = st;
 	http_stream_start(req, 200, &h, 1);
 	uv_timer_start(&st->t, streamer_tick, 100, 100);
-}
-
-static void on_cancel(struct http_request *req, void *data)
-{
-	struct tsrv *s = data;
-
-	__atomic_add_fetch(&s->st.cancelled, 1, __ATOMIC_SEQ_CST);
 }
 
 static void h_flood(struct tsrv *s, struct http_request *req)

@@ -4,7 +4,10 @@
  * A test server runs on its own libuv loop in a thread (so the test can use
  * blocking sockets and http_fetch() on the main thread). Its handler
  * dispatches on the path to the small handlers of http_testlib.c:
- *   /echo     200, body "METHOD path query|body", header X-Seen-Foo: <Foo>
+ *   /echo     200, body "METHOD path query|body", headers X-Seen-Foo and
+ *             X-Seen-Auth repeat the request's Foo and Authorization,
+ *             X-Multi-Count counts its X-Multi headers, X-Remote is
+ *             the peer address
  *   /peer     200, body "cn|o1,o2|verified"
  *   /stream   chunked: "chunk-N\n" every 100 ms, 5 times, recording send times
  *   /flood    chunked: writes 64 KiB chunks until a write fails

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs the benchmarks in bench/ and prints their figures. A benchmark never
+# fails on a time: this exits non-zero only when one could not run at all.
+# `make bench` calls it as BUILD=<build dir> bench/run.sh.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+tmp=$(mktemp -d /tmp/k1s-bench-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+rc=0
+
+echo "== bench/store"
+"$BUILD"/bench-store "$tmp" || rc=1
+
+exit "$rc"
