@@ -12,4 +12,7 @@ rc=0
 echo "== bench/store"
 "$BUILD"/bench-store "$tmp" || rc=1
 
+echo "== bench/api"
+"$BUILD"/api-bench "$BUILD"/k1s || rc=1
+
 exit "$rc"

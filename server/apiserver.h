@@ -103,6 +103,9 @@ int list_collect(struct api_call *c, cJSON **items, cJSON **meta, struct api_err
 
 /* Decodes a stored value into an object with its resourceVersion set. */
 cJSON *api_decode(const char *data, size_t len, int64_t mod_rev);
+/* The same, converted from the storage version to r's version (events,
+ * HPAs are stored in one version and served in two). NULL on failure. */
+cJSON *api_decode_as(const struct api_resource *r, const char *data, size_t len, int64_t mod_rev);
 
 /* Creates the built-in namespaces (and their default service accounts);
  * done runs once they are durable. */

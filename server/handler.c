@@ -5,6 +5,7 @@
  * content negotiation (JSON or Table).
  */
 #include "apiserver.h"
+#include "convert.h"
 #include "discovery.h"
 #include "openapi.h"
 #include "tables.h"
@@ -178,6 +179,18 @@ char *api_key(const struct api_resource *r, const char *ns, const char *name)
 	if (r->namespaced && ns && *ns)
 		return xasprintf("/registry/%s/%s/%s/%s", g, r->plural, ns, name ? name : "");
 	return xasprintf("/registry/%s/%s/%s", g, r->plural, name ? name : "");
+}
+
+cJSON *api_decode_as(const struct api_resource *r, const char *data, size_t len, int64_t mod_rev)
+{
+	cJSON *o = api_decode(data, len, mod_rev);
+
+	if (o && convert_storage_version(r->group, r->plural, NULL) &&
+	    convert_object(o, r->group, r->version)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
 }
 
 cJSON *api_decode(const char *data, size_t len, int64_t mod_rev)
@@ -372,6 +385,19 @@ static bool authorize(struct api_call *c)
 	return false;
 }
 
+/* True for application/json (with any parameters) or a missing type. */
+static bool body_is_json(const char *ctype)
+{
+	size_t n;
+
+	if (!ctype || !*ctype)
+		return true;
+	n = strcspn(ctype, ";");
+	while (n && ctype[n - 1] == ' ')
+		n--;
+	return n == strlen("application/json") && !strncasecmp(ctype, "application/json", n);
+}
+
 static const char *const streaming_subs[] = { "log", "exec", "attach", "portforward" };
 
 /* Returns true when a verb took over c (and frees it), false when answered here. */
@@ -410,6 +436,12 @@ static bool serve_resource(struct api_call *c)
 		api_respond_errorf(c, STATUS_BAD_REQUEST,
 				   "fieldValidation must be one of \"Ignore\", \"Warn\", or \"Strict\", got \"%s\"",
 				   c->field_validation);
+		return false;
+	}
+	if ((c->verb == VERB_CREATE || c->verb == VERB_UPDATE) && c->req->body.len &&
+	    !body_is_json(http_request_header(c->req, "Content-Type"))) {
+		api_respond_errorf(c, STATUS_UNSUPPORTED_MEDIA_TYPE,
+				   "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml");
 		return false;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(streaming_subs); i++)

@@ -249,7 +249,7 @@ int list_collect(struct api_call *c, cJSON **items_out, cJSON **meta_out, struct
 		}
 		at = page.rev;
 		for (size_t i = 0; i < page.n; i++) {
-			cJSON *o = api_decode(page.items[i].value, page.items[i].len, page.items[i].mod_rev);
+			cJSON *o = api_decode_as(c->res, page.items[i].value, page.items[i].len, page.items[i].mod_rev);
 
 			free(after);
 			after = xstrdup(page.items[i].key);
@@ -348,7 +348,7 @@ static void dc_done(int err, int64_t rev, struct sobj *prev, void *ud)
 
 	(void)rev;
 	if (!err && prev) {
-		cJSON *o = api_decode(prev->value, prev->len, rev);
+		cJSON *o = api_decode_as(d->c->res, prev->value, prev->len, rev);
 
 		if (o)
 			cJSON_AddItemToArray(d->deleted, o);

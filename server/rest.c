@@ -6,6 +6,7 @@
  */
 #include "apiserver.h"
 #include "meta.h"
+#include "convert.h"
 #include "objcheck.h"
 #include "storage.h"
 #include "lib/json.h"
@@ -66,7 +67,7 @@ static int load(struct api_call *c, const char *name, cJSON **out, int64_t *rev,
 		api_error_set(e, STATUS_INTERNAL_ERROR, "storage read failed: %s", strerror(-r));
 		return r;
 	}
-	*out = api_decode(o.value, o.len, o.mod_rev);
+	*out = api_decode_as(c->res, o.value, o.len, o.mod_rev);
 	*rev = o.mod_rev;
 	sobj_release(&o);
 	if (!*out) {
@@ -138,13 +139,19 @@ static void wctx_free(struct wctx *w)
 	free(w);
 }
 
-static void store_value(const cJSON *obj, struct buf *b)
+/* The bytes stored for obj: in the storage version, without resourceVersion. */
+static int store_value(struct api_call *c, const cJSON *obj, struct buf *b)
 {
 	cJSON *copy = cJSON_Duplicate(obj, 1);
 
+	if (convert_to_storage(copy, c->res->group, c->res->plural)) {
+		cJSON_Delete(copy);
+		return -EINVAL;
+	}
 	cJSON_DeleteItemFromObjectCaseSensitive(json_get(copy, "metadata"), "resourceVersion");
 	json_print_buf(copy, b);
 	cJSON_Delete(copy);
+	return 0;
 }
 
 static void set_rv(cJSON *obj, int64_t rev)
@@ -171,6 +178,8 @@ static void write_done(int err, int64_t rev, struct sobj *prev, void *ud)
 		api_error_not_found(&e, c->res->group, c->res->plural, name);
 	} else if (err == -ECANCELED) {
 		api_error_conflict(&e, c->res->group, c->res->plural, name);
+	} else if (err == -EBADMSG) {
+		api_error_set(&e, STATUS_BAD_REQUEST, "the object cannot be converted to its storage version");
 	} else if (err == -EFBIG) {
 		api_error_set(&e, STATUS_REQUEST_ENTITY_TOO_LARGE, "etcdserver: request is too large");
 	} else if (err) {
@@ -185,7 +194,7 @@ static void write_done(int err, int64_t rev, struct sobj *prev, void *ud)
 		/* answer the object as it was, with the deletion's revision */
 		if (prev && prev->value) {
 			cJSON_Delete(w->obj);
-			w->obj = api_decode(prev->value, prev->len, rev);
+			w->obj = api_decode_as(c->res, prev->value, prev->len, rev);
 		}
 	}
 	if (w->obj)
@@ -224,13 +233,16 @@ static void write_start(struct wctx *w, int64_t expected)
 		wctx_free(w);
 		return;
 	}
+	if (w->op != W_DELETE && store_value(c, w->obj, &b)) {
+		free(key);
+		write_done(-EBADMSG, 0, NULL, w);
+		return;
+	}
 	switch (w->op) {
 	case W_CREATE:
-		store_value(w->obj, &b);
 		storage_create(c->srv, key, b.data, b.len, write_done, w);
 		break;
 	case W_UPDATE:
-		store_value(w->obj, &b);
 		storage_update(c->srv, key, b.data, b.len, expected, write_done, w);
 		break;
 	case W_DELETE:

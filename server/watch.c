@@ -114,11 +114,11 @@ static void on_event(const struct sevent *ev, void *ud)
 
 	ws->last_rev = ev->rev;
 	if (ev->type == SEVENT_PUT) {
-		now = api_decode(ev->value, ev->len, ev->rev);
+		now = api_decode_as(ws->c->res, ev->value, ev->len, ev->rev);
 		now_ok = now && list_filter_match(&ws->filter, now);
 	}
 	if (ev->prev) {
-		old = api_decode(ev->prev, ev->prev_len, ev->rev);
+		old = api_decode_as(ws->c->res, ev->prev, ev->prev_len, ev->rev);
 		old_ok = old && list_filter_match(&ws->filter, old);
 	}
 	if (ev->type == SEVENT_DELETE) {
