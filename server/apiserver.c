@@ -116,7 +116,7 @@ static int setup_listeners(struct apiserver *s, struct tls_config *tls)
 	int r;
 
 	r = http_server_new(s->loop, &o, &s->http);
-	if (r)
+	if (r < 0)
 		return r;
 	if (cfg->bind_address && *cfg->bind_address) {
 		bool v6 = strchr(cfg->bind_address, ':') != NULL;
@@ -127,13 +127,13 @@ static int setup_listeners(struct apiserver *s, struct tls_config *tls)
 	} else {
 		snprintf(addr, sizeof(addr), "0.0.0.0:%lld", (long long)cfg->https_port);
 		r = http_server_listen(s->http, addr);
-		if (!r) {
+		if (r >= 0) {
 			snprintf(addr, sizeof(addr), "[::]:%lld", (long long)cfg->https_port);
-			if (http_server_listen(s->http, addr))
+			if (http_server_listen(s->http, addr) < 0)
 				log_warn("no IPv6 listener on port %lld", (long long)cfg->https_port);
 		}
 	}
-	if (r) {
+	if (r < 0) {
 		log_error("cannot listen on %s: %s", addr, strerror(-r));
 		return r;
 	}

@@ -101,12 +101,13 @@ int storage_list(struct apiserver *s, const char *prefix, int64_t at_rev,
 		return r;
 	out->items = xcalloc(l.nr ? l.nr : 1, sizeof(*out->items));
 	for (size_t i = 0; i < l.nr; i++) {
-		out->items[i].key = l.items[i].key;
+		/* the store allocates key and value in one block owned by value */
+		out->items[i].key = xstrdup(l.items[i].key);
 		out->items[i].value = l.items[i].value;
 		out->items[i].len = l.items[i].value_len;
 		out->items[i].create_rev = l.items[i].create_rev;
 		out->items[i].mod_rev = l.items[i].mod_rev;
-		l.items[i].key = l.items[i].value = NULL;
+		l.items[i].value = NULL;
 	}
 	out->n = l.nr;
 	out->rev = l.rev;

@@ -27,6 +27,7 @@ server_start() {
 		> "$dir/server.log" 2>&1 &
 	SERVER_PID=$!
 	on_exit "kill -9 $SERVER_PID; wait $SERVER_PID"
+	on_exit "[ \$_failed = 0 ] || { echo '# server log (tail):'; tail -n 40 '$dir/server.log' | sed 's/^/# /'; }"
 	if ! poll 20 test -f "$dir/ready"; then
 		echo "server did not become ready; log:"; tail -n 30 "$dir/server.log"
 		return 1
