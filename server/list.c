@@ -3,6 +3,7 @@
  * resourceVersion semantics, and deletecollection.
  */
 #include "apiserver.h"
+#include "convert.h"
 #include "storage.h"
 #include "lib/json.h"
 #include "lib/selector.h"
@@ -179,63 +180,90 @@ static char *query_str(struct api_call *c, const char *name)
 }
 
 /*
- * Collects the matching objects of the collection c names: up to limit
- * (0 = all), resuming from a continue token. Fills items (owned), the list
- * metadata, and returns 0 or -errno with e set.
+ * What a list visits: each stored object that passed the filter. `decoded`
+ * is the object when the filter had to decode it (the visitor may take it
+ * over by setting *decoded to NULL), else NULL.
  */
-int list_collect(struct api_call *c, cJSON **items_out, cJSON **meta_out, struct api_error *e)
+typedef void (*list_visit_fn)(struct api_call *c, const struct sobj *o, cJSON **decoded, void *ud);
+
+static bool filter_empty(const struct list_filter *f)
+{
+	return sel_label_empty(&f->labels) && !f->fields.nterms;
+}
+
+/* Parses limit, continue and resourceVersion into the walk's start. */
+static int walk_params(struct api_call *c, int64_t *limit, int64_t *at, char **after,
+		       bool *continuing, struct api_error *e)
 {
 	char *lim = query_str(c, "limit"), *cont = query_str(c, "continue");
-	char *rvq = query_str(c, "resourceVersion"), *after = NULL;
-	char *prefix = api_key(c->res, c->res->namespaced ? c->route.ns : "", "");
-	cJSON *items = cJSON_CreateArray(), *meta = cJSON_CreateObject();
-	struct list_filter f;
-	int64_t limit = 0, at = 0, rvnum = 0;
-	int64_t remaining = -1;
-	bool more = false;
+	char *rvq = query_str(c, "resourceVersion"), *m = NULL;
+	int64_t rvnum = 0;
 	int ret = -EINVAL;
 
-	if (list_filter_init(c, &f, e))
-		goto out_nofilter;
-	if (lim && *lim && (parse_i64(lim, &limit) || limit < 0)) {
+	*continuing = cont && *cont;
+	if (lim && *lim && (parse_i64(lim, limit) || *limit < 0)) {
 		api_error_set(e, STATUS_BAD_REQUEST, "invalid limit: %s", lim);
 		goto out;
 	}
-	if (limit > API_MAX_LIMIT)
-		limit = API_MAX_LIMIT;
+	if (*limit > API_MAX_LIMIT)
+		*limit = API_MAX_LIMIT;
 	if (rvq && *rvq && parse_i64(rvq, &rvnum)) {
 		api_error_set(e, STATUS_BAD_REQUEST, "invalid resourceVersion: %s", rvq);
 		goto out;
 	}
-	if (cont && *cont) {
-		if (continue_decode(cont, &at, &after)) {
+	if (*continuing) {
+		if (continue_decode(cont, at, after)) {
 			api_error_set(e, STATUS_BAD_REQUEST,
 				      "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)");
 			goto out;
 		}
 	} else if (rvnum > 0) {
-		char *m = query_str(c, "resourceVersionMatch");
-
-		if (m && !strcmp(m, "Exact"))
-			at = rvnum;
-		else if (rvnum > storage_revision(c->srv)) {
-			free(m);
-			api_error_set(e, STATUS_TIMEOUT,
-				      "Too large resource version: %lld, current: %lld",
+		m = query_str(c, "resourceVersionMatch");
+		if (m && !strcmp(m, "Exact")) {
+			*at = rvnum;
+		} else if (rvnum > storage_revision(c->srv)) {
+			api_error_set(e, STATUS_TIMEOUT, "Too large resource version: %lld, current: %lld",
 				      (long long)rvnum, (long long)storage_revision(c->srv));
 			e->retry_after = 1;
 			goto out;
 		}
-		free(m);
 	}
+	ret = 0;
+out:
+	free(lim);
+	free(cont);
+	free(rvq);
+	free(m);
+	return ret;
+}
+
+/*
+ * Walks the collection c names at one revision, page by page, calling fn
+ * for each object that matches f, up to limit (0 = all), resuming from a
+ * continue token. Fills the list metadata. 0 or -errno with e set.
+ */
+static int list_walk(struct api_call *c, const struct list_filter *f, list_visit_fn fn,
+		     void *ud, cJSON **meta_out, struct api_error *e)
+{
+	char *prefix = api_key(c->res, c->res->namespaced ? c->route.ns : "", "");
+	char *after = NULL;
+	int64_t limit = 0, at = 0, n = 0;
+	bool more = false, continuing;
+	int ret = -EINVAL;
+
+	if (walk_params(c, &limit, &at, &after, &continuing, e))
+		goto out;
 	for (;;) {
 		struct slist page = { 0 };
 		size_t want = LIST_CHUNK;
 		int r;
 
+		if (limit && filter_empty(f) && limit - n < LIST_CHUNK)
+			want = (size_t)(limit - n);	/* no filter: read no more than needed */
 		r = storage_list(c->srv, prefix, at, after ? after : "", want, &page);
+
 		if (r == -ESTALE) {
-			if (cont && *cont)
+			if (continuing)
 				api_error_set(e, STATUS_EXPIRED,
 					      "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.");
 			else
@@ -249,22 +277,22 @@ int list_collect(struct api_call *c, cJSON **items_out, cJSON **meta_out, struct
 		}
 		at = page.rev;
 		for (size_t i = 0; i < page.n; i++) {
-			cJSON *o = api_decode_as(c->res, page.items[i].value, page.items[i].len, page.items[i].mod_rev);
+			cJSON *o = NULL;
 
 			free(after);
 			after = xstrdup(page.items[i].key);
-			if (!o || !list_filter_match(&f, o)) {
-				cJSON_Delete(o);
-				continue;
+			if (!filter_empty(f)) {
+				o = api_decode_as(c->res, page.items[i].value, page.items[i].len,
+						  page.items[i].mod_rev);
+				if (!o || !list_filter_match(f, o)) {
+					cJSON_Delete(o);
+					continue;
+				}
 			}
-			cJSON_DeleteItemFromObjectCaseSensitive(o, "kind");
-			cJSON_DeleteItemFromObjectCaseSensitive(o, "apiVersion");
-			cJSON_AddItemToArray(items, o);
-			if (limit && cJSON_GetArraySize(items) >= limit) {
+			fn(c, &page.items[i], &o, ud);
+			cJSON_Delete(o);
+			if (limit && ++n >= limit) {
 				more = i + 1 < page.n || page.more;
-				if (more && sel_label_empty(&f.labels) && !f.fields.nterms &&
-				    page.remaining >= 0)
-					remaining = page.remaining + (int64_t)(page.n - i - 1);
 				slist_release(&page);
 				goto done;
 			}
@@ -276,6 +304,7 @@ int list_collect(struct api_call *c, cJSON **items_out, cJSON **meta_out, struct
 	}
 done:
 	{
+		cJSON *meta = cJSON_CreateObject();
 		char rv[24];
 
 		snprintf(rv, sizeof(rv), "%lld", (long long)at);
@@ -285,48 +314,125 @@ done:
 
 			json_set_str(meta, "continue", tok);
 			free(tok);
-			if (remaining >= 0)
-				json_set_int(meta, "remainingItemCount", remaining);
 		}
+		*meta_out = meta;
 	}
 	ret = 0;
 out:
-	list_filter_release(&f);
-out_nofilter:
-	if (ret) {
-		cJSON_Delete(items);
-		cJSON_Delete(meta);
-	} else {
-		*items_out = items;
-		*meta_out = meta;
-	}
-	free(lim);
-	free(cont);
-	free(rvq);
 	free(after);
 	free(prefix);
 	return ret;
 }
 
+static void collect_item(struct api_call *c, const struct sobj *o, cJSON **decoded, void *ud)
+{
+	cJSON *obj = *decoded;
+
+	if (obj)
+		*decoded = NULL;
+	else
+		obj = api_decode_as(c->res, o->value, o->len, o->mod_rev);
+	if (!obj)
+		return;
+	cJSON_DeleteItemFromObjectCaseSensitive(obj, "kind");
+	cJSON_DeleteItemFromObjectCaseSensitive(obj, "apiVersion");
+	cJSON_AddItemToArray(ud, obj);
+}
+
+int list_collect(struct api_call *c, cJSON **items_out, cJSON **meta_out, struct api_error *e)
+{
+	cJSON *items = cJSON_CreateArray();
+	struct list_filter f;
+
+	if (list_filter_init(c, &f, e)) {
+		cJSON_Delete(items);
+		return -EINVAL;
+	}
+	if (list_walk(c, &f, collect_item, items, meta_out, e)) {
+		list_filter_release(&f);
+		cJSON_Delete(items);
+		return -EINVAL;
+	}
+	list_filter_release(&f);
+	*items_out = items;
+	return 0;
+}
+
+/*
+ * The fast path of a plain JSON list: stored bytes are copied into the
+ * answer with their resourceVersion spliced in, never parsed. Stored
+ * objects start with apiVersion, kind and metadata (rest.c stores them in
+ * that order), so the first "metadata":{ is the object's own.
+ */
+static void splice_item(struct api_call *c, const struct sobj *o, cJSON **decoded, void *ud)
+{
+	struct buf *b = ud;
+	const char *m = strstr(o->value, "\"metadata\":{");
+
+	(void)c;
+	(void)decoded;
+	if (b->data[b->len - 1] != '[')
+		buf_addch(b, ',');
+	if (!m) {
+		buf_add(b, o->value, o->len);
+		return;
+	}
+	m += strlen("\"metadata\":{");
+	buf_add(b, o->value, (size_t)(m - o->value));
+	buf_addf(b, "\"resourceVersion\":\"%lld\"%s", (long long)o->mod_rev, *m == '}' ? "" : ",");
+	buf_add(b, m, o->len - (size_t)(m - o->value));
+}
+
+static bool wants_plain_json(struct api_call *c)
+{
+	const char *a = http_request_header(c->req, "Accept");
+
+	if (a && (strstr(a, "as=Table") || (!strstr(a, "json") && !strstr(a, "*/*"))))
+		return false;	/* tables, and the 406 of api_respond_object */
+	return !convert_storage_version(c->res->group, c->res->plural, NULL);
+}
+
 void rest_list(struct api_call *c)
 {
 	struct api_error e = { 0 };
+	struct list_filter f;
 	cJSON *items, *meta, *list;
-	char *av;
+	char *av = *c->res->group ? xasprintf("%s/%s", c->res->group, c->res->version)
+				  : xstrdup(c->res->version);
 
-	if (list_collect(c, &items, &meta, &e)) {
-		api_respond_error(c, &e);
-		api_call_free(c);
-		return;
+	if (wants_plain_json(c)) {
+		struct buf b = BUF_INIT;
+
+		if (list_filter_init(c, &f, &e))
+			goto fail;
+		buf_addf(&b, "{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"items\":[", c->res->list_kind, av);
+		if (list_walk(c, &f, splice_item, &b, &meta, &e)) {
+			list_filter_release(&f);
+			buf_release(&b);
+			goto fail;
+		}
+		list_filter_release(&f);
+		buf_addstr(&b, "],\"metadata\":");
+		json_print_buf(meta, &b);
+		buf_addch(&b, '}');
+		api_respond_raw(c, 200, "application/json", b.data, b.len);
+		buf_release(&b);
+		cJSON_Delete(meta);
+		goto out;
 	}
+	if (list_collect(c, &items, &meta, &e))
+		goto fail;
 	list = cJSON_CreateObject();
-	av = *c->res->group ? xasprintf("%s/%s", c->res->group, c->res->version) : xstrdup(c->res->version);
 	json_set_str(list, "kind", c->res->list_kind);
 	json_set_str(list, "apiVersion", av);
 	json_set(list, "metadata", meta);
 	json_set(list, "items", items);
 	api_respond_object(c, 200, list);
 	cJSON_Delete(list);
+	goto out;
+fail:
+	api_respond_error(c, &e);
+out:
 	free(av);
 	api_call_free(c);
 }

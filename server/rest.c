@@ -139,6 +139,8 @@ static void wctx_free(struct wctx *w)
 	free(w);
 }
 
+static const char *const head_fields[] = { "metadata", "kind", "apiVersion" };
+
 /* The bytes stored for obj: in the storage version, without resourceVersion. */
 static int store_value(struct api_call *c, const cJSON *obj, struct buf *b)
 {
@@ -149,6 +151,13 @@ static int store_value(struct api_call *c, const cJSON *obj, struct buf *b)
 		return -EINVAL;
 	}
 	cJSON_DeleteItemFromObjectCaseSensitive(json_get(copy, "metadata"), "resourceVersion");
+	/* apiVersion, kind, metadata first: list.c's fast path relies on it */
+	for (size_t i = 0; i < ARRAY_SIZE(head_fields); i++) {
+		cJSON *it = cJSON_DetachItemFromObjectCaseSensitive(copy, head_fields[i]);
+
+		if (it)
+			cJSON_InsertItemInArray(copy, 0, it);
+	}
 	json_print_buf(copy, b);
 	cJSON_Delete(copy);
 	return 0;
