@@ -3,6 +3,7 @@
  */
 #include "objcheck.h"
 #include "meta.h"
+#include "pods.h"
 #include "schema_glue.h"
 #include "lib/json.h"
 #include "lib/util.h"
@@ -57,6 +58,39 @@ static void pod_spec_defaults(cJSON *spec)
 				if (!json_get(p, "hostPort") && json_get(p, "containerPort"))
 					json_set_int(p, "hostPort", json_get_int(p, "containerPort", 0));
 	}
+}
+
+/* kube's QoS class: Guaranteed when every container's cpu and memory limits
+ * equal its requests, BestEffort when nothing is set, else Burstable. */
+static const char *pod_qos(const cJSON *spec)
+{
+	static const char *const res[] = { "cpu", "memory" };
+	bool any = false, guaranteed = true;
+	const cJSON *ct;
+
+	cJSON_ArrayForEach(ct, json_get(spec, "containers")) {
+		const cJSON *lim = json_path(ct, "resources.limits"), *req = json_path(ct, "resources.requests");
+
+		if ((lim && lim->child) || (req && req->child))
+			any = true;
+		for (size_t i = 0; i < ARRAY_SIZE(res); i++) {
+			const cJSON *l = json_get(lim, res[i]), *r = json_get(req, res[i]);
+
+			if (!l || (r && !json_equal(l, r)))
+				guaranteed = false;
+		}
+	}
+	return !any ? "BestEffort" : guaranteed ? "Guaranteed" : "Burstable";
+}
+
+static void pod_defaults(cJSON *pod)
+{
+	cJSON *st = json_obj(pod, "status");
+
+	if (!json_get(st, "phase"))
+		json_set_str(st, "phase", "Pending");
+	if (!json_get(st, "qosClass"))
+		json_set_str(st, "qosClass", pod_qos(json_get(pod, "spec")));
 }
 
 static void service_defaults(cJSON *svc)
@@ -128,7 +162,7 @@ struct kind_default {
 static void no_extra(cJSON *obj) { (void)obj; }
 
 static const struct kind_default kind_defaults[] = {
-	{ "", "Pod", no_extra, "spec" },
+	{ "", "Pod", pod_defaults, "spec" },
 	{ "", "PodTemplate", no_extra, "template.spec" },
 	{ "", "ReplicationController", no_extra, "spec.template.spec" },
 	{ "apps", "Deployment", no_extra, "spec.template.spec" },
@@ -184,6 +218,9 @@ static void validate_pod(const cJSON *obj, const cJSON *old, struct api_error *e
 	if (!old && cJSON_GetArraySize(json_get(spec, "ephemeralContainers")))
 		field_forbidden(e, "spec.ephemeralContainers", "cannot be set on create");
 	immutable(obj, old, "spec.nodeName", e);
+	if (old)
+		pods_validate_update(obj, old, e);
+	pods_validate_ephemeral(obj, e);
 }
 
 static void validate_service(const cJSON *obj, const cJSON *old, struct api_error *e)

@@ -8,6 +8,7 @@
 #include "meta.h"
 #include "convert.h"
 #include "objcheck.h"
+#include "pods.h"
 #include "storage.h"
 #include "lib/json.h"
 #include "lib/jsonpatch.h"
@@ -323,6 +324,14 @@ void rest_create(struct api_call *c)
 	struct wctx *w;
 	cJSON *obj;
 
+	if (!strcmp(c->res->kind, "Pod") && !*c->res->group && !strcmp(c->route.sub, "binding")) {
+		pods_binding(c);
+		return;
+	}
+	if (!strcmp(c->res->kind, "Pod") && !*c->res->group && !strcmp(c->route.sub, "eviction")) {
+		pods_eviction(c);
+		return;
+	}
 	if (c->route.sub[0]) {
 		api_error_set(&e, STATUS_METHOD_NOT_ALLOWED,
 			      "the server does not allow this method on the requested resource");
@@ -376,6 +385,8 @@ static void update_object(struct api_call *c, cJSON *new, const cJSON *old, int6
 	if (meta_check_identity(new, c->res, c->res->namespaced ? c->route.ns : NULL,
 				c->route.name, &e) || objcheck_decode(c, new, &e))
 		goto fail;
+	if (!strcmp(c->route.sub, "ephemeralcontainers"))
+		pods_ephemeral_merge(new, old, &e);
 	objcheck_defaults(c, new);
 	meta_prepare_update(new, old, c->res, status_only, &e);
 	objcheck_validate(c, new, old, &e);

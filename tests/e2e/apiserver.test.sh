@@ -178,6 +178,26 @@ expect_eq "no new finalizers while deleting" "422 Invalid" "$(reason "$r")"
 kc patch cm held -n demo --type merge -p '{"metadata":{"finalizers":null}}' >/dev/null
 if poll 5 sh -c "! kubectl --kubeconfig $KUBECONFIG get cm held -n demo >/dev/null 2>&1"; then ok "removing the last finalizer removes the object"; else not_ok "removing the last finalizer removes the object"; fi
 
+# --- pods: binding, immutable spec, ephemeral containers, eviction
+printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: demo}\nspec:\n  containers: [{name: c, image: busybox}]\n' > "$dir/pod.yaml"
+check "create a pod" kc apply -f "$dir/pod.yaml"
+expect_eq "new pod is Pending BestEffort" "Pending BestEffort" "$(kc get pod p -n demo -o jsonpath='{.status.phase} {.status.qosClass}')"
+r=$(api POST /api/v1/namespaces/demo/pods/p/binding -H 'Content-Type: application/json' -d '{"apiVersion":"v1","kind":"Binding","metadata":{"name":"p"},"target":{"kind":"Node","name":"n1"}}')
+expect_eq "binding assigns the node" "201 n1" "${r%% *} $(kc get pod p -n demo -o jsonpath='{.spec.nodeName}')"
+r=$(api POST /api/v1/namespaces/demo/pods/p/binding -H 'Content-Type: application/json' -d '{"apiVersion":"v1","kind":"Binding","metadata":{"name":"p"},"target":{"kind":"Node","name":"n2"}}')
+expect_eq "second binding conflicts" "409 Conflict" "$(reason "$r")"
+check "image of a pod may change" kc set image pod/p -n demo c=busybox:1.37
+out=$(kc patch pod p -n demo -p '{"spec":{"restartPolicy":"Never"}}' 2>&1)
+check "other pod spec fields may not" sh -c "echo '$out' | grep -q 'spec: Forbidden: pod updates may not change fields'"
+r=$(api POST /api/v1/namespaces/demo/pods -H 'Content-Type: application/json' -d '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"q"},"spec":{"shareProcessNamespace":true,"hostPID":true,"containers":[{"name":"c","image":"busybox"}]}}')
+expect_eq "shareProcessNamespace with hostPID is 422" "422 Invalid" "$(reason "$r")"
+check "kubectl debug adds an ephemeral container" kc debug p -n demo --image=busybox -c dbg --profile=general
+expect_eq "ephemeral container with SYS_PTRACE" 'dbg ["SYS_PTRACE"]' \
+	"$(kc get pod p -n demo -o jsonpath='{.spec.ephemeralContainers[0].name} {.spec.ephemeralContainers[0].securityContext.capabilities.add}')"
+r=$(api POST /api/v1/namespaces/demo/pods/p/eviction -H 'Content-Type: application/json' -d '{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"p"}}')
+expect_eq "eviction of a bound pod marks it for deletion" "201 yes" \
+	"${r%% *} $(kc get pod p -n demo -o jsonpath='{.metadata.deletionTimestamp}' | grep -q T && echo yes)"
+
 # --- python3-kubernetes (Debian) list + watch
 cat > "$dir/py.py" <<'P'
 import sys
