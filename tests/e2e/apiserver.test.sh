@@ -169,7 +169,7 @@ check "strict message names the field" sh -c "echo '$r' | grep -q 'unknown field
 check "server still alive after bad input" kc get ns default
 
 # --- finalizers keep an object until they are gone
-kc create cm held -n demo >/dev/null
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: held, namespace: demo}\n' | kc apply -f - >/dev/null
 kc patch cm held -n demo --type merge -p '{"metadata":{"finalizers":["example.com/hold"]}}' >/dev/null
 kc delete cm held -n demo --wait=false >/dev/null
 check "object with a finalizer is marked, not removed" sh -c "kubectl --kubeconfig $KUBECONFIG get cm held -n demo -o jsonpath='{.metadata.deletionTimestamp}' | grep -q T"
