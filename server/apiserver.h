@@ -27,9 +27,14 @@ struct store;
 
 #define API_MAX_LIMIT 100000	/* largest list page */
 
-/* Counters served at /metrics. */
+#define API_METRICS_RESOURCES 64	/* registry rows counted one by one */
+#define API_METRICS_VERBS 8
+
+/* Counters served at /metrics. Resource-less requests count in row 0 of
+ * nothing: only resource requests are counted by verb and resource. */
 struct api_metrics {
-	uint64_t requests[8];		/* by verb bit index */
+	uint64_t requests[API_METRICS_RESOURCES][API_METRICS_VERBS];	/* by row, verb bit index */
+	uint64_t latency_us[API_METRICS_RESOURCES][API_METRICS_VERBS];	/* sums, in microseconds */
 	uint64_t errors;		/* 4xx and 5xx answers */
 	uint64_t latency_us_sum;	/* sum of request latencies, in microseconds */
 	uint64_t latency_count;
@@ -59,6 +64,7 @@ struct api_call {
 	const struct api_resource *res;
 	struct authn_identity id;
 	unsigned verb;			/* enum verb */
+	int res_index;			/* registry row, for metrics; -1 none */
 	uint64_t start_ns;
 	/* parsed query parameters */
 	bool dry_run;

@@ -19,14 +19,21 @@
 
 /* ---- answering ---- */
 
+static int verb_index(unsigned v);
+
 static void count_answer(struct api_call *c, int code)
 {
 	struct api_metrics *m = &c->srv->metrics;
+	uint64_t us = (wall_ns() - c->start_ns) / 1000;
 
 	if (code >= 400)
 		m->errors++;
-	m->latency_us_sum += (wall_ns() - c->start_ns) / 1000;
+	m->latency_us_sum += us;
 	m->latency_count++;
+	if (c->res_index >= 0 && c->res_index < API_METRICS_RESOURCES && c->verb) {
+		m->requests[c->res_index][verb_index(c->verb)]++;
+		m->latency_us[c->res_index][verb_index(c->verb)] += us;
+	}
 }
 
 void api_respond_raw(struct api_call *c, int code, const char *ctype, const char *body, size_t len)
@@ -251,29 +258,43 @@ static void serve_version(struct api_call *c)
 
 static void serve_metrics(struct api_call *c)
 {
+	static const char *const verbs[API_METRICS_VERBS] = {
+		"GET", "LIST", "WATCH", "POST", "PUT", "PATCH", "DELETE", "DELETECOLLECTION",
+	};
 	const struct api_metrics *m = &c->srv->metrics;
-	static const char *const verbs[] = { "GET", "LIST", "WATCH", "POST", "PUT", "PATCH", "DELETE", "DELETECOLLECTION" };
 	struct buf b = BUF_INIT;
 
-	buf_addstr(&b, "# HELP apiserver_request_total Counter of apiserver requests by verb.\n"
+	buf_addstr(&b, "# HELP apiserver_request_total Counter of apiserver requests by verb and resource.\n"
 		       "# TYPE apiserver_request_total counter\n");
-	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-		buf_addf(&b, "apiserver_request_total{verb=\"%s\"} %llu\n", verbs[i],
-			 (unsigned long long)m->requests[i]);
+	for (size_t r = 0; r < registry_count() && r < API_METRICS_RESOURCES; r++)
+		for (size_t v = 0; v < API_METRICS_VERBS; v++)
+			if (m->requests[r][v])
+				buf_addf(&b, "apiserver_request_total{verb=\"%s\",group=\"%s\",version=\"%s\",resource=\"%s\"} %llu\n",
+					 verbs[v], registry_at(r)->group, registry_at(r)->version,
+					 registry_at(r)->plural, (unsigned long long)m->requests[r][v]);
+	buf_addstr(&b, "# HELP apiserver_request_duration_seconds Request latency by verb and resource.\n"
+		       "# TYPE apiserver_request_duration_seconds summary\n");
+	for (size_t r = 0; r < registry_count() && r < API_METRICS_RESOURCES; r++)
+		for (size_t v = 0; v < API_METRICS_VERBS; v++)
+			if (m->requests[r][v]) {
+				const char *g = registry_at(r)->group, *res = registry_at(r)->plural;
+
+				buf_addf(&b, "apiserver_request_duration_seconds_sum{verb=\"%s\",group=\"%s\",resource=\"%s\"} %.6f\n",
+					 verbs[v], g, res, m->latency_us[r][v] / 1e6);
+				buf_addf(&b, "apiserver_request_duration_seconds_count{verb=\"%s\",group=\"%s\",resource=\"%s\"} %llu\n",
+					 verbs[v], g, res, (unsigned long long)m->requests[r][v]);
+			}
 	buf_addf(&b, "# HELP apiserver_request_errors_total Requests answered with 4xx or 5xx.\n"
 		     "# TYPE apiserver_request_errors_total counter\n"
 		     "apiserver_request_errors_total %llu\n", (unsigned long long)m->errors);
-	buf_addf(&b, "# HELP apiserver_request_duration_seconds Request latency.\n"
-		     "# TYPE apiserver_request_duration_seconds summary\n"
-		     "apiserver_request_duration_seconds_sum %.6f\n"
-		     "apiserver_request_duration_seconds_count %llu\n",
-		 m->latency_us_sum / 1e6, (unsigned long long)m->latency_count);
 	buf_addf(&b, "# HELP apiserver_registered_watchers Open watch streams.\n"
 		     "# TYPE apiserver_registered_watchers gauge\n"
 		     "apiserver_registered_watchers %llu\n", (unsigned long long)m->watches);
-	buf_addf(&b, "# HELP k1s_store_writes_total Writes committed to the store.\n"
-		     "# TYPE k1s_store_writes_total counter\n"
-		     "k1s_store_writes_total %llu\n", (unsigned long long)m->store_writes);
+	buf_addf(&b, "# HELP k1s_store_write_duration_seconds Time from a write's submission to its durable commit.\n"
+		     "# TYPE k1s_store_write_duration_seconds summary\n"
+		     "k1s_store_write_duration_seconds_sum %.6f\n"
+		     "k1s_store_write_duration_seconds_count %llu\n",
+		 m->store_latency_us_sum / 1e6, (unsigned long long)m->store_writes);
 	api_respond_raw(c, 200, "text/plain; version=0.0.4", b.data, b.len);
 	buf_release(&b);
 }
@@ -418,7 +439,9 @@ static bool serve_resource(struct api_call *c)
 				   "the server does not allow this method on the requested resource");
 		return false;
 	}
-	c->srv->metrics.requests[verb_index(c->verb)]++;
+	for (size_t i = 0; i < registry_count(); i++)
+		if (registry_at(i) == c->res)
+			c->res_index = (int)i;
 	if (!authorize(c))
 		return false;
 	if (!http_request_query(c->req, "dryRun", 0, &q) && q) {
@@ -504,6 +527,7 @@ void api_handle(struct http_request *req, void *data)
 	const char *path = req->path;
 
 	c->srv = s;
+	c->res_index = -1;
 	c->req = http_request_ref(req);
 	c->start_ns = wall_ns();
 	LOG_V(4, "%s %s", req->method, req->url);

@@ -30,7 +30,8 @@ struct wctx {
 	cJSON *obj;		/* what is written (or, for delete, what is answered) */
 	int code;		/* HTTP code on success */
 	int retries;
-	bool remove_after;	/* update cleared the last finalizer: delete next */
+	bool remove_after;
+	uint64_t submitted_ns;	/* when the write went to the store */	/* update cleared the last finalizer: delete next */
 };
 
 /* Answers an error and ends the call. */
@@ -182,6 +183,7 @@ static void write_done(int err, int64_t rev, struct sobj *prev, void *ud)
 	const char *name = json_get_str(json_get(w->obj, "metadata"), "name", "");
 
 	c->srv->metrics.store_writes++;
+	c->srv->metrics.store_latency_us_sum += (mono_ns() - w->submitted_ns) / 1000;
 	if (err == -EEXIST) {
 		api_error_already_exists(&e, c->res->group, c->res->plural, name);
 	} else if (err == -ENOENT) {
@@ -243,6 +245,7 @@ static void write_start(struct wctx *w, int64_t expected)
 		wctx_free(w);
 		return;
 	}
+	w->submitted_ns = mono_ns();
 	if (w->op != W_DELETE && store_value(c, w->obj, &b)) {
 		free(key);
 		write_done(-EBADMSG, 0, NULL, w);

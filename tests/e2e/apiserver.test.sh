@@ -178,6 +178,10 @@ expect_eq "no new finalizers while deleting" "422 Invalid" "$(reason "$r")"
 kc patch cm held -n demo --type merge -p '{"metadata":{"finalizers":null}}' >/dev/null
 if poll 5 sh -c "! kubectl --kubeconfig $KUBECONFIG get cm held -n demo >/dev/null 2>&1"; then ok "removing the last finalizer removes the object"; else not_ok "removing the last finalizer removes the object"; fi
 
+# --- metrics and health
+check "/metrics counts requests by verb and resource" sh -c "curl -s --cacert $TLS/server-ca.crt --cert $TLS/client-admin.crt --key $TLS/client-admin.key $API/metrics | grep -q 'apiserver_request_total{verb=\"LIST\",group=\"\",version=\"v1\",resource=\"configmaps\"}'"
+check "/readyz?verbose lists its checks" sh -c "curl -sk '$API/readyz?verbose' | grep -q 'readyz check passed'"
+
 # --- pods: binding, immutable spec, ephemeral containers, eviction
 printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: demo}\nspec:\n  containers: [{name: c, image: busybox}]\n' > "$dir/pod.yaml"
 check "create a pod" kc apply -f "$dir/pod.yaml"
