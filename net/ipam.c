@@ -27,7 +27,7 @@ struct ipam_entry {
 };
 
 struct net_ipam_pool {
-	struct net_prefix cidr;
+	struct inet_prefix cidr;
 	char *path;       /* state file, owned */
 	uint64_t first;   /* lowest assignable offset (2: .0 and .1 are kept) */
 	uint64_t last;    /* highest assignable offset */
@@ -60,9 +60,9 @@ static bool owner_ok(const char *owner)
 }
 
 /* The host offset of a (inside p): its last 64 bits minus p's, masked. */
-static uint64_t addr_offset(const struct net_prefix *p, const struct net_addr *a)
+static uint64_t addr_offset(const struct inet_prefix *p, const struct inet_addr *a)
 {
-	size_t n = net_family_len(a->family), from = n > 8 ? n - 8 : 0;
+	size_t n = inet_family_len(a->family), from = n > 8 ? n - 8 : 0;
 	unsigned host = (unsigned)n * 8 - p->len;
 	uint64_t v = 0;
 
@@ -147,16 +147,16 @@ static uint64_t pool_next_free(const struct net_ipam_pool *p)
 
 static void pool_to_text(const struct net_ipam_pool *p, struct buf *b)
 {
-	char s[NET_PREFIX_STRLEN];
-	struct net_addr a;
+	char s[INET_PREFIX_STRLEN];
+	struct inet_addr a;
 
 	buf_addstr(b, "# k1s IPAM state (one line per assigned address)\n");
-	buf_addf(b, "cidr %s\n", net_prefix_format(&p->cidr, s));
-	if (p->cursor && !net_prefix_nth(&p->cidr, p->cursor, &a))
-		buf_addf(b, "last %s\n", net_addr_format(&a, s));
+	buf_addf(b, "cidr %s\n", inet_prefix_format(&p->cidr, s));
+	if (p->cursor && !inet_prefix_nth(&p->cidr, p->cursor, &a))
+		buf_addf(b, "last %s\n", inet_addr_format(&a, s));
 	for (size_t i = 0; i < p->n; i++) {
-		net_prefix_nth(&p->cidr, p->e[i].off, &a);
-		buf_addf(b, "%s %s\n", net_addr_format(&a, s), p->e[i].owner);
+		inet_prefix_nth(&p->cidr, p->e[i].off, &a);
+		buf_addf(b, "%s %s\n", inet_addr_format(&a, s), p->e[i].owner);
 	}
 }
 
@@ -179,7 +179,7 @@ static int pool_save(struct net_ipam *ipam, const struct net_ipam_pool *p)
 static int pool_parse_line(struct net_ipam_pool *p, char *line, const char **why)
 {
 	char *sp = strchr(line, ' ');
-	struct net_addr a;
+	struct inet_addr a;
 	uint64_t off;
 	size_t at;
 	bool found;
@@ -189,7 +189,7 @@ static int pool_parse_line(struct net_ipam_pool *p, char *line, const char **why
 	*sp = '\0';
 	if (!strcmp(line, "cidr") || !strcmp(line, "last"))
 		return (*why = "header line out of place", -EINVAL);
-	if (net_addr_parse(line, &a) || !net_prefix_contains(&p->cidr, &a))
+	if (inet_addr_parse(line, &a) || !inet_prefix_contains(&p->cidr, &a))
 		return (*why = "address outside the CIDR", -EINVAL);
 	off = addr_offset(&p->cidr, &a);
 	if (off < p->first || off > p->last)
@@ -209,20 +209,20 @@ static int pool_parse_line(struct net_ipam_pool *p, char *line, const char **why
 static int pool_parse_header(struct net_ipam *ipam, struct net_ipam_pool *p,
 			     const char *line, int *state, const char **why)
 {
-	char c[NET_PREFIX_STRLEN];
-	struct net_prefix cidr;
-	struct net_addr a;
+	char c[INET_PREFIX_STRLEN];
+	struct inet_prefix cidr;
+	struct inet_addr a;
 
 	if (*state == 0 && str_has_prefix(line, "cidr ")) {
-		if (net_prefix_parse(line + 5, NET_PREFIX_STRICT, &cidr) ||
-		    cidr.len != p->cidr.len || !net_addr_equal(&cidr.addr, &p->cidr.addr))
+		if (inet_prefix_parse(line + 5, INET_PREFIX_STRICT, &cidr) ||
+		    cidr.len != p->cidr.len || !inet_addr_equal(&cidr.addr, &p->cidr.addr))
 			return fail(ipam, -ESTALE, "IPAM state '%s' is for %s, not %s",
-				    p->path, line + 5, net_prefix_format(&p->cidr, c));
+				    p->path, line + 5, inet_prefix_format(&p->cidr, c));
 		*state = 1;
 		return 0;
 	}
 	if (*state == 1 && str_has_prefix(line, "last ")) {
-		if (net_addr_parse(line + 5, &a) || !net_prefix_contains(&p->cidr, &a))
+		if (inet_addr_parse(line + 5, &a) || !inet_prefix_contains(&p->cidr, &a))
 			return (*why = "bad 'last' line", -EINVAL);
 		p->cursor = addr_offset(&p->cidr, &a);
 		*state = 2;
@@ -272,16 +272,16 @@ static int pool_load(struct net_ipam *ipam, struct net_ipam_pool *p)
 	return ret;
 }
 
-static int pool_open(struct net_ipam *ipam, const struct net_prefix *cidr,
+static int pool_open(struct net_ipam *ipam, const struct inet_prefix *cidr,
 		     struct net_ipam_pool **out)
 {
 	struct net_ipam_pool *p = xcalloc(1, sizeof(*p));
-	unsigned bits = (unsigned)net_family_len(cidr->addr.family) * 8, host;
-	char s[NET_PREFIX_STRLEN];
+	unsigned bits = (unsigned)inet_family_len(cidr->addr.family) * 8, host;
+	char s[INET_PREFIX_STRLEN];
 	int ret;
 
 	*out = NULL;
-	net_prefix_format(cidr, s);
+	inet_prefix_format(cidr, s);
 	if (!bits || cidr->len > bits || (bits == 32 && cidr->len > 30) ||
 	    (bits == 128 && (cidr->len < 64 || cidr->len > 126))) {
 		ret = fail(ipam, -EINVAL, "pod CIDR '%s' must be IPv4 /0-/30 or IPv6 /64-/126", s);
@@ -311,7 +311,7 @@ bad:
 /* ---- the allocator -------------------------------------------------------- */
 
 int net_ipam_open(struct net_ipam *ipam, const char *state_dir,
-		  const struct net_prefix *cidrs, size_t ncidrs)
+		  const struct inet_prefix *cidrs, size_t ncidrs)
 {
 	int ret;
 
@@ -353,10 +353,10 @@ const char *net_ipam_error(const struct net_ipam *ipam)
 	return ipam->err;
 }
 
-static void fill(const struct net_ipam_pool *p, uint64_t off, struct net_prefix *out)
+static void fill(const struct net_ipam_pool *p, uint64_t off, struct inet_prefix *out)
 {
 	out->len = p->cidr.len;
-	net_prefix_nth(&p->cidr, off, &out->addr);
+	inet_prefix_nth(&p->cidr, off, &out->addr);
 }
 
 int net_ipam_lookup(const struct net_ipam *ipam, const char *owner,
@@ -393,7 +393,7 @@ int net_ipam_assign(struct net_ipam *ipam, const char *owner, struct net_ipam_ad
 {
 	bool added[2] = { false, false };
 	uint64_t cursor[2] = { 0, 0 };
-	char s[NET_PREFIX_STRLEN];
+	char s[INET_PREFIX_STRLEN];
 	size_t i;
 	int ret = 0;
 
@@ -412,7 +412,7 @@ int net_ipam_assign(struct net_ipam *ipam, const char *owner, struct net_ipam_ad
 		}
 		if (pool_full(p)) {
 			ret = fail(ipam, -ENOSPC, "no free address in pod CIDR %s (%zu assigned)",
-				   net_prefix_format(&p->cidr, s), p->n);
+				   inet_prefix_format(&p->cidr, s), p->n);
 			goto out;
 		}
 		p->cursor = pool_next_free(p);

@@ -360,7 +360,7 @@ int net_vxlan_add(struct net_ns *ns, const struct net_vxlan *v)
 	CHECK_OURS(ns, v->name);
 	if (v->vni == 0 || v->vni > 0xffffff)
 		return net__fail(ns, -EINVAL, "invalid VXLAN id %u for '%s'", v->vni, v->name);
-	if (!net_family_len(v->local.family))
+	if (!inet_family_len(v->local.family))
 		return net__fail(ns, -EINVAL, "VXLAN '%s' has no local address", v->name);
 	if (v->mtu && (v->mtu < 68 || v->mtu > NET_MTU_MAX))
 		return net__fail(ns, -EINVAL, "invalid MTU %u for VXLAN '%s'", v->mtu, v->name);

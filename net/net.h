@@ -39,6 +39,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "lib/inet.h"
+
 /* ---- limits ---------------------------------------------------------- */
 
 #define NET_IFNAME_MAX IFNAMSIZ      /* 16, including the NUL */
@@ -46,8 +48,6 @@
 #define NET_MSG_MAX 4096             /* bytes of one netlink request we build */
 #define NET_RECV_MAX 32768           /* bytes of the receive buffer (dumps) */
 #define NET_DUMP_MAX 65536           /* entries one dump may return */
-#define NET_ADDR_STRLEN 46           /* INET6_ADDRSTRLEN */
-#define NET_PREFIX_STRLEN 50         /* address + "/128" */
 #define NET_SYSCTL_MAX 256           /* bytes of a sysctl key or value */
 #define NET_VXLAN_PORT 8472          /* default VXLAN UDP port (flannel, k3s) */
 #define NET_VXLAN_OVERHEAD_V4 50     /* outer IPv4 20 + UDP 8 + VXLAN 8 + eth 14 */
@@ -55,45 +55,7 @@
 #define NET_MTU_MIN 1280             /* pods carry IPv6, which needs 1280 */
 #define NET_MTU_MAX 65535
 
-/* ---- addresses and prefixes (both families) -------------------------- */
-
-/* An IPv4 or IPv6 address; family is AF_INET or AF_INET6 (0 = none).
- * IPv4 uses bytes[0..3], network byte order. */
-struct net_addr {
-	int family;
-	uint8_t bytes[16];
-};
-
-/* An address with a prefix length in bits (0..32 or 0..128). */
-struct net_prefix {
-	struct net_addr addr;
-	unsigned len;
-};
-
-/* Bytes of an address of family (4 or 16; 0 for anything else). */
-size_t net_family_len(int family);
-
-/* Parses "10.42.0.5" or "fd42::5" (inet_pton, no zone ids, no prefix).
- * 0 or -EINVAL. */
-int net_addr_parse(const char *s, struct net_addr *out);
-
-/* Parses "10.42.0.0/24" or "fd42::/64". With NET_PREFIX_STRICT the host bits
- * must be zero (a CIDR); without it any address is fine ("10.42.0.1/24" as
- * an interface address). A missing "/len" is -EINVAL. */
-#define NET_PREFIX_STRICT 0x1u
-int net_prefix_parse(const char *s, unsigned flags, struct net_prefix *out);
-
-/* Formats into buf (at least NET_ADDR_STRLEN / NET_PREFIX_STRLEN bytes);
- * returns buf. A family-0 address formats as "". These can't fail. */
-char *net_addr_format(const struct net_addr *a, char *buf);
-char *net_prefix_format(const struct net_prefix *p, char *buf);
-
-bool net_addr_equal(const struct net_addr *a, const struct net_addr *b);
-/* True when a has p's family and lies inside p. */
-bool net_prefix_contains(const struct net_prefix *p, const struct net_addr *a);
-/* The address at host offset off inside p (off 1 of 10.42.0.0/24 is
- * 10.42.0.1). -ERANGE when off does not fit the host bits. */
-int net_prefix_nth(const struct net_prefix *p, uint64_t off, struct net_addr *out);
+/* Addresses and prefixes: lib/inet.h (struct inet_addr, inet_prefix). */
 
 /* ---- namespace handle and the netlink request layer ------------------- */
 
@@ -177,7 +139,7 @@ int net_veth_add(struct net_ns *ns, const struct net_veth *v);
 struct net_vxlan {
 	const char *name;          /* e.g. "k1s.vx4" / "k1s.vx6" */
 	uint32_t vni;              /* 1..16777215 */
-	struct net_addr local;     /* VTEP address; its family = underlay family */
+	struct inet_addr local;     /* VTEP address; its family = underlay family */
 	const char *dev;           /* uplink to bind to, NULL = any */
 	uint16_t port;             /* UDP port, 0 = NET_VXLAN_PORT */
 	unsigned mtu;              /* 0 = kernel default */
@@ -193,7 +155,7 @@ int net_vxlan_add(struct net_ns *ns, const struct net_vxlan *v);
 /* An address configured on a link. */
 struct net_ifaddr {
 	int ifindex;
-	struct net_prefix prefix;  /* address and prefix length */
+	struct inet_prefix prefix;  /* address and prefix length */
 	unsigned flags;            /* IFA_F_* */
 	unsigned char scope;       /* RT_SCOPE_* */
 };
@@ -201,9 +163,9 @@ struct net_ifaddr {
 /* Adds an address (prefix.addr is the host address, prefix.len the subnet).
  * IPv6 addresses are added with IFA_F_NODAD, so they are usable at once.
  * -EEXIST when present. */
-int net_addr_add(struct net_ns *ns, const char *dev, const struct net_prefix *p);
+int net_addr_add(struct net_ns *ns, const char *dev, const struct inet_prefix *p);
 /* -EADDRNOTAVAIL when absent. */
-int net_addr_del(struct net_ns *ns, const char *dev, const struct net_prefix *p);
+int net_addr_del(struct net_ns *ns, const char *dev, const struct inet_prefix *p);
 /* Addresses of dev (NULL = every link) of family (AF_UNSPEC = both);
  * *out is malloc'd, the caller frees it. */
 int net_addr_list(struct net_ns *ns, const char *dev, int family,
@@ -218,9 +180,9 @@ int net_addr_list(struct net_ns *ns, const char *dev, int family,
 #define NET_ROUTE_F_ALL (NET_ROUTE_ONLINK | NET_ROUTE_REPLACE)
 
 struct net_route {
-	struct net_prefix dst;     /* len 0 = default route */
-	struct net_addr gw;        /* family 0 = none (directly connected) */
-	struct net_addr src;       /* preferred source, family 0 = none */
+	struct inet_prefix dst;     /* len 0 = default route */
+	struct inet_addr gw;        /* family 0 = none (directly connected) */
+	struct inet_addr src;       /* preferred source, family 0 = none */
 	char dev[NET_IFNAME_MAX];  /* output link, "" = none (gateway decides) */
 	unsigned mtu;              /* RTAX_MTU in bytes, 0 = none */
 	unsigned flags;            /* NET_ROUTE_*; unknown bits are -EINVAL */
@@ -236,23 +198,23 @@ int net_route_list(struct net_ns *ns, int family, struct net_route **out, size_t
 /* ---- neighbours and FDB (VXLAN overlay) ------------------------------- */
 
 /* Sets a permanent neighbour entry ip -> mac on dev (created or replaced). */
-int net_neigh_set(struct net_ns *ns, const char *dev, const struct net_addr *ip,
+int net_neigh_set(struct net_ns *ns, const char *dev, const struct inet_addr *ip,
 		  const uint8_t mac[6]);
 /* -ENOENT when absent. */
-int net_neigh_del(struct net_ns *ns, const char *dev, const struct net_addr *ip);
+int net_neigh_del(struct net_ns *ns, const char *dev, const struct inet_addr *ip);
 /* Sets a permanent FDB entry mac -> remote VTEP dst on a VXLAN dev (created
  * or replaced), like `bridge fdb replace MAC dev DEV dst DST self permanent`. */
 int net_fdb_set(struct net_ns *ns, const char *dev, const uint8_t mac[6],
-		const struct net_addr *dst);
+		const struct inet_addr *dst);
 int net_fdb_del(struct net_ns *ns, const char *dev, const uint8_t mac[6],
-		const struct net_addr *dst);
+		const struct inet_addr *dst);
 
 /* A neighbour (family AF_INET/AF_INET6: addr -> mac) or FDB entry (family
  * AF_BRIDGE: mac -> addr, the remote VTEP; addr.family 0 when none). */
 struct net_neigh {
 	int family;
 	int ifindex;
-	struct net_addr addr;
+	struct inet_addr addr;
 	uint8_t mac[6];
 	bool has_mac;
 	unsigned state;            /* NUD_* */
@@ -315,7 +277,7 @@ struct net_ipam {
  * family first); each with its pool's prefix length ("10.42.0.5/24"). */
 struct net_ipam_addrs {
 	size_t n;
-	struct net_prefix addr[2];
+	struct inet_prefix addr[2];
 };
 
 /* Opens (creating state_dir and empty state) an allocator over ncidrs (1 or
@@ -326,7 +288,7 @@ struct net_ipam_addrs {
  * CIDR (the node's podCIDR changed: the caller decides whether to remove
  * it). On failure the allocator is left closed and ipam->err says why. */
 int net_ipam_open(struct net_ipam *ipam, const char *state_dir,
-		  const struct net_prefix *cidrs, size_t ncidrs);
+		  const struct inet_prefix *cidrs, size_t ncidrs);
 /* Frees memory; the state stays on disk. Safe on a zeroed allocator. */
 void net_ipam_close(struct net_ipam *ipam);
 const char *net_ipam_error(const struct net_ipam *ipam);
@@ -354,7 +316,7 @@ size_t net_ipam_count(const struct net_ipam *ipam, size_t i);
  * addresses gw[0..ngw) (e.g. from net_ipam_gateways()). Idempotent: safe to
  * call on every agent start. */
 int net_bridge_ensure(struct net_ns *node, const char *name, unsigned mtu,
-		      const struct net_prefix *gw, size_t ngw);
+		      const struct inet_prefix *gw, size_t ngw);
 
 /* Enables forwarding for IPv4 (net/ipv4/ip_forward) and/or IPv6
  * (net/ipv6/conf/all/forwarding) in the namespace. Note for IPv6: with

@@ -8,7 +8,7 @@
 #include <string.h>
 
 int net_bridge_ensure(struct net_ns *node, const char *name, unsigned mtu,
-		      const struct net_prefix *gw, size_t ngw)
+		      const struct inet_prefix *gw, size_t ngw)
 {
 	struct net_link l;
 	int ret;
@@ -46,7 +46,7 @@ int net_forwarding_enable(struct net_ns *ns, bool v4, bool v6)
 }
 
 /* The gateway of family in g, or NULL. */
-static const struct net_addr *gateway_of(const struct net_ipam_addrs *g, int family)
+static const struct inet_addr *gateway_of(const struct net_ipam_addrs *g, int family)
 {
 	for (size_t i = 0; i < g->n; i++)
 		if (g->addr[i].addr.family == family)
@@ -63,7 +63,7 @@ static int pod_configure(struct net_ns *pod, const struct net_pod_net *p, const 
 		ret = net_addr_add(pod, ifname, &p->addrs.addr[i]);
 	for (size_t i = 0; i < p->addrs.n && !ret; i++) {
 		int family = p->addrs.addr[i].addr.family;
-		const struct net_addr *gw = gateway_of(&p->gateways, family);
+		const struct inet_addr *gw = gateway_of(&p->gateways, family);
 		struct net_route r = { .dst.addr.family = family, .flags = NET_ROUTE_REPLACE };
 
 		if (!gw)

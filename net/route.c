@@ -20,9 +20,9 @@
 		return (idx); \
 } while (0)
 
-static bool prefix_ok(const struct net_prefix *p)
+static bool prefix_ok(const struct inet_prefix *p)
 {
-	size_t n = net_family_len(p->addr.family);
+	size_t n = inet_family_len(p->addr.family);
 
 	return n && p->len <= n * 8;
 }
@@ -30,12 +30,12 @@ static bool prefix_ok(const struct net_prefix *p)
 /* ---- addresses ----------------------------------------------------------- */
 
 static int addr_change(struct net_ns *ns, uint16_t type, uint16_t flags,
-		       const char *dev, const struct net_prefix *p)
+		       const char *dev, const struct inet_prefix *p)
 {
-	char buf[NET_MSG_MAX], s[NET_PREFIX_STRLEN];
+	char buf[NET_MSG_MAX], s[INET_PREFIX_STRLEN];
 	struct nlmsghdr *nlh;
 	struct ifaddrmsg *ifa;
-	size_t alen = net_family_len(p->addr.family);
+	size_t alen = inet_family_len(p->addr.family);
 	int idx;
 
 	if (!prefix_ok(p))
@@ -56,15 +56,15 @@ static int addr_change(struct net_ns *ns, uint16_t type, uint16_t flags,
 	}
 	return net__request(ns, nlh, "%s address %s %s link '%s'",
 			    type == RTM_NEWADDR ? "add" : "delete",
-			    net_prefix_format(p, s), type == RTM_NEWADDR ? "to" : "from", dev);
+			    inet_prefix_format(p, s), type == RTM_NEWADDR ? "to" : "from", dev);
 }
 
-int net_addr_add(struct net_ns *ns, const char *dev, const struct net_prefix *p)
+int net_addr_add(struct net_ns *ns, const char *dev, const struct inet_prefix *p)
 {
 	return addr_change(ns, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, dev, p);
 }
 
-int net_addr_del(struct net_ns *ns, const char *dev, const struct net_prefix *p)
+int net_addr_del(struct net_ns *ns, const char *dev, const struct inet_prefix *p)
 {
 	return addr_change(ns, RTM_DELADDR, 0, dev, p);
 }
@@ -79,9 +79,9 @@ static int ifa_attr_cb(const struct nlattr *a, void *data)
 }
 
 /* Copies an address attribute of exactly the family's length. */
-static bool get_addr(const struct nlattr *a, int family, struct net_addr *out)
+static bool get_addr(const struct nlattr *a, int family, struct inet_addr *out)
 {
-	size_t n = net_family_len(family);
+	size_t n = inet_family_len(family);
 
 	if (!a || !n || mnl_attr_get_payload_len(a) != n)
 		return false;
@@ -158,7 +158,7 @@ static int route_msg(struct net_ns *ns, void *buf, uint16_t type, uint16_t flags
 		     const struct net_route *r, struct nlmsghdr **out)
 {
 	int family = r->dst.addr.family, oif = 0;
-	size_t alen = net_family_len(family);
+	size_t alen = inet_family_len(family);
 	struct nlmsghdr *nlh;
 	struct rtmsg *rtm;
 
@@ -206,7 +206,7 @@ static int route_msg(struct net_ns *ns, void *buf, uint16_t type, uint16_t flags
 static int route_change(struct net_ns *ns, uint16_t type, uint16_t flags,
 			const struct net_route *r)
 {
-	char buf[NET_MSG_MAX], d[NET_PREFIX_STRLEN], g[NET_ADDR_STRLEN];
+	char buf[NET_MSG_MAX], d[INET_PREFIX_STRLEN], g[INET_ADDR_STRLEN];
 	struct nlmsghdr *nlh = NULL;
 	int ret = route_msg(ns, buf, type, flags, r, &nlh);
 
@@ -214,8 +214,8 @@ static int route_change(struct net_ns *ns, uint16_t type, uint16_t flags,
 		return ret;
 	return net__request(ns, nlh, "%s route %s%s%s%s%s",
 			    type == RTM_NEWROUTE ? "add" : "delete",
-			    net_prefix_format(&r->dst, d),
-			    r->gw.family ? " via " : "", net_addr_format(&r->gw, g),
+			    inet_prefix_format(&r->dst, d),
+			    r->gw.family ? " via " : "", inet_addr_format(&r->gw, g),
 			    r->dev[0] ? " dev " : "", r->dev);
 }
 
@@ -279,7 +279,7 @@ static int route_list_cb(const struct nlmsghdr *nlh, void *data)
 	if (tb[RTA_TABLE] && !mnl_attr_validate(tb[RTA_TABLE], MNL_TYPE_U32))
 		table = mnl_attr_get_u32(tb[RTA_TABLE]);
 	if (table != RT_TABLE_MAIN || rtm->rtm_type != RTN_UNICAST ||
-	    !net_family_len(rtm->rtm_family))
+	    !inet_family_len(rtm->rtm_family))
 		return MNL_CB_OK;
 	if (rv->n >= NET_DUMP_MAX) {
 		errno = E2BIG;
@@ -331,15 +331,15 @@ int net_route_list(struct net_ns *ns, int family, struct net_route **out, size_t
 /* ---- neighbours and FDB -------------------------------------------------- */
 
 static int neigh_change(struct net_ns *ns, uint16_t type, int family, const char *dev,
-			const struct net_addr *ip, const uint8_t *mac)
+			const struct inet_addr *ip, const uint8_t *mac)
 {
-	char buf[NET_MSG_MAX], s[NET_ADDR_STRLEN], m[18] = "";
+	char buf[NET_MSG_MAX], s[INET_ADDR_STRLEN], m[18] = "";
 	uint16_t flags = type == RTM_NEWNEIGH ? NLM_F_CREATE | NLM_F_REPLACE : 0;
 	struct nlmsghdr *nlh;
 	struct ndmsg *nd;
 	int idx;
 
-	if (!ip || !net_family_len(ip->family))
+	if (!ip || !inet_family_len(ip->family))
 		return net__fail(ns, -EINVAL, "invalid neighbour address on '%s'",
 				 dev ? dev : "");
 	CHECK_DEV(ns, dev, idx);
@@ -350,7 +350,7 @@ static int neigh_change(struct net_ns *ns, uint16_t type, int family, const char
 	nd->ndm_state = NUD_PERMANENT;
 	if (family == AF_BRIDGE)
 		nd->ndm_flags = NTF_SELF;
-	mnl_attr_put(nlh, NDA_DST, net_family_len(ip->family), ip->bytes);
+	mnl_attr_put(nlh, NDA_DST, inet_family_len(ip->family), ip->bytes);
 	if (mac) {
 		mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
 		snprintf(m, sizeof(m), "%02x:%02x:%02x:%02x:%02x:%02x",
@@ -359,30 +359,30 @@ static int neigh_change(struct net_ns *ns, uint16_t type, int family, const char
 	return net__request(ns, nlh, "%s %s %s%s%s on '%s'",
 			    type == RTM_NEWNEIGH ? "set" : "delete",
 			    family == AF_BRIDGE ? "fdb entry" : "neighbour",
-			    family == AF_BRIDGE ? m : net_addr_format(ip, s),
+			    family == AF_BRIDGE ? m : inet_addr_format(ip, s),
 			    family == AF_BRIDGE ? " dst " : mac ? " lladdr " : "",
-			    family == AF_BRIDGE ? net_addr_format(ip, s) : m, dev);
+			    family == AF_BRIDGE ? inet_addr_format(ip, s) : m, dev);
 }
 
-int net_neigh_set(struct net_ns *ns, const char *dev, const struct net_addr *ip,
+int net_neigh_set(struct net_ns *ns, const char *dev, const struct inet_addr *ip,
 		  const uint8_t mac[6])
 {
 	return neigh_change(ns, RTM_NEWNEIGH, ip ? ip->family : 0, dev, ip, mac);
 }
 
-int net_neigh_del(struct net_ns *ns, const char *dev, const struct net_addr *ip)
+int net_neigh_del(struct net_ns *ns, const char *dev, const struct inet_addr *ip)
 {
 	return neigh_change(ns, RTM_DELNEIGH, ip ? ip->family : 0, dev, ip, NULL);
 }
 
 int net_fdb_set(struct net_ns *ns, const char *dev, const uint8_t mac[6],
-		const struct net_addr *dst)
+		const struct inet_addr *dst)
 {
 	return neigh_change(ns, RTM_NEWNEIGH, AF_BRIDGE, dev, dst, mac);
 }
 
 int net_fdb_del(struct net_ns *ns, const char *dev, const uint8_t mac[6],
-		const struct net_addr *dst)
+		const struct inet_addr *dst)
 {
 	return neigh_change(ns, RTM_DELNEIGH, AF_BRIDGE, dev, dst, mac);
 }

@@ -10,19 +10,19 @@
 #include "lib/util.h"
 #include "net/net.h"
 
-static const char *fmt_prefix(const struct net_prefix *p)
+static const char *fmt_prefix(const struct inet_prefix *p)
 {
-	static char buf[4][NET_PREFIX_STRLEN];
+	static char buf[4][INET_PREFIX_STRLEN];
 	static int i;
 
-	return net_prefix_format(p, buf[i++ % 4]);
+	return inet_prefix_format(p, buf[i++ % 4]);
 }
 
-static struct net_prefix cidr(const char *s)
+static struct inet_prefix cidr(const char *s)
 {
-	struct net_prefix p;
+	struct inet_prefix p;
 
-	ASSERT_OK(net_prefix_parse(s, NET_PREFIX_STRICT, &p));
+	ASSERT_OK(inet_prefix_parse(s, INET_PREFIX_STRICT, &p));
 	return p;
 }
 
@@ -36,64 +36,64 @@ TEST(net_addr_parse_format)
 		"10.42.0.0", "10.42.0.0/", "/24", "10.42.0.0/33", "fd42::/129", "fd42::/-1",
 		"fd42::/+1", "10.42.0.0/24x", "10.42.0.0/ 24", "10.42.0.0/1000", "x/8",
 	};
-	struct net_addr a, b;
-	struct net_prefix p;
-	char s[NET_ADDR_STRLEN];
+	struct inet_addr a, b;
+	struct inet_prefix p;
+	char s[INET_ADDR_STRLEN];
 
-	ASSERT_OK(net_addr_parse("10.42.0.5", &a));
+	ASSERT_OK(inet_addr_parse("10.42.0.5", &a));
 	ASSERT_EQ(a.family, AF_INET);
-	ASSERT_STR_EQ(net_addr_format(&a, s), "10.42.0.5");
-	ASSERT_OK(net_addr_parse("FD42:0::0005", &a));
+	ASSERT_STR_EQ(inet_addr_format(&a, s), "10.42.0.5");
+	ASSERT_OK(inet_addr_parse("FD42:0::0005", &a));
 	ASSERT_EQ(a.family, AF_INET6);
-	ASSERT_STR_EQ(net_addr_format(&a, s), "fd42::5");
-	ASSERT_OK(net_addr_parse("fd42::5", &b));
-	ASSERT_TRUE(net_addr_equal(&a, &b));
+	ASSERT_STR_EQ(inet_addr_format(&a, s), "fd42::5");
+	ASSERT_OK(inet_addr_parse("fd42::5", &b));
+	ASSERT_TRUE(inet_addr_equal(&a, &b));
 	for (size_t i = 0; i < ARRAY_SIZE(bad_addr); i++)
-		if (net_addr_parse(bad_addr[i], &a) != -EINVAL)
+		if (inet_addr_parse(bad_addr[i], &a) != -EINVAL)
 			test_fail(__FILE__, __LINE__, "address '%s' accepted", bad_addr[i]);
 	for (size_t i = 0; i < ARRAY_SIZE(bad_prefix); i++)
-		if (net_prefix_parse(bad_prefix[i], 0, &p) != -EINVAL)
+		if (inet_prefix_parse(bad_prefix[i], 0, &p) != -EINVAL)
 			test_fail(__FILE__, __LINE__, "prefix '%s' accepted", bad_prefix[i]);
 
-	ASSERT_OK(net_prefix_parse("10.42.0.0/24", NET_PREFIX_STRICT, &p));
+	ASSERT_OK(inet_prefix_parse("10.42.0.0/24", INET_PREFIX_STRICT, &p));
 	ASSERT_STR_EQ(fmt_prefix(&p), "10.42.0.0/24");
-	ASSERT_EQ(net_prefix_parse("10.42.0.1/24", NET_PREFIX_STRICT, &p), -EINVAL);
-	ASSERT_EQ(net_prefix_parse("fd42::1/64", NET_PREFIX_STRICT, &p), -EINVAL);
-	ASSERT_EQ(net_prefix_parse("10.42.0.0/24", 0x80, &p), -EINVAL);
-	ASSERT_OK(net_prefix_parse("10.42.0.1/24", 0, &p));
+	ASSERT_EQ(inet_prefix_parse("10.42.0.1/24", INET_PREFIX_STRICT, &p), -EINVAL);
+	ASSERT_EQ(inet_prefix_parse("fd42::1/64", INET_PREFIX_STRICT, &p), -EINVAL);
+	ASSERT_EQ(inet_prefix_parse("10.42.0.0/24", 0x80, &p), -EINVAL);
+	ASSERT_OK(inet_prefix_parse("10.42.0.1/24", 0, &p));
 	ASSERT_STR_EQ(fmt_prefix(&p), "10.42.0.1/24");
-	ASSERT_OK(net_prefix_parse("fd42:0:0:1::/64", NET_PREFIX_STRICT, &p));
+	ASSERT_OK(inet_prefix_parse("fd42:0:0:1::/64", INET_PREFIX_STRICT, &p));
 	ASSERT_STR_EQ(fmt_prefix(&p), "fd42:0:0:1::/64");
-	ASSERT_OK(net_prefix_parse("0.0.0.0/0", NET_PREFIX_STRICT, &p));
-	ASSERT_OK(net_prefix_parse("10.42.0.4/30", NET_PREFIX_STRICT, &p));
-	ASSERT_EQ(net_prefix_parse("10.42.0.6/30", NET_PREFIX_STRICT, &p), -EINVAL);
+	ASSERT_OK(inet_prefix_parse("0.0.0.0/0", INET_PREFIX_STRICT, &p));
+	ASSERT_OK(inet_prefix_parse("10.42.0.4/30", INET_PREFIX_STRICT, &p));
+	ASSERT_EQ(inet_prefix_parse("10.42.0.6/30", INET_PREFIX_STRICT, &p), -EINVAL);
 }
 
 TEST(net_prefix_contains_nth)
 {
-	struct net_prefix p = cidr("10.42.0.0/16"), q = cidr("fd42::/64");
-	struct net_addr a;
-	char s[NET_ADDR_STRLEN];
+	struct inet_prefix p = cidr("10.42.0.0/16"), q = cidr("fd42::/64");
+	struct inet_addr a;
+	char s[INET_ADDR_STRLEN];
 
-	ASSERT_OK(net_addr_parse("10.42.255.7", &a));
-	ASSERT_TRUE(net_prefix_contains(&p, &a));
-	ASSERT_OK(net_addr_parse("10.43.0.1", &a));
-	ASSERT_FALSE(net_prefix_contains(&p, &a));
-	ASSERT_FALSE(net_prefix_contains(&q, &a));
-	ASSERT_OK(net_addr_parse("fd42::ffff:1", &a));
-	ASSERT_TRUE(net_prefix_contains(&q, &a));
-	ASSERT_OK(net_addr_parse("fd42:0:0:1::1", &a));
-	ASSERT_FALSE(net_prefix_contains(&q, &a));
+	ASSERT_OK(inet_addr_parse("10.42.255.7", &a));
+	ASSERT_TRUE(inet_prefix_contains(&p, &a));
+	ASSERT_OK(inet_addr_parse("10.43.0.1", &a));
+	ASSERT_FALSE(inet_prefix_contains(&p, &a));
+	ASSERT_FALSE(inet_prefix_contains(&q, &a));
+	ASSERT_OK(inet_addr_parse("fd42::ffff:1", &a));
+	ASSERT_TRUE(inet_prefix_contains(&q, &a));
+	ASSERT_OK(inet_addr_parse("fd42:0:0:1::1", &a));
+	ASSERT_FALSE(inet_prefix_contains(&q, &a));
 
-	ASSERT_OK(net_prefix_nth(&p, 256, &a));
-	ASSERT_STR_EQ(net_addr_format(&a, s), "10.42.1.0");
-	ASSERT_OK(net_prefix_nth(&p, 65535, &a));
-	ASSERT_STR_EQ(net_addr_format(&a, s), "10.42.255.255");
-	ASSERT_EQ(net_prefix_nth(&p, 65536, &a), -ERANGE);
-	ASSERT_OK(net_prefix_nth(&q, 1, &a));
-	ASSERT_STR_EQ(net_addr_format(&a, s), "fd42::1");
-	ASSERT_OK(net_prefix_nth(&q, UINT64_MAX, &a));
-	ASSERT_STR_EQ(net_addr_format(&a, s), "fd42::ffff:ffff:ffff:ffff");
+	ASSERT_OK(inet_prefix_nth(&p, 256, &a));
+	ASSERT_STR_EQ(inet_addr_format(&a, s), "10.42.1.0");
+	ASSERT_OK(inet_prefix_nth(&p, 65535, &a));
+	ASSERT_STR_EQ(inet_addr_format(&a, s), "10.42.255.255");
+	ASSERT_EQ(inet_prefix_nth(&p, 65536, &a), -ERANGE);
+	ASSERT_OK(inet_prefix_nth(&q, 1, &a));
+	ASSERT_STR_EQ(inet_addr_format(&a, s), "fd42::1");
+	ASSERT_OK(inet_prefix_nth(&q, UINT64_MAX, &a));
+	ASSERT_STR_EQ(inet_addr_format(&a, s), "fd42::ffff:ffff:ffff:ffff");
 }
 
 TEST(net_pod_mtu_and_veth_name)
@@ -123,7 +123,7 @@ TEST(net_pod_mtu_and_veth_name)
 
 static void open_ipam(struct net_ipam *ipam, const char *v4, const char *v6)
 {
-	struct net_prefix c[2];
+	struct inet_prefix c[2];
 	size_t n = 0;
 	int ret;
 
@@ -261,7 +261,7 @@ TEST(ipam_exhaustion)
 TEST(ipam_exhaustion_assigns_nothing)
 {
 	struct net_ipam ipam;
-	struct net_prefix c[2] = { cidr("fd42::/64"), cidr("10.42.0.0/30") };
+	struct inet_prefix c[2] = { cidr("fd42::/64"), cidr("10.42.0.0/30") };
 	struct net_ipam_addrs r;
 
 	ASSERT_OK(net_ipam_open(&ipam, test_tmpdir(), c, 2));
@@ -287,19 +287,19 @@ TEST(ipam_bad_input)
 		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
 	};
-	struct net_prefix two[2] = { cidr("10.42.0.0/24"), cidr("10.43.0.0/24") };
-	struct net_prefix host;
+	struct inet_prefix two[2] = { cidr("10.42.0.0/24"), cidr("10.43.0.0/24") };
+	struct inet_prefix host;
 	struct net_ipam ipam;
 	struct net_ipam_addrs r;
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad_cidrs); i++) {
-		struct net_prefix p = cidr(bad_cidrs[i]);
+		struct inet_prefix p = cidr(bad_cidrs[i]);
 
 		if (net_ipam_open(&ipam, test_tmpdir(), &p, 1) != -EINVAL)
 			test_fail(__FILE__, __LINE__, "pod CIDR %s accepted", bad_cidrs[i]);
 		ASSERT_TRUE(strstr(net_ipam_error(&ipam), bad_cidrs[i]) != NULL);
 	}
-	ASSERT_OK(net_prefix_parse("10.42.0.1/24", 0, &host));
+	ASSERT_OK(inet_prefix_parse("10.42.0.1/24", 0, &host));
 	ASSERT_EQ(net_ipam_open(&ipam, test_tmpdir(), &host, 1), -EINVAL);
 	ASSERT_TRUE(strstr(net_ipam_error(&ipam), "host bits") != NULL);
 	ASSERT_EQ(net_ipam_open(&ipam, test_tmpdir(), two, 2), -EINVAL);
@@ -337,7 +337,7 @@ TEST(ipam_corrupt_state)
 		{ "cidr 10.42.0.0/24\n10.42.0.2 a\ncidr 10.42.0.0/24\n", "header" },
 	};
 	struct net_ipam ipam;
-	struct net_prefix c = cidr("10.42.0.0/24");
+	struct inet_prefix c = cidr("10.42.0.0/24");
 	struct net_ipam_addrs r;
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {

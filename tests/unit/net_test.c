@@ -135,32 +135,32 @@ static void release_all(struct net_ns ns[NNS])
 		net_ns_release(&ns[i]);
 }
 
-static struct net_prefix pfx(const char *s)
+static struct inet_prefix pfx(const char *s)
 {
-	struct net_prefix p;
+	struct inet_prefix p;
 
-	ASSERT_OK(net_prefix_parse(s, 0, &p));
+	ASSERT_OK(inet_prefix_parse(s, 0, &p));
 	return p;
 }
 
-static struct net_addr ip(const char *s)
+static struct inet_addr ip(const char *s)
 {
-	struct net_addr a;
+	struct inet_addr a;
 
-	ASSERT_OK(net_addr_parse(s, &a));
+	ASSERT_OK(inet_addr_parse(s, &a));
 	return a;
 }
 
 static bool has_addr(struct net_ns *ns, const char *dev, const char *want)
 {
 	struct net_ifaddr *v;
-	char s[NET_PREFIX_STRLEN];
+	char s[INET_PREFIX_STRLEN];
 	bool found = false;
 	size_t n;
 
 	NS_OK(ns, net_addr_list(ns, dev, AF_UNSPEC, &v, &n));
 	for (size_t i = 0; i < n; i++)
-		if (!strcmp(net_prefix_format(&v[i].prefix, s), want))
+		if (!strcmp(inet_prefix_format(&v[i].prefix, s), want))
 			found = true;
 	free(v);
 	return found;
@@ -174,7 +174,7 @@ static void wire_pod(struct net_ns ns[NNS], int i, const char *v4, const char *v
 			      .mtu = 1450, .bridge = "k1s0" };
 	struct net_route r4 = { .gw = ip("10.42.0.1"), .dev = "eth0" };
 	struct net_route r6 = { .gw = ip("fd42::1"), .dev = "eth0" };
-	struct net_prefix a4 = pfx(v4), a6 = pfx(v6);
+	struct inet_prefix a4 = pfx(v4), a6 = pfx(v6);
 
 	snprintf(owner, sizeof(owner), "%s/eth0", ns_suffix[i]);
 	net_veth_name(owner, host);
@@ -191,7 +191,7 @@ static void wire_pod(struct net_ns ns[NNS], int i, const char *v4, const char *v
 static void pods_body(void)
 {
 	struct net_ns ns[NNS];
-	struct net_prefix g4 = pfx("10.42.0.1/24"), g6 = pfx("fd42::1/64");
+	struct inet_prefix g4 = pfx("10.42.0.1/24"), g6 = pfx("fd42::1/64");
 	struct net_link br, pe, he;
 	struct net_route *rt;
 	char host[NET_IFNAME_MAX];
@@ -235,11 +235,11 @@ static void pods_body(void)
 	ASSERT_FALSE(has_addr(&ns[P1], "eth0", "10.42.0.3/24"));
 	NS_OK(&ns[P1], net_route_list(&ns[P1], AF_UNSPEC, &rt, &n));
 	for (size_t i = 0; i < n; i++) {
-		char g[NET_ADDR_STRLEN];
+		char g[INET_ADDR_STRLEN];
 
 		if (rt[i].dst.len || strcmp(rt[i].dev, "eth0"))
 			continue;
-		net_addr_format(&rt[i].gw, g);
+		inet_addr_format(&rt[i].gw, g);
 		ASSERT_TRUE(!strcmp(g, "10.42.0.1") || !strcmp(g, "fd42::1"));
 		defaults++;
 	}
@@ -262,7 +262,7 @@ static void pods_body(void)
 
 	/* negative: after removing p2's address, it no longer answers */
 	{
-		struct net_prefix a = pfx("10.42.0.3/24");
+		struct inet_prefix a = pfx("10.42.0.3/24");
 
 		NS_OK(&ns[P2], net_addr_del(&ns[P2], "eth0", &a));
 		ASSERT_EQ(net_addr_del(&ns[P2], "eth0", &a), -EADDRNOTAVAIL);
@@ -308,8 +308,8 @@ static void vxlan_body(void)
 				.dev = "k1s.vx4", .flags = NET_ROUTE_ONLINK };
 	struct net_route r6 = { .dst = pfx("fd42:0:0:1::/64"), .gw = ip("fd42:0:0:1::"),
 				.dev = "k1s.vx6", .flags = NET_ROUTE_ONLINK };
-	struct net_addr n4 = ip("10.42.1.0"), n6 = ip("fd42:0:0:1::");
-	struct net_addr d4 = ip("192.0.2.2"), d6 = ip("2001:db8::2");
+	struct inet_addr n4 = ip("10.42.1.0"), n6 = ip("fd42:0:0:1::");
+	struct inet_addr d4 = ip("192.0.2.2"), d6 = ip("2001:db8::2");
 	struct net_ns *node = &ns[NODE];
 	const char *nn = ns_name[NODE];
 	struct net_route *rt;
@@ -371,13 +371,13 @@ static void vxlan_body(void)
 	NS_OK(node, net_neigh_list(node, "k1s.vx4", AF_BRIDGE, &nb, &n));
 	ASSERT_EQ(n, 1);
 	ASSERT_TRUE(nb[0].has_mac && !memcmp(nb[0].mac, mac2, 6));
-	ASSERT_TRUE(net_addr_equal(&nb[0].addr, &d4));
+	ASSERT_TRUE(inet_addr_equal(&nb[0].addr, &d4));
 	ASSERT_TRUE(nb[0].state & NUD_PERMANENT);
 	free(nb);
 	NS_OK(node, net_neigh_list(node, NULL, AF_UNSPEC, &nb, &n));
 	for (size_t i = 0; i < n; i++)
 		if (nb[i].state == NUD_PERMANENT && nb[i].has_mac &&
-		    (net_addr_equal(&nb[i].addr, &n4) || net_addr_equal(&nb[i].addr, &n6)))
+		    (inet_addr_equal(&nb[i].addr, &n4) || inet_addr_equal(&nb[i].addr, &n6)))
 			neighs++;
 	free(nb);
 	ASSERT_EQ(neighs, 2);
@@ -533,18 +533,18 @@ static void ping_ok(int from, const char *addr)
 static void api_body(void)
 {
 	struct net_ns ns[NNS];
-	struct net_prefix c[2];
+	struct inet_prefix c[2];
 	struct net_ipam ipam;
 	struct net_ipam_addrs gws, a2;
 	struct net_pod_net bad = { .owner = "uid-bad/eth0", .bridge = "k1s0" };
-	char s[NET_ADDR_STRLEN], host[NET_IFNAME_MAX], val[8];
+	char s[INET_ADDR_STRLEN], host[NET_IFNAME_MAX], val[8];
 	unsigned long ops;
 	uint64_t took;
 	size_t nc = 0;
 	struct net_link l;
 
 	for (; nc < 2 && api_cidrs[nc]; nc++)
-		ASSERT_OK(net_prefix_parse(api_cidrs[nc], NET_PREFIX_STRICT, &c[nc]));
+		ASSERT_OK(inet_prefix_parse(api_cidrs[nc], INET_PREFIX_STRICT, &c[nc]));
 	ASSERT_OK(net_ipam_open(&ipam, test_tmpdir(), c, nc));
 	net_ipam_gateways(&ipam, &gws);
 	open_all(ns);
@@ -559,8 +559,8 @@ static void api_body(void)
 	attach(ns, &ipam, P2, &gws, &ops, &took);
 	ASSERT_OK(net_ipam_lookup(&ipam, "uid-p2/eth0", &a2));
 	for (size_t i = 0; i < a2.n; i++) {
-		ping_ok(P1, net_addr_format(&a2.addr[i].addr, s));
-		ping_ok(P2, net_addr_format(&gws.addr[i].addr, s));
+		ping_ok(P1, inet_addr_format(&a2.addr[i].addr, s));
+		ping_ok(P2, inet_addr_format(&gws.addr[i].addr, s));
 	}
 	/* a second attach is refused and leaves the working pod alone */
 	{
@@ -568,7 +568,7 @@ static void api_body(void)
 
 		ASSERT_EQ(net_pod_attach(&ns[NODE], &ns[P1], &again), -EEXIST);
 		NS_OK(&ns[P1], net_link_get(&ns[P1], "eth0", &l));
-		ping_ok(P1, net_addr_format(&a2.addr[0].addr, s));
+		ping_ok(P1, inet_addr_format(&a2.addr[0].addr, s));
 	}
 	/* a failing attach removes its veth again */
 	bad.addrs.n = 1;
