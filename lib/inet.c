@@ -141,3 +141,20 @@ int inet_prefix_nth(const struct inet_prefix *p, uint64_t off, struct inet_addr 
 	return 0;
 }
 
+
+int inet_prefix_offset(const struct inet_prefix *p, const struct inet_addr *a, uint64_t *off)
+{
+	size_t n = inet_family_len(p->addr.family);
+	uint64_t v = 0;
+
+	if (!inet_prefix_contains(p, a))
+		return -EINVAL;
+	if (n * 8 - p->len > 64)
+		return -ERANGE;
+	for (size_t i = n > 8 ? n - 8 : 0; i < n; i++)
+		v = (v << 8) | a->bytes[i];
+	if (n * 8 - p->len < 64)
+		v &= (UINT64_C(1) << (n * 8 - p->len)) - 1;
+	*off = v;
+	return 0;
+}

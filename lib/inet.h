@@ -52,5 +52,8 @@ bool inet_prefix_contains(const struct inet_prefix *p, const struct inet_addr *a
 /* The address at host offset off inside p (off 1 of 10.42.0.0/24 is
  * 10.42.0.1). -ERANGE when off does not fit the host bits. */
 int inet_prefix_nth(const struct inet_prefix *p, uint64_t off, struct inet_addr *out);
+/* The inverse: a's host offset inside p. -EINVAL when a is not in p,
+ * -ERANGE when the offset does not fit 64 bits. */
+int inet_prefix_offset(const struct inet_prefix *p, const struct inet_addr *a, uint64_t *off);
 
 #endif

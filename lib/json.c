@@ -100,3 +100,37 @@ void json_print_buf(const cJSON *o, struct buf *b)
 	buf_addstr(b, s);
 	free(s);
 }
+
+bool json_equal(const cJSON *a, const cJSON *b)
+{
+	const cJSON *it;
+
+	if (!a || !b)
+		return a == b;
+	if ((a->type & 0xff) != (b->type & 0xff))
+		return false;
+	switch (a->type & 0xff) {
+	case cJSON_Number:
+		return a->valuedouble == b->valuedouble;
+	case cJSON_String:
+	case cJSON_Raw:
+		return !strcmp(a->valuestring, b->valuestring);
+	case cJSON_Array: {
+		const cJSON *x = a->child, *y = b->child;
+
+		for (; x && y; x = x->next, y = y->next)
+			if (!json_equal(x, y))
+				return false;
+		return !x && !y;
+	}
+	case cJSON_Object:
+		if (cJSON_GetArraySize(a) != cJSON_GetArraySize(b))
+			return false;
+		cJSON_ArrayForEach(it, a)
+			if (!json_equal(it, json_get(b, it->string)))
+				return false;
+		return true;
+	default:
+		return true;
+	}
+}

@@ -29,6 +29,8 @@ void json_set_int(cJSON *o, const char *key, int64_t v);
 void json_set_bool(cJSON *o, const char *key, bool v);
 /* Replaces o[key] with item (which o then owns). */
 void json_set(cJSON *o, const char *key, cJSON *item);
+/* True when the two values are equal (object key order ignored). */
+bool json_equal(const cJSON *a, const cJSON *b);
 /* Serializes compactly into b (appending). */
 void json_print_buf(const cJSON *o, struct buf *b);
 /* Compact serialization, malloc'd; never NULL. */

@@ -5,6 +5,7 @@
 #include "apiserver.h"
 #include "kubeconfig.h"
 #include "pki.h"
+#include "services.h"
 #include "storage.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -203,6 +204,11 @@ int server_run(const struct server_config *cfg)
 	r = storage_open(s, db, &err);
 	if (r) {
 		log_error("%s", err ? err : strerror(-r));
+		free(err);
+		goto out;
+	}
+	if (services_init(s, &err)) {
+		log_error("%s", err);
 		free(err);
 		goto out;
 	}

@@ -24,6 +24,7 @@
 #include "authn.h"
 
 struct store;
+struct svc_state;
 
 #define API_MAX_LIMIT 100000	/* largest list page */
 
@@ -53,6 +54,7 @@ struct apiserver {
 	char server_address[80];	/* advertised host:port */
 	bool ready;
 	struct api_metrics metrics;
+	struct svc_state *svc;		/* service IP and port allocation (services.c) */
 	uv_signal_t sigterm, sigint;
 };
 
@@ -69,6 +71,7 @@ struct api_call {
 	/* parsed query parameters */
 	bool dry_run;
 	char *field_validation;		/* Strict (default), Warn, Ignore */
+	void *svc_taken;		/* allocations of this write (services.c) */
 };
 
 /* Answering. All take ownership of nothing and are safe after the client left. */

@@ -6,12 +6,17 @@
  */
 #include "apiserver.h"
 #include "meta.h"
+#include "services.h"
 #include "storage.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +90,98 @@ void api_namespace_created(struct apiserver *s, const char *ns)
 	create(s, "", "serviceaccounts", ns, sa);
 }
 
+/* The address clients reach this API server at: --node-ip, else the first
+ * global IPv4 address of the host, else loopback. */
+static void advertise_address(struct apiserver *s, char out[INET6_ADDRSTRLEN])
+{
+	struct ifaddrs *ifs = NULL, *i;
+
+	snprintf(out, INET6_ADDRSTRLEN, "127.0.0.1");
+	if (s->cfg->node_ip.n) {
+		snprintf(out, INET6_ADDRSTRLEN, "%s", s->cfg->node_ip.v[0]);
+		return;
+	}
+	if (getifaddrs(&ifs))
+		return;
+	for (i = ifs; i; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && !(i->ifa_flags & IFF_LOOPBACK) &&
+		    (i->ifa_flags & IFF_UP)) {
+			inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, out, INET6_ADDRSTRLEN);
+			break;
+		}
+	freeifaddrs(ifs);
+}
+
+static bool exists(struct apiserver *s, const struct api_resource *r, const char *ns, const char *name)
+{
+	char *key = api_key(r, ns, name);
+	struct sobj o = { 0 };
+	bool found = !storage_get(s, key, &o);
+
+	sobj_release(&o);
+	free(key);
+	return found;
+}
+
+/* The `kubernetes` Service in default, with Endpoints and an EndpointSlice
+ * naming this API server, as kube-apiserver's endpoint reconciler keeps them. */
+static void kubernetes_service(struct apiserver *s)
+{
+	char ip[INET6_ADDRSTRLEN];
+	cJSON *o, *m, *arr, *x, *ports;
+	bool v6;
+
+	if (!exists(s, registry_find("", "v1", "services"), "default", "kubernetes"))
+		create(s, "", "services", "default", services_kubernetes(s));
+	advertise_address(s, ip);
+	v6 = strchr(ip, ':') != NULL;
+	if (!exists(s, registry_find("", "v1", "endpoints"), "default", "kubernetes")) {
+		o = cJSON_CreateObject();
+		m = json_obj(o, "metadata");
+		json_set_str(o, "apiVersion", "v1");
+		json_set_str(o, "kind", "Endpoints");
+		json_set_str(m, "name", "kubernetes");
+		json_set_str(m, "namespace", "default");
+		arr = cJSON_CreateArray();
+		x = cJSON_CreateObject();
+		json_set(x, "addresses", cJSON_CreateArray());
+		cJSON_AddItemToArray(json_get(x, "addresses"), cJSON_CreateObject());
+		json_set_str(cJSON_GetArrayItem(json_get(x, "addresses"), 0), "ip", ip);
+		ports = cJSON_CreateArray();
+		cJSON_AddItemToArray(ports, cJSON_CreateObject());
+		json_set_str(cJSON_GetArrayItem(ports, 0), "name", "https");
+		json_set_int(cJSON_GetArrayItem(ports, 0), "port", s->cfg->https_port);
+		json_set_str(cJSON_GetArrayItem(ports, 0), "protocol", "TCP");
+		json_set(x, "ports", ports);
+		cJSON_AddItemToArray(arr, x);
+		json_set(o, "subsets", arr);
+		create(s, "", "endpoints", "default", o);
+	}
+	if (!exists(s, registry_find("discovery.k8s.io", "v1", "endpointslices"), "default", "kubernetes")) {
+		o = cJSON_CreateObject();
+		m = json_obj(o, "metadata");
+		json_set_str(o, "apiVersion", "discovery.k8s.io/v1");
+		json_set_str(o, "kind", "EndpointSlice");
+		json_set_str(m, "name", "kubernetes");
+		json_set_str(m, "namespace", "default");
+		json_set_str(json_obj(m, "labels"), "kubernetes.io/service-name", "kubernetes");
+		json_set_str(o, "addressType", v6 ? "IPv6" : "IPv4");
+		arr = cJSON_CreateArray();
+		x = cJSON_CreateObject();
+		json_set(x, "addresses", cJSON_CreateStringArray((const char *[]){ ip }, 1));
+		json_set_bool(json_obj(x, "conditions"), "ready", true);
+		cJSON_AddItemToArray(arr, x);
+		json_set(o, "endpoints", arr);
+		ports = cJSON_CreateArray();
+		cJSON_AddItemToArray(ports, cJSON_CreateObject());
+		json_set_str(cJSON_GetArrayItem(ports, 0), "name", "https");
+		json_set_int(cJSON_GetArrayItem(ports, 0), "port", s->cfg->https_port);
+		json_set_str(cJSON_GetArrayItem(ports, 0), "protocol", "TCP");
+		json_set(o, "ports", ports);
+		create(s, "discovery.k8s.io", "endpointslices", "default", o);
+	}
+}
+
 void api_bootstrap_objects(struct apiserver *s, void (*done)(struct apiserver *s))
 {
 	const struct api_resource *r = registry_find("", "v1", "namespaces");
@@ -114,6 +211,7 @@ void api_bootstrap_objects(struct apiserver *s, void (*done)(struct apiserver *s
 		create(s, "", "namespaces", "", ns);
 		api_namespace_created(s, builtin_namespaces[i]);
 	}
+	kubernetes_service(s);
 	if (--pending == 0 && when_done) {
 		when_done = NULL;
 		done(s);

@@ -7,6 +7,7 @@
 #include "apiserver.h"
 #include "convert.h"
 #include "discovery.h"
+#include "services.h"
 #include "openapi.h"
 #include "tables.h"
 #include "lib/json.h"
@@ -171,6 +172,8 @@ void api_call_free(struct api_call *c)
 {
 	if (!c)
 		return;
+	if (c->svc_taken)
+		services_write_done(c, -ECANCELED);	/* answered without a write */
 	authn_identity_release(&c->id);
 	free(c->field_validation);
 	http_request_unref(c->req);

@@ -59,7 +59,5 @@ void meta_mark_deleted(cJSON *obj, int64_t now, int64_t grace);
 /* True when obj is marked for deletion and has no finalizers left. */
 bool meta_ready_to_remove(const cJSON *obj);
 
-/* True when the two JSON values are equal (object key order ignored). */
-bool json_equal(const cJSON *a, const cJSON *b);
 
 #endif

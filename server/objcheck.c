@@ -4,6 +4,7 @@
 #include "objcheck.h"
 #include "meta.h"
 #include "pods.h"
+#include "services.h"
 #include "schema_glue.h"
 #include "lib/json.h"
 #include "lib/util.h"
@@ -237,9 +238,6 @@ static void validate_service(const cJSON *obj, const cJSON *old, struct api_erro
 	if (strcmp(type, "ExternalName") && !cJSON_GetArraySize(json_get(spec, "ports")) &&
 	    strcmp(json_get_str(spec, "clusterIP", ""), "None"))
 		field_required(e, "spec.ports", "");
-	if (old && strcmp(json_get_str(json_get(old, "spec"), "clusterIP", ""), "") &&
-	    json_get(spec, "clusterIP"))
-		immutable(obj, old, "spec.clusterIP", e);
 }
 
 static void validate_configmap(const cJSON *obj, const cJSON *old, struct api_error *e)
@@ -288,6 +286,17 @@ void objcheck_validate(struct api_call *c, const cJSON *obj, const cJSON *old,
 			kind_validators[i].fn(obj, old, e);
 	if (c->res->hooks && c->res->hooks->validate)
 		c->res->hooks->validate(obj, old, e);
+}
+
+void objcheck_admit(struct api_call *c, cJSON *obj, const cJSON *old, struct api_error *e)
+{
+	if (!strcmp(c->res->kind, "Service") && !*c->res->group)
+		services_admit(c, obj, old, e);
+}
+
+void objcheck_write_done(struct api_call *c, int err)
+{
+	services_write_done(c, err);
 }
 
 void objcheck_smp_schema(struct api_call *c, struct smp_schema *out)

@@ -23,6 +23,10 @@ void objcheck_defaults(struct api_call *c, cJSON *obj);
 /* Schema validation and the kind's own checks; adds causes to e. */
 void objcheck_validate(struct api_call *c, const cJSON *obj, const cJSON *old,
 		       struct api_error *e);
+/* Last step before a write: allocations (service IPs and ports). Adds causes to e. */
+void objcheck_admit(struct api_call *c, cJSON *obj, const cJSON *old, struct api_error *e);
+/* After the write of c (err 0 or -errno): undo allocations of a failed write. */
+void objcheck_write_done(struct api_call *c, int err);
 /* The merge keys of c's kind for strategic merge patch. */
 void objcheck_smp_schema(struct api_call *c, struct smp_schema *out);
 /* True when deleting obj only marks it (a pod bound to a node). */

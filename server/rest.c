@@ -182,6 +182,7 @@ static void write_done(int err, int64_t rev, struct sobj *prev, void *ud)
 	struct api_error e = { 0 };
 	const char *name = json_get_str(json_get(w->obj, "metadata"), "name", "");
 
+	objcheck_write_done(c, err);
 	c->srv->metrics.store_writes++;
 	c->srv->metrics.store_latency_us_sum += (mono_ns() - w->submitted_ns) / 1000;
 	if (err == -EEXIST) {
@@ -238,6 +239,7 @@ static void write_start(struct wctx *w, int64_t expected)
 	struct buf b = BUF_INIT;
 
 	if (c->dry_run) {
+		objcheck_write_done(c, 0);	/* gives dry-run allocations back */
 		if (expected)
 			set_rv(w->obj, expected);
 		api_respond_object(c, w->code, w->obj);
@@ -351,6 +353,7 @@ void rest_create(struct api_call *c)
 	objcheck_defaults(c, obj);
 	meta_prepare_create(obj, c->res, (int64_t)wall_ns(), &e);
 	objcheck_validate(c, obj, NULL, &e);
+	objcheck_admit(c, obj, NULL, &e);
 	if (e.ncauses) {
 		api_error_invalid(&e, c->res->group, c->res->kind,
 				  json_get_str(json_get(obj, "metadata"), "name", ""));
@@ -393,6 +396,7 @@ static void update_object(struct api_call *c, cJSON *new, const cJSON *old, int6
 	objcheck_defaults(c, new);
 	meta_prepare_update(new, old, c->res, status_only, &e);
 	objcheck_validate(c, new, old, &e);
+	objcheck_admit(c, new, old, &e);
 	if (e.ncauses) {
 		api_error_invalid(&e, c->res->group, c->res->kind, c->route.name);
 		goto fail;
