@@ -201,9 +201,7 @@ static void immutable(const cJSON *obj, const cJSON *old, const char *path,
 	const cJSON *a = json_path(obj, path), *b = json_path(old, path);
 
 	if (old && b && !json_equal(a, b))
-		api_error_add_cause(e, "FieldValueInvalid", path,
-				    "Invalid value: %s: field is immutable",
-				    a && cJSON_IsString(a) ? a->valuestring : "null");
+		field_invalid(e, path, a, "field is immutable");
 }
 
 static void validate_pod(const cJSON *obj, const cJSON *old, struct api_error *e)
@@ -254,11 +252,64 @@ static void validate_configmap(const cJSON *obj, const cJSON *old, struct api_er
 	}
 }
 
-static void validate_selector_immutable(const cJSON *obj, const cJSON *old, struct api_error *e)
+static void validate_selector_required(const cJSON *obj, const cJSON *old, struct api_error *e)
 {
-	immutable(obj, old, "spec.selector", e);
+	(void)old;
 	if (!json_path(obj, "spec.selector"))
 		field_required(e, "spec.selector", "");
+}
+
+static void validate_secret(const cJSON *obj, const cJSON *old, struct api_error *e)
+{
+	if (old && json_get_bool(old, "immutable", false) &&
+	    (!json_equal(json_get(obj, "data"), json_get(old, "data")) ||
+	     !json_equal(json_get(obj, "stringData"), json_get(old, "stringData"))))
+		field_forbidden(e, "data", "field is immutable when `immutable` is set");
+}
+
+/* Fields that may not change once the object exists (or once set, for
+ * "set once" fields that start empty), per kind, as kube-apiserver's
+ * ValidateXUpdate functions have them. */
+static const struct {
+	const char *group, *kind;
+	const char *fields[6];
+	bool once_set;		/* may go from absent to set (podCIDRs, volumeName) */
+} immutable_fields[] = {
+	{ "apps", "Deployment", { "spec.selector" }, false },
+	{ "apps", "ReplicaSet", { "spec.selector" }, false },
+	{ "apps", "DaemonSet", { "spec.selector" }, false },
+	{ "apps", "StatefulSet", { "spec.selector", "spec.serviceName", "spec.volumeClaimTemplates", "spec.podManagementPolicy" }, false },
+	{ "batch", "Job", { "spec.selector", "spec.template", "spec.completionMode" }, false },
+	{ "", "Secret", { "type" }, false },
+	{ "", "PersistentVolumeClaim", { "spec.storageClassName", "spec.accessModes", "spec.selector", "spec.dataSource", "spec.volumeMode" }, false },
+	{ "", "PersistentVolumeClaim", { "spec.volumeName" }, true },
+	{ "", "Node", { "spec.podCIDR", "spec.podCIDRs" }, true },
+	{ "storage.k8s.io", "StorageClass", { "provisioner", "parameters", "reclaimPolicy", "volumeBindingMode" }, false },
+	{ "storage.k8s.io", "CSIDriver", { "spec.attachRequired", "spec.podInfoOnMount", "spec.volumeLifecycleModes" }, false },
+	{ "discovery.k8s.io", "EndpointSlice", { "addressType" }, false },
+	{ "scheduling.k8s.io", "PriorityClass", { "value" }, false },
+	{ "rbac.authorization.k8s.io", "RoleBinding", { "roleRef" }, false },
+	{ "rbac.authorization.k8s.io", "ClusterRoleBinding", { "roleRef" }, false },
+	{ "certificates.k8s.io", "CertificateSigningRequest", { "spec.request", "spec.signerName", "spec.usages" }, false },
+};
+
+static void validate_immutable_fields(struct api_call *c, const cJSON *obj, const cJSON *old,
+				      struct api_error *e)
+{
+	if (!old || !strcmp(c->route.sub, "status"))
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(immutable_fields); i++) {
+		if (strcmp(immutable_fields[i].group, c->res->group) ||
+		    strcmp(immutable_fields[i].kind, c->res->kind))
+			continue;
+		for (size_t f = 0; f < ARRAY_SIZE(immutable_fields[i].fields) && immutable_fields[i].fields[f]; f++) {
+			const char *path = immutable_fields[i].fields[f];
+
+			if (immutable_fields[i].once_set && !json_path(old, path))
+				continue;
+			immutable(obj, old, path, e);
+		}
+	}
 }
 
 struct kind_validate {
@@ -270,16 +321,18 @@ static const struct kind_validate kind_validators[] = {
 	{ "", "Pod", validate_pod },
 	{ "", "Service", validate_service },
 	{ "", "ConfigMap", validate_configmap },
-	{ "apps", "Deployment", validate_selector_immutable },
-	{ "apps", "ReplicaSet", validate_selector_immutable },
-	{ "apps", "DaemonSet", validate_selector_immutable },
-	{ "apps", "StatefulSet", validate_selector_immutable },
+	{ "", "Secret", validate_secret },
+	{ "apps", "Deployment", validate_selector_required },
+	{ "apps", "ReplicaSet", validate_selector_required },
+	{ "apps", "DaemonSet", validate_selector_required },
+	{ "apps", "StatefulSet", validate_selector_required },
 };
 
 void objcheck_validate(struct api_call *c, const cJSON *obj, const cJSON *old,
 		       struct api_error *e)
 {
 	schema_glue_validate(c, obj, e);
+	validate_immutable_fields(c, obj, old, e);
 	for (size_t i = 0; i < ARRAY_SIZE(kind_validators); i++)
 		if (!strcmp(kind_validators[i].group, c->res->group) &&
 		    !strcmp(kind_validators[i].kind, c->res->kind))

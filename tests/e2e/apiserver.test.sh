@@ -178,6 +178,11 @@ expect_eq "no new finalizers while deleting" "422 Invalid" "$(reason "$r")"
 kc patch cm held -n demo --type merge -p '{"metadata":{"finalizers":null}}' >/dev/null
 if poll 5 sh -c "! kubectl --kubeconfig $KUBECONFIG get cm held -n demo >/dev/null 2>&1"; then ok "removing the last finalizer removes the object"; else not_ok "removing the last finalizer removes the object"; fi
 
+# --- immutable fields
+r=$(api PATCH /apis/apps/v1/namespaces/demo/deployments/web -H 'Content-Type: application/merge-patch+json' -d '{"spec":{"selector":{"matchLabels":{"app":"other"}}}}')
+expect_eq "a deployment's selector is immutable" "422 Invalid" "$(reason "$r")"
+check "with the field named" sh -c "echo '$r' | grep -q 'spec.selector: Invalid value: .*field is immutable'"
+
 # --- metrics and health
 check "/metrics counts requests by verb and resource" sh -c "curl -s --cacert $TLS/server-ca.crt --cert $TLS/client-admin.crt --key $TLS/client-admin.key $API/metrics | grep -q 'apiserver_request_total{verb=\"LIST\",group=\"\",version=\"v1\",resource=\"configmaps\"}'"
 check "/readyz?verbose lists its checks" sh -c "curl -sk '$API/readyz?verbose' | grep -q 'readyz check passed'"
