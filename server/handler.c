@@ -523,6 +523,41 @@ static int authenticate(struct api_call *c)
 	return authn_authenticate(&c->srv->authn, &ar, &c->id);
 }
 
+/*
+ * Impersonate-User / Impersonate-Group / Impersonate-Uid (kubectl --as,
+ * --as-group): who may impersonate is an authorization question (verb
+ * impersonate on users and groups). Returns 0, or -EPERM after answering 403.
+ */
+static int impersonate(struct api_call *c)
+{
+	const char *user = http_request_header(c->req, "Impersonate-User");
+	struct authz_attrs a = { .verb = "impersonate", .group = "", .resource = "users" };
+	struct authn_identity id = { 0 };
+	const char *g;
+	size_t it = 0;
+
+	if (!user)
+		return 0;
+	a.name = user;
+	if (!authz_allowed(&c->id, &a)) {
+		char *msg = authz_forbidden_message(&c->id, &a);
+
+		api_respond_errorf(c, STATUS_FORBIDDEN, "%s", msg);
+		free(msg);
+		return -EPERM;
+	}
+	id.user = xstrdup(user);
+	id.uid = xstrdup(http_request_header(c->req, "Impersonate-Uid") ?
+			 http_request_header(c->req, "Impersonate-Uid") : "");
+	while ((g = http_request_header_next(c->req, "Impersonate-Group", &it)))
+		authn_identity_add_group(&id, g);
+	if (strcmp(user, AUTHN_USER_ANONYMOUS))
+		authn_identity_add_group(&id, AUTHN_GROUP_AUTHENTICATED);
+	authn_identity_release(&c->id);
+	c->id = id;
+	return 0;
+}
+
 void api_handle(struct http_request *req, void *data)
 {
 	struct apiserver *s = data;
@@ -536,6 +571,10 @@ void api_handle(struct http_request *req, void *data)
 	LOG_V(4, "%s %s", req->method, req->url);
 	if (authenticate(c)) {
 		api_respond_errorf(c, STATUS_UNAUTHORIZED, "Unauthorized");
+		api_call_free(c);
+		return;
+	}
+	if (impersonate(c)) {
 		api_call_free(c);
 		return;
 	}

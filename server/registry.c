@@ -1,4 +1,5 @@
 #include "registry.h"
+#include "reviews.h"
 #include "lib/util.h"
 
 #include <string.h>
@@ -10,6 +11,9 @@
 /* group, version, kind, plural, singular, short, categories, namespaced, verbs, subresources, storage group, name rule, has status */
 #define R(g, v, k, p, s, sh, cat, ns, verbs, sub, nr, st) \
 	{ g, v, k, p, s, sh, cat, ns, verbs, sub, NULL, nr, st, NULL, NULL }
+/* A create-only kind answered by a hook, never stored (reviews). */
+#define REVIEW(g, k, p, ns, hooks) \
+	{ g, "v1", k, p, "", NULL, NULL, ns, VERB_CREATE, NULL, NULL, NAME_DNS1123_SUBDOMAIN, false, hooks, NULL }
 
 static struct api_resource builtin_resources[] = {
 	R("", "v1", "Namespace", "namespaces", "namespace", "ns", NULL, false, ALL & ~VERB_DELETECOLLECTION, "status,finalize", NAME_DNS1123_LABEL, true),
@@ -54,6 +58,12 @@ static struct api_resource builtin_resources[] = {
 	R("coordination.k8s.io", "v1", "Lease", "leases", "lease", NULL, NULL, true, ALL, NULL, SUB_DNS, false),
 	R("node.k8s.io", "v1", "RuntimeClass", "runtimeclasses", "runtimeclass", NULL, NULL, false, ALL, NULL, SUB_DNS, false),
 	R("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", NULL, NULL, true, ALL, NULL, SUB_DNS, false),
+	REVIEW("authentication.k8s.io", "TokenReview", "tokenreviews", false, &review_token_hooks),
+	REVIEW("authentication.k8s.io", "SelfSubjectReview", "selfsubjectreviews", false, &review_self_hooks),
+	REVIEW("authorization.k8s.io", "LocalSubjectAccessReview", "localsubjectaccessreviews", true, &review_access_hooks),
+	REVIEW("authorization.k8s.io", "SelfSubjectAccessReview", "selfsubjectaccessreviews", false, &review_self_access_hooks),
+	REVIEW("authorization.k8s.io", "SelfSubjectRulesReview", "selfsubjectrulesreviews", false, &review_rules_hooks),
+	REVIEW("authorization.k8s.io", "SubjectAccessReview", "subjectaccessreviews", false, &review_access_hooks),
 };
 
 struct group_versions {
@@ -78,6 +88,8 @@ static const struct group_versions groups[] = {
 	{ "coordination.k8s.io", { "v1", NULL } },
 	{ "node.k8s.io", { "v1", NULL } },
 	{ "discovery.k8s.io", { "v1", NULL } },
+	{ "authentication.k8s.io", { "v1", NULL } },
+	{ "authorization.k8s.io", { "v1", NULL } },
 };
 
 void registry_init(void)

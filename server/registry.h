@@ -35,6 +35,7 @@ enum verb {
 	XX(VERB_WATCH, "watch")
 
 struct api_error;
+struct api_call;
 
 /* Hooks where a kind departs from the generic path; any may be NULL. */
 struct resource_hooks {
@@ -42,7 +43,11 @@ struct resource_hooks {
 	void (*defaults)(cJSON *obj);
 	/* Kind-specific validation; adds causes to e. old is NULL on create. */
 	void (*validate)(const cJSON *obj, const cJSON *old, struct api_error *e);
+	/* A create that is answered, not stored (access and token reviews).
+	 * Gets the parsed body; answers through c and frees nothing. */
+	void (*answer)(struct api_call *c, cJSON *body);
 };
+struct api_call;
 
 struct api_resource {
 	const char *group;	/* "" for core */

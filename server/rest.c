@@ -337,6 +337,17 @@ void rest_create(struct api_call *c)
 		pods_eviction(c);
 		return;
 	}
+	if (c->res->hooks && c->res->hooks->answer) {
+		obj = parse_body(c, &e);
+		if (!obj) {
+			fail(c, &e);
+			return;
+		}
+		c->res->hooks->answer(c, obj);
+		cJSON_Delete(obj);
+		api_call_free(c);
+		return;
+	}
 	if (c->route.sub[0]) {
 		api_error_set(&e, STATUS_METHOD_NOT_ALLOWED,
 			      "the server does not allow this method on the requested resource");

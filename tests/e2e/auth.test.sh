@@ -30,4 +30,16 @@ expect_eq "a certificate from another CA is 401" 401 \
 check "certificate SANs cover localhost and ::1" sh -c "openssl x509 -in $TLS/serving-kube-apiserver.crt -noout -text | grep -q 'DNS:localhost' && openssl x509 -in $TLS/serving-kube-apiserver.crt -noout -text | grep -q 'IP Address:0:0:0:0:0:0:0:1'"
 expect_eq "kubectl over IPv6 loopback" "default" \
 	"$(kubectl --kubeconfig "$KUBECONFIG" --server "https://[::1]:$PORT" get ns default -o jsonpath='{.metadata.name}')"
+# reviews and impersonation (kubectl auth; kubectl 1.30 sends JSON bodies)
+K130=/usr/lib/google-cloud-sdk/bin/kubectl.1.30
+[ -x "$K130" ] || K130=kubectl
+expect_eq "auth can-i for the admin" yes "$($K130 --kubeconfig "$KUBECONFIG" auth can-i list pods)"
+expect_eq "auth can-i as another user" no "$($K130 --kubeconfig "$KUBECONFIG" auth can-i list pods --as=bob)"
+check "auth whoami as another user with a group" sh -c "$K130 --kubeconfig $KUBECONFIG auth whoami --as=bob --as-group=devs | grep -q 'devs system:authenticated'"
+$K130 --kubeconfig "$KUBECONFIG" get pods --as=bob > "$dir/out" 2>&1
+check "impersonated requests are authorized as that user" grep -q 'User "bob" cannot list resource "pods"' "$dir/out"
+expect_eq "a non-admin may not impersonate" 403 "$(code -H 'Authorization: Bearer usertoken' -H 'Impersonate-User: alice' "$API/api/v1/namespaces")"
+r=$(code -H 'Authorization: Bearer admintoken' -H 'Content-Type: application/json' -X POST "$API/apis/authentication.k8s.io/v1/tokenreviews" -d '{"apiVersion":"authentication.k8s.io/v1","kind":"TokenReview","spec":{"token":"usertoken"}}')
+expect_eq "TokenReview answers 201" 201 "$r"
+check "TokenReview authenticates a token" grep -q '"username":"bob"' "$dir/body"
 exit $_failed
