@@ -509,8 +509,9 @@ static int decode_field(struct dctx *d, const struct proto_field *fd, const stru
 		cJSON_Delete(v);
 		return ret;
 	}
-	if (v && cJSON_IsString(v) && !*v->valuestring && fd->kind != PK_MSG &&
-	    !(fd->flags & PF_KEEP_EMPTY)) {
+	if (v && ((cJSON_IsString(v) && !*v->valuestring && fd->kind != PK_MSG &&
+		   !(fd->flags & PF_KEEP_EMPTY)) ||
+		  ((fd->flags & PF_OMIT_ZERO) && !f->u64))) {
 		cJSON_Delete(v);
 		v = NULL;
 	}

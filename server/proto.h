@@ -29,10 +29,13 @@
  *    for omitempty fields, and an empty non-pointer string means "unset" to
  *    upstream too), except fields flagged PF_KEEP_EMPTY (pointer strings
  *    where "" differs from unset: PVC spec.storageClassName);
- *  - bools and integers are always kept, as on the wire (a pointer's
- *    false/0 matters: replicas: 0, automountServiceAccountToken: false);
- *    a non-pointer omitempty 0/false thus appears where Go's JSON omits it,
- *    which means the same thing to the API;
+ *  - bools and integers are kept, as on the wire (a pointer's false/0
+ *    matters: replicas: 0, automountServiceAccountToken: false), except
+ *    fields flagged PF_OMIT_ZERO: the non-pointer omitempty ones typed
+ *    clients send (metadata.generation, ports' hostPort/nodePort,
+ *    stdin/tty, hostNetwork, probe thresholds, minReadySeconds...); any
+ *    other non-pointer omitempty 0/false appears where Go's JSON omits it,
+ *    which means the same thing to the API (mostly status fields);
  *  - an empty Time/MicroTime (the zero time), RawExtension or FieldsV1 is
  *    omitted where Go's JSON writes null;
  *  - empty nested messages are kept as {} (as Go's JSON writes non-pointer
@@ -78,6 +81,7 @@ enum proto_flag {
 	PF_MAP = 1 << 1,	/* repeated {key(1) string, value(2)} entries */
 	PF_INLINE = 1 << 2,	/* message fields merge into the parent object */
 	PF_KEEP_EMPTY = 1 << 3,	/* keep a singular "" (a pointer string) */
+	PF_OMIT_ZERO = 1 << 4,	/* drop a singular 0/false (non-pointer omitempty) */
 };
 
 enum proto_special {

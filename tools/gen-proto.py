@@ -79,6 +79,30 @@ RENAME = {
 # Pointer strings whose empty value means something (kept when empty).
 KEEP_EMPTY = {(CORE + 'PersistentVolumeClaimSpec', 'storageClassName')}
 
+# Non-pointer omitempty ints/bools that typed clients write as 0/false:
+# dropped when zero, as Go's JSON omits them (all others are kept as on
+# the wire, since a pointer's 0/false matters).
+APPS = 'k8s.io.api.apps.v1.'
+OMIT_ZERO = {
+    (META + 'ObjectMeta', 'generation'),
+    (CORE + 'ContainerPort', 'hostPort'),
+    (CORE + 'ServicePort', 'nodePort'),
+    (CORE + 'ServiceSpec', 'healthCheckNodePort'),
+    (CORE + 'ServiceSpec', 'publishNotReadyAddresses'),
+    (CORE + 'Container', 'stdin'), (CORE + 'Container', 'stdinOnce'),
+    (CORE + 'Container', 'tty'),
+    (CORE + 'EphemeralContainerCommon', 'stdin'),
+    (CORE + 'EphemeralContainerCommon', 'stdinOnce'),
+    (CORE + 'EphemeralContainerCommon', 'tty'),
+    (CORE + 'PodSpec', 'hostNetwork'), (CORE + 'PodSpec', 'hostPID'),
+    (CORE + 'PodSpec', 'hostIPC'),
+    (APPS + 'DeploymentSpec', 'minReadySeconds'), (APPS + 'DeploymentSpec', 'paused'),
+    (APPS + 'ReplicaSetSpec', 'minReadySeconds'),
+    (APPS + 'StatefulSetSpec', 'minReadySeconds'),
+    (APPS + 'DaemonSetSpec', 'minReadySeconds'),
+} | {(CORE + 'Probe', f) for f in ('initialDelaySeconds', 'timeoutSeconds', 'periodSeconds',
+                                   'successThreshold', 'failureThreshold')}
+
 SCALARS = {'string': 'PK_STRING', 'bytes': 'PK_BYTES', 'bool': 'PK_BOOL',
            'int32': 'PK_INT32', 'int64': 'PK_INT64'}
 
@@ -201,6 +225,8 @@ def main():
                 flags.append('PF_INLINE')
             if (full, fname) in KEEP_EMPTY:
                 flags.append('PF_KEEP_EMPTY')
+            if (full, fname) in OMIT_ZERO:
+                flags.append('PF_OMIT_ZERO')
             jname = RENAME.get((full, fname), fname)
             if rtyp in SCALARS:
                 kind, ref = SCALARS[rtyp], 0
@@ -214,6 +240,9 @@ def main():
         out_msgs.append('{%d,%d,%d,%s}' % (name_off(short), first,
                                            len(out_fields) - first,
                                            SPECIAL.get(full, 'PS_NONE')))
+    for full, fname in INLINE | KEEP_EMPTY | OMIT_ZERO | set(RENAME):
+        if full not in known or fname not in [f[2] for f in known[full][1]]:
+            sys.exit('%s.%s: no such field' % (full, fname))
     if pool_len[0] >= 1 << 16 or len(out_fields) >= 1 << 16:
         sys.exit('tables too large for 16-bit offsets')
 

@@ -199,7 +199,7 @@ TEST(proto_namespace_from_kubectl)
 
 	expect_json(body, sizeof(body) - 1,
 		    "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\","
-		    "\"metadata\":{\"name\":\"demo\",\"generation\":0},\"spec\":{},\"status\":{}}");
+		    "\"metadata\":{\"name\":\"demo\"},\"spec\":{},\"status\":{}}");
 }
 
 TEST(proto_configmap)
@@ -214,7 +214,7 @@ TEST(proto_configmap)
 	make_body(&body, "v1", "ConfigMap", &o);
 	expect_json(body.data, body.len,
 		    "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\","
-		    "\"namespace\":\"default\",\"generation\":0,\"labels\":{\"app\":\"web\"}},"
+		    "\"namespace\":\"default\",\"labels\":{\"app\":\"web\"}},"
 		    "\"data\":{\"a\":\"b\",\"empty\":\"\"},\"immutable\":false}");
 	buf_release(&body);
 }
@@ -235,8 +235,8 @@ TEST(proto_secret_bytes)
 	put_str(&o, 3, "Opaque");
 	make_body(&body, "v1", "Secret", &o);
 	expect_json(body.data, body.len,
-		    "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"s\","
-		    "\"generation\":0},\"data\":{\"p\":\"cQ==\",\"bin\":\"AP8Q\",\"none\":\"\"},"
+		    "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"s\"},"
+		    "\"data\":{\"p\":\"cQ==\",\"bin\":\"AP8Q\",\"none\":\"\"},"
 		    "\"type\":\"Opaque\"}");
 	buf_release(&e);
 	buf_release(&body);
@@ -290,22 +290,22 @@ TEST(proto_deployment)
 	put_msg(&ru, 2, &is);
 	put_msg(&strat, 2, &ru);
 	put_msg(&spec, 4, &strat);
-	put_int(&spec, 7, 0);			/* paused: false */
+	put_int(&spec, 7, 0);			/* paused: false, omitted (not a pointer) */
 	put_msg(&o, 2, &spec);
 	make_body(&body, "apps/v1", "Deployment", &o);
 	expect_json(body.data, body.len,
 		    "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\","
-		    "\"metadata\":{\"name\":\"web\",\"namespace\":\"default\",\"generation\":0,"
+		    "\"metadata\":{\"name\":\"web\",\"namespace\":\"default\","
 		    "\"labels\":{\"app\":\"web\"}},"
 		    "\"spec\":{\"replicas\":0,\"selector\":{\"matchLabels\":{\"app\":\"web\"}},"
-		    "\"template\":{\"metadata\":{\"generation\":0,\"labels\":{\"app\":\"web\"}},"
+		    "\"template\":{\"metadata\":{\"labels\":{\"app\":\"web\"}},"
 		    "\"spec\":{\"containers\":[{\"name\":\"busybox\",\"image\":\"busybox:1.36\","
 		    "\"command\":[\"sh\",\"-c\"],\"ports\":[{\"name\":\"http\",\"containerPort\":80,"
 		    "\"protocol\":\"TCP\"},{\"containerPort\":443}],\"resources\":{\"limits\":"
 		    "{\"cpu\":\"500m\"},\"requests\":{\"memory\":\"64Mi\"}}}],"
 		    "\"restartPolicy\":\"Always\"}},"
 		    "\"strategy\":{\"type\":\"RollingUpdate\",\"rollingUpdate\":"
-		    "{\"maxUnavailable\":1,\"maxSurge\":\"25%\"}},\"paused\":false}}");
+		    "{\"maxUnavailable\":1,\"maxSurge\":\"25%\"}}}}");
 	buf_release(&body);
 	buf_release(&is), buf_release(&ru), buf_release(&strat), buf_release(&ent);
 	buf_release(&q), buf_release(&res), buf_release(&port), buf_release(&c);
@@ -337,9 +337,9 @@ TEST(proto_service_target_port)
 	put_msg(&o, 2, &spec);
 	make_body(&body, "v1", "Service", &o);
 	expect_json(body.data, body.len,
-		    "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"web\","
-		    "\"generation\":0},\"spec\":{\"ports\":[{\"protocol\":\"TCP\",\"port\":80,"
-		    "\"targetPort\":8080,\"nodePort\":0},{\"name\":\"named\",\"port\":81,"
+		    "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"web\"},"
+		    "\"spec\":{\"ports\":[{\"protocol\":\"TCP\",\"port\":80,"
+		    "\"targetPort\":8080},{\"name\":\"named\",\"port\":81,"
 		    "\"targetPort\":\"http\"}],\"selector\":{\"app\":\"web\"},\"type\":\"ClusterIP\"}}");
 	buf_release(&body);
 	buf_release(&is), buf_release(&port), buf_release(&spec);
