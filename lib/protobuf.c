@@ -9,7 +9,7 @@
 void pb_reader_init(struct pb_reader *r, const void *data, size_t len)
 {
 	r->p = data;
-	r->end = r->p + len;
+	r->end = len ? r->p + len : r->p;	/* data may be NULL when len is 0 */
 }
 
 int pb_read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)

@@ -489,6 +489,9 @@ TEST(proto_malformed_bodies)
 	expect_error("k8s\0\x0a\x80", 6, "malformed protobuf envelope");	/* truncated varint */
 	expect_error("k8s\0\x12\x05\x0a", 7, "malformed protobuf envelope");	/* length past end */
 	expect_error("k8s\0", 4, "Kind");
+	/* An envelope without raw is an empty object of that kind. */
+	expect_json("k8s\0\x0a\x0f\x0a\x02v1\x12\x09Namespace", 21,
+		    "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\"}");
 
 	buf_init(&o, 0);
 	make_body(&body, "v1", "NoSuchKind", &o);
