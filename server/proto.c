@@ -109,10 +109,16 @@ static bool utf8_ok(const uint8_t *s, size_t n)
 	return true;
 }
 
+/* s may be NULL when n is 0 (an absent field of a special message). */
 static cJSON *make_string(const uint8_t *s, size_t n)
 {
-	char *t = xstrndup((const char *)s, n);
-	cJSON *v = cJSON_CreateString(t);
+	char *t;
+	cJSON *v;
+
+	if (!n)
+		return cJSON_CreateString("");
+	t = xstrndup((const char *)s, n);
+	v = cJSON_CreateString(t);
 
 	free(t);
 	return v;

@@ -36,7 +36,8 @@ static void put_bytes(struct buf *b, unsigned num, const void *p, size_t n)
 {
 	put_varint(b, (uint64_t)num << 3 | PB_LEN);
 	put_varint(b, n);
-	buf_add(b, p, n);
+	if (n)
+		buf_add(b, p, n);
 }
 
 static void put_str(struct buf *b, unsigned num, const char *s)
@@ -331,6 +332,10 @@ TEST(proto_service_target_port)
 	put_str(&is, 3, "http");
 	put_msg(&port, 4, &is);
 	put_msg(&spec, 1, &port);
+	put_int(&port, 3, 82);
+	put_int(&is, 1, 1);		/* a string IntOrString without strVal */
+	put_msg(&port, 4, &is);
+	put_msg(&spec, 1, &port);
 	put_map_str(&spec, 2, "app", "web");
 	put_str(&spec, 3, "");
 	put_str(&spec, 4, "ClusterIP");
@@ -340,7 +345,7 @@ TEST(proto_service_target_port)
 		    "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"web\"},"
 		    "\"spec\":{\"ports\":[{\"protocol\":\"TCP\",\"port\":80,"
 		    "\"targetPort\":8080},{\"name\":\"named\",\"port\":81,"
-		    "\"targetPort\":\"http\"}],\"selector\":{\"app\":\"web\"},\"type\":\"ClusterIP\"}}");
+		    "\"targetPort\":\"http\"},{\"port\":82,\"targetPort\":\"\"}],\"selector\":{\"app\":\"web\"},\"type\":\"ClusterIP\"}}");
 	buf_release(&body);
 	buf_release(&is), buf_release(&port), buf_release(&spec);
 }
