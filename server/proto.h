@@ -92,16 +92,16 @@ enum proto_special {
 struct proto_field {
 	uint16_t name;		/* offset of the JSON name in proto__names */
 	uint16_t msg;		/* PK_MSG (or map value): index in proto__msgs */
-	uint16_t num;		/* field number */
-	uint8_t kind;		/* enum proto_kind; of the value for maps */
-	uint8_t flags;		/* enum proto_flag */
+	uint8_t num;		/* field number (the generator checks < 256) */
+	uint8_t kind : 3;	/* enum proto_kind; of the value for maps */
+	uint8_t flags : 5;	/* enum proto_flag */
 };
 
 struct proto_msg {
 	uint16_t name;		/* offset of the message (kind) name */
 	uint16_t first;		/* its fields: proto__fields[first..], by number */
-	uint16_t nfields;
-	uint16_t special;	/* enum proto_special */
+	uint8_t nfields;
+	uint8_t special;	/* enum proto_special */
 };
 
 struct proto_gv {

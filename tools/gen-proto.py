@@ -111,8 +111,11 @@ MAP_RE = re.compile(r'^map\s*<\s*(\w+)\s*,\s*([\w.]+)\s*>\s+(\w+)\s*=\s*(\d+)\s*
 
 
 def strip_comments(text):
-    text = re.sub(r'/\*.*?\*/', '', text, flags=re.S)
-    return re.sub(r'//[^\n]*', '', text)
+    """Drops // and /* */ comments, scanning left to right so that a "/*"
+    inside a line comment (or either inside a string) is no comment."""
+    def repl(m):
+        return m.group(0) if m.group(0).startswith('"') else ''
+    return re.sub(r'"(?:\\.|[^"\\\n])*"|//[^\n]*|/\*.*?\*/', repl, text, flags=re.S)
 
 
 def parse(path):
@@ -187,13 +190,38 @@ def main():
         for name, fields in msgs:
             known[pkg + '.' + name] = (pkg, fields)
 
+    # Only messages a request body can hold: objects (with ObjectMeta
+    # metadata) and meta/v1 *Options, and what they reference. Lists and
+    # query-parameter types are never bodies.
+    roots = set()
+    for pkg, av, msgs in parsed:
+        for name, fields in msgs:
+            full = pkg + '.' + name
+            if av and any(f[2] == 'metadata' and resolve(f[1], pkg, known) == META + 'ObjectMeta'
+                          for f in fields):
+                roots.add(full)
+            if full.startswith(META) and name.endswith('Options'):
+                roots.add(full)
+    keep = set()
+    todo = sorted(roots)
+    while todo:
+        full = todo.pop()
+        if full in keep:
+            continue
+        keep.add(full)
+        pkg, fields = known[full]
+        for f in fields:
+            rtyp = resolve(f[1], pkg, known)
+            if rtyp not in SCALARS and rtyp not in keep:
+                todo.append(rtyp)
+
     # Messages in table order: group-versions first (each a contiguous
     # range, sorted by name), then the support packages.
     order = []
     gvs = []
     for pkg, av, msgs in parsed:
         first = len(order)
-        order += sorted(pkg + '.' + n for n, _ in msgs)
+        order += sorted(pkg + '.' + n for n, _ in msgs if pkg + '.' + n in keep)
         if av:
             gvs.append((av, first, len(order) - first))
     index = {full: i for i, full in enumerate(order)}
@@ -232,16 +260,18 @@ def main():
                 kind, ref = SCALARS[rtyp], 0
             else:
                 kind, ref = 'PK_MSG', index[rtyp]
-            if num >= 1 << 16:
+            if num >= 1 << 8:
                 sys.exit('%s.%s: field number %d too large' % (full, fname, num))
             out_fields.append('{%d,%d,%d,%s,%s}' % (
                 name_off(jname), ref, num, kind, '|'.join(flags) or '0'))
+        if len(out_fields) - first >= 1 << 8:
+            sys.exit('%s: too many fields' % full)
         short = full.rsplit('.', 1)[1]
         out_msgs.append('{%d,%d,%d,%s}' % (name_off(short), first,
                                            len(out_fields) - first,
                                            SPECIAL.get(full, 'PS_NONE')))
     for full, fname in INLINE | KEEP_EMPTY | OMIT_ZERO | set(RENAME):
-        if full not in known or fname not in [f[2] for f in known[full][1]]:
+        if full not in keep or fname not in [f[2] for f in known[full][1]]:
             sys.exit('%s.%s: no such field' % (full, fname))
     if pool_len[0] >= 1 << 16 or len(out_fields) >= 1 << 16:
         sys.exit('tables too large for 16-bit offsets')
