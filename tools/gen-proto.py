@@ -7,7 +7,9 @@ PROTO_ROOT holds upstream's generated.proto files laid out by import path,
 k8s.io/api/<group>/<version>/generated.proto and
 k8s.io/apimachinery/pkg/{apis/meta/v1,api/resource,util/intstr,runtime}/
 generated.proto (from kubernetes/kubernetes staging/src/). They are
-reference input only and are not kept in this repository.
+reference input only and are not kept in this repository. The committed
+tables describe the v1.33 API (kubectl 1.32/1.33 bodies); regenerating from
+newer upstream files only adds fields, since field numbers never change.
 
 Only wire facts are extracted: message names, field names and numbers,
 scalar types, repeated/map, message references. The output is a set of
