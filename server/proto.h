@@ -33,9 +33,10 @@
  *    matters: replicas: 0, automountServiceAccountToken: false), except
  *    fields flagged PF_OMIT_ZERO: the non-pointer omitempty ones typed
  *    clients send (metadata.generation, ports' hostPort/nodePort,
- *    stdin/tty, hostNetwork, probe thresholds, minReadySeconds...); any
- *    other non-pointer omitempty 0/false appears where Go's JSON omits it,
- *    which means the same thing to the API (mostly status fields);
+ *    stdin/tty, hostNetwork, probe thresholds, minReadySeconds, the
+ *    Deployment/ReplicaSet/Job status counters); any other non-pointer
+ *    omitempty 0/false appears where Go's JSON omits it, which means the
+ *    same thing to the API (tools/gen-proto.py OMIT_ZERO lists them);
  *  - an empty Time/MicroTime (the zero time), RawExtension or FieldsV1 is
  *    omitted where Go's JSON writes null;
  *  - empty nested messages are kept as {} (as Go's JSON writes non-pointer

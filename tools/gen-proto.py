@@ -102,8 +102,15 @@ OMIT_ZERO = {
     (APPS + 'ReplicaSetSpec', 'minReadySeconds'),
     (APPS + 'StatefulSetSpec', 'minReadySeconds'),
     (APPS + 'DaemonSetSpec', 'minReadySeconds'),
+    ('k8s.io.api.policy.v1.PodDisruptionBudgetStatus', 'observedGeneration'),
 } | {(CORE + 'Probe', f) for f in ('initialDelaySeconds', 'timeoutSeconds', 'periodSeconds',
-                                   'successThreshold', 'failureThreshold')}
+                                   'successThreshold', 'failureThreshold')
+} | {(APPS + 'DeploymentStatus', f) for f in ('observedGeneration', 'replicas', 'updatedReplicas',
+                                             'readyReplicas', 'availableReplicas',
+                                             'unavailableReplicas')
+} | {(APPS + 'ReplicaSetStatus', f) for f in ('fullyLabeledReplicas', 'readyReplicas',
+                                             'availableReplicas', 'observedGeneration')
+} | {('k8s.io.api.batch.v1.JobStatus', f) for f in ('active', 'succeeded', 'failed')}
 
 SCALARS = {'string': 'PK_STRING', 'bytes': 'PK_BYTES', 'bool': 'PK_BOOL',
            'int32': 'PK_INT32', 'int64': 'PK_INT64'}
