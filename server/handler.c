@@ -9,6 +9,7 @@
 #include "discovery.h"
 #include "services.h"
 #include "openapi.h"
+#include "proto.h"
 #include "tables.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -465,9 +466,10 @@ static bool serve_resource(struct api_call *c)
 		return false;
 	}
 	if ((c->verb == VERB_CREATE || c->verb == VERB_UPDATE) && c->req->body.len &&
-	    !body_is_json(http_request_header(c->req, "Content-Type"))) {
+	    !body_is_json(http_request_header(c->req, "Content-Type")) &&
+	    !proto_is_media_type(http_request_header(c->req, "Content-Type"))) {
 		api_respond_errorf(c, STATUS_UNSUPPORTED_MEDIA_TYPE,
-				   "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml");
+				   "the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf");
 		return false;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(streaming_subs); i++)

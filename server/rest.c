@@ -9,6 +9,7 @@
 #include "convert.h"
 #include "objcheck.h"
 #include "pods.h"
+#include "proto.h"
 #include "storage.h"
 #include "lib/json.h"
 #include "lib/jsonpatch.h"
@@ -276,6 +277,17 @@ static cJSON *parse_body(struct api_call *c, struct api_error *e)
 	if (!c->req->body.len) {
 		api_error_set(e, STATUS_BAD_REQUEST, "the body of the request is empty");
 		return NULL;
+	}
+	if (proto_is_media_type(http_request_header(c->req, "Content-Type"))) {
+		char *err = NULL;
+
+		/* kubectl >= 1.32 sends typed objects as Kubernetes protobuf */
+		if (proto_decode_object(c->req->body.data, c->req->body.len, &obj, &err)) {
+			api_error_set(e, STATUS_BAD_REQUEST, "%s", err ? err : "invalid protobuf body");
+			free(err);
+			return NULL;
+		}
+		return obj;
 	}
 	obj = cJSON_ParseWithLengthOpts(c->req->body.data, c->req->body.len, &end, 0);
 	if (!obj) {
@@ -608,9 +620,8 @@ void rest_delete(struct api_call *c)
 	int64_t rev;
 
 	if (c->req->body.len) {
-		opts = cJSON_ParseWithLength(c->req->body.data, c->req->body.len);
+		opts = parse_body(c, &e);
 		if (!opts) {
-			api_error_set(&e, STATUS_BAD_REQUEST, "couldn't decode DeleteOptions: invalid JSON");
 			fail(c, &e);
 			return;
 		}

@@ -85,6 +85,9 @@ static void ws_close(struct watch_stream *ws)
 	if (ws->sw)
 		storage_watch_cancel(ws->sw);
 	ws->sw = NULL;
+	/* ws is freed once its timers close: no callback may reach it after that */
+	http_request_on_cancel(ws->c->req, NULL, NULL);
+	http_stream_on_drain(ws->c->req, NULL, NULL);
 	if (http_request_alive(ws->c->req))
 		http_stream_end(ws->c->req);
 	uv_close((uv_handle_t *)&ws->timeout, handle_closed);

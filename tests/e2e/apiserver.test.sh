@@ -169,7 +169,7 @@ check "strict message names the field" sh -c "echo '$r' | grep -q 'unknown field
 check "server still alive after bad input" kc get ns default
 
 # --- finalizers keep an object until they are gone
-printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: held, namespace: demo}\n' | kc apply -f - >/dev/null
+kc create cm held -n demo >/dev/null
 kc patch cm held -n demo --type merge -p '{"metadata":{"finalizers":["example.com/hold"]}}' >/dev/null
 kc delete cm held -n demo --wait=false >/dev/null
 check "object with a finalizer is marked, not removed" sh -c "kubectl --kubeconfig $KUBECONFIG get cm held -n demo -o jsonpath='{.metadata.deletionTimestamp}' | grep -q T"
@@ -177,6 +177,22 @@ r=$(api PATCH /api/v1/namespaces/demo/configmaps/held -H 'Content-Type: applicat
 expect_eq "no new finalizers while deleting" "422 Invalid" "$(reason "$r")"
 kc patch cm held -n demo --type merge -p '{"metadata":{"finalizers":null}}' >/dev/null
 if poll 5 sh -c "! kubectl --kubeconfig $KUBECONFIG get cm held -n demo >/dev/null 2>&1"; then ok "removing the last finalizer removes the object"; else not_ok "removing the last finalizer removes the object"; fi
+
+# --- typed creates: kubectl >= 1.32 sends these bodies as Kubernetes protobuf
+for k in kubectl /usr/lib/google-cloud-sdk/bin/kubectl.1.33 /usr/lib/google-cloud-sdk/bin/kubectl.1.27; do
+	command -v "$k" >/dev/null || continue
+	v=$(basename "$k")
+	ns=typed-$(echo "$v" | tr -cd 'a-z0-9')
+	check "$v create namespace" "$k" --kubeconfig "$KUBECONFIG" create namespace "$ns"
+	check "$v create configmap --from-literal" "$k" --kubeconfig "$KUBECONFIG" create configmap c -n "$ns" --from-literal=a=b
+	check "$v create secret generic" "$k" --kubeconfig "$KUBECONFIG" create secret generic s -n "$ns" --from-literal=p=q
+	check "$v create deployment" "$k" --kubeconfig "$KUBECONFIG" create deployment web -n "$ns" --image=busybox --replicas=2 --port=80
+	check "$v expose" "$k" --kubeconfig "$KUBECONFIG" expose deployment web -n "$ns" --port=80
+	check "$v run" "$k" --kubeconfig "$KUBECONFIG" run p -n "$ns" --image=busybox --labels=app=p
+	expect_eq "$v: objects as sent" "b cQ== 2 80 busybox p" \
+		"$(kc get cm c -n "$ns" -o jsonpath='{.data.a}') $(kc get secret s -n "$ns" -o jsonpath='{.data.p}') $(kc get deploy web -n "$ns" -o jsonpath='{.spec.replicas} {.spec.template.spec.containers[0].ports[0].containerPort}') $(kc get pod p -n "$ns" -o jsonpath='{.spec.containers[0].image} {.metadata.labels.app}')"
+	check "$v delete with DeleteOptions" "$k" --kubeconfig "$KUBECONFIG" delete cm c -n "$ns"
+done
 
 # --- immutable fields
 r=$(api PATCH /apis/apps/v1/namespaces/demo/deployments/web -H 'Content-Type: application/merge-patch+json' -d '{"spec":{"selector":{"matchLabels":{"app":"other"}}}}')
