@@ -189,9 +189,9 @@ static const struct sub subs[] = {
 
 static void usage_subs(void)
 {
-	fprintf(stderr, "sub-commands:\n");
+	printf("\nSub-commands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(subs); i++)
-		fprintf(stderr, "  %-8s %-11s %s\n", subs[i].name, subs[i].args, subs[i].help);
+		printf("  %-8s %-11s %s\n", subs[i].name, subs[i].args, subs[i].help);
 }
 
 int cmd_images(int argc, char **argv)

@@ -165,8 +165,10 @@ static int stage_archive(struct stage *st, const char *path)
 		goto out;
 	}
 	if (archive_read_open_filename(a, path, 64 * 1024) < ARCHIVE_WARN) {
-		r = img__fail(st->s, -archive_errno(a) ? -archive_errno(a) : -EINVAL,
-			      "cannot open '%s': %s", path, archive_error_string(a));
+		int ae = archive_errno(a) > 0 ? archive_errno(a) : EINVAL;
+
+		r = img__fail(st->s, -ae, "cannot open '%s': %s", path, ae != EINVAL ?
+			      strerror(ae) : archive_error_string(a));
 		goto out;
 	}
 	for (;;) {
