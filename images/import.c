@@ -96,6 +96,8 @@ static int stage_file(struct stage *st, struct archive *a, const char *name)
 	if (pfd < 0)
 		return img__fail(st->s, pfd, "archive entry '%s': bad path", name);
 	fd = openat(pfd, last, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST && !unlinkat(pfd, last, 0))	/* a later copy wins */
+		fd = openat(pfd, last, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	close(pfd);
 	if (fd < 0)
 		return img__fail(st->s, -errno, "archive entry '%s': %s", name, strerror(errno));

@@ -501,8 +501,7 @@ TEST(images_import_oci_archive_verifies_blobs)
 	idx = xasprintf("{\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest"
 			".v1+json\",\"digest\":\"%s\",\"annotations\":{\"org.opencontainers."
 			"image.ref.name\":\"reg.local/oci:1\"}}]}", md);
-	b[0] = str_blob(n[0] = xasprintf("blobs/sha256/%s", ld + 7), NULL);
-	b[0] = file_blob(b[0].name, lt);
+	b[0] = file_blob(n[0] = xasprintf("blobs/sha256/%s", ld + 7), lt);
 	b[1] = str_blob(n[1] = xasprintf("blobs/sha256/%s", cd + 7), cfg);
 	b[2] = str_blob(n[2] = xasprintf("blobs/sha256/%s", md + 7), man);
 	b[3] = str_blob("index.json", idx);
