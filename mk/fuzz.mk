@@ -37,3 +37,6 @@ fuzz: $(FUZZ_BINS)
 			-artifact_prefix=$(BUILD)/fuzz/$$n- \
 			$(BUILD)/fuzz/corpus-$$n $$(ls -d tests/fuzz/corpus/$$n 2>/dev/null); \
 	done
+
+# tar_fuzz compiles images/*.c in by #include: rebuild it when they change.
+$(BUILD)/fuzz/tar_fuzz: $(wildcard images/*.c images/*.h)
