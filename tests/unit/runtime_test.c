@@ -1,0 +1,633 @@
+/*
+ * tests/unit/runtime_test.c - agent/runtime: OCI spec generation and the
+ * CRI log writer (pure), then real containers with runc, `k1s shim` and
+ * `k1s pause` (root, runc and /bin/busybox needed; skipped with a message
+ * otherwise).
+ *
+ * Each runc test runs its body in a child; the parent then removes every
+ * container (runc delete --force, shims), the cgroup parent and the state
+ * even when the body failed. Container ids are k1s-test-<pid>-<name>, runc
+ * runs with --root under the test's tmpdir, cgroups under /k1s-test-<pid>.
+ * The root filesystem is /bin/busybox plus one symlink per applet.
+ */
+#include "test.h"
+#include "agent/runtime.h"
+#include "agent/runtime_log.h"
+#include "lib/json.h"
+#include "lib/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ---- OCI spec ---------------------------------------------------------- */
+
+static cJSON *spec_parse(const struct rt_spec *s)
+{
+	char *text = NULL;
+	cJSON *j;
+
+	if (rt_spec_json(s, "c1", &text) < 0)
+		return NULL;
+	j = cJSON_Parse(text);
+	free(text);
+	return j;
+}
+
+static bool arr_has(const cJSON *arr, const char *s)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, arr)
+		if (cJSON_IsString(e) && !strcmp(e->valuestring, s))
+			return true;
+	return false;
+}
+
+static const cJSON *ns_entry(const cJSON *root, const char *type)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, json_path(root, "linux.namespaces"))
+		if (!strcmp(json_get_str(e, "type", ""), type))
+			return e;
+	return NULL;
+}
+
+static const char *const sh_args[] = { "/bin/sh", "-c", "true", NULL };
+
+TEST(runtime_spec_defaults)
+{
+	struct rt_spec s = { .rootfs = "/tmp/r", .args = sh_args };
+	cJSON *j = spec_parse(&s), *caps;
+
+	ASSERT_NOT_NULL(j);
+	ASSERT_STR_EQ(json_path(j, "root.path")->valuestring, "/tmp/r");
+	ASSERT_STR_EQ(json_get_str(j, "hostname", ""), "c1");
+	ASSERT_STR_EQ(json_get_str(json_get(j, "process"), "cwd", ""), "/");
+	caps = json_path(j, "process.capabilities.bounding");
+	ASSERT_EQ(cJSON_GetArraySize(caps), 14);
+	ASSERT_TRUE(arr_has(caps, "CAP_CHOWN"));
+	ASSERT_TRUE(arr_has(caps, "CAP_NET_RAW"));
+	ASSERT_FALSE(arr_has(caps, "CAP_SYS_ADMIN"));
+	ASSERT_TRUE(arr_has(json_path(j, "linux.maskedPaths"), "/proc/kcore"));
+	ASSERT_TRUE(arr_has(json_path(j, "linux.readonlyPaths"), "/proc/sys"));
+	ASSERT_EQ(cJSON_GetArraySize(json_path(j, "linux.namespaces")), 5);
+	ASSERT_NULL(json_get(ns_entry(j, "network"), "path"));
+	ASSERT_EQ(cJSON_GetArraySize(json_get(j, "mounts")), 7);
+	ASSERT_FALSE(json_get_bool(json_get(j, "process"), "noNewPrivileges", true));
+	ASSERT_NULL(json_path(j, "linux.resources.memory"));
+	cJSON_Delete(j);
+}
+
+TEST(runtime_spec_options)
+{
+	static const char *const add[] = { "NET_ADMIN", "CAP_SYS_TIME", NULL };
+	static const char *const drop[] = { "ALL", NULL };
+	static const char *const env[] = { "A=1", NULL };
+	struct rt_mount m[] = {
+		{ .kind = RT_MOUNT_BIND, .dest = "/data", .source = "/srv", .readonly = true },
+		{ .kind = RT_MOUNT_TMPFS, .dest = "/scratch", .options = "size=1m" },
+	};
+	struct rt_spec s = {
+		.rootfs = "/r", .args = sh_args, .env = env, .cwd = "/w", .uid = 1000,
+		.gid = 2000, .cap_add = add, .cap_drop = drop, .no_new_privileges = true,
+		.readonly_rootfs = true, .mounts = m, .nr_mounts = 2, .hosts_file = "/h",
+		.cgroup_path = "/k1s/c1", .has_oom_score_adj = true, .oom_score_adj = 500,
+		.res = { .cpu_shares = 512, .cpu_quota = 50000, .cpu_period = 100000,
+			 .memory_limit = 1 << 26, .pids_limit = 100 },
+	};
+	s.ns[RT_NS_NET] = (struct rt_ns_spec){ RT_NS_JOIN, "/proc/7/ns/net" };
+	s.ns[RT_NS_UTS].mode = RT_NS_HOST;
+	cJSON *j = spec_parse(&s), *caps, *mounts, *last;
+
+	ASSERT_NOT_NULL(j);
+	caps = json_path(j, "process.capabilities.effective");
+	ASSERT_EQ(cJSON_GetArraySize(caps), 2);
+	ASSERT_TRUE(arr_has(caps, "CAP_NET_ADMIN"));
+	ASSERT_TRUE(arr_has(caps, "CAP_SYS_TIME"));
+	ASSERT_EQ(json_get_int(json_path(j, "process.user"), "uid", -1), 1000);
+	ASSERT_EQ(json_get_int(json_path(j, "process.user"), "gid", -1), 2000);
+	ASSERT_EQ(json_get_int(json_get(j, "process"), "oomScoreAdj", 0), 500);
+	ASSERT_TRUE(json_get_bool(json_get(j, "process"), "noNewPrivileges", false));
+	ASSERT_TRUE(json_get_bool(json_get(j, "root"), "readonly", false));
+	ASSERT_TRUE(arr_has(json_path(j, "process.env"), "A=1"));
+	ASSERT_STR_EQ(json_get_str(json_get(j, "process"), "cwd", ""), "/w");
+	ASSERT_STR_EQ(json_get_str(ns_entry(j, "network"), "path", ""), "/proc/7/ns/net");
+	ASSERT_NULL(ns_entry(j, "uts"));
+	ASSERT_NULL(json_get(j, "hostname"));
+	ASSERT_STR_EQ(json_path(j, "linux.cgroupsPath")->valuestring, "/k1s/c1");
+	ASSERT_EQ(json_path(j, "linux.resources.memory.limit")->valuedouble, 1 << 26);
+	ASSERT_EQ(json_path(j, "linux.resources.cpu.shares")->valuedouble, 512);
+	ASSERT_EQ(json_path(j, "linux.resources.cpu.quota")->valuedouble, 50000);
+	ASSERT_EQ(json_path(j, "linux.resources.pids.limit")->valuedouble, 100);
+	mounts = json_get(j, "mounts");
+	ASSERT_EQ(cJSON_GetArraySize(mounts), 10);
+	last = cJSON_GetArrayItem(mounts, 9);
+	ASSERT_STR_EQ(json_get_str(last, "destination", ""), "/scratch");
+	ASSERT_TRUE(arr_has(json_get(last, "options"), "size=1m"));
+	last = cJSON_GetArrayItem(mounts, 8);
+	ASSERT_STR_EQ(json_get_str(last, "source", ""), "/srv");
+	ASSERT_TRUE(arr_has(json_get(last, "options"), "ro"));
+	ASSERT_TRUE(arr_has(json_get(last, "options"), "rbind"));
+	ASSERT_STR_EQ(json_get_str(cJSON_GetArrayItem(mounts, 7), "destination", ""), "/etc/hosts");
+	cJSON_Delete(j);
+}
+
+TEST(runtime_spec_privileged_and_errors)
+{
+	static const char *const bad[] = { "NOT_A_CAP", NULL };
+	struct rt_spec s = { .rootfs = "/r", .args = sh_args, .privileged = true };
+	char *out = NULL;
+	cJSON *j = spec_parse(&s);
+
+	ASSERT_NOT_NULL(j);
+	ASSERT_EQ(cJSON_GetArraySize(json_path(j, "process.capabilities.bounding")), 41);
+	ASSERT_NULL(json_path(j, "linux.maskedPaths"));
+	ASSERT_TRUE(json_get_bool(cJSON_GetArrayItem(json_path(j, "linux.resources.devices"), 0),
+				  "allow", false));
+	cJSON_Delete(j);
+	s.privileged = false;
+	s.cap_add = bad;
+	ASSERT_EQ(rt_spec_json(&s, "c1", &out), -EINVAL);
+	s.cap_add = NULL;
+	s.hostname = "h";
+	s.ns[RT_NS_UTS] = (struct rt_ns_spec){ RT_NS_JOIN, "/proc/1/ns/uts" };
+	ASSERT_EQ(rt_spec_json(&s, "c1", &out), -EINVAL);
+	s.hostname = NULL;
+	s.ns[RT_NS_MOUNT].mode = RT_NS_HOST;
+	ASSERT_EQ(rt_spec_json(&s, "c1", &out), -EINVAL);
+	s.ns[RT_NS_MOUNT].mode = RT_NS_NEW;
+	s.rootfs = "relative";
+	ASSERT_EQ(rt_spec_json(&s, "c1", &out), -EINVAL);
+	s.rootfs = "/r";
+	s.terminal = true;
+	ASSERT_EQ(rt_spec_json(&s, "c1", &out), -ENOTSUP);
+	ASSERT_NULL(out);
+}
+
+TEST(runtime_id_check)
+{
+	char long_id[RT_ID_MAX + 2];
+
+	ASSERT_OK(rt_id_check("k1s-test_1.a"));
+	ASSERT_EQ(rt_id_check(""), -EINVAL);
+	ASSERT_EQ(rt_id_check(".hidden"), -EINVAL);
+	ASSERT_EQ(rt_id_check("a/b"), -EINVAL);
+	ASSERT_EQ(rt_id_check("a b"), -EINVAL);
+	memset(long_id, 'a', sizeof(long_id) - 1);
+	long_id[sizeof(long_id) - 1] = 0;
+	ASSERT_EQ(rt_id_check(long_id), -EINVAL);
+}
+
+/* ---- CRI log ----------------------------------------------------------- */
+
+static char *slurp(const char *path)
+{
+	char *s = NULL;
+
+	if (read_file(path, 1 << 22, &s, NULL) < 0)
+		return NULL;
+	return s;
+}
+
+TEST(runtime_log_records)
+{
+	char *path = xasprintf("%s/c.log", test_tmpdir()), *text, *big;
+	static struct rt_log_stream out = { .name = "stdout" }, err = { .name = "stderr" };
+	struct rt_log l;
+	/* 2026-01-02T15:04:05.000000007Z */
+	int64_t t = 1767366245LL * 1000000000 + 7;
+
+	rt_log_init(&l, path, 0, 0);
+	rt_log_feed(&l, &out, "hello\nwor", 9, t);
+	rt_log_feed(&l, &err, "oops\n", 5, t);
+	rt_log_feed(&l, &out, "ld\n\n", 4, t);
+	rt_log_feed(&l, &out, "tail", 4, t);
+	rt_log_flush(&l, &out);
+	rt_log_release(&l);
+	text = slurp(path);
+	ASSERT_NOT_NULL(text);
+	ASSERT_TRUE(str_has_prefix(text,
+		"2026-01-02T15:04:05.000000007Z stdout F hello\n"
+		"2026-01-02T15:04:05.000000007Z stderr F oops\n"
+		"2026-01-02T15:04:05.000000007Z stdout F world\n"
+		"2026-01-02T15:04:05.000000007Z stdout F \n"));
+	ASSERT_TRUE(str_has_suffix(text, " stdout F tail\n"));
+	free(text);
+
+	/* a line longer than the buffer: P records, then F */
+	unlink(path);
+	rt_log_init(&l, path, 0, 0);
+	big = xmalloc(RT_LOG_LINE_MAX + 11);
+	memset(big, 'x', RT_LOG_LINE_MAX + 10);
+	big[RT_LOG_LINE_MAX + 10] = '\n';
+	rt_log_feed(&l, &out, big, RT_LOG_LINE_MAX + 11, t);
+	rt_log_release(&l);
+	text = slurp(path);
+	ASSERT_NOT_NULL(text);
+	ASSERT_NOT_NULL(strstr(text, " stdout P xxxx"));
+	ASSERT_TRUE(str_has_suffix(text, " stdout F xxxxxxxxxx\n"));
+	ASSERT_EQ(strlen(text), 2 * 40 + RT_LOG_LINE_MAX + 10 + 2);
+	free(text);
+	free(big);
+	free(path);
+}
+
+TEST(runtime_log_rotation)
+{
+	char *path = xasprintf("%s/r.log", test_tmpdir()), *p;
+	static struct rt_log_stream out = { .name = "stdout" };
+	struct rt_log l;
+	struct stat st;
+	int i;
+
+	rt_log_init(&l, path, 200, 3);
+	for (i = 0; i < 40; i++)
+		rt_log_feed(&l, &out, "0123456789\n", 11, (int64_t)wall_ns());
+	ASSERT_EQ(l.errors, 0);
+	rt_log_release(&l);
+	ASSERT_OK(stat(path, &st));
+	ASSERT_LT(st.st_size, 200);
+	for (i = 1; i <= 3; i++) {
+		p = xasprintf("%s.%d", path, i);
+		if (i < 3) {
+			ASSERT_OK(stat(p, &st));
+			ASSERT_LE(200, st.st_size);
+			ASSERT_LT(st.st_size, 260);
+		} else {
+			ASSERT_EQ(stat(p, &st), -1);
+		}
+		free(p);
+	}
+}
+
+/* ---- real containers --------------------------------------------------- */
+
+struct rtt {
+	struct rt rt;
+	char *tmp, *rootfs, *k1s;
+	char cg[64];
+	char prefix[64];
+};
+
+static const char *k1s_binary(void)
+{
+	static const char *const cands[] = { "build/asan/k1s", "build/k1s" };
+	const char *e = getenv("K1S_BIN");
+	size_t i;
+
+	if (e && access(e, X_OK) == 0)
+		return e;
+	for (i = 0; i < ARRAY_SIZE(cands); i++)
+		if (access(cands[i], X_OK) == 0)
+			return cands[i];
+	return NULL;
+}
+
+static bool have_runc(void)
+{
+	const char *argv[] = { "runc", "--version", NULL };
+	pid_t pid = fork();
+	int st = 1;
+
+	if (pid == 0) {
+		int nul = open("/dev/null", O_WRONLY);
+		dup2(nul, 1);
+		dup2(nul, 2);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* rootfs/bin/busybox + a symlink per applet, and the usual directories. */
+static void build_rootfs(const char *rootfs)
+{
+	static const char *const dirs[] = { "bin", "dev", "proc", "sys", "etc", "tmp" };
+	char *bin = xasprintf("%s/bin/busybox", rootfs), *list = NULL, *p, *save = NULL, *tok;
+	FILE *f;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
+		p = xasprintf("%s/%s", rootfs, dirs[i]);
+		ASSERT_OK(mkdir_p(p, 0755));
+		free(p);
+	}
+	ASSERT_OK(read_file("/bin/busybox", 1 << 24, &list, &i));
+	ASSERT_OK(write_file_atomic(bin, list, i, 0755));
+	free(list);
+	f = popen("/bin/busybox --list", "r");
+	ASSERT_NOT_NULL(f);
+	list = xmalloc(65536);
+	i = fread(list, 1, 65535, f);
+	list[i] = 0;
+	pclose(f);
+	for (tok = strtok_r(list, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save)) {
+		if (!strcmp(tok, "busybox"))
+			continue;
+		p = xasprintf("%s/bin/%s", rootfs, tok);
+		ASSERT_OK(symlink("busybox", p));
+		free(p);
+	}
+	free(list);
+	free(bin);
+}
+
+/* false (and a message) when this machine cannot run the runc tests. */
+static bool rtt_init(struct rtt *t)
+{
+	memset(t, 0, sizeof(*t));
+	if (geteuid() != 0 || access("/bin/busybox", X_OK) < 0 || !have_runc() ||
+	    !(t->k1s = (char *)k1s_binary())) {
+		printf("    skipped: needs root, runc, /bin/busybox and build/k1s\n");
+		return false;
+	}
+	t->tmp = xstrdup(test_tmpdir());
+	t->k1s = realpath(t->k1s, NULL);
+	t->rootfs = xasprintf("%s/rootfs", t->tmp);
+	snprintf(t->cg, sizeof(t->cg), "/k1s-test-%d", (int)getpid());
+	snprintf(t->prefix, sizeof(t->prefix), "k1s-test-%d-", (int)getpid());
+	t->rt.runc_root = xasprintf("%s/runc", t->tmp);
+	t->rt.state_dir = xasprintf("%s/state", t->tmp);
+	t->rt.self_exe = t->k1s;
+	t->rt.cgroup_parent = t->cg;
+	build_rootfs(t->rootfs);
+	return true;
+}
+
+static void rtt_cleanup(struct rtt *t)
+{
+	char **ids = NULL;
+	size_t nr = 0, i;
+	DIR *d;
+	struct dirent *e;
+
+	rt_container_list(&t->rt, &ids, &nr);
+	for (i = 0; i < nr; i++)
+		rt_container_remove(&t->rt, ids[i]);
+	rt_ids_free(ids, nr);
+	if ((d = opendir("/sys/fs/cgroup"))) {
+		while ((e = readdir(d))) {
+			char *p = xasprintf("/sys/fs/cgroup/%s%s", e->d_name, t->cg);
+			if (e->d_name[0] != '.')
+				rmdir(p);
+			free(p);
+		}
+		closedir(d);
+	}
+	free((char *)t->rt.runc_root);
+	free((char *)t->rt.state_dir);
+	free(t->rootfs);
+	free(t->tmp);
+	free(t->k1s);
+}
+
+/* Runs body in a child, then cleans up whatever happened; fails if body did. */
+static void rtt_run(void (*body)(struct rtt *))
+{
+	struct rtt t;
+	pid_t pid;
+	int st = 0;
+
+	if (!rtt_init(&t))
+		return;
+	pid = fork();
+	ASSERT_TRUE(pid >= 0);
+	if (pid == 0) {
+		body(&t);
+		_exit(0);
+	}
+	waitpid(pid, &st, 0);
+	rtt_cleanup(&t);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		test_fail(__FILE__, __LINE__, "the container test body failed");
+}
+
+static char *cid(struct rtt *t, const char *name)
+{
+	return xasprintf("%s%s", t->prefix, name);
+}
+
+static bool wait_state(struct rtt *t, const char *id, enum rt_state want, unsigned ms,
+		       struct rt_status *st)
+{
+	uint64_t end = mono_ms() + ms;
+
+	for (;;) {
+		if (rt_container_status(&t->rt, id, st) == 0 && st->state == want)
+			return true;
+		if (mono_ms() >= end)
+			return false;
+		usleep(20000);
+	}
+}
+
+static bool wait_file(const char *path, unsigned ms)
+{
+	uint64_t end = mono_ms() + ms;
+
+	while (access(path, F_OK) < 0) {
+		if (mono_ms() >= end)
+			return false;
+		usleep(20000);
+	}
+	return true;
+}
+
+/* Creates and starts a container running sh -c script in the shared rootfs. */
+static char *run_sh(struct rtt *t, const char *name, const char *script, struct rt_spec *base,
+		    char **log)
+{
+	const char *args[] = { "/bin/sh", "-c", script, name, NULL };
+	struct rt_spec s = { 0 };
+	struct rt_create_opts o = { 0 };
+	char *id = cid(t, name);
+
+	if (base)
+		s = *base;
+	s.rootfs = t->rootfs;
+	s.args = args;
+	*log = xasprintf("%s/%s.log", t->tmp, name);
+	o.log_path = *log;
+	ASSERT_OK(rt_container_create(&t->rt, id, &s, &o));
+	ASSERT_OK(rt_container_start(&t->rt, id));
+	return id;
+}
+
+static void body_echo(struct rtt *t)
+{
+	struct rt_status st;
+	char *log, *text;
+	char *id = run_sh(t, "echo", "echo to-out; echo to-err >&2", NULL, &log);
+
+	ASSERT_TRUE(wait_state(t, id, RT_STATE_EXITED, 10000, &st));
+	ASSERT_EQ(st.exit_code, 0);
+	ASSERT_EQ(st.signal, 0);
+	ASSERT_FALSE(st.oom_killed);
+	ASSERT_TRUE(st.started_ns > 0 && st.finished_ns >= st.started_ns);
+	text = slurp(log);
+	ASSERT_NOT_NULL(text);
+	ASSERT_NOT_NULL(strstr(text, "Z stdout F to-out\n"));
+	ASSERT_NOT_NULL(strstr(text, "Z stderr F to-err\n"));
+	ASSERT_EQ(text[4], '-');
+	ASSERT_EQ(text[10], 'T');
+	ASSERT_EQ(text[19], '.');
+	ASSERT_EQ(text[29], 'Z');
+	free(text);
+}
+
+TEST(runtime_runc_echo_logs) { rtt_run(body_echo); }
+
+static void body_exit3(struct rtt *t)
+{
+	struct rt_status st;
+	char *log, *id = run_sh(t, "exit3", "exit 3", NULL, &log);
+	char **ids = NULL;
+	size_t nr = 0;
+
+	ASSERT_TRUE(wait_state(t, id, RT_STATE_EXITED, 10000, &st));
+	ASSERT_EQ(st.exit_code, 3);
+	ASSERT_OK(rt_container_list(&t->rt, &ids, &nr));
+	ASSERT_EQ(nr, 1);
+	ASSERT_STR_EQ(ids[0], id);
+	rt_ids_free(ids, nr);
+	ASSERT_OK(rt_container_remove(&t->rt, id));
+	ASSERT_EQ(rt_container_status(&t->rt, id, &st), -ENOENT);
+}
+
+TEST(runtime_runc_exit_code) { rtt_run(body_exit3); }
+
+static void body_stop(struct rtt *t)
+{
+	struct rt_status st;
+	char *log, *text, *ready = xasprintf("%s/ready-term", t->rootfs);
+	char *a = run_sh(t, "term", "trap 'echo got-term; exit 7' TERM; touch /ready-term; "
+			 "while :; do sleep 0.1; done", NULL, &log);
+	char *b = run_sh(t, "ignore", "exec sleep 1000", NULL, &log);
+	uint64_t t0;
+
+	ASSERT_TRUE(wait_file(ready, 10000));
+	ASSERT_TRUE(wait_state(t, b, RT_STATE_RUNNING, 5000, &st));
+	t0 = mono_ms();
+	ASSERT_OK(rt_container_stop(&t->rt, a, 5000));
+	ASSERT_LT(mono_ms() - t0, 4000);
+	ASSERT_OK(rt_container_status(&t->rt, a, &st));
+	ASSERT_EQ(st.state, RT_STATE_EXITED);
+	ASSERT_EQ(st.exit_code, 7);
+	text = slurp(xasprintf("%s/term.log", t->tmp));
+	ASSERT_NOT_NULL(text);
+	ASSERT_NOT_NULL(strstr(text, " stdout F got-term\n"));
+
+	/* PID 1 without a handler ignores SIGTERM: SIGKILL after the grace */
+	t0 = mono_ms();
+	ASSERT_OK(rt_container_stop(&t->rt, b, 300));
+	ASSERT_LE(300, mono_ms() - t0);
+	ASSERT_OK(rt_container_status(&t->rt, b, &st));
+	ASSERT_EQ(st.state, RT_STATE_EXITED);
+	ASSERT_EQ(st.exit_code, 137);
+	ASSERT_EQ(st.signal, SIGKILL);
+	ASSERT_OK(rt_container_stop(&t->rt, b, 300));	/* already stopped: fine */
+}
+
+TEST(runtime_runc_stop_grace) { rtt_run(body_stop); }
+
+#define B_SCRIPT "trap 'echo hup > /hup-b' HUP; touch /ready-b; while :; do sleep 0.1; done"
+#define A_SCRIPT "ps -o pid,args > /ps-a; " \
+	"pid=$(grep '[b]-sibling' /ps-a | head -n 1 | sed 's/^ *//; s/ .*//'); " \
+	"kill -HUP $pid; echo rc=$? > /done-a"
+
+/* sandbox + containers a and b; returns a's ps output */
+static char *pod(struct rtt *t, bool share)
+{
+	struct rt_sandbox_config sc = { .share_pid = share, .hostname = "pod-host" };
+	char *sb = cid(t, share ? "sb-shared" : "sb-private"), *paths[RT_NS__COUNT], *log;
+	char *ready = xasprintf("%s/ready-b", t->rootfs), *done = xasprintf("%s/done-a", t->rootfs);
+	struct rt_spec base = { 0 };
+	struct rt_status st;
+	char *a, *out;
+	int i;
+
+	unlink(ready);
+	unlink(done);
+	ASSERT_OK(rt_sandbox_create(&t->rt, sb, &sc));
+	ASSERT_OK(rt_sandbox_start(&t->rt, sb));
+	ASSERT_TRUE(wait_state(t, sb, RT_STATE_RUNNING, 5000, &st));
+	ASSERT_OK(rt_sandbox_join(&t->rt, sb, share, &base, paths));
+	ASSERT_EQ(base.ns[RT_NS_NET].mode, RT_NS_JOIN);
+	ASSERT_EQ(base.ns[RT_NS_PID].mode, share ? RT_NS_JOIN : RT_NS_NEW);
+	free(run_sh(t, share ? "b-sibling" : "b-sibling2", B_SCRIPT, &base, &log));
+	ASSERT_TRUE(wait_file(ready, 10000));
+	a = run_sh(t, share ? "a" : "a2", A_SCRIPT, &base, &log);
+	ASSERT_TRUE(wait_state(t, a, RT_STATE_EXITED, 10000, &st));
+	ASSERT_EQ(st.exit_code, 0);
+	ASSERT_TRUE(wait_file(done, 1000));
+	out = slurp(xasprintf("%s/ps-a", t->rootfs));
+	ASSERT_NOT_NULL(out);
+	for (i = 0; i < RT_NS__COUNT; i++)
+		free(paths[i]);
+	return out;
+}
+
+static void body_shared_pid(struct rtt *t)
+{
+	char *ps = pod(t, true), *hup = xasprintf("%s/hup-b", t->rootfs), *done;
+
+	done = slurp(xasprintf("%s/done-a", t->rootfs));
+	if (!strstr(ps, "b-sibling") || !done || strcmp(done, "rc=0\n"))
+		fprintf(stderr, "    ps in a:\n%s    a: %s", ps, done ? done : "(nothing)\n");
+
+	ASSERT_NOT_NULL(strstr(ps, "b-sibling"));
+	ASSERT_TRUE(strstr(ps, "\n    1 /pause pause\n") || strstr(ps, "\n1 /pause pause\n"));
+	ASSERT_STR_EQ(done, "rc=0\n");
+	ASSERT_TRUE(wait_file(hup, 5000));
+	ASSERT_OK(rt_container_stop(&t->rt, xasprintf("%sb-sibling", t->prefix), 0));
+}
+
+TEST(runtime_runc_shared_pid_namespace) { rtt_run(body_shared_pid); }
+
+static void body_private_pid(struct rtt *t)
+{
+	char *ps = pod(t, false), *done;
+
+	ASSERT_NULL(strstr(ps, "b-sibling"));
+	ASSERT_NULL(strstr(ps, "pause"));
+	done = slurp(xasprintf("%s/done-a", t->rootfs));
+	ASSERT_NOT_NULL(done);
+	ASSERT_TRUE(strcmp(done, "rc=0\n") != 0);
+	ASSERT_EQ(access(xasprintf("%s/hup-b", t->rootfs), F_OK), -1);
+}
+
+TEST(runtime_runc_private_pid_namespace) { rtt_run(body_private_pid); }
+
+static void body_survives(struct rtt *t)
+{
+	char *id = cid(t, "survivor"), *log;
+	struct rt_status st;
+	pid_t pid = fork();
+	int wst;
+
+	ASSERT_TRUE(pid >= 0);
+	if (pid == 0) {	/* the "agent": starts the container and goes away */
+		free(run_sh(t, "survivor", "exec sleep 1000", NULL, &log));
+		_exit(0);
+	}
+	ASSERT_EQ(waitpid(pid, &wst, 0), pid);
+	ASSERT_TRUE(WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
+	ASSERT_TRUE(wait_state(t, id, RT_STATE_RUNNING, 5000, &st));
+	ASSERT_TRUE(st.shim_alive);
+	ASSERT_TRUE(st.pid > 0);
+	ASSERT_OK(kill(st.pid, 0));
+	ASSERT_NE(getpgid(st.shim_pid), getpgid(0));
+	ASSERT_OK(rt_container_stop(&t->rt, id, 0));
+	ASSERT_OK(rt_container_status(&t->rt, id, &st));
+	ASSERT_EQ(st.state, RT_STATE_EXITED);
+	ASSERT_EQ(st.exit_code, 137);
+}
+
+TEST(runtime_runc_shim_outlives_caller) { rtt_run(body_survives); }
