@@ -538,7 +538,7 @@ static void body_stop(struct rtt *t)
 TEST(runtime_runc_stop_grace) { rtt_run(body_stop); }
 
 #define B_SCRIPT "trap 'echo hup > /hup-b' HUP; touch /ready-b; while :; do sleep 0.1; done"
-#define A_SCRIPT "ps -o pid,args > /ps-a; " \
+#define A_SCRIPT "(sleep 0.2 &); ps -o pid,args > /ps-a; " \
 	"pid=$(grep '[b]-sibling' /ps-a | head -n 1 | sed 's/^ *//; s/ .*//'); " \
 	"kill -HUP $pid; echo rc=$? > /done-a"
 
@@ -587,6 +587,28 @@ static void body_shared_pid(struct rtt *t)
 	ASSERT_STR_EQ(done, "rc=0\n");
 	ASSERT_TRUE(wait_file(hup, 5000));
 	ASSERT_OK(rt_container_stop(&t->rt, xasprintf("%sb-sibling", t->prefix), 0));
+
+	/* a's orphaned sleep was reparented to pause, which reaps it */
+	char *sb = cid(t, "sb-shared"), *kids = NULL;
+	struct rt_status st;
+	uint64_t end = mono_ms() + 3000;
+	ASSERT_OK(rt_container_status(&t->rt, sb, &st));
+	ASSERT_EQ(st.state, RT_STATE_RUNNING);
+	char *kp = xasprintf("/proc/%d/task/%d/children", (int)st.pid, (int)st.pid);
+	for (;;) {
+		free(kids);
+		ASSERT_OK(read_file(kp, 4096, &kids, NULL));
+		if (!kids[0] || mono_ms() > end)
+			break;
+		usleep(20000);
+	}
+	ASSERT_STR_EQ(kids, "");
+	/* pause exits 0 on SIGTERM */
+	ASSERT_OK(rt_sandbox_stop(&t->rt, sb, 3000));
+	ASSERT_OK(rt_container_status(&t->rt, sb, &st));
+	ASSERT_EQ(st.state, RT_STATE_EXITED);
+	ASSERT_EQ(st.exit_code, 0);
+	ASSERT_OK(rt_sandbox_remove(&t->rt, sb));
 }
 
 TEST(runtime_runc_shared_pid_namespace) { rtt_run(body_shared_pid); }
@@ -631,3 +653,17 @@ static void body_survives(struct rtt *t)
 }
 
 TEST(runtime_runc_shim_outlives_caller) { rtt_run(body_survives); }
+
+static void body_oom(struct rtt *t)
+{
+	struct rt_spec s = { .res = { .memory_limit = 16 << 20 } };
+	struct rt_status st;
+	char *log, *id = run_sh(t, "oom", "dd if=/dev/zero of=/dev/null bs=64M count=1", &s, &log);
+
+	ASSERT_TRUE(wait_state(t, id, RT_STATE_EXITED, 10000, &st));
+	ASSERT_EQ(st.signal, SIGKILL);
+	ASSERT_EQ(st.exit_code, 137);
+	ASSERT_TRUE(st.oom_killed);
+}
+
+TEST(runtime_runc_oom_killed) { rtt_run(body_oom); }
