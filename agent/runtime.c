@@ -197,11 +197,12 @@ int rt_container_start(struct rt *rt, const char *id)
 
 	if ((ret = rt_id_check(id)) < 0)
 		return ret;
-	if ((ret = rt__runc_run(rt, false, NULL, "start", id, NULL)) < 0)
-		return ret;
+	/* recorded before: a short-lived container may finish before runc returns */
 	p = rt__path(rt, id, RT_F_STARTED);
 	snprintf(buf, sizeof(buf), "%" PRIu64 "\n", wall_ns());
-	ret = write_file_atomic(p, buf, strlen(buf), 0600);
+	if ((ret = write_file_atomic(p, buf, strlen(buf), 0600)) == 0 &&
+	    (ret = rt__runc_run(rt, false, NULL, "start", id, NULL)) < 0)
+		unlink(p);
 	free(p);
 	return ret;
 }

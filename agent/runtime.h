@@ -27,6 +27,7 @@
  *                /proc/<pid>/stat), so a reused pid is not mistaken for it
  *   pid          the container's init pid (runc --pid-file)
  *   started      wall-clock start time in ns, written by rt_container_start
+ *                just before `runc start` (a short container may finish first)
  *   exit.json    {"exitCode","signal","oomKilled","finishedAt"(ns)} written
  *                atomically by the shim once the init has exited
  *   runc.log     runc's own log (--log), for error messages

@@ -73,7 +73,11 @@ static pid_t run_create(struct shim *s, int out_w, int err_w)
 	sigemptyset(&none);
 	pid = fork();
 	if (pid == 0) {
-		int nul = open("/dev/null", O_RDONLY);
+		int nul = open("/dev/null", O_RDONLY), sig;
+		struct sigaction dfl = { .sa_handler = SIG_DFL };
+		/* the container must not inherit our (or the agent's) ignored signals */
+		for (sig = 1; sig < NSIG; sig++)
+			sigaction(sig, &dfl, NULL);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		dup2(nul, 0);
 		dup2(out_w, 1);

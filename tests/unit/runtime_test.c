@@ -538,7 +538,7 @@ static void body_stop(struct rtt *t)
 TEST(runtime_runc_stop_grace) { rtt_run(body_stop); }
 
 #define B_SCRIPT "trap 'echo hup > /hup-b' HUP; touch /ready-b; while :; do sleep 0.1; done"
-#define A_SCRIPT "(sleep 0.2 &); ps -o pid,args > /ps-a; " \
+#define A_SCRIPT "(sleep 0.2 &); hostname > /host-a; ps -o pid,args > /ps-a; " \
 	"pid=$(grep '[b]-sibling' /ps-a | head -n 1 | sed 's/^ *//; s/ .*//'); " \
 	"kill -HUP $pid; echo rc=$? > /done-a"
 
@@ -586,6 +586,7 @@ static void body_shared_pid(struct rtt *t)
 	ASSERT_TRUE(strstr(ps, "\n    1 /pause pause\n") || strstr(ps, "\n1 /pause pause\n"));
 	ASSERT_STR_EQ(done, "rc=0\n");
 	ASSERT_TRUE(wait_file(hup, 5000));
+	ASSERT_STR_EQ(slurp(xasprintf("%s/host-a", t->rootfs)), "pod-host\n");
 	ASSERT_OK(rt_container_stop(&t->rt, xasprintf("%sb-sibling", t->prefix), 0));
 
 	/* a's orphaned sleep was reparented to pause, which reaps it */
