@@ -13,6 +13,7 @@
 #include "test.h"
 #include "agent/runtime.h"
 #include "agent/runtime_log.h"
+#include "agent/runtime_int.h"
 #include "lib/json.h"
 #include "lib/util.h"
 
@@ -500,6 +501,28 @@ static void body_exit3(struct rtt *t)
 	ASSERT_OK(rt_container_remove(&t->rt, id));
 	ASSERT_EQ(rt_container_status(&t->rt, id, &st), -ENOENT);
 }
+
+static void body_create_errors(struct rtt *t)
+{
+	static const char *const bad[] = { "/no/such/binary", NULL };
+	struct rt_spec s = { .rootfs = t->rootfs, .args = bad };
+	struct rt_status st;
+	char *log, *id = run_sh(t, "dup", "sleep 1000", NULL, &log), *bid = cid(t, "bad");
+	char *dir = xasprintf("%s/%s", t->rt.state_dir, bid), *out = NULL;
+	const char *argv[] = { "runc", "--root", t->rt.runc_root, "list", "-q", NULL };
+
+	ASSERT_EQ(rt_container_create(&t->rt, id, &s, NULL), -EEXIST);
+	ASSERT_OK(rt_container_status(&t->rt, id, &st));	/* untouched */
+	ASSERT_EQ(st.state, RT_STATE_RUNNING);
+	ASSERT_EQ(rt_container_create(&t->rt, bid, &s, NULL), -EIO);
+	ASSERT_EQ(access(dir, F_OK), -1);	/* nothing left behind */
+	ASSERT_EQ(rt_container_create(&t->rt, "../escape", &s, NULL), -EINVAL);
+	ASSERT_OK(rt_container_remove(&t->rt, id));
+	ASSERT_EQ(rt__exec(argv, &out, NULL), 0);
+	ASSERT_STR_EQ(out, "");
+}
+
+TEST(runtime_runc_create_errors) { rtt_run(body_create_errors); }
 
 TEST(runtime_runc_exit_code) { rtt_run(body_exit3); }
 
