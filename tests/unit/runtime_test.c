@@ -518,6 +518,16 @@ static void body_create_errors(struct rtt *t)
 	ASSERT_EQ(access(dir, F_OK), -1);	/* nothing left behind */
 	ASSERT_EQ(rt_container_create(&t->rt, "../escape", &s, NULL), -EINVAL);
 	ASSERT_OK(rt_container_remove(&t->rt, id));
+
+	/* created but never started: stop still ends it */
+	s.args = (const char *const[]){ "/bin/sleep", "1000", NULL };
+	ASSERT_OK(rt_container_create(&t->rt, bid, &s, NULL));
+	ASSERT_OK(rt_container_status(&t->rt, bid, &st));
+	ASSERT_EQ(st.state, RT_STATE_CREATED);
+	ASSERT_OK(rt_container_stop(&t->rt, bid, 2000));
+	ASSERT_OK(rt_container_status(&t->rt, bid, &st));
+	ASSERT_EQ(st.state, RT_STATE_EXITED);
+	ASSERT_OK(rt_container_remove(&t->rt, bid));
 	ASSERT_EQ(rt__exec(argv, &out, NULL), 0);
 	ASSERT_STR_EQ(out, "");
 }
