@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 
+/* Indexed by capability number (linux/capability.h). */
 static const struct cap_row {
 	const char *name;	/* without the CAP_ prefix */
 	bool dflt;		/* in the default set */
@@ -86,6 +88,15 @@ static int cap_index(const char *name)
 	return -1;
 }
 
+/*
+ * "All capabilities" (privileged, add ALL) means all that the agent's own
+ * bounding set holds, as containerd does: runc cannot grant more.
+ */
+static bool cap_held(size_t cap)
+{
+	return prctl(PR_CAPBSET_READ, (unsigned long)cap, 0, 0, 0) == 1;
+}
+
 static size_t strv_len(const char *const *v)
 {
 	size_t n = 0;
@@ -130,7 +141,7 @@ static int caps_json(const struct rt_spec *s, cJSON *proc)
 	int k;
 
 	for (i = 0; i < ARRAY_SIZE(caps); i++)
-		set[i] = s->privileged || caps[i].dflt;
+		set[i] = s->privileged ? cap_held(i) : caps[i].dflt;
 	for (p = s->cap_drop; p && *p; p++) {
 		if (!strcasecmp(*p, "ALL")) {
 			memset(set, 0, sizeof(set));
@@ -142,7 +153,8 @@ static int caps_json(const struct rt_spec *s, cJSON *proc)
 	}
 	for (p = s->cap_add; p && *p; p++) {
 		if (!strcasecmp(*p, "ALL")) {
-			memset(set, 1, sizeof(set));
+			for (i = 0; i < ARRAY_SIZE(caps); i++)
+				set[i] = cap_held(i);
 			continue;
 		}
 		if ((k = cap_index(*p)) < 0)

@@ -135,7 +135,7 @@ struct rt_spec {
 	const char *hostname;		/* only set with a new UTS namespace */
 	const char *const *cap_add;	/* "CAP_NET_ADMIN" or "NET_ADMIN" */
 	const char *const *cap_drop;	/* relative to the default set; "ALL" drops all */
-	bool privileged;		/* all capabilities, no masked paths, devices rw */
+	bool privileged;		/* every capability the agent holds, no masked paths, devices rw */
 	bool no_new_privileges;
 	bool terminal;			/* not supported yet: -ENOTSUP */
 	const struct rt_mount *mounts;	/* after the default mounts */

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -147,7 +148,10 @@ TEST(runtime_spec_privileged_and_errors)
 	cJSON *j = spec_parse(&s);
 
 	ASSERT_NOT_NULL(j);
-	ASSERT_EQ(cJSON_GetArraySize(json_path(j, "process.capabilities.bounding")), 41);
+	int held = 0;
+	for (int c = 0; c <= 40; c++)
+		held += prctl(PR_CAPBSET_READ, (unsigned long)c, 0, 0, 0) == 1;
+	ASSERT_EQ(cJSON_GetArraySize(json_path(j, "process.capabilities.bounding")), held);
 	ASSERT_NULL(json_path(j, "linux.maskedPaths"));
 	ASSERT_TRUE(json_get_bool(cJSON_GetArrayItem(json_path(j, "linux.resources.devices"), 0),
 				  "allow", false));
@@ -701,3 +705,91 @@ static void body_oom(struct rtt *t)
 }
 
 TEST(runtime_runc_oom_killed) { rtt_run(body_oom); }
+
+/* Runs script with spec s and returns its stdout lines, "\n"-joined. */
+static char *output_of(struct rtt *t, const char *name, const char *script, struct rt_spec *s)
+{
+	struct rt_status st;
+	char *log, *id = run_sh(t, name, script, s, &log), *text, *out, *line, *save = NULL;
+	size_t n = 0;
+
+	ASSERT_TRUE(wait_state(t, id, RT_STATE_EXITED, 10000, &st));
+	ASSERT_EQ(st.exit_code, 0);
+	text = slurp(log);
+	ASSERT_NOT_NULL(text);
+	out = xcalloc(1, strlen(text) + 1);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *m = strstr(line, " stdout F ");
+		if (m)
+			n += (size_t)sprintf(out + n, "%s\n", m + 10);
+	}
+	free(text);
+	free(id);
+	return out;
+}
+
+/* "CapEff:<our bounding set>\n0\n": what a privileged container must get */
+static char *own_capbnd(void)
+{
+	char *st = slurp("/proc/self/status"), *b, *r;
+
+	ASSERT_NOT_NULL(st);
+	b = strstr(st, "CapBnd:\t");
+	ASSERT_NOT_NULL(b);
+	r = xasprintf("CapEff:%.16s\n0\n", b + 8);
+	free(st);
+	return r;
+}
+
+static void body_security(struct rtt *t)
+{
+	static const char *const drop_all[] = { "ALL", NULL };
+	static const char *const add[] = { "NET_ADMIN", NULL };
+	static const char *const env[] = { "PATH=/bin", "GREETING=hi there", NULL };
+	char *hostdir = xasprintf("%s/hostdir", t->tmp), *f = xasprintf("%s/hostdir/f", t->tmp);
+	struct rt_mount m[] = {
+		{ .kind = RT_MOUNT_BIND, .dest = "/data", .source = hostdir, .readonly = true },
+		{ .kind = RT_MOUNT_TMPFS, .dest = "/scratch", .options = "size=1m,mode=1777" },
+	};
+	struct rt_spec s = {
+		.readonly_rootfs = true, .cap_drop = drop_all, .cap_add = add, .uid = 1000,
+		.gid = 1000, .env = env, .cwd = "/tmp", .mounts = m, .nr_mounts = 2,
+		.no_new_privileges = true, .res = { .pids_limit = 50, .memory_limit = 64 << 20 },
+	};
+	char *out, *want;
+
+	ASSERT_OK(mkdir_p(hostdir, 0755));
+	ASSERT_OK(write_file_atomic(f, "from-host\n", 10, 0644));
+	out = output_of(t, "restricted",
+		"id -u; id -g; pwd; echo \"$GREETING\"; "
+		"touch /rootfs-write 2>/dev/null && echo rootfs-rw || echo rootfs-ro; "
+		"cat /data/f; touch /data/g 2>/dev/null && echo data-rw || echo data-ro; "
+		"echo x > /scratch/x && echo scratch-rw; "
+		"cat /sys/fs/cgroup/pids/pids.max; "
+		"cat /sys/fs/cgroup/memory/memory.limit_in_bytes; hostname", &s);
+	want = xasprintf("1000\n1000\n/tmp\nhi there\nrootfs-ro\nfrom-host\ndata-ro\n"
+			 "scratch-rw\n50\n67108864\n%srestricted\n", t->prefix);
+	ASSERT_STR_EQ(out, want);
+	free(out);
+	free(want);
+
+	/* root with only NET_ADMIN (bit 12), then privileged: every capability */
+	memset(&s, 0, sizeof(s));
+	s.cap_drop = drop_all;
+	s.cap_add = add;
+	out = output_of(t, "netadmin", "grep -E '^Cap(Eff|Bnd)' /proc/self/status | tr -d '\\t'", &s);
+	ASSERT_STR_EQ(out, "CapEff:0000000000001000\nCapBnd:0000000000001000\n");
+	free(out);
+	memset(&s, 0, sizeof(s));
+	s.privileged = true;
+	out = output_of(t, "privileged", "grep -E '^CapEff' /proc/self/status | tr -d '\\t'; "
+			"touch /sys/k1s-x 2>&1 | grep -c Read-only; true", &s);
+	want = own_capbnd();
+	ASSERT_STR_EQ(out, want);
+	free(want);
+	free(out);
+	free(hostdir);
+	free(f);
+}
+
+TEST(runtime_runc_security_and_mounts) { rtt_run(body_security); }
