@@ -14,4 +14,3 @@ static int not_yet(const char *name)
 
 int cmd_agent(int argc, char **argv) { (void)argc; (void)argv; return not_yet("agent"); }
 int cmd_token(int argc, char **argv) { (void)argc; (void)argv; return not_yet("token"); }
-int cmd_shim(int argc, char **argv) { (void)argc; (void)argv; return not_yet("shim"); }

@@ -1,0 +1,297 @@
+/*
+ * agent/runtime_shim.c - `k1s shim <state-dir> <ready-fd>`: supervises one
+ * container (see agent/runtime.h for the protocol and the files). It is a
+ * child subreaper, so the container's init becomes its child once
+ * `runc create` exits; it holds the stdout/stderr pipes and writes the CRI
+ * log (agent/runtime_log.c); when the init exits it drains the pipes (at
+ * most RT_DRAIN_MS), reads the cgroup's OOM-kill count and writes exit.json.
+ */
+#include "agent/runtime_int.h"
+#include "agent/runtime_log.h"
+#include "lib/json.h"
+#include "lib/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define RT_DRAIN_MS 1000	/* after the exit, how long output may still come */
+
+struct shim {
+	const char *dir;
+	cJSON *cfg;		/* shim.json */
+	struct rt_log log;
+	struct rt_log_stream streams[2];	/* stdout, stderr */
+	int sfd;		/* signalfd for SIGCHLD */
+	pid_t init;
+	int status;		/* wait status of init */
+	bool exited;
+};
+
+static char *shim_path(struct shim *s, const char *file)
+{
+	return xasprintf("%s/%s", s->dir, file);
+}
+
+static const char *cfg_str(struct shim *s, const char *key)
+{
+	return json_get_str(s->cfg, key, NULL);
+}
+
+static int write_own_pid(struct shim *s)
+{
+	char *p = shim_path(s, RT_F_SHIM_PID), buf[64];
+	int ret;
+
+	snprintf(buf, sizeof(buf), "%d %" PRIu64 "\n", (int)getpid(),
+		 rt__proc_starttime(getpid()));
+	ret = write_file_atomic(p, buf, strlen(buf), 0600);
+	free(p);
+	return ret;
+}
+
+/* Forks `runc create` with the pipes as stdio; returns its pid or -errno. */
+static pid_t run_create(struct shim *s, int out_w, int err_w)
+{
+	char *pidf = shim_path(s, RT_F_PID), *logf = shim_path(s, RT_F_RUNC_LOG);
+	const char *argv[] = {
+		cfg_str(s, "runc"), "--root", cfg_str(s, "root"), "--log", logf,
+		"create", "--bundle", s->dir, "--pid-file", pidf, cfg_str(s, "id"), NULL
+	};
+	sigset_t none;
+	pid_t pid;
+
+	sigemptyset(&none);
+	pid = fork();
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDONLY), sig;
+		struct sigaction dfl = { .sa_handler = SIG_DFL };
+		/* the container must not inherit our (or the agent's) ignored signals */
+		for (sig = 1; sig < NSIG; sig++)
+			sigaction(sig, &dfl, NULL);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		dup2(nul, 0);
+		dup2(out_w, 1);
+		dup2(err_w, 2);
+		close_range(3, ~0U, 0);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	free(pidf);
+	free(logf);
+	return pid < 0 ? -errno : pid;
+}
+
+/* Tail of runc.log (its last error), for the ready message. */
+static char *runc_error(struct shim *s)
+{
+	char *p = shim_path(s, RT_F_RUNC_LOG), *t = NULL, *m;
+	size_t len = 0;
+
+	if (read_file(p, 1 << 20, &t, &len) < 0) {
+		free(p);
+		return xstrdup("runc create failed");
+	}
+	while (len && t[len - 1] == '\n')
+		t[--len] = 0;
+	m = strrchr(t, '\n');
+	m = xasprintf("runc create failed: %s", m ? m + 1 : t);
+	free(t);
+	free(p);
+	return m;
+}
+
+static int create(struct shim *s, int ready_fd)
+{
+	int out[2], err[2], st, ret = 0;
+	char *msg = NULL, *pidf;
+	pid_t runc;
+
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
+		return -errno;
+	runc = run_create(s, out[1], err[1]);
+	close(out[1]);
+	close(err[1]);
+	s->streams[0].fd = out[0];
+	s->streams[1].fd = err[0];
+	if (runc < 0)
+		ret = (int)runc;
+	else if (waitpid(runc, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
+		ret = -EIO;
+	pidf = shim_path(s, RT_F_PID);
+	if (!ret && (ret = rt__read_pid(pidf, &s->init, NULL)) < 0)
+		msg = xstrdup("runc wrote no pid file");
+	free(pidf);
+	if (ret && !msg)
+		msg = runc_error(s);
+	if (ready_fd >= 0) {
+		if (!ret)
+			write_all(ready_fd, "ok\n", 3);
+		else
+			write_all(ready_fd, msg, strlen(msg));
+		close(ready_fd);
+	}
+	free(msg);
+	return ret;
+}
+
+static void reap(struct shim *s)
+{
+	struct signalfd_siginfo si;
+	int st;
+	pid_t p;
+
+	while (read(s->sfd, &si, sizeof(si)) > 0)
+		;
+	while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (p == s->init && !s->exited) {
+			s->exited = true;
+			s->status = st;
+		}
+	}
+}
+
+/* Polls the pipes and the signalfd until the init exited and output ends. */
+static void supervise(struct shim *s)
+{
+	uint64_t drain_end = 0;
+
+	for (;;) {
+		struct pollfd pf[3] = {
+			{ .fd = s->sfd, .events = POLLIN },
+			{ .fd = s->streams[0].fd, .events = POLLIN },
+			{ .fd = s->streams[1].fd, .events = POLLIN },
+		};
+		int timeout = -1, i;
+
+		if (s->exited) {
+			uint64_t now = mono_ms();
+			if (!drain_end)
+				drain_end = now + RT_DRAIN_MS;
+			if (now >= drain_end || (pf[1].fd < 0 && pf[2].fd < 0))
+				break;
+			timeout = (int)(drain_end - now);
+		}
+		if (poll(pf, 3, timeout) < 0 && errno != EINTR)
+			break;
+		if (pf[0].revents)
+			reap(s);
+		for (i = 0; i < 2; i++)
+			if (pf[i + 1].revents && rt_log_read(&s->log, &s->streams[i]) <= 0) {
+				close(s->streams[i].fd);
+				s->streams[i].fd = -1;
+			}
+	}
+	rt_log_flush(&s->log, &s->streams[0]);
+	rt_log_flush(&s->log, &s->streams[1]);
+}
+
+/* oom_kill count of the cgroup (v1 memory.oom_control or v2 memory.events). */
+static bool oom_killed(struct shim *s)
+{
+	static const struct { const char *mnt, *file; } files[] = {
+		{ "/sys/fs/cgroup/memory", "memory.oom_control" },	/* v1 */
+		{ "/sys/fs/cgroup", "memory.events" },			/* v2 */
+		{ "/sys/fs/cgroup/unified", "memory.events" },		/* hybrid v2 */
+	};
+	const char *cg = cfg_str(s, "cgroup");
+	bool oom = false;
+	size_t i;
+
+	for (i = 0; cg && i < ARRAY_SIZE(files) && !oom; i++) {
+		char *p = xasprintf("%s%s/%s", files[i].mnt, cg, files[i].file), *t = NULL, *k;
+		if (read_file(p, 4096, &t, NULL) == 0 && (k = strstr(t, "oom_kill ")))
+			oom = strtoull(k + 9, NULL, 10) > 0;
+		free(p);
+		free(t);
+	}
+	return oom;
+}
+
+static int write_exit(struct shim *s)
+{
+	cJSON *j = cJSON_CreateObject();
+	char *p = shim_path(s, RT_F_EXIT), *text;
+	int st = s->status, ret;
+
+	if (WIFSIGNALED(st)) {
+		json_set_int(j, "exitCode", 128 + WTERMSIG(st));
+		json_set_int(j, "signal", WTERMSIG(st));
+	} else {
+		json_set_int(j, "exitCode", WEXITSTATUS(st));
+		json_set_int(j, "signal", 0);
+	}
+	json_set_bool(j, "oomKilled", oom_killed(s));
+	json_set_int(j, "finishedAt", (int64_t)wall_ns());
+	text = json_print(j);
+	ret = write_file_atomic(p, text, strlen(text), 0600);
+	free(text);
+	free(p);
+	cJSON_Delete(j);
+	return ret;
+}
+
+static int shim_setup(struct shim *s)
+{
+	char *p = shim_path(s, RT_F_SHIM), *t = NULL;
+	sigset_t chld;
+	int ret;
+
+	if ((ret = read_file(p, RT_STATE_FILE_MAX, &t, NULL)) < 0)
+		goto out;
+	if (!(s->cfg = cJSON_Parse(t)) || !cfg_str(s, "runc") || !cfg_str(s, "root") ||
+	    !cfg_str(s, "id")) {
+		ret = -EINVAL;
+		goto out;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	if ((s->sfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
+	    prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	rt_log_init(&s->log, cfg_str(s, "log"), (uint64_t)json_get_int(s->cfg, "logMaxBytes", 0),
+		    (unsigned)json_get_int(s->cfg, "logMaxFiles", 0));
+	s->streams[0].name = "stdout";
+	s->streams[1].name = "stderr";
+	ret = write_own_pid(s);
+out:
+	free(p);
+	free(t);
+	return ret;
+}
+
+int rt_shim_main(const char *dir, int ready_fd)
+{
+	struct shim s = { .dir = dir, .sfd = -1 };
+	int ret;
+
+	if ((ret = shim_setup(&s)) < 0) {
+		if (ready_fd >= 0)
+			dprintf(ready_fd, "shim setup failed: %s", strerror(-ret));
+		goto out;
+	}
+	if ((ret = create(&s, ready_fd)) < 0)
+		goto out;
+	supervise(&s);
+	ret = write_exit(&s);
+out:
+	rt_log_release(&s.log);
+	if (s.sfd >= 0)
+		close(s.sfd);
+	cJSON_Delete(s.cfg);
+	return ret;
+}
