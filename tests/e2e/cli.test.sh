@@ -12,7 +12,7 @@ expect_fail "no command exits 2" 2 "$K1S"
 out=$("$K1S" frobnicate 2>&1)
 expect_eq "unknown command message is one line" 1 "$(echo "$out" | wc -l)"
 check "check-config passes on this machine" "$K1S" check-config
-for c in check-config version; do
+for c in check-config version images; do
 	check "$c --help" sh -c "$K1S $c --help | grep -q '^Usage: k1s $c'"
 done
 exit $_failed

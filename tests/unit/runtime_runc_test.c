@@ -42,18 +42,26 @@ struct rtt {
 	char prefix[64];
 };
 
+/* The k1s built beside this test binary (build/k1s for build/unit-tests),
+ * or $K1S_BIN. */
 static const char *k1s_binary(void)
 {
-	static const char *const cands[] = { "build/asan/k1s", "build/k1s" };
+	static char path[4096];
 	const char *e = getenv("K1S_BIN");
-	size_t i;
+	ssize_t n;
+	char *slash;
 
 	if (e && access(e, X_OK) == 0)
 		return e;
-	for (i = 0; i < ARRAY_SIZE(cands); i++)
-		if (access(cands[i], X_OK) == 0)
-			return cands[i];
-	return NULL;
+	n = readlink("/proc/self/exe", path, sizeof(path) - 8);
+	if (n <= 0)
+		return NULL;
+	path[n] = '\0';
+	slash = strrchr(path, '/');
+	if (!slash)
+		return NULL;
+	strcpy(slash + 1, "k1s");
+	return access(path, X_OK) == 0 ? path : NULL;
 }
 
 static bool have_runc(void)
