@@ -31,6 +31,7 @@ int cmd_server(int argc, char **argv)
 		{ "service-cidr", FLAG_STR, &c.service_cidr, "Service CIDRs (default 10.43.0.0/16,fd43::/112)", NULL },
 		{ "history-events", FLAG_INT, &c.history_events, "Revisions of history kept for watches and paged lists (default 10000)", NULL },
 		{ "history-seconds", FLAG_INT, &c.history_seconds, "Age of history kept for watches and paged lists (default 300)", NULL },
+		{ "service-node-port-range", FLAG_STR, &c.node_port_range, "Port range for NodePort services (default 30000-32767)", NULL },
 		{ "disable-agent", FLAG_BOOL, &c.disable_agent, "Do not run the embedded agent", NULL },
 		{ "ready-file", FLAG_STR, &c.ready_file, "Create this file once the API is serving", NULL },
 		FLAG_END,

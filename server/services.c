@@ -17,8 +17,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#define NODEPORT_MIN 30000
-#define NODEPORT_MAX 32767
+#define NODEPORT_RANGE_DEFAULT "30000-32767"
 #define TAKEN_MAX 64		/* allocations one write can make */
 
 struct bitmap {
@@ -36,7 +35,8 @@ struct ipfam {
 struct svc_state {
 	struct ipfam fam[2];	/* [0] primary */
 	int nfam;
-	struct bitmap ports;	/* by port - NODEPORT_MIN */
+	struct bitmap ports;	/* by port - port_min */
+	int port_min, port_max;	/* --service-node-port-range */
 	struct swatch *watch;
 	char cidr_text[128];
 };
@@ -157,11 +157,11 @@ static void mark_ports(struct svc_state *st, const cJSON *svc, bool v)
 	cJSON_ArrayForEach(p, json_get(spec, "ports")) {
 		int64_t np = json_get_int(p, "nodePort", 0);
 
-		if (np >= NODEPORT_MIN && np <= NODEPORT_MAX)
-			bm_set(&st->ports, (uint64_t)(np - NODEPORT_MIN), v);
+		if (np >= st->port_min && np <= st->port_max)
+			bm_set(&st->ports, (uint64_t)(np - st->port_min), v);
 	}
-	if (hc >= NODEPORT_MIN && hc <= NODEPORT_MAX)
-		bm_set(&st->ports, (uint64_t)(hc - NODEPORT_MIN), v);
+	if (hc >= st->port_min && hc <= st->port_max)
+		bm_set(&st->ports, (uint64_t)(hc - st->port_min), v);
 }
 
 static void mark(struct svc_state *st, const cJSON *svc, bool v)
@@ -240,6 +240,19 @@ static int parse_cidrs(struct svc_state *st, const char *text, char **err)
 	return ret;
 }
 
+static int parse_port_range(struct svc_state *st, const char *text, char **err)
+{
+	int a, b, n = 0;
+
+	if (sscanf(text, "%d-%d%n", &a, &b, &n) != 2 || text[n] || a < 1 || b > 65535 || a > b) {
+		*err = xasprintf("invalid --service-node-port-range '%s': want FIRST-LAST, e.g. 30000-32767", text);
+		return -EINVAL;
+	}
+	st->port_min = a;
+	st->port_max = b;
+	return 0;
+}
+
 int services_init(struct apiserver *s, char **err)
 {
 	static const struct swatch_cbs cbs = { on_event, on_error };
@@ -253,7 +266,11 @@ int services_init(struct apiserver *s, char **err)
 	ret = parse_cidrs(st, s->cfg->service_cidr, err);
 	if (ret)
 		goto out;
-	bm_init(&st->ports, NODEPORT_MAX - NODEPORT_MIN + 1);
+	if (parse_port_range(st, s->cfg->node_port_range ? s->cfg->node_port_range : NODEPORT_RANGE_DEFAULT, err)) {
+		ret = -EINVAL;
+		goto out;
+	}
+	bm_init(&st->ports, (uint64_t)(st->port_max - st->port_min + 1));
 	ret = storage_list(s, prefix, 0, "", 0, &l);
 	if (ret) {
 		*err = xasprintf("cannot read services: %s", strerror(-ret));
@@ -300,7 +317,7 @@ void services_write_done(struct api_call *c, int err)
 		for (int i = 0; i < t->nips; i++)
 			bm_set(&st->fam[t->ips[i].fam].used, t->ips[i].off, false);
 		for (int i = 0; i < t->nports; i++)
-			bm_set(&st->ports, (uint64_t)(t->ports[i] - NODEPORT_MIN), false);
+			bm_set(&st->ports, (uint64_t)(t->ports[i] - st->port_min), false);
 	}
 	free(t);
 	c->svc_taken = NULL;
@@ -553,16 +570,16 @@ static bool node_port(struct api_call *c, cJSON *obj, const char *key, int64_t h
 	char msg[128];
 
 	if (np) {
-		if (np < NODEPORT_MIN || np > NODEPORT_MAX) {
+		if (np < st->port_min || np > st->port_max) {
 			snprintf(msg, sizeof(msg),
 				 "provided port is not in the valid range. The range of valid ports is %d-%d",
-				 NODEPORT_MIN, NODEPORT_MAX);
+				 st->port_min, st->port_max);
 			field_invalid(e, field, json_get(obj, key), msg);
 			return false;
 		}
 		if (np == had)
 			return true;
-		if (bm_get(&st->ports, (uint64_t)(np - NODEPORT_MIN))) {
+		if (bm_get(&st->ports, (uint64_t)(np - st->port_min))) {
 			field_invalid(e, field, json_get(obj, key), "provided port is already allocated");
 			return false;
 		}
@@ -578,12 +595,12 @@ static bool node_port(struct api_call *c, cJSON *obj, const char *key, int64_t h
 					    "Internal error: failed to allocate a nodePort: range is full");
 			return false;
 		}
-		np = NODEPORT_MIN + i;
+		np = st->port_min + i;
 		json_set_int(obj, key, np);
 	}
 	if (t->nports < TAKEN_MAX)
 		t->ports[t->nports++] = (int)np;
-	bm_set(&st->ports, (uint64_t)(np - NODEPORT_MIN), true);
+	bm_set(&st->ports, (uint64_t)(np - st->port_min), true);
 	return true;
 }
 

@@ -83,13 +83,18 @@ expect_eq "a dry run allocates nothing" "201" "${r%% *}"
 # a single-stack cluster refuses RequireDualStack
 server_stop
 tmpdir dir2
-server_start "$dir2" --service-cidr 10.45.0.0/16 || { not_ok "single-stack server starts"; exit 1; }
+server_start "$dir2" --service-cidr 10.45.0.0/16 --service-node-port-range 31000-31010 || { not_ok "single-stack server starts"; exit 1; }
 r=$(svc req '{"ipFamilyPolicy":"RequireDualStack","ports":[{"port":80}]}')
 expect_eq "RequireDualStack on a single-stack cluster is 422" "422 Invalid" "$(reason "$r")"
 check "with upstream's message" sh -c "echo '$r' | grep -q 'this cluster is not configured for dual-stack services'"
 svc pref '{"ipFamilyPolicy":"PreferDualStack","ports":[{"port":80}]}' >/dev/null
 expect_eq "PreferDualStack on a single-stack cluster gets one IP" "PreferDualStack IPv4 10.45" \
 	"$(get pref '{.spec.ipFamilyPolicy} {.spec.ipFamilies} {.spec.clusterIPs}' | tr -d '[]"' | awk '{print $1, $2, substr($3,1,5)}')"
+svc npr '{"type":"NodePort","ports":[{"port":80}]}' >/dev/null
+np=$(get npr '{.spec.ports[0].nodePort}')
+check "--service-node-port-range bounds node ports" test "$np" -ge 31000 -a "$np" -le 31010
+r=$(svc npr2 '{"type":"NodePort","ports":[{"port":80,"nodePort":30500}]}')
+expect_eq "a node port outside the configured range is refused" "422 Invalid" "$(reason "$r")"
 r=$("$K1S" server --disable-agent --data-dir "$dir2/x" --service-cidr nonsense --https-listen-port 1 2>&1; echo "rc=$?")
 check "a bad --service-cidr is a clear error at start" sh -c "echo '$r' | grep -q 'invalid --service-cidr' && echo '$r' | grep -q 'rc=1'"
 exit $_failed
