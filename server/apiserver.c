@@ -6,6 +6,7 @@
 #include "kubeconfig.h"
 #include "pki.h"
 #include "storage.h"
+#include "controllers/controllers.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -155,6 +156,9 @@ static void on_signal(uv_signal_t *h, int sig)
 
 static void mark_ready(struct apiserver *s)
 {
+	/* controllers: the cache and the built-in controllers (server/controllers/) */
+	if (controllers_start(s))
+		log_error("controllers did not start");
 	s->ready = true;
 	log_info("k1s server is ready");
 	if (s->cfg->ready_file) {

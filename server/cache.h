@@ -47,8 +47,18 @@ struct cache_obj {
 	cJSON *obj;		/* pruned object with metadata.resourceVersion */
 	char **owner_uids;	/* metadata.ownerReferences[].uid, n_owners of them */
 	size_t n_owners;
+	uint32_t gen;		/* list generation that saw it (resync) */
 	struct cache_obj *next;	/* hash chain */
 };
+
+/* One ownerReference in the owner-UID index. */
+struct cache_owner_link {
+	const char *uid;	/* borrowed from o->owner_uids */
+	struct cache_obj *o;
+	struct cache_owner_link *next;
+};
+
+#define CACHE_OWNER_BUCKETS 1024
 
 struct cache_store {
 	struct cache *cache;
@@ -57,6 +67,8 @@ struct cache_store {
 	char *prefix;			/* storage key prefix of the collection */
 	struct cache_obj **buckets;
 	size_t n_buckets, n;
+	struct cache_owner_link **owners;	/* CACHE_OWNER_BUCKETS chains */
+	uint32_t gen;			/* current list generation */
 	struct swatch *watch;
 	int64_t rev;			/* revision the store is current to */
 	bool synced;			/* the first list is in */

@@ -55,6 +55,12 @@ void api_internal_delete(struct apiserver *s, const char *group, const char *plu
 			 const char *ns, const char *name, const cJSON *opts,
 			 api_internal_cb cb, void *ud);
 
+/* Applies a JSON merge patch (RFC 7386) to ns/name; a
+ * metadata.resourceVersion in the patch is a precondition. */
+void api_internal_patch(struct apiserver *s, const char *group, const char *plural,
+			const char *ns, const char *name, const cJSON *patch,
+			api_internal_cb cb, void *ud);
+
 /* The delete path's propagationPolicy (server/rest.c rest_delete): adds the
  * foregroundDeletion or orphan finalizer to obj for Foreground/Orphan in
  * opts (or the query value policy, may be NULL). 0, or -EINVAL with a 400 in
@@ -80,12 +86,18 @@ struct wq {
 	uv_loop_t *loop;
 	void (*process)(struct wq *q, const char *key, void *ud);
 	void *ud;
-	struct wq_item *items;		/* every known key (hash list) */
+	struct wq_item **buckets;	/* every known key, WQ_BUCKETS chains */
+	size_t n;			/* known keys */
 	struct wq_item *head, *tail;	/* ready keys, FIFO */
-	uv_idle_t idle;
+	struct wq_item *delayed;	/* waiting for their time, unsorted */
+	uv_idle_t idle;			/* runs ready keys */
+	uv_timer_t timer;		/* fires at the earliest delayed key */
 	unsigned base_ms, max_ms;	/* backoff; 0 = defaults */
-	bool idle_on, closing;
+	bool idle_on;
 };
+
+#define WQ_BUCKETS 256
+#define WQ_BATCH 64			/* keys processed per loop iteration */
 
 void wq_init(struct wq *q, uv_loop_t *loop, void (*process)(struct wq *, const char *, void *),
 	     void *ud);
@@ -100,6 +112,21 @@ uint64_t wq_backoff_ms(const struct wq *q, unsigned n);
 size_t wq_len(const struct wq *q);
 /* Stops timers and frees the items; the uv handles close on the loop. */
 void wq_release(struct wq *q);
+
+/*
+ * A reconcile that issues several internal calls ends when the last one
+ * completes: ctrl_batch_new() holds one reference, every call made with
+ * (ctrl_batch_cb, ctrl_batch_hold(b)) another, ctrl_batch_end() drops the
+ * first. When the count reaches zero, wq_done(q, key, err) runs with err
+ * -EAGAIN if any call failed (404 on delete and 409 on create of a
+ * generated name excepted), else 0.
+ */
+struct ctrl_batch;
+struct ctrl_batch *ctrl_batch_new(struct wq *q, const char *key);
+void *ctrl_batch_hold(struct ctrl_batch *b);
+void ctrl_batch_cb(int code, const cJSON *obj, void *ud);
+void ctrl_batch_fail(struct ctrl_batch *b);
+void ctrl_batch_end(struct ctrl_batch *b);
 
 /* ---- the controllers (server/controllers/manager.c) ---- */
 
