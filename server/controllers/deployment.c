@@ -379,7 +379,8 @@ static void process(struct wq *q, const char *key, void *ud)
 	b = ctrl_batch_new(q, key);
 	o.d = d;
 	cache_each_owned(dm->rs, mstr(d, "uid"), collect, &o);
-	qsort(o.old, o.n_old, sizeof(*o.old), cmp_created);
+	if (o.n_old)
+		qsort(o.old, o.n_old, sizeof(*o.old), cmp_created);
 	for (size_t i = 0; i < o.n_old; i++)
 		if (revision_of(o.old[i]) > max_rev)
 			max_rev = revision_of(o.old[i]);

@@ -135,4 +135,9 @@ alive; check "scaling the deployment to 0 removes every pod" poll 10 pods_total 
 
 kc delete deployment app >/dev/null
 alive; check "deleting the deployment removes its replicasets" poll 10 sh -c "[ \$(kubectl --kubeconfig $KUBECONFIG get rs -l app=dep -o name | wc -l) -eq 0 ]"
+
+# a clean shutdown with every controller busy-free (ASan builds check leaks here)
+alive; kill "$SERVER_PID"; wait "$SERVER_PID"; rc=$?
+expect_eq "server exits cleanly" 0 "$rc"
+[ "$rc" = 0 ] || grep -A12 -E "ERROR|runtime error" "$dir/server.log" | head -60 | sed 's/^/# /'
 exit $_failed
