@@ -75,7 +75,7 @@ alive; check "adoption creates no extra pod" pods_total app=adopt 1
 rs_yaml keep 2 | kc apply -f - >/dev/null
 poll 10 pods_are app=keep 2
 kc delete rs keep --cascade=orphan >/dev/null
-alive; check "orphan: replicaset is gone" poll 10 sh -c "! kubectl --kubeconfig $KUBECONFIG get rs keep 2>/dev/null"
+alive; check "orphan: replicaset is gone" poll 10 sh -c "kubectl --kubeconfig $KUBECONFIG get rs keep 2>&1 | grep -q NotFound"
 no_owner() { [ -z "$(kc get pods -l app=keep -o jsonpath='{.items[*].metadata.ownerReferences}')" ]; }
 alive; check "orphan: pods stay without owner" poll 10 no_owner
 alive; check "orphan: both pods remain" pods_total app=keep 2
@@ -87,12 +87,17 @@ alive; check "background: pods are deleted" poll 10 pods_total app=bg 0
 
 rs_yaml fg 2 | kc apply -f - >/dev/null
 poll 10 pods_are app=fg 2
-kc delete rs fg --cascade=foreground --wait=false >/dev/null
-fg_state=$(kc get rs fg -o jsonpath='{.metadata.finalizers}' 2>/dev/null)
-case "$fg_state" in *foregroundDeletion*|"") ok "foreground: the owner carries the finalizer (or is already gone)" ;;
-	*) not_ok "foreground: finalizer" "$fg_state" ;; esac
+out=$(api DELETE /apis/apps/v1/namespaces/default/replicasets/fg -H 'Content-Type: application/json' -d '{"propagationPolicy":"Foreground"}')
+fg_fin=$(echo "${out#* }" | python3 -c 'import json,sys; m=json.load(sys.stdin)["metadata"]; print(",".join(m.get("finalizers",[])), "deletionTimestamp" in m)')
+alive; expect_eq "foreground: the answer carries the finalizer and a deletionTimestamp" "foregroundDeletion True" "$fg_fin"
 alive; check "foreground: pods are deleted" poll 10 pods_total app=fg 0
-alive; check "foreground: then the replicaset goes" poll 10 sh -c "! kubectl --kubeconfig $KUBECONFIG get rs fg 2>/dev/null"
+alive; check "foreground: then the replicaset goes" poll 10 sh -c "kubectl --kubeconfig $KUBECONFIG get rs fg 2>&1 | grep -q NotFound"
+
+rs_yaml fg2 2 | kc apply -f - >/dev/null
+poll 10 pods_are app=fg2 2
+kc delete rs fg2 --cascade=foreground >/dev/null	# waits for the object to go
+alive; check "kubectl --cascade=foreground returns once pods and owner are gone" sh -c "kubectl --kubeconfig $KUBECONFIG get rs fg2 2>&1 | grep -q NotFound"
+alive; check "foreground (kubectl): no pod is left" pods_total app=fg2 0
 
 # --- Deployment
 cat > "$dir/deploy.yaml" <<'Y'
