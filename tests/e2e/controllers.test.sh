@@ -141,6 +141,36 @@ alive; check "scaling the deployment to 0 removes every pod" poll 10 pods_total 
 kc delete deployment app >/dev/null
 alive; check "deleting the deployment removes its replicasets" poll 10 sh -c "[ \$(kubectl --kubeconfig $KUBECONFIG get rs -l app=dep -o name | wc -l) -eq 0 ]"
 
+# --- Recreate, and event counting
+cat <<'Y' | kc apply -f - >/dev/null
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: rc
+spec:
+  replicas: 2
+  strategy: {type: Recreate}
+  selector:
+    matchLabels: {app: rc}
+  template:
+    metadata:
+      labels: {app: rc}
+    spec:
+      containers: [{name: c, image: busybox:1.36}]
+Y
+alive; check "recreate: 2 pods" poll 10 pods_are app=rc 2
+rc1=$(kc get rs -l app=rc -o jsonpath='{.items[0].metadata.name}')
+kc scale deployment rc --replicas=0 >/dev/null
+poll 10 pods_total app=rc 0
+kc scale deployment rc --replicas=2 >/dev/null
+alive; check "recreate: scaled back to 2" poll 10 pods_are app=rc 2
+ev_count() { [ "$(kc get events --field-selector involvedObject.name=rc,reason=ScalingReplicaSet -o jsonpath="{range .items[?(@.message=='Scaled up replica set $rc1 from 0 to 2')]}{.count}{end}")" = 2 ]; }
+alive; check "a repeated event increments count" poll 10 ev_count
+kc set image deployment/rc c=busybox:1.37 >/dev/null
+old_gone() { [ "$(kc get rs "$rc1" -o jsonpath='{.spec.replicas}/{.status.replicas}')" = 0/0 ]; }
+alive; check "recreate: the old replicaset goes to 0" poll 10 old_gone
+alive; check "recreate: then the new one has 2 pods" poll 10 sh -c "[ \$(kubectl --kubeconfig $KUBECONFIG get pods -l app=rc,pod-template-hash!=${rc1#rc-} -o name | wc -l) -eq 2 ]"
+
 # a clean shutdown with every controller busy-free (ASan builds check leaks here)
 alive; kill "$SERVER_PID"; wait "$SERVER_PID"; rc=$?
 expect_eq "server exits cleanly" 0 "$rc"
