@@ -261,3 +261,169 @@ TEST(wq_one_reconcile_per_key_at_a_time)
 	uv_run(&loop, UV_RUN_DEFAULT);
 	ASSERT_OK(uv_loop_close(&loop));
 }
+
+/* ---- the cache and in-process calls, against a real store ---- */
+
+#include "server/apiserver.h"
+#include "server/storage.h"
+#include "lib/json.h"
+
+struct seen {
+	int adds, updates, deletes;
+	char last_old_rv[24], last_new_rv[24];
+};
+
+static void on_cm(struct cache_store *st, const cJSON *old, const cJSON *new, void *ud)
+{
+	struct seen *s = ud;
+
+	(void)st;
+	if (!old)
+		s->adds++;
+	else if (!new)
+		s->deletes++;
+	else
+		s->updates++;
+	snprintf(s->last_old_rv, sizeof(s->last_old_rv), "%s",
+		 json_get_str(json_get(old, "metadata"), "resourceVersion", ""));
+	snprintf(s->last_new_rv, sizeof(s->last_new_rv), "%s",
+		 json_get_str(json_get(new, "metadata"), "resourceVersion", ""));
+}
+
+struct answer {
+	int code;
+	char *uid, *name, *ctime;
+};
+
+static void answered(int code, const cJSON *obj, void *ud)
+{
+	struct answer *a = ud;
+	const cJSON *m = json_get(obj, "metadata");
+
+	a->code = code;
+	a->uid = xstrdup(json_get_str(m, "uid", ""));
+	a->name = xstrdup(json_get_str(m, "name", ""));
+	a->ctime = xstrdup(json_get_str(m, "creationTimestamp", ""));
+}
+
+static void answer_release(struct answer *a)
+{
+	free(a->uid);
+	free(a->name);
+	free(a->ctime);
+	memset(a, 0, sizeof(*a));
+}
+
+static void run_until(uv_loop_t *loop, const int *flag)
+{
+	for (int i = 0; i < 2000 && !*flag; i++)
+		uv_run(loop, UV_RUN_ONCE);
+}
+
+static void count(const cJSON *obj, void *ud)
+{
+	(void)obj;
+	(*(int *)ud)++;
+}
+
+TEST(cache_follows_the_store_and_internal_calls_get_metadata)
+{
+	static const char *const drop[] = { "data.big", NULL };
+	struct server_config cfg;
+	struct apiserver srv = { 0 };
+	struct cache c;
+	struct cache_store *st;
+	struct seen seen = { 0 };
+	struct answer a = { 0 };
+	char *db = xasprintf("%s/state.db", test_tmpdir()), *err = NULL;
+	cJSON *cm = cJSON_Parse("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":"
+				"{\"generateName\":\"cm-\",\"namespace\":\"default\",\"ownerReferences\":"
+				"[{\"apiVersion\":\"v1\",\"kind\":\"X\",\"name\":\"o\",\"uid\":\"owner-1\"}]},"
+				"\"data\":{\"a\":\"1\",\"big\":\"xxxx\"}}");
+	const cJSON *got;
+	int n = 0;
+
+	server_config_init(&cfg);
+	srv.cfg = &cfg;
+	srv.loop = uv_default_loop();
+	registry_init();
+	ASSERT_OK(storage_open(&srv, db, &err));
+	cache_init(&c, &srv);
+	st = cache_add(&c, "", "v1", "configmaps", drop);
+	ASSERT_NOT_NULL(st);
+	ASSERT_NULL(cache_add(&c, "", "v1", "nosuchthings", NULL));
+	cache_store_on_event(st, on_cm, &seen);
+	ASSERT_OK(cache_start(&c));
+
+	{
+		cJSON *ns = cJSON_Parse("{\"apiVersion\":\"v1\",\"kind\":\"Namespace\","
+					"\"metadata\":{\"name\":\"default\"}}");
+
+		api_internal_create(&srv, "", "namespaces", "", ns, answered, &a);
+		run_until(srv.loop, &a.code);
+		ASSERT_EQ(a.code, 201);
+		answer_release(&a);
+		cJSON_Delete(ns);
+	}
+	/* create: generateName, uid, creationTimestamp from the REST path */
+	api_internal_create(&srv, "", "configmaps", "default", cm, answered, &a);
+	run_until(srv.loop, &a.code);
+	ASSERT_EQ(a.code, 201);
+	ASSERT_EQ(strncmp(a.name, "cm-", 3), 0);
+	ASSERT_EQ(strlen(a.name), 8);
+	ASSERT_EQ(strlen(a.uid), 36);
+	ASSERT_TRUE(*a.ctime);
+	run_until(srv.loop, &seen.adds);
+	ASSERT_EQ(seen.adds, 1);
+	got = cache_get(st, "default", a.name);
+	ASSERT_NOT_NULL(got);
+	ASSERT_STR_EQ(json_get_str(json_path(got, "metadata"), "uid", ""), a.uid);
+	ASSERT_STR_EQ(json_get_str(json_get(got, "data"), "a", ""), "1");
+	ASSERT_NULL(json_path(got, "data.big"));	/* pruned */
+	cache_each_owned(st, "owner-1", count, &n);
+	ASSERT_EQ(n, 1);
+	n = 0;
+	cache_each(st, "default", count, &n);
+	cache_each(st, "other", count, &n);
+	ASSERT_EQ(n, 1);
+
+	/* an update with a stale resourceVersion is a conflict */
+	{
+		cJSON *u = cJSON_Duplicate(got, 1);
+		char *name = xstrdup(a.name);
+
+		json_set_str(json_get(u, "metadata"), "resourceVersion", "1");
+		answer_release(&a);
+		api_internal_update(&srv, "", "configmaps", "", u, answered, &a);
+		run_until(srv.loop, &a.code);
+		ASSERT_EQ(a.code, 409);
+		answer_release(&a);
+		/* a merge patch dropping the owner updates the cache and the index */
+		cJSON_Delete(u);
+		u = cJSON_Parse("{\"metadata\":{\"ownerReferences\":null}}");
+		api_internal_patch(&srv, "", "configmaps", "default", name, u, answered, &a);
+		run_until(srv.loop, &a.code);
+		ASSERT_EQ(a.code, 200);
+		run_until(srv.loop, &seen.updates);
+		ASSERT_EQ(seen.updates, 1);
+		ASSERT_LT(atoll(seen.last_old_rv), atoll(seen.last_new_rv));
+		n = 0;
+		cache_each_owned(st, "owner-1", count, &n);
+		ASSERT_EQ(n, 0);
+		answer_release(&a);
+		api_internal_delete(&srv, "", "configmaps", "default", name, NULL, answered, &a);
+		run_until(srv.loop, &a.code);
+		ASSERT_EQ(a.code, 200);
+		run_until(srv.loop, &seen.deletes);
+		ASSERT_EQ(seen.deletes, 1);
+		ASSERT_NULL(cache_get(st, "default", name));
+		cJSON_Delete(u);
+		free(name);
+	}
+	answer_release(&a);
+	cache_release(&c);
+	storage_close(&srv);
+	uv_run(srv.loop, UV_RUN_DEFAULT);
+	cJSON_Delete(cm);
+	free(db);
+}
