@@ -15,7 +15,7 @@ FUZZ_CFLAGS   = -g -O1 -fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -I. \
 		-DK1S_VERSION='"$(VERSION)"' -DK1S_COMMIT='"$(COMMIT)"' $(FUZZ_SAN)
 FUZZ_SRCS    := $(wildcard tests/fuzz/*.c)
 FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
-FUZZ_LIBOBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(wildcard lib/*.c server/*.c server/gen/*.c store/*.c))
+FUZZ_LIBOBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(wildcard lib/*.c server/*.c server/controllers/*.c server/gen/*.c store/*.c))
 
 $(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -7,6 +7,7 @@
 #include "pki.h"
 #include "services.h"
 #include "storage.h"
+#include "controllers/controllers.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -157,6 +158,9 @@ static void on_signal(uv_signal_t *h, int sig)
 
 static void mark_ready(struct apiserver *s)
 {
+	/* controllers: the cache and the built-in controllers (server/controllers/) */
+	if (controllers_start(s))
+		log_error("controllers did not start");
 	s->ready = true;
 	log_info("k1s server is ready");
 	if (s->cfg->ready_file) {

@@ -58,6 +58,16 @@ struct apiserver {
 	uv_signal_t sigterm, sigint;
 };
 
+struct api_call;
+
+/* Where an in-process call's answer goes (server/controllers/internal.c):
+ * answer() receives what would be written to HTTP; release() runs in
+ * api_call_free() instead of dropping the HTTP request (it must not free c). */
+struct api_sink {
+	void (*answer)(struct api_call *c, int code, const char *body, size_t len);
+	void (*release)(struct api_call *c);
+};
+
 /* What a request is, once parsed. */
 struct api_call {
 	struct apiserver *srv;
@@ -72,6 +82,8 @@ struct api_call {
 	bool dry_run;
 	char *field_validation;		/* Strict (default), Warn, Ignore */
 	void *svc_taken;		/* allocations of this write (services.c) */
+	const struct api_sink *sink;	/* in-process call; NULL for HTTP (req is then
+					 * a plain struct, never ref'd) */
 };
 
 /* Answering. All take ownership of nothing and are safe after the client left. */

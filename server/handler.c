@@ -43,7 +43,9 @@ void api_respond_raw(struct api_call *c, int code, const char *ctype, const char
 	struct http_header h[] = { { "Content-Type", ctype } };
 
 	count_answer(c, code);
-	if (http_request_alive(c->req))
+	if (c->sink)
+		c->sink->answer(c, code, body, len);
+	else if (http_request_alive(c->req))
 		http_respond(c->req, code, h, 1, body, len);
 }
 
@@ -62,7 +64,7 @@ void api_respond_error(struct api_call *c, struct api_error *e)
 
 	LOG_V(2, "%s %s -> %d %s", c->req->method, c->req->url, api_error_code(e),
 	      e->message ? e->message : "");
-	if (e->retry_after && http_request_alive(c->req)) {
+	if (e->retry_after && !c->sink && http_request_alive(c->req)) {
 		char s[16];
 
 		snprintf(s, sizeof(s), "%d", e->retry_after);
@@ -177,7 +179,10 @@ void api_call_free(struct api_call *c)
 		services_write_done(c, -ECANCELED);	/* answered without a write */
 	authn_identity_release(&c->id);
 	free(c->field_validation);
-	http_request_unref(c->req);
+	if (c->sink)
+		c->sink->release(c);
+	else
+		http_request_unref(c->req);
 	free(c);
 }
 

@@ -228,11 +228,13 @@ void meta_prepare_update(cJSON *obj, const cJSON *old, const struct api_resource
 		keep_from_old(meta, old_meta, immutable[i]);
 	if (status_only) {
 		/* a status write changes status (and nothing of spec) */
-		cJSON *copy = cJSON_Duplicate(old, 1), *it;
+		cJSON *copy = cJSON_Duplicate(old, 1), *it, *next;
 
-		cJSON_ArrayForEach(it, obj)
+		for (it = obj->child; it; it = next) {	/* copy_top replaces it */
+			next = it->next;
 			if (strcmp(it->string, "status") && strcmp(it->string, "metadata"))
 				copy_top(obj, copy, it->string);
+		}
 		cJSON_ArrayForEach(it, copy)
 			if (strcmp(it->string, "status") && !json_get(obj, it->string))
 				copy_top(obj, copy, it->string);

@@ -11,6 +11,7 @@
 #include "pods.h"
 #include "proto.h"
 #include "storage.h"
+#include "controllers/controllers.h"
 #include "lib/json.h"
 #include "lib/jsonpatch.h"
 #include "lib/mergepatch.h"
@@ -626,8 +627,10 @@ void rest_delete(struct api_call *c)
 			return;
 		}
 	}
-	if (load(c, c->route.name, &old, &rev, &e)) {
+	if (load(c, c->route.name, &old, &rev, &e) ||
+	    gc_delete_propagation(old, opts, NULL, &e)) {	/* controllers: finalizers */
 		cJSON_Delete(opts);
+		cJSON_Delete(old);
 		fail(c, &e);
 		return;
 	}

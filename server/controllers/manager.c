@@ -1,0 +1,73 @@
+/*
+ * server/controllers/manager.c - starts the object cache and the built-in
+ * controllers once the API server has its built-in objects.
+ */
+#include "ctrl_priv.h"
+#include "../apiserver.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+#include <errno.h>
+#include <string.h>
+
+static struct ctrl_manager mgr;
+
+/* Fields controllers never read: not kept in the cache. */
+static const char *const pod_drop[] = {
+	"metadata.managedFields", "metadata.annotations", "spec.containers",
+	"spec.initContainers", "spec.ephemeralContainers", "spec.volumes",
+	"spec.tolerations", "spec.affinity", "status.containerStatuses",
+	"status.initContainerStatuses", "status.ephemeralContainerStatuses", NULL,
+};
+static const char *const managed_drop[] = { "metadata.managedFields", NULL };
+
+const char *ctrl__split_key(const char *key, char *ns, size_t ns_size)
+{
+	const char *slash = strchr(key, '/');
+
+	if (!slash) {
+		ns[0] = '\0';
+		return key;
+	}
+	snprintf(ns, ns_size, "%.*s", (int)(slash - key), key);
+	return slash + 1;
+}
+
+int controllers_start(struct apiserver *s)
+{
+	int r;
+
+	if (mgr.started)
+		return -EALREADY;
+	mgr.srv = s;
+	cache_init(&mgr.cache, s);
+	mgr.rs = cache_add(&mgr.cache, "apps", "v1", "replicasets", managed_drop);
+	mgr.deploy = cache_add(&mgr.cache, "apps", "v1", "deployments", managed_drop);
+	mgr.pods = cache_add(&mgr.cache, "", "v1", "pods", pod_drop);
+	if (!mgr.rs || !mgr.deploy || !mgr.pods)
+		BUG("controllers: a cached resource is not served");
+	gc__start(&mgr);
+	rs__start(&mgr);
+	deploy__start(&mgr);
+	r = cache_start(&mgr.cache);
+	if (r) {
+		log_error("controllers: cannot fill the cache: %s", strerror(-r));
+		return r;
+	}
+	mgr.started = true;
+	log_info("controllers started: garbage collector, replicaset, deployment");
+	return 0;
+}
+
+void controllers_stop(struct apiserver *s)
+{
+	(void)s;
+	if (!mgr.srv)
+		return;
+	wq_release(&mgr.gc_q);
+	wq_release(&mgr.rs_q);
+	wq_release(&mgr.deploy_q);
+	cache_release(&mgr.cache);
+	ctrl__events_release();
+	memset(&mgr, 0, sizeof(mgr));
+}
