@@ -230,9 +230,11 @@ int server_run(const struct server_config *cfg)
 	api_bootstrap_objects(s, mark_ready);
 	uv_run(s->loop, UV_RUN_DEFAULT);
 	status = 0;
+	watch_close_all(s);
 out:
 	if (s->http)
 		http_server_close(s->http, NULL, NULL);
+	services_release(s);
 	storage_close(s);
 	uv_walk(s->loop, walk_close, NULL);
 	uv_run(s->loop, UV_RUN_DEFAULT);

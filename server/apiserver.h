@@ -25,6 +25,7 @@
 
 struct store;
 struct svc_state;
+struct watch_stream;
 
 #define API_MAX_LIMIT 100000	/* largest list page */
 
@@ -55,6 +56,7 @@ struct apiserver {
 	bool ready;
 	struct api_metrics metrics;
 	struct svc_state *svc;		/* service IP and port allocation (services.c) */
+	struct watch_stream *watches;	/* open watch streams (watch.c) */
 	uv_signal_t sigterm, sigint;
 };
 
@@ -108,6 +110,8 @@ void rest_patch(struct api_call *c);
 void rest_delete(struct api_call *c);
 void rest_deletecollection(struct api_call *c);
 void rest_watch(struct api_call *c);
+/* Ends every open watch stream (shutdown). */
+void watch_close_all(struct apiserver *s);
 
 /* Label and field selectors of a list or watch request. */
 #include "lib/selector.h"

@@ -693,3 +693,18 @@ cJSON *services_kubernetes(struct apiserver *s)
 	json_obj(json_obj(svc, "status"), "loadBalancer");
 	return svc;
 }
+
+void services_release(struct apiserver *s)
+{
+	struct svc_state *st = s->svc;
+
+	if (!st)
+		return;
+	if (st->watch)
+		storage_watch_cancel(st->watch);
+	for (int i = 0; i < st->nfam; i++)
+		free(st->fam[i].used.bits);
+	free(st->ports.bits);
+	free(st);
+	s->svc = NULL;
+}

@@ -32,6 +32,9 @@ void services_admit(struct api_call *c, cJSON *svc, const cJSON *old, struct api
 /* The write of c ended (err 0 or -errno): on failure its allocations are freed. */
 void services_write_done(struct api_call *c, int err);
 
+/* Stops the watch and frees the allocator (shutdown). */
+void services_release(struct apiserver *s);
+
 /* The `kubernetes` Service object (caller frees), for bootstrap. */
 cJSON *services_kubernetes(struct apiserver *s);
 

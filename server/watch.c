@@ -20,6 +20,7 @@
 #define WATCH_DEFAULT_TIMEOUT_S 1800	/* when timeoutSeconds is absent */
 
 struct watch_stream {
+	struct watch_stream *next, **pprev;	/* in the server's list of open watches */
 	struct api_call *c;
 	struct list_filter filter;
 	struct swatch *sw;
@@ -70,6 +71,9 @@ static void handle_closed(uv_handle_t *h)
 	struct watch_stream *ws = h->data;
 
 	if (--ws->handles_open == 0) {
+		if (ws->next)
+			ws->next->pprev = ws->pprev;
+		*ws->pprev = ws->next;
 		list_filter_release(&ws->filter);
 		ws->c->srv->metrics.watches--;
 		api_call_free(ws->c);
@@ -259,6 +263,11 @@ void rest_watch(struct api_call *c)
 	free(q);
 	http_stream_start(c->req, 200, hdrs, ARRAY_SIZE(hdrs));
 	c->srv->metrics.watches++;
+	ws->next = c->srv->watches;
+	if (ws->next)
+		ws->next->pprev = &ws->next;
+	ws->pprev = &c->srv->watches;
+	c->srv->watches = ws;
 	uv_timer_init(c->srv->loop, &ws->timeout);
 	uv_timer_init(c->srv->loop, &ws->bookmark);
 	ws->timeout.data = ws->bookmark.data = ws;
@@ -291,4 +300,10 @@ void rest_watch(struct api_call *c)
 			emit_status(ws, STATUS_INTERNAL_ERROR, strerror(-r));
 		ws_close(ws);
 	}
+}
+
+void watch_close_all(struct apiserver *s)
+{
+	for (struct watch_stream *ws = s->watches; ws; ws = ws->next)
+		ws_close(ws);
 }
