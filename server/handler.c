@@ -45,7 +45,7 @@ void api_respond_raw(struct api_call *c, int code, const char *ctype, const char
 	count_answer(c, code);
 	if (c->sink)
 		c->sink->answer(c, code, body, len);
-	else if (http_request_alive(c->req))
+	else	/* also after the client left: answering releases the request */
 		http_respond(c->req, code, h, 1, body, len);
 }
 

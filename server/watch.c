@@ -92,8 +92,7 @@ static void ws_close(struct watch_stream *ws)
 	/* ws is freed once its timers close: no callback may reach it after that */
 	http_request_on_cancel(ws->c->req, NULL, NULL);
 	http_stream_on_drain(ws->c->req, NULL, NULL);
-	if (http_request_alive(ws->c->req))
-		http_stream_end(ws->c->req);
+	http_stream_end(ws->c->req);	/* a no-op once the client left, but it releases it */
 	uv_close((uv_handle_t *)&ws->timeout, handle_closed);
 	uv_close((uv_handle_t *)&ws->bookmark, handle_closed);
 }

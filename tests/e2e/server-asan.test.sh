@@ -13,7 +13,7 @@ if ! make -s -j"$(nproc)" BUILD="$asan" \
 	not_ok "sanitizer build of k1s" "$(tail -n 5 "$BUILD/server-asan-build.log" | tr '\n' ' ')"
 	exit 1
 fi
-ASAN_OPTIONS=detect_leaks=0 K1S_BIN=$PWD/$asan/k1s \
+ASAN_OPTIONS=detect_leaks=1 K1S_BIN=$PWD/$asan/k1s \
 	tests/e2e/run.sh tests/e2e/apiserver.test.sh tests/e2e/services.test.sh tests/e2e/controllers.test.sh 2>&1 |
 	sed -e 's/^ok - /ok - asan: /' -e 's/^not ok - /not ok - asan: /' | grep -Ev '^[0-9]+ passed, [0-9]+ failed$'
 exit 0
