@@ -16,6 +16,7 @@ check "kubectl api-versions lists apps/v1" sh -c "kubectl --kubeconfig $KUBECONF
 check "kubectl api-resources lists deployments" sh -c "kubectl --kubeconfig $KUBECONFIG api-resources | grep -Eq '^deployments +deploy +apps/v1 +true +Deployment'"
 check "built-in namespaces exist" sh -c "kubectl --kubeconfig $KUBECONFIG get ns -o name | sort | tr '\n' ' ' | grep -qx 'namespace/default namespace/kube-node-lease namespace/kube-public namespace/kube-system '"
 check "default service account exists" kc get serviceaccount default -n default
+check "k1s kubectl runs kubectl with the kubeconfig" sh -c "KUBECONFIG=$KUBECONFIG $K1S kubectl get ns default -o name | grep -qx namespace/default"
 
 # --- apply
 cat > "$dir/app.yaml" <<'Y'
