@@ -200,6 +200,23 @@ r=$(api PATCH /apis/apps/v1/namespaces/demo/deployments/web -H 'Content-Type: ap
 expect_eq "a deployment's selector is immutable" "422 Invalid" "$(reason "$r")"
 check "with the field named" sh -c "echo '$r' | grep -q 'spec.selector: Invalid value: .*field is immutable'"
 
+# --- paging and field selectors
+for i in 1 2 3 4 5; do kc create cm page-$i -n demo >/dev/null; done
+expect_eq "kubectl pages with limit+continue (--chunk-size=2)" 5 \
+	"$(kc get cm -n demo --chunk-size=2 -o name | grep -c configmap/page-)"
+r=$(api GET "/api/v1/namespaces/demo/configmaps?limit=2")
+tok=$(echo "${r#* }" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["metadata"]["continue"])')
+r=$(api GET "/api/v1/namespaces/demo/configmaps?limit=100&continue=$tok")
+expect_eq "a continue token resumes after the first page" "200" "${r%% *}"
+expect_eq "field selector metadata.name" "configmap/page-3" "$(kc get cm -n demo --field-selector metadata.name=page-3 -o name)"
+r=$(api GET "/api/v1/namespaces/demo/configmaps?fieldSelector=data.x%3D1")
+expect_eq "an unsupported field label is 400" "400 BadRequest" "$(reason "$r")"
+check "with upstream's message" sh -c "echo '$r' | grep -q 'field label not supported: data.x'"
+r=$(api GET "/api/v1/namespaces/demo/configmaps?labelSelector=a%20b")
+expect_eq "a bad label selector is 400" "400 BadRequest" "$(reason "$r")"
+r=$(api GET /no/such/path)
+expect_eq "an unknown path is 404 with a Status" "404 NotFound" "$(reason "$r")"
+
 # --- metrics and health
 check "/metrics counts requests by verb and resource" sh -c "curl -s --cacert $TLS/server-ca.crt --cert $TLS/client-admin.crt --key $TLS/client-admin.key $API/metrics | grep -q 'apiserver_request_total{verb=\"LIST\",group=\"\",version=\"v1\",resource=\"configmaps\"}'"
 check "/readyz?verbose lists its checks" sh -c "curl -sk '$API/readyz?verbose' | grep -q 'readyz check passed'"
