@@ -46,8 +46,8 @@ enable_deb_src() {
 }
 enable_deb_src
 if ! command -v kubectl >/dev/null 2>&1; then
-	# Debian has no kubectl package; the npm registry carries no kubectl
-	# either, so this is the one place a missing kubectl is reported.
+	# Debian's kubernetes-client is an old kubectl (1.20) but a real one;
+	# machines here normally have a current kubectl on the PATH already.
 	apt-get install -y -qq kubernetes-client 2>/dev/null || {
 		echo "install-deps: no kubectl on PATH and none installable here" >&2
 		exit 1
