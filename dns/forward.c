@@ -285,7 +285,11 @@ static void pend_closed(uv_handle_t *h)
 	struct dns__pend *p = h->data;
 	struct dns_server *s = p->s;
 
+	if (--p->handles > 0)
+		return;
 	free(p->msg);
+	free(p->tbuf);
+	free(p->rb);
 	free(p);
 	dns__server_unref(s);
 }
@@ -294,6 +298,9 @@ static void pend_free(struct dns__pend *p)
 {
 	struct dns_server *s = p->s;
 
+	if (p->done)
+		return;
+	p->done = true;
 	if (p->prev)
 		p->prev->next = p->next;
 	else
@@ -302,7 +309,10 @@ static void pend_free(struct dns__pend *p)
 		p->next->prev = p->prev;
 	s->by_id[p->id] = NULL;
 	s->npend--;
+	uv_timer_stop(&p->timer);
 	uv_close((uv_handle_t *)&p->timer, pend_closed);
+	if (p->via_tcp)
+		uv_close((uv_handle_t *)&p->tcp, pend_closed);
 }
 
 static void servfail(struct dns_server *s, struct dns__client *cl, const uint8_t *m,
@@ -342,7 +352,7 @@ static void pend_timeout(uv_timer_t *t)
 	struct dns_server *s = p->s;
 
 	s->st.forward_timeouts++;
-	while (p->tries < s->cfg.upstream_attempts) {
+	while (!p->via_tcp && p->tries < s->cfg.upstream_attempts) {
 		p->up = (p->up + 1) % s->up.n;
 		if (pend_send(p) == 0) {
 			uv_timer_start(&p->timer, pend_timeout, s->cfg.upstream_timeout_ms, 0);
@@ -401,7 +411,8 @@ void dns__fwd_query(struct dns_server *s, struct dns__client *cl,
 	p->start_ns = mono_ns();
 	uv_timer_init(s->loop, &p->timer);
 	p->timer.data = p;
-	s->open++;
+	p->handles = 1;
+	s->open++;		/* one reference for all the pending's handles */
 	s->by_id[p->id] = p;
 	p->next = s->pends;
 	if (s->pends)
@@ -451,6 +462,117 @@ static void fwd_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 	*b = uv_buf_init((char *)s->rbuf, sizeof(s->rbuf));
 }
 
+/* The upstream's answer m (ours to modify): cache, reply, done. */
+static void pend_answer(struct dns__pend *p, uint8_t *m, size_t n)
+{
+	struct dns_server *s = p->s;
+
+	s->st.forward_ns_total += mono_ns() - p->start_ns;
+	cache_store(s, p->key, p->klen, m, n);
+	dns__put16(m, p->client_id);
+	if (p->cl.l || p->cl.conn) {
+		memcpy(s->obuf, m, n);
+		reply_sized(s, &p->cl, s->obuf, n, p->udp_limit);
+	}
+	pend_free(p);
+}
+
+static void tcp_fail(struct dns__pend *p)
+{
+	if (p->done)
+		return;
+	if (p->cl.l || p->cl.conn)
+		servfail(p->s, &p->cl, p->msg, p->len, p->client_id, DNS_RC_SERVFAIL);
+	pend_free(p);
+}
+
+static void up_tcp_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+	struct dns__pend *p = h->data;
+
+	if (p->rcap - p->rlen < 4096) {
+		p->rcap = p->rcap < 8192 ? 8192 : p->rcap * 2;
+		p->rb = xrealloc(p->rb, p->rcap);
+	}
+	*b = uv_buf_init((char *)p->rb + p->rlen, (unsigned)(p->rcap - p->rlen));
+}
+
+static void up_tcp_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
+{
+	struct dns__pend *p = st->data;
+
+	if (p->done)
+		return;
+	if (n < 0 || p->rlen + (size_t)n > 2 + DNS_MAX_MSG) {
+		tcp_fail(p);
+		return;
+	}
+	p->rlen += (size_t)n;
+	if (p->rlen < 2 || p->rlen < 2u + dns__get16(p->rb))
+		return;
+	size_t ml = dns__get16(p->rb);
+	struct dns__name a, q;
+	size_t pa = DNS__HDR, pq = DNS__HDR;
+	uint8_t *m = p->rb + 2;
+	if (ml < DNS__HDR || dns__get16(m) != p->id || !(m[2] & 0x80) ||
+	    dns__read_name(m, ml, &pa, &a) < 0 ||
+	    dns__read_name(p->msg, p->len, &pq, &q) < 0 || strcmp(a.text, q.text)) {
+		tcp_fail(p);
+		return;
+	}
+	pend_answer(p, m, ml);
+}
+
+static void up_tcp_written(uv_write_t *w, int status)
+{
+	struct dns__pend *p = w->data;
+
+	if (status < 0 && !p->done)
+		tcp_fail(p);
+}
+
+static void up_tcp_connected(uv_connect_t *c, int status)
+{
+	struct dns__pend *p = c->data;
+
+	if (p->done)
+		return;
+	if (status < 0) {
+		tcp_fail(p);
+		return;
+	}
+	p->tbuf = xmalloc(p->len + 2);
+	dns__put16(p->tbuf, (uint16_t)p->len);
+	memcpy(p->tbuf + 2, p->msg, p->len);
+	uv_buf_t b = uv_buf_init((char *)p->tbuf, (unsigned)p->len + 2);
+	p->wreq.data = p;
+	if (uv_write(&p->wreq, (uv_stream_t *)&p->tcp, &b, 1, up_tcp_written) < 0) {
+		tcp_fail(p);
+		return;
+	}
+	uv_read_start((uv_stream_t *)&p->tcp, up_tcp_alloc, up_tcp_read);
+}
+
+/* A truncated UDP answer: ask the same upstream again over TCP. */
+static void pend_go_tcp(struct dns__pend *p)
+{
+	struct dns_server *s = p->s;
+	struct sockaddr_storage ss;
+
+	up_sockaddr(s, p->up, &ss);
+	p->via_tcp = true;
+	p->handles++;
+	uv_tcp_init(s->loop, &p->tcp);
+	p->tcp.data = p;
+	p->creq.data = p;
+	s->st.upstream_queries++;
+	if (uv_tcp_connect(&p->creq, &p->tcp, (struct sockaddr *)&ss, up_tcp_connected) < 0) {
+		tcp_fail(p);
+		return;
+	}
+	uv_timer_start(&p->timer, pend_timeout, s->cfg.upstream_timeout_ms, 0);
+}
+
 static void fwd_read(uv_udp_t *h, ssize_t n, const uv_buf_t *b,
 		     const struct sockaddr *from, unsigned flags)
 {
@@ -460,17 +582,13 @@ static void fwd_read(uv_udp_t *h, ssize_t n, const uv_buf_t *b,
 	if (n < DNS__HDR || !from)
 		return;
 	struct dns__pend *p = s->by_id[dns__get16(m)];
-	if (!p || !answer_matches(s, p, m, (size_t)n, from))
+	if (!p || p->via_tcp || !answer_matches(s, p, m, (size_t)n, from))
 		return;
-	s->st.forward_ns_total += mono_ns() - p->start_ns;
-	cache_store(s, p->key, p->klen, m, (size_t)n);
-	dns__put16(m, p->client_id);
-	if (p->cl.l || p->cl.conn) {
-		memcpy(s->obuf, m, (size_t)n);
-		reply_sized(s, &p->cl, s->obuf, (size_t)n, p->udp_limit);
+	if (m[2] & 0x02) {
+		pend_go_tcp(p);
+		return;
 	}
-	uv_timer_stop(&p->timer);
-	pend_free(p);
+	pend_answer(p, m, (size_t)n);
 }
 
 void dns__fwd_conn_gone(struct dns_server *s, struct dns__conn *c)
@@ -524,10 +642,8 @@ int dns__fwd_start(struct dns_server *s)
 
 void dns__fwd_close(struct dns_server *s)
 {
-	while (s->pends) {
-		uv_timer_stop(&s->pends->timer);
+	while (s->pends)
 		pend_free(s->pends);
-	}
 	dns__cache_flush(s);
 	dns__hmap_release(&s->cache);
 	if (s->by_id) {

@@ -48,8 +48,16 @@ struct dns__pend {
 	size_t up;			/* upstream index in use */
 	unsigned tries;
 	uint64_t start_ns;
-	bool udp_client;
 	size_t udp_limit;
+	/* retry over TCP after a truncated UDP answer (RFC 7766) */
+	bool via_tcp, done;
+	int handles;			/* timer, plus tcp once used */
+	uv_tcp_t tcp;
+	uv_connect_t creq;
+	uv_write_t wreq;
+	uint8_t *tbuf;			/* the length-prefixed query written */
+	uint8_t *rb;			/* the length-prefixed answer read */
+	size_t rlen, rcap;
 	struct dns__pend *prev, *next;
 };
 

@@ -15,15 +15,66 @@
 
 /* ---- a fake upstream: answers every name with 192.0.2.1 (TTL 60),
  * nx.example with NXDOMAIN (SOA minimum 30), big.example with 60 A
- * records, and never answers slow.example. ---- */
+ * records, tc.example with TC=1 over UDP and 60 records over TCP, and
+ * never answers slow.example. ---- */
 struct fake {
 	uv_udp_t udp;
+	uv_tcp_t tcp;
 	uint16_t port;
-	int queries;
+	int queries, tcp_queries;
+	uv_tcp_t *conns[16];	/* open accepted connections */
 	bool saw_opt;
 	uint16_t opt_size;
 	uint8_t out[DNS_MAX_MSG];
 };
+
+struct fake_conn {
+	uv_tcp_t h;
+	struct fake *f;
+	uint8_t buf[1024];
+	size_t len;
+	uv_write_t w;
+	uint8_t out[2 + DNS_MAX_MSG];
+};
+
+static size_t fake_answer(struct fake *f, const uint8_t *m, size_t n, bool tcp, uint8_t *out)
+{
+	struct dns__query q;
+	struct dns__resp r;
+	bool tc;
+
+	if (dns__parse_query(m, n, &q) != 0)
+		return 0;
+	f->queries++;
+	f->tcp_queries += tcp;
+	f->saw_opt = q.edns;
+	f->opt_size = q.udp_size;
+	if (!strcmp(q.name.text, "slow.example"))
+		return 0;
+	dns__resp_init(&r, &q, out, DNS_MAX_MSG, false);
+	if (!strcmp(q.name.text, "nx.example")) {
+		r.rcode = DNS_RC_NXDOMAIN;
+		size_t off = dns__rr_begin(&r, "example", DNS_T_SOA, 60);
+		dns__w_name(&r.w, "ns.example");
+		dns__w_name(&r.w, "root.example");
+		for (int i = 0; i < 4; i++)
+			dns__w_u32(&r.w, 1000);
+		dns__w_u32(&r.w, 30);
+		dns__rr_end(&r, off);
+		r.ns++;
+	} else if (!strcmp(q.name.text, "tc.example") && !tcp) {
+		r.flags |= 0x0200;
+	} else {
+		bool big = !strcmp(q.name.text, "big.example") || !strcmp(q.name.text, "tc.example");
+		for (int i = 0; i < (big ? 60 : 1); i++, r.an++) {
+			size_t off = dns__rr_begin(&r, q.name.orig, DNS_T_A, 60);
+			uint8_t ip[4] = { 192, 0, 2, (uint8_t)(i + 1) };
+			dns__w_bytes(&r.w, ip, 4);
+			dns__rr_end(&r, off);
+		}
+	}
+	return dns__resp_finish(&r, false, &tc);
+}
 
 static void fake_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 {
@@ -36,40 +87,64 @@ static void fake_read(uv_udp_t *h, ssize_t n, const uv_buf_t *b,
 		      const struct sockaddr *from, unsigned flags)
 {
 	struct fake *f = h->data;
-	struct dns__query q;
-	struct dns__resp r;
-	bool tc;
+	size_t len;
 
-	if (n <= 0 || dns__parse_query((uint8_t *)b->base, (size_t)n, &q) != 0)
+	if (n <= 0 || !(len = fake_answer(f, (uint8_t *)b->base, (size_t)n, false, f->out)))
 		return;
-	f->queries++;
-	f->saw_opt = q.edns;
-	f->opt_size = q.udp_size;
-	if (!strcmp(q.name.text, "slow.example"))
-		return;
-	dns__resp_init(&r, &q, f->out, sizeof(f->out), false);
-	if (!strcmp(q.name.text, "nx.example")) {
-		r.rcode = DNS_RC_NXDOMAIN;
-		size_t off = dns__rr_begin(&r, "example", DNS_T_SOA, 60);
-		dns__w_name(&r.w, "ns.example");
-		dns__w_name(&r.w, "root.example");
-		for (int i = 0; i < 4; i++)
-			dns__w_u32(&r.w, 1000);
-		dns__w_u32(&r.w, 30);
-		dns__rr_end(&r, off);
-		r.ns++;
-	} else {
-		int count = strcmp(q.name.text, "big.example") ? 1 : 60;
-		for (int i = 0; i < count; i++, r.an++) {
-			size_t off = dns__rr_begin(&r, q.name.orig, DNS_T_A, 60);
-			uint8_t ip[4] = { 192, 0, 2, (uint8_t)(i + 1) };
-			dns__w_bytes(&r.w, ip, 4);
-			dns__rr_end(&r, off);
-		}
-	}
-	size_t len = dns__resp_finish(&r, false, &tc);
 	uv_buf_t ob = uv_buf_init((char *)f->out, (unsigned)len);
 	uv_udp_try_send(h, &ob, 1, from);
+}
+
+static void fake_conn_closed(uv_handle_t *h)
+{
+	struct fake_conn *c = h->data;
+
+	for (int i = 0; i < 16; i++)
+		if (c->f->conns[i] == &c->h)
+			c->f->conns[i] = NULL;
+	free(c);
+}
+
+static void fake_conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+	struct fake_conn *c = h->data;
+
+	*b = uv_buf_init((char *)c->buf + c->len, (unsigned)(sizeof(c->buf) - c->len));
+}
+
+static void fake_conn_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
+{
+	struct fake_conn *c = st->data;
+
+	if (n < 0 || (c->len += (size_t)n) >= sizeof(c->buf)) {
+		uv_close((uv_handle_t *)&c->h, fake_conn_closed);
+		return;
+	}
+	if (c->len < 2 || c->len < 2u + dns__get16(c->buf))
+		return;
+	size_t l = fake_answer(c->f, c->buf + 2, dns__get16(c->buf), true, c->out + 2);
+	dns__put16(c->out, (uint16_t)l);
+	uv_buf_t ob = uv_buf_init((char *)c->out, (unsigned)l + 2);
+	uv_write(&c->w, st, &ob, 1, NULL);
+	c->len = 0;
+}
+
+static void fake_accept(uv_stream_t *srv, int status)
+{
+	struct fake_conn *c = xcalloc(1, sizeof(*c));
+
+	c->f = srv->data;
+	uv_tcp_init(srv->loop, &c->h);
+	c->h.data = c;
+	for (int i = 0; i < 16; i++)
+		if (!c->f->conns[i]) {
+			c->f->conns[i] = &c->h;
+			break;
+		}
+	if (uv_accept(srv, (uv_stream_t *)&c->h) == 0)
+		uv_read_start((uv_stream_t *)&c->h, fake_conn_alloc, fake_conn_read);
+	else
+		uv_close((uv_handle_t *)&c->h, fake_conn_closed);
 }
 
 static void fake_start(uv_loop_t *loop, struct fake *f)
@@ -80,11 +155,15 @@ static void fake_start(uv_loop_t *loop, struct fake *f)
 	memset(f, 0, sizeof(*f));
 	uv_ip4_addr("127.0.0.1", 0, &a);
 	uv_udp_init(loop, &f->udp);
-	f->udp.data = f;
+	uv_tcp_init(loop, &f->tcp);
+	f->udp.data = f->tcp.data = f;
 	if (uv_udp_bind(&f->udp, (struct sockaddr *)&a, 0) < 0)
 		abort();
 	uv_udp_getsockname(&f->udp, (struct sockaddr *)&a, &sz);
 	f->port = ntohs(a.sin_port);
+	if (uv_tcp_bind(&f->tcp, (struct sockaddr *)&a, 0) < 0 ||
+	    uv_listen((uv_stream_t *)&f->tcp, 16, fake_accept) < 0)
+		abort();	/* the same port for TCP: rare clash fails loudly */
 	uv_udp_recv_start(&f->udp, fake_alloc, fake_read);
 }
 
@@ -209,8 +288,14 @@ static struct dns_zone *small_zone(void)
 static void finish(uv_loop_t *loop, struct dns_server *s, struct fake *f)
 {
 	dns_server_close(s);
-	if (f)
+	if (f) {
 		uv_close((uv_handle_t *)&f->udp, NULL);
+		uv_close((uv_handle_t *)&f->tcp, NULL);
+		uv_run(loop, UV_RUN_NOWAIT);
+		for (int i = 0; i < 16; i++)
+			if (f->conns[i] && !uv_is_closing((uv_handle_t *)f->conns[i]))
+				uv_close((uv_handle_t *)f->conns[i], fake_conn_closed);
+	}
 	uv_run(loop, UV_RUN_DEFAULT);
 	ASSERT_EQ(uv_loop_close(loop), 0);	/* every handle closed */
 }
@@ -366,12 +451,24 @@ TEST(dns_server_forward_cache)
 	ASSERT_EQ(r.an, 60);
 	close(fd);
 	ASSERT_EQ(f.queries, 5);
+	/* the upstream truncates over UDP: we ask it again over TCP */
+	ql = t_query(q, 107, "tc.example", DNS_T_A, 0);
+	fd = tcp_connect(AF_INET, port);
+	tcp_send_q(fd, q, ql);
+	n = tcp_read_msg(&loop, fd, out, 2000, &eof);
+	ASSERT_OK(t_decode(out, n, &r));
+	ASSERT_EQ(r.id, 107);
+	ASSERT_FALSE(r.tc);
+	ASSERT_EQ(r.an, 60);
+	close(fd);
+	ASSERT_EQ(f.queries, 7);
+	ASSERT_EQ(f.tcp_queries, 1);
 	/* cluster names are never forwarded */
 	ql = t_query(q, 106, "nosuch.default.svc.cluster.local", DNS_T_A, 0);
 	n = udp_ask(&loop, AF_INET, port, q, ql, out, 2000);
 	ASSERT_OK(t_decode(out, n, &r));
 	ASSERT_EQ(r.rcode, DNS_RC_NXDOMAIN);
-	ASSERT_EQ(f.queries, 5);
+	ASSERT_EQ(f.queries, 7);
 	finish(&loop, s, &f);
 	dns_zone_free(z);
 	free(rc);
