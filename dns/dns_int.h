@@ -23,6 +23,8 @@ struct dns__name {
 	uint8_t len[DNS__MAX_LABELS];
 	unsigned n;			/* labels; 0 is the root */
 	bool odd;
+	uint8_t wire[DNS_MAX_NAME + 1];	/* uncompressed wire form, as sent */
+	size_t wlen;
 };
 
 struct dns__query {

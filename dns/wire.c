@@ -51,6 +51,7 @@ int dns__read_name(const uint8_t *m, size_t len, size_t *pos, struct dns__name *
 		if (p + 1 + c > len || (wire += c + 1) > DNS_MAX_NAME ||
 		    n->n >= DNS__MAX_LABELS)
 			return -EBADMSG;
+		memcpy(n->wire + wire - c - 2, m + p, c + 1u);
 		if (n->n)
 			n->text[tl] = n->orig[tl] = '.', tl++;
 		n->off[n->n] = (uint8_t)tl;
@@ -65,6 +66,8 @@ int dns__read_name(const uint8_t *m, size_t len, size_t *pos, struct dns__name *
 		p += 1 + c;
 	}
 	n->text[tl] = n->orig[tl] = '\0';
+	n->wire[wire - 1] = 0;
+	n->wlen = wire;
 	*pos = jumped ? end : p;
 	return 0;
 }
@@ -230,7 +233,10 @@ void dns__resp_init(struct dns__resp *r, const struct dns__query *q,
 	dns__w_u16(&r->w, q->id);
 	dns__w_bytes(&r->w, "\0\0\0\0\0\0\0\0\0\0", 10);
 	if (q->has_q) {
-		dns__w_name(&r->w, q->name.orig);
+		/* verbatim; a target for compression unless its labels hold dots */
+		if (!q->name.odd)
+			r->w.cptr[r->w.ncptr++] = (uint16_t)r->w.len;
+		dns__w_bytes(&r->w, q->name.wire, q->name.wlen);
 		dns__w_u16(&r->w, q->qtype);
 		dns__w_u16(&r->w, q->qclass);
 	}

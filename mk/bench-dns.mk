@@ -5,3 +5,6 @@ $(BUILD)/dns-serve: $(BUILD)/obj/tests/e2e/dns-serve.o $(BUILD)/libk1s.a
 $(BUILD)/dns-bench: $(BUILD)/obj/bench/dns/dns_bench.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 bench: $(BUILD)/dns-bench $(BUILD)/dns-serve
+# tests/fuzz/dns_fuzz.c includes dns/*.c (mk/fuzz.mk builds lib/ server/
+# store/ only): rebuild it when they change.
+$(BUILD)/fuzz/dns_fuzz: $(wildcard dns/*.c dns/*.h)

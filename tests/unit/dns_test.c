@@ -405,6 +405,16 @@ TEST(dns_malformed)
 	memcpy(q + ql, q + ql - 11, 11);
 	q[11] = 2;
 	ASSERT_EQ(raw(z, q, ql + 11, &r), DNS_RC_FORMERR);
+	/* a label holding a dot: echoed verbatim, NXDOMAIN (found by dns_fuzz) */
+	uint8_t odd[] = { 0, 9, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 6, '.', 'o', 's', 'u', 'c', 'h',
+			  7, 'd', 'e', 'f', 'a', 'u', 'l', 't', 3, 's', 'v', 'c',
+			  7, 'c', 'l', 'u', 's', 't', 'e', 'r', 5, 'l', 'o', 'c', 'a', 'l', 0, 0, 1, 0, 1 };
+	uint8_t out[DNS_MAX_MSG];
+	size_t ol;
+	ASSERT_EQ(dns_zone_answer(z, odd, sizeof(odd), true, out, &ol), DNS_ANSWERED);
+	ASSERT_OK(t_decode(out, ol, &r));
+	ASSERT_EQ(r.rcode, DNS_RC_NXDOMAIN);
+	ASSERT_EQ(memcmp(out + 12, odd + 12, sizeof(odd) - 12), 0);
 	/* random bytes never crash and never answer garbage */
 	uint32_t seed = 1;
 	for (int i = 0; i < 20000; i++) {
@@ -412,8 +422,6 @@ TEST(dns_malformed)
 		for (size_t j = 0; j < n; j++)
 			seed = seed * 1103515245 + 12345, q[j] = (uint8_t)(seed >> 16);
 		q[2] &= 0x7f;
-		uint8_t out[DNS_MAX_MSG];
-		size_t ol;
 		if (dns_zone_answer(z, q, n, true, out, &ol) == DNS_ANSWERED) {
 			ASSERT_EQ(t_decode(out, ol, &r), 0);
 			ASSERT_LE(ol, DNS_MIN_UDP);
