@@ -17,6 +17,7 @@ static void server_maybe_free(struct dns_server *s)
 		return;
 	free(s->ls);
 	free(s->by_id);
+	free(s->mbuf);
 	free(s);
 }
 
@@ -229,7 +230,8 @@ static void udp_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 {
 	struct dns__listener *l = h->data;
 
-	*b = uv_buf_init((char *)l->s->rbuf, sizeof(l->s->rbuf));
+	/* libuv reads up to DNS__MMSG datagrams of 64 KiB into it at once */
+	*b = uv_buf_init((char *)l->s->mbuf, DNS__MMSG * 65536);
 }
 
 static void udp_read(uv_udp_t *h, ssize_t n, const uv_buf_t *b,
@@ -238,8 +240,8 @@ static void udp_read(uv_udp_t *h, ssize_t n, const uv_buf_t *b,
 	struct dns__listener *l = h->data;
 	struct dns__client cl = { .l = l };
 
-	if (n <= 0 || !addr)
-		return;
+	if (n <= 0 || !addr || (flags & UV_UDP_MMSG_FREE))
+		return;		/* the buffer is ours: nothing to free */
 	if ((flags & UV_UDP_PARTIAL) || !rate_ok(l->s)) {
 		l->s->st.dropped++;
 		return;
@@ -326,7 +328,7 @@ static int listener_bind(struct dns__listener *l)
 		uv_close((uv_handle_t *)&l->udp, NULL);
 		uv_close((uv_handle_t *)&l->tcp, NULL);
 		uv_run(l->s->loop, UV_RUN_NOWAIT);
-		uv_udp_init(l->s->loop, &l->udp);
+		uv_udp_init_ex(l->s->loop, &l->udp, l->addr.ss_family | UV_UDP_RECVMMSG);
 		uv_tcp_init(l->s->loop, &l->tcp);
 	}
 	return ret;
@@ -371,6 +373,7 @@ int dns_server_start(uv_loop_t *loop, struct dns_zone *z,
 	while (cfg->listen && cfg->listen[s->nls])
 		s->nls++;
 	s->ls = xcalloc(s->nls + 1, sizeof(*s->ls));
+	s->mbuf = xmalloc(DNS__MMSG * 65536);
 	for (size_t i = 0; i < s->nls; i++) {
 		struct dns__listener *l = &s->ls[i];
 		l->s = s;
@@ -379,7 +382,7 @@ int dns_server_start(uv_loop_t *loop, struct dns_zone *z,
 			s->nls = i;
 			goto out;
 		}
-		uv_udp_init(loop, &l->udp);
+		uv_udp_init_ex(loop, &l->udp, l->addr.ss_family | UV_UDP_RECVMMSG);
 		uv_tcp_init(loop, &l->tcp);
 		l->udp.data = l->tcp.data = l;
 		s->open += 2;

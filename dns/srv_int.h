@@ -10,6 +10,8 @@
 
 #include "dns/dns_int.h"
 
+#define DNS__MMSG	8	/* datagrams per recvmmsg() */
+
 struct dns__listener {
 	struct dns_server *s;
 	uv_udp_t udp;
@@ -79,7 +81,8 @@ struct dns_server {
 	size_t nls;
 	int open;
 	bool closing;
-	uint8_t rbuf[DNS_MAX_MSG];	/* UDP receive buffer */
+	uint8_t rbuf[DNS_MAX_MSG];	/* forwarder's receive buffer */
+	uint8_t *mbuf;			/* listeners': DNS__MMSG datagrams at once */
 	uint8_t obuf[DNS_MAX_MSG];	/* response buffer */
 	/* rate limit: tokens per second, refilled per ms */
 	double tokens;

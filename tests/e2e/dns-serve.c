@@ -3,7 +3,7 @@
  * from the API later).
  *
  *   dns-serve [--resolv-conf PATH] [--upstream-port N] [--synthetic N]
- *             [--max-qps N] ZONE.json PORTS_FILE LISTEN...
+ *             [--max-qps N] [--domain D] ZONE.json PORTS_FILE LISTEN...
  *
  * LISTEN is "ip:port" or "[ip6]:port" (port 0: any free one). Once every
  * listener is bound the bound ports are written, space-separated, to
@@ -155,6 +155,7 @@ int main(int argc, char **argv)
 {
 	struct dns_server_config cfg = { 0 };
 	long synth = 0;
+	const char *domain = NULL;
 	int i = 1;
 
 	for (; i + 1 < argc && !strncmp(argv[i], "--", 2); i += 2) {
@@ -164,6 +165,8 @@ int main(int argc, char **argv)
 			cfg.upstream_port = (uint16_t)atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--synthetic"))
 			synth = atol(argv[i + 1]);
+		else if (!strcmp(argv[i], "--domain"))
+			domain = argv[i + 1];
 		else if (!strcmp(argv[i], "--max-qps"))
 			cfg.max_qps = (unsigned)atoi(argv[i + 1]);
 		else
@@ -171,10 +174,10 @@ int main(int argc, char **argv)
 	}
 	if (argc - i < 3) {
 		fprintf(stderr, "usage: dns-serve [--resolv-conf P] [--upstream-port N] "
-			"[--synthetic N] [--max-qps N] ZONE.json PORTS_FILE LISTEN...\n");
+			"[--synthetic N] [--max-qps N] [--domain D] ZONE.json PORTS_FILE LISTEN...\n");
 		return 2;
 	}
-	struct dns_zone *z = dns_zone_new(NULL);
+	struct dns_zone *z = dns_zone_new(domain);
 	int ret = load(z, argv[i]);
 	if (ret < 0) {
 		fprintf(stderr, "dns-serve: cannot load '%s': %s\n", argv[i], strerror(-ret));
