@@ -83,8 +83,16 @@ static void conn_close(struct dns__conn *c)
 	uv_close((uv_handle_t *)&c->idle, conn_closed);
 }
 
+/* A client that sends queries but reads no answers is cut off here. */
+#define TCP_MAX_QUEUED	(1u << 20)	/* bytes of unsent answers per connection */
+
 static void tcp_send(struct dns__conn *c, const uint8_t *m, size_t len)
 {
+	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->h) > TCP_MAX_QUEUED) {
+		c->s->st.dropped++;
+		conn_close(c);
+		return;
+	}
 	struct wreq *w = xmalloc(sizeof(*w) + len + 2);
 
 	dns__put16(w->data, (uint16_t)len);
