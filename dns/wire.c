@@ -174,15 +174,29 @@ void dns__w_u32(struct dns__w *w, uint32_t v)
 	dns__w_bytes(w, b, 4);
 }
 
-/* Does the name written at off (in our own output) equal s, case-blind? */
+/* Does the name written at off (in our own output) equal the dotted s,
+ * case-blind? Walks labels and stops at the first difference. */
 static bool name_at_equals(const struct dns__w *w, size_t off, const char *s)
 {
-	struct dns__name n;
-	size_t p = off;
-
-	if (dns__read_name(w->buf, w->len, &p, &n) < 0)
-		return false;
-	return strcasecmp(n.text, s) == 0;
+	for (int hops = 0; off < w->len && hops < 64;) {
+		uint8_t c = w->buf[off];
+		if ((c & 0xc0) == 0xc0) {
+			if (off + 1 >= w->len)
+				return false;
+			off = (size_t)(c & 0x3f) << 8 | w->buf[off + 1];
+			hops++;
+			continue;
+		}
+		if (c == 0)
+			return *s == '\0';
+		const char *dot = strchr(s, '.');
+		size_t l = dot ? (size_t)(dot - s) : strlen(s);
+		if (l != c || off + 1 + c > w->len || strncasecmp(s, (const char *)w->buf + off + 1, c))
+			return false;
+		s += l + (dot ? 1 : 0);
+		off += 1 + c;
+	}
+	return false;
 }
 
 void dns__w_name(struct dns__w *w, const char *name)
