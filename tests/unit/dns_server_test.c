@@ -421,6 +421,14 @@ TEST(dns_server_forward_cache)
 	ASSERT_LE(r.rr[0].ttl, 60);
 	ASSERT_EQ(f.queries, 1);
 	ASSERT_EQ(dns_server_stats(s)->cache_hits, 1);
+	/* a second later the cached TTL has aged by one */
+	for (uint64_t end = mono_ms() + 1100; mono_ms() < end;)
+		uv_run(&loop, UV_RUN_NOWAIT), usleep(1000);
+	n = udp_ask(&loop, AF_INET, port, q, ql, out, 2000);
+	ASSERT_OK(t_decode(out, n, &r));
+	ASSERT_LE(r.rr[0].ttl, 59);
+	ASSERT_LE(55, r.rr[0].ttl);
+	ASSERT_EQ(f.queries, 1);
 	/* without EDNS0 it is another cache entry (the answer differs) */
 	ql = t_query(q, 102, "example.com", DNS_T_A, 0);
 	n = udp_ask(&loop, AF_INET, port, q, ql, out, 2000);
