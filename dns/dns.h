@@ -40,7 +40,7 @@
 #define DNS_MAX_NAME		255	/* bytes, wire form of a name */
 #define DNS_MAX_IPS		2	/* clusterIPs / pod IPs (one per family) */
 #define DNS_MAX_PORTS		64	/* named ports per service */
-#define DNS_MAX_ENDPOINTS	1000	/* endpoints per service kept */
+#define DNS_MAX_ENDPOINTS	1000	/* endpoints per service (more: -EINVAL) */
 #define DNS_MAX_UPSTREAMS	3	/* nameservers read from resolv.conf */
 
 /* RR types and rcodes we name (wire values). */
