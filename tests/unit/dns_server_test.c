@@ -147,24 +147,32 @@ static void fake_accept(uv_stream_t *srv, int status)
 		uv_close((uv_handle_t *)&c->h, fake_conn_closed);
 }
 
+/* UDP and TCP on one free port: retried when TCP's half is taken. */
 static void fake_start(uv_loop_t *loop, struct fake *f)
 {
-	struct sockaddr_in a;
-	int sz = sizeof(a);
+	for (int attempt = 0; attempt < 20; attempt++) {
+		struct sockaddr_in a;
+		int sz = sizeof(a), ret;
 
-	memset(f, 0, sizeof(*f));
-	uv_ip4_addr("127.0.0.1", 0, &a);
-	uv_udp_init(loop, &f->udp);
-	uv_tcp_init(loop, &f->tcp);
-	f->udp.data = f->tcp.data = f;
-	if (uv_udp_bind(&f->udp, (struct sockaddr *)&a, 0) < 0)
-		abort();
-	uv_udp_getsockname(&f->udp, (struct sockaddr *)&a, &sz);
-	f->port = ntohs(a.sin_port);
-	if (uv_tcp_bind(&f->tcp, (struct sockaddr *)&a, 0) < 0 ||
-	    uv_listen((uv_stream_t *)&f->tcp, 16, fake_accept) < 0)
-		abort();	/* the same port for TCP: rare clash fails loudly */
-	uv_udp_recv_start(&f->udp, fake_alloc, fake_read);
+		memset(f, 0, sizeof(*f));
+		uv_ip4_addr("127.0.0.1", 0, &a);
+		uv_udp_init(loop, &f->udp);
+		uv_tcp_init(loop, &f->tcp);
+		f->udp.data = f->tcp.data = f;
+		if ((ret = uv_udp_bind(&f->udp, (struct sockaddr *)&a, 0)) < 0)
+			test_fail(__FILE__, __LINE__, "fake upstream: udp bind: %s", uv_strerror(ret));
+		uv_udp_getsockname(&f->udp, (struct sockaddr *)&a, &sz);
+		f->port = ntohs(a.sin_port);
+		if (uv_tcp_bind(&f->tcp, (struct sockaddr *)&a, 0) == 0 &&
+		    uv_listen((uv_stream_t *)&f->tcp, 16, fake_accept) == 0) {
+			uv_udp_recv_start(&f->udp, fake_alloc, fake_read);
+			return;
+		}
+		uv_close((uv_handle_t *)&f->udp, NULL);
+		uv_close((uv_handle_t *)&f->tcp, NULL);
+		uv_run(loop, UV_RUN_NOWAIT);
+	}
+	test_fail(__FILE__, __LINE__, "fake upstream: no port free for UDP and TCP");
 }
 
 /* ---- a client with plain sockets, the loop turned while it waits ---- */
@@ -199,7 +207,7 @@ static size_t udp_ask(uv_loop_t *loop, int family, uint16_t port, const uint8_t 
 
 	sa_for(family, port, &ss, &sl);
 	if (sendto(fd, q, ql, 0, (struct sockaddr *)&ss, sl) != (ssize_t)ql)
-		abort();
+		test_fail(__FILE__, __LINE__, "sendto port %u: %s", port, strerror(errno));
 	for (uint64_t end = mono_ms() + (uint64_t)ms; mono_ms() < end && n < 0;) {
 		uv_run(loop, UV_RUN_NOWAIT);
 		n = recv(fd, out, DNS_MAX_MSG, 0);
@@ -218,7 +226,7 @@ static int tcp_connect(int family, uint16_t port)
 
 	sa_for(family, port, &ss, &sl);
 	if (connect(fd, (struct sockaddr *)&ss, sl) < 0)
-		abort();
+		test_fail(__FILE__, __LINE__, "connect port %u: %s", port, strerror(errno));
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	return fd;
 }
