@@ -15,7 +15,7 @@ override CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -I. -I$(BUILD)/gen \
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) \
            -lmbedtls -lmbedx509 -lmbedcrypto -lhttp_parser -lpthread -lm
 
-MODULES := lib store server server/gen server/controllers agent proxy net images cmd
+MODULES := lib store server server/gen server/controllers agent proxy net images dns cmd
 SRCS    := $(filter-out cmd/main.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
 OBJS    := $(SRCS:%.c=$(BUILD)/obj/%.o)
 MAINOBJ := $(BUILD)/obj/cmd/main.o

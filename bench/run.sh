@@ -15,4 +15,6 @@ echo "== bench/store"
 echo "== bench/api"
 "$BUILD"/api-bench "$BUILD"/k1s || rc=1
 
+echo "== bench/dns"; BUILD="$BUILD" bench/dns/run.sh || rc=1
+
 exit "$rc"

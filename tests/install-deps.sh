@@ -16,7 +16,7 @@ pkgs=(
 	# run time
 	runc nftables iproute2 btrfs-progs
 	# tests and benchmarks
-	busybox-static etcd-server etcd-client python3-kubernetes curl procps psmisc util-linux openssl
+	busybox-static etcd-server etcd-client python3-kubernetes curl procps psmisc util-linux openssl dnsmasq-base
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,0 +1,587 @@
+/* dns/zone.c - the record model: services, endpoints and pods in hash maps
+ * by name, plus an IP index for PTR. Updates replace a whole object. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dns/dns_int.h"
+#include "lib/util.h"
+
+/* ---- a small chained hash map with byte keys (duplicates allowed) ---- */
+
+uint32_t dns__hash(const void *k, size_t n)
+{
+	const uint8_t *p = k;
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+static void hmap_grow(struct dns__hmap *m)
+{
+	size_t nb = m->nb ? m->nb * 2 : 64;
+	struct dns__hent **b = xcalloc(nb, sizeof(*b));
+
+	for (size_t i = 0; i < m->nb; i++) {
+		struct dns__hent *e = m->b[i], *next;
+		for (; e; e = next) {
+			next = e->next;
+			e->next = b[e->hash & (nb - 1)];
+			b[e->hash & (nb - 1)] = e;
+		}
+	}
+	free(m->b);
+	m->b = b;
+	m->nb = nb;
+}
+
+void dns__hmap_add(struct dns__hmap *m, const void *k, size_t kl, void *val)
+{
+	if (kl > 255)
+		BUG("dns map key of %zu bytes", kl);
+	if (m->n >= m->nb)
+		hmap_grow(m);
+	struct dns__hent *e = xmalloc(sizeof(*e) + kl);
+	e->hash = dns__hash(k, kl);
+	e->val = val;
+	e->klen = (uint8_t)kl;
+	memcpy(e->key, k, kl);
+	e->next = m->b[e->hash & (m->nb - 1)];
+	m->b[e->hash & (m->nb - 1)] = e;
+	m->n++;
+}
+
+static bool hent_is(const struct dns__hent *e, uint32_t h, const void *k, size_t kl)
+{
+	return e->hash == h && e->klen == kl && memcmp(e->key, k, kl) == 0;
+}
+
+struct dns__hent *dns__hmap_first(const struct dns__hmap *m, const void *k, size_t kl)
+{
+	if (!m->nb)
+		return NULL;
+	uint32_t h = dns__hash(k, kl);
+	for (struct dns__hent *e = m->b[h & (m->nb - 1)]; e; e = e->next)
+		if (hent_is(e, h, k, kl))
+			return e;
+	return NULL;
+}
+
+struct dns__hent *dns__hmap_next(const struct dns__hent *e, const void *k, size_t kl)
+{
+	uint32_t h = e->hash;
+
+	for (e = e->next; e; e = e->next)
+		if (hent_is(e, h, k, kl))
+			return (struct dns__hent *)e;
+	return NULL;
+}
+
+void *dns__hmap_get(const struct dns__hmap *m, const void *k, size_t kl)
+{
+	struct dns__hent *e = dns__hmap_first(m, k, kl);
+	return e ? e->val : NULL;
+}
+
+bool dns__hmap_del(struct dns__hmap *m, const void *k, size_t kl, void *val)
+{
+	if (!m->nb)
+		return false;
+	uint32_t h = dns__hash(k, kl);
+	for (struct dns__hent **pp = &m->b[h & (m->nb - 1)]; *pp; pp = &(*pp)->next) {
+		struct dns__hent *e = *pp;
+		if (hent_is(e, h, k, kl) && e->val == val) {
+			*pp = e->next;
+			free(e);
+			m->n--;
+			return true;
+		}
+	}
+	return false;
+}
+
+void dns__hmap_release(struct dns__hmap *m)
+{
+	for (size_t i = 0; i < m->nb; i++) {
+		struct dns__hent *e = m->b[i], *next;
+		for (; e; e = next) {
+			next = e->next;
+			free(e);
+		}
+	}
+	free(m->b);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- addresses ---- */
+
+int dns_addr_parse(struct dns_addr *a, const char *s)
+{
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, s, a->ip) == 1) {
+		a->family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, a->ip) == 1) {
+		a->family = AF_INET6;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+void dns__ipkey(const struct dns_addr *a, uint8_t key[17])
+{
+	memset(key, 0, 17);
+	key[0] = a->family == AF_INET ? 4 : 6;
+	memcpy(key + 1, a->ip, a->family == AF_INET ? 4 : 16);
+}
+
+void dns__dashed(const struct dns_addr *a, char *out)
+{
+	char s[INET6_ADDRSTRLEN];
+
+	inet_ntop(a->family, a->ip, s, sizeof(s));
+	for (char *p = s; *p; p++)
+		if (*p == '.' || *p == ':')
+			*p = '-';
+	snprintf(out, 48, "%s", s);
+}
+
+int dns__undash(const char *s, size_t n, struct dns_addr *a)
+{
+	char b[48];
+	bool v6 = false;
+
+	if (n == 0 || n >= sizeof(b))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		v6 |= (s[i] >= 'a' && s[i] <= 'f');
+	size_t dashes = 0;
+	for (size_t i = 0; i < n; i++) {
+		dashes += s[i] == '-';
+		b[i] = s[i] == '-' ? (v6 || dashes > 3 ? ':' : '.') : s[i];
+	}
+	b[n] = '\0';
+	if (!v6 && dashes > 3)		/* all-digit IPv6 such as 1--2 */
+		for (size_t i = 0; i < n; i++)
+			if (b[i] == '.')
+				b[i] = ':';
+	return dns_addr_parse(a, b);
+}
+
+/* ---- names ---- */
+
+/* A DNS-1123 label, lowercase after copying. */
+static bool valid_label(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static bool valid_dns_name(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > 253)
+		return false;
+	char *c = xstrdup(s), *save = NULL;
+	bool ok = true;
+	if (c[n - 1] == '.')
+		c[n - 1] = '\0';
+	for (char *l = strtok_r(c, ".", &save); l && ok; l = strtok_r(NULL, ".", &save))
+		ok = strlen(l) <= 63 && !strpbrk(l, "/\\ ");
+	ok = ok && c[0] && c[0] != '.' && !strstr(s, "..");
+	free(c);
+	return ok;
+}
+
+static char *lower_dup(const char *s)
+{
+	char *d = xstrdup(s);
+
+	for (char *p = d; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p += 32;
+	return d;
+}
+
+static void ns_ref(struct dns_zone *z, const char *ns, int delta)
+{
+	struct dns__hent *e = dns__hmap_first(&z->nss, ns, strlen(ns));
+
+	if (!e) {
+		if (delta > 0)
+			dns__hmap_add(&z->nss, ns, strlen(ns), (void *)(uintptr_t)delta);
+		return;
+	}
+	uintptr_t v = (uintptr_t)e->val + delta;
+	if (v == 0)
+		dns__hmap_del(&z->nss, ns, strlen(ns), e->val);
+	else
+		e->val = (void *)v;
+}
+
+bool dns__zone_has_ns(const struct dns_zone *z, const char *ns, size_t nsl)
+{
+	return dns__hmap_first(&z->nss, ns, nsl) != NULL;
+}
+
+/* ---- zone ---- */
+
+struct dns_zone *dns_zone_new(const char *domain)
+{
+	struct dns_zone *z = xcalloc(1, sizeof(*z));
+	char *d = lower_dup(domain ? domain : DNS_DEFAULT_DOMAIN);
+	size_t n = strlen(d);
+
+	if (n && d[n - 1] == '.')
+		d[--n] = '\0';
+	if (!valid_dns_name(d))
+		BUG("invalid cluster domain '%s'", d);
+	snprintf(z->domain, sizeof(z->domain), "%s", d);
+	free(d);
+	/* labels of the domain, via the wire reader */
+	uint8_t wire[DNS_MAX_NAME + 2];
+	size_t wl = 0, pos = 0;
+	for (const char *s = z->domain; *s;) {
+		const char *dot = strchr(s, '.');
+		size_t l = dot ? (size_t)(dot - s) : strlen(s);
+		wire[wl++] = (uint8_t)l;
+		memcpy(wire + wl, s, l);
+		wl += l;
+		s += l + (dot ? 1 : 0);
+	}
+	wire[wl++] = 0;
+	if (dns__read_name(wire, wl, &pos, &z->dname) < 0)
+		BUG("cluster domain '%s'", z->domain);
+	z->serial = (uint32_t)time(NULL);
+	return z;
+}
+
+static void index_ips(struct dns_zone *z, struct dns__svc *s, bool add)
+{
+	uint8_t k[17];
+
+	for (size_t i = 0; i < s->n_ips && s->has_spec; i++) {
+		dns__ipkey(&s->ips[i], k);
+		if (add) {
+			struct dns__ipref *r = xcalloc(1, sizeof(*r));
+			*r = (struct dns__ipref){ DNS__IP_SVC, s, 0 };
+			dns__hmap_add(&z->ips, k, 17, r);
+			continue;
+		}
+		for (struct dns__hent *e = dns__hmap_first(&z->ips, k, 17); e;
+		     e = dns__hmap_next(e, k, 17)) {
+			struct dns__ipref *r = e->val;
+			if (r->kind == DNS__IP_SVC && r->owner == s) {
+				dns__hmap_del(&z->ips, k, 17, r);
+				free(r);
+				break;
+			}
+		}
+	}
+}
+
+static void index_eps(struct dns_zone *z, struct dns__svc *s, bool add)
+{
+	uint8_t k[17];
+
+	for (size_t i = 0; i < s->n_eps; i++) {
+		dns__ipkey(&s->eps[i].addr, k);
+		if (add) {
+			struct dns__ipref *r = xcalloc(1, sizeof(*r));
+			*r = (struct dns__ipref){ DNS__IP_EP, s, i };
+			dns__hmap_add(&z->ips, k, 17, r);
+			continue;
+		}
+		for (struct dns__hent *e = dns__hmap_first(&z->ips, k, 17); e;
+		     e = dns__hmap_next(e, k, 17)) {
+			struct dns__ipref *r = e->val;
+			if (r->kind == DNS__IP_EP && r->owner == s && r->idx == i) {
+				dns__hmap_del(&z->ips, k, 17, r);
+				free(r);
+				break;
+			}
+		}
+	}
+}
+
+static void svc_clear_spec(struct dns__svc *s)
+{
+	for (size_t i = 0; i < s->n_ports; i++)
+		free((char *)s->ports[i].name);
+	free(s->ports);
+	free(s->external_name);
+	s->ports = NULL;
+	s->external_name = NULL;
+	s->n_ports = s->n_ips = 0;
+	s->has_spec = false;
+}
+
+static void svc_clear_eps(struct dns__svc *s)
+{
+	for (size_t i = 0; i < s->n_eps; i++) {
+		free(s->eps[i].hostname);
+		free(s->eps[i].node_name);
+	}
+	free(s->eps);
+	s->eps = NULL;
+	s->n_eps = s->n_ready = 0;
+}
+
+static struct dns__svc *svc_get(struct dns_zone *z, const char *ns,
+				const char *name, bool create)
+{
+	char key[128];
+
+	snprintf(key, sizeof(key), "%s.%s", name, ns);
+	for (char *p = key; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p += 32;
+	struct dns__svc *s = dns__hmap_get(&z->svcs, key, strlen(key));
+	if (s || !create)
+		return s;
+	s = xcalloc(1, sizeof(*s));
+	s->name = lower_dup(name);
+	s->ns = lower_dup(ns);
+	memcpy(s->key, key, sizeof(key));
+	dns__hmap_add(&z->svcs, key, strlen(key), s);
+	return s;
+}
+
+static void svc_drop_if_empty(struct dns_zone *z, struct dns__svc *s)
+{
+	if (s->has_spec || s->n_eps)
+		return;
+	dns__hmap_del(&z->svcs, s->key, strlen(s->key), s);
+	free(s->name);
+	free(s->ns);
+	free(s);
+}
+
+int dns_zone_set_service(struct dns_zone *z, const struct dns_service *in)
+{
+	if (!valid_label(in->name) || !valid_label(in->ns) ||
+	    in->n_cluster_ips > DNS_MAX_IPS || in->n_ports > DNS_MAX_PORTS ||
+	    (in->external_name && !valid_dns_name(in->external_name)))
+		return -EINVAL;
+	for (size_t i = 0; i < in->n_ports; i++)
+		if (in->ports[i].name && in->ports[i].name[0] &&
+		    (strlen(in->ports[i].name) > 62 || strchr(in->ports[i].name, '.')))
+			return -EINVAL;
+	struct dns__svc *s = svc_get(z, in->ns, in->name, true);
+	if (s->has_spec) {
+		index_ips(z, s, false);
+		svc_clear_spec(s);
+	} else {
+		ns_ref(z, s->ns, 1);
+		z->n_svcs++;
+	}
+	s->has_spec = true;
+	s->headless = in->headless;
+	s->n_ips = in->headless ? 0 : in->n_cluster_ips;
+	memcpy(s->ips, in->cluster_ips, sizeof(s->ips));
+	s->external_name = in->external_name ? lower_dup(in->external_name) : NULL;
+	if (s->external_name && s->external_name[strlen(s->external_name) - 1] == '.')
+		s->external_name[strlen(s->external_name) - 1] = '\0';
+	s->ports = xcalloc(in->n_ports + 1, sizeof(*s->ports));
+	for (size_t i = 0; i < in->n_ports; i++) {
+		s->ports[i] = in->ports[i];
+		s->ports[i].name = in->ports[i].name ? lower_dup(in->ports[i].name) : NULL;
+	}
+	s->n_ports = in->n_ports;
+	index_ips(z, s, true);
+	z->serial++;
+	return 0;
+}
+
+int dns_zone_remove_service(struct dns_zone *z, const char *ns, const char *name)
+{
+	struct dns__svc *s = svc_get(z, ns, name, false);
+
+	if (!s || !s->has_spec)
+		return -ENOENT;
+	index_ips(z, s, false);
+	index_eps(z, s, false);
+	svc_clear_spec(s);
+	svc_clear_eps(s);
+	ns_ref(z, s->ns, -1);
+	z->n_svcs--;
+	z->serial++;
+	svc_drop_if_empty(z, s);
+	return 0;
+}
+
+int dns_zone_set_endpoints(struct dns_zone *z, const char *ns, const char *name,
+			   const struct dns_endpoint *eps, size_t n)
+{
+	if (!valid_label(name) || !valid_label(ns) || n > DNS_MAX_ENDPOINTS)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if ((eps[i].hostname && !valid_label(eps[i].hostname)) ||
+		    (eps[i].addr.family != AF_INET && eps[i].addr.family != AF_INET6))
+			return -EINVAL;
+	struct dns__svc *s = svc_get(z, ns, name, n > 0);
+	if (!s)
+		return 0;
+	index_eps(z, s, false);
+	svc_clear_eps(s);
+	s->eps = xcalloc(n + 1, sizeof(*s->eps));
+	for (size_t i = 0; i < n; i++) {
+		struct dns__ep *e = &s->eps[i];
+		e->addr = eps[i].addr;
+		e->ready = eps[i].ready;
+		e->hostname = eps[i].hostname ? lower_dup(eps[i].hostname) : NULL;
+		e->node_name = eps[i].node_name ? xstrdup(eps[i].node_name) : NULL;
+		dns__dashed(&e->addr, e->dashed);
+		s->n_ready += e->ready;
+	}
+	s->n_eps = n;
+	index_eps(z, s, true);
+	z->serial++;
+	svc_drop_if_empty(z, s);
+	return 0;
+}
+
+static void index_pod(struct dns_zone *z, struct dns__pod *p, bool add)
+{
+	uint8_t k[17];
+
+	for (size_t i = 0; i < p->n_ips; i++) {
+		dns__ipkey(&p->ips[i], k);
+		if (add) {
+			struct dns__ipref *r = xcalloc(1, sizeof(*r));
+			*r = (struct dns__ipref){ DNS__IP_POD, p, i };
+			dns__hmap_add(&z->ips, k, 17, r);
+			continue;
+		}
+		for (struct dns__hent *e = dns__hmap_first(&z->ips, k, 17); e;
+		     e = dns__hmap_next(e, k, 17)) {
+			struct dns__ipref *r = e->val;
+			if (r->kind == DNS__IP_POD && r->owner == p) {
+				dns__hmap_del(&z->ips, k, 17, r);
+				free(r);
+				break;
+			}
+		}
+	}
+}
+
+int dns_zone_set_pod(struct dns_zone *z, const char *ns, const char *name,
+		     const struct dns_addr *ips, size_t n)
+{
+	char key[128];
+
+	if (!valid_label(ns) || !name || !name[0] || strlen(name) > 63 || n > DNS_MAX_IPS)
+		return -EINVAL;
+	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	struct dns__pod *p = dns__hmap_get(&z->pods, key, strlen(key));
+	if (p) {
+		index_pod(z, p, false);
+	} else {
+		p = xcalloc(1, sizeof(*p));
+		p->name = xstrdup(name);
+		p->ns = lower_dup(ns);
+		memcpy(p->key, key, sizeof(key));
+		dns__hmap_add(&z->pods, key, strlen(key), p);
+		ns_ref(z, p->ns, 1);
+		z->n_pods++;
+	}
+	memcpy(p->ips, ips, n * sizeof(*ips));
+	p->n_ips = n;
+	index_pod(z, p, true);
+	z->serial++;
+	return 0;
+}
+
+static void pod_free(struct dns_zone *z, struct dns__pod *p)
+{
+	index_pod(z, p, false);
+	dns__hmap_del(&z->pods, p->key, strlen(p->key), p);
+	ns_ref(z, p->ns, -1);
+	free(p->name);
+	free(p->ns);
+	free(p);
+	z->n_pods--;
+}
+
+int dns_zone_remove_pod(struct dns_zone *z, const char *ns, const char *name)
+{
+	char key[128];
+
+	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	struct dns__pod *p = dns__hmap_get(&z->pods, key, strlen(key));
+	if (!p)
+		return -ENOENT;
+	pod_free(z, p);
+	z->serial++;
+	return 0;
+}
+
+void dns_zone_set_pods_verified(struct dns_zone *z, bool verified)
+{
+	z->pods_verified = verified;
+}
+
+size_t dns_zone_services(const struct dns_zone *z) { return z->n_svcs; }
+size_t dns_zone_pods(const struct dns_zone *z) { return z->n_pods; }
+
+const struct dns__svc *dns__zone_svc(const struct dns_zone *z, const char *name,
+				     size_t nl, const char *ns, size_t nsl)
+{
+	char key[128];
+
+	if (nl + nsl + 2 > sizeof(key))
+		return NULL;
+	memcpy(key, name, nl);
+	key[nl] = '.';
+	memcpy(key + nl + 1, ns, nsl);
+	const struct dns__svc *s = dns__hmap_get(&z->svcs, key, nl + 1 + nsl);
+	return s && s->has_spec ? s : NULL;
+}
+
+void dns_zone_free(struct dns_zone *z)
+{
+	if (!z)
+		return;
+	for (size_t i = 0; i < z->svcs.nb; i++) {
+		for (struct dns__hent *e = z->svcs.b[i]; e; e = e->next) {
+			struct dns__svc *s = e->val;
+			svc_clear_spec(s);
+			svc_clear_eps(s);
+			free(s->name);
+			free(s->ns);
+			free(s);
+		}
+	}
+	for (size_t i = 0; i < z->pods.nb; i++) {
+		for (struct dns__hent *e = z->pods.b[i]; e; e = e->next) {
+			struct dns__pod *p = e->val;
+			free(p->name);
+			free(p->ns);
+			free(p);
+		}
+	}
+	for (size_t i = 0; i < z->ips.nb; i++)
+		for (struct dns__hent *e = z->ips.b[i]; e; e = e->next)
+			free(e->val);
+	dns__hmap_release(&z->svcs);
+	dns__hmap_release(&z->pods);
+	dns__hmap_release(&z->nss);
+	dns__hmap_release(&z->ips);
+	free(z);
+}
