@@ -235,19 +235,13 @@ static void untaint(struct agent *a, const cJSON *node)
 	cJSON_Delete(p);
 }
 
-struct status_req {
-	struct agent *a;
-	bool cond[SIG_N];
-};
-
 static void on_status(struct api_result *res, void *ud)
 {
-	struct status_req *sr = ud;
-	struct agent *a = sr->a;
+	struct agent *a = ud;
 
 	a->status_busy = false;
 	if (api_result_ok(res)) {
-		memcpy(a->cond, sr->cond, sizeof(a->cond));
+		memcpy(a->cond, a->posting, sizeof(a->cond));
 		a->last_report_ms = mono_ms();
 		if (!a->untainted)
 			untaint(a, res->obj);
@@ -257,22 +251,15 @@ static void on_status(struct api_result *res, void *ud)
 		log_warn("node '%s': cannot update status: %s (HTTP %d)", a->node_name,
 			 res->status.message, res->code);
 	}
-	free(sr);
 }
 
 static void post_status(struct agent *a, const bool cond[SIG_N])
 {
-	struct status_req *sr = xcalloc(1, sizeof(*sr));
 	cJSON *p = status_patch(a, cond);
 	char *path = node_path(a, "status");
 
-	sr->a = a;
-	memcpy(sr->cond, cond, sizeof(sr->cond));
-	a->status_busy = true;
-	if (api_patch(a->api, path, API_PATCH_MERGE, p, on_status, sr)) {
-		a->status_busy = false;
-		free(sr);
-	}
+	memcpy(a->posting, cond, sizeof(a->posting));
+	a->status_busy = !api_patch(a->api, path, API_PATCH_MERGE, p, on_status, a);
 	free(path);
 	cJSON_Delete(p);
 }

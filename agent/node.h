@@ -74,6 +74,7 @@ struct agent {
 	bool status_busy, lease_busy;
 	bool untainted;			/* our not-ready taint is gone */
 	bool cond[SIG_N];		/* pressure as last reported */
+	bool posting[SIG_N];		/* ... and as in the status patch in flight */
 	int64_t transition_ns[SIG_N + 1];	/* [SIG_N] is Ready */
 	uint64_t last_report_ms;	/* 0: never reported */
 	unsigned backoff_ms;
