@@ -119,8 +119,11 @@ pid_t agent_embedded_start(const char *kubeconfig, const char *data_dir,
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	size_t k = 0;
 
-	if (n <= 0 || node_ip->n > AGENT_MAX_NODE_IPS)
+	if (n <= 0 || node_ip->n > AGENT_MAX_NODE_IPS) {
+		log_error("cannot start the embedded agent: %s",
+			  n <= 0 ? "cannot find our own executable" : "too many --node-ip");
 		return n <= 0 ? -errno : -EINVAL;
+	}
 	exe[n] = 0;
 	gethostname(host, sizeof(host) - 1);
 	for (char *p = host; *p; p++)
@@ -151,6 +154,8 @@ pid_t agent_embedded_start(const char *kubeconfig, const char *data_dir,
 			_exit(0);
 		_exit(supervise(argv, kubeconfig, since));
 	}
+	if (pid < 0)
+		log_error("cannot start the embedded agent: %s", strerror(errno));
 	free(agent_dir);
 	return pid < 0 ? -errno : pid;
 }
