@@ -5,6 +5,7 @@
 #include "cmd.h"
 #include "lib/flags.h"
 #include "server/server.h"
+#include "agent/agent.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +51,11 @@ int cmd_server(int argc, char **argv)
 		fprintf(stderr, "error: server: invalid --https-listen-port %lld\n", (long long)c.https_port);
 		return 2;
 	}
+	/* embedded agent: a supervised `k1s agent` child (agent/node_embedded.c) */
+	pid_t agent = c.disable_agent ? -1 :
+		agent_embedded_start(c.write_kubeconfig, c.data_dir, &c.node_ip);
 	r = server_run(&c);
+	agent_embedded_stop(agent);
 	flag_list_release(&c.tls_san);
 	flag_list_release(&c.node_ip);
 	return r;

@@ -12,5 +12,4 @@ static int not_yet(const char *name)
 	return 1;
 }
 
-int cmd_agent(int argc, char **argv) { (void)argc; (void)argv; return not_yet("agent"); }
 int cmd_token(int argc, char **argv) { (void)argc; (void)argv; return not_yet("token"); }

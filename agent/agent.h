@@ -1,0 +1,96 @@
+/*
+ * agent/agent.h - `k1s agent`: the kubelet-lite. This header is the only one
+ * of the agent (besides agent/runtime.h) that other modules (cmd/) include.
+ *
+ * The agent reaches the API only through lib/apiclient.h over HTTPS, whether
+ * it runs on another node or embedded in `k1s server` (then as a child
+ * process `k1s agent` supervised by agent_embedded_start(), see
+ * docs/agent.md for why).
+ *
+ * What runs today (agent/node*.c):
+ *  - registration: creates the Node (or re-uses an existing one with the
+ *    same name, keeping its uid) with addresses, capacity/allocatable,
+ *    nodeInfo, the well-known labels and the not-ready taint; the taint is
+ *    removed by the agent once Ready is posted.
+ *  - heartbeat: a Lease kube-node-lease/<node> renewed every
+ *    lease_renew_ms; node status conditions (Ready, MemoryPressure,
+ *    DiskPressure, PIDPressure) patched on nodes/status when a condition
+ *    changes or every status_report_ms.
+ * Pod workers, the kubelet API, net/ and proxy/ come with later issues.
+ *
+ * Lifecycle: agent_new() -> agent_start() on a loop -> agent_stop(done) ->
+ * agent_free() after done ran. Errors talking to the API are retried with
+ * backoff; they never stop the agent.
+ */
+#ifndef K1S_AGENT_AGENT_H
+#define K1S_AGENT_AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "lib/flags.h"
+
+/* Upstream kubelet values. */
+#define AGENT_MAX_PODS 110
+#define AGENT_LEASE_DURATION_S 40
+#define AGENT_LEASE_RENEW_MS 10000
+#define AGENT_STATUS_REPORT_MS (5 * 60 * 1000)
+/* How often conditions are re-evaluated (cheap: /proc, statvfs), in ms. */
+#define AGENT_CHECK_MS 10000
+#define AGENT_DEFAULT_EVICTION_HARD "memory.available<100Mi,nodefs.available<10%,pid.available<5%"
+/* Node IPs / labels / taints accepted on the command line. */
+#define AGENT_MAX_NODE_IPS 2
+#define AGENT_MAX_LABELS 64
+#define AGENT_MAX_TAINTS 32
+
+struct agent_config {
+	const char *kubeconfig;		/* required */
+	const char *node_name;		/* NULL: hostname (lowercased) */
+	struct flag_list node_ip;	/* "10.0.0.2", "fd00::2": at most one per family */
+	struct flag_list node_label;	/* "key=value" */
+	struct flag_list node_taint;	/* "key=value:Effect" or "key:Effect" */
+	const char *data_dir;		/* default /var/lib/k1s/agent */
+	const char *eviction_hard;	/* default AGENT_DEFAULT_EVICTION_HARD */
+	bool control_plane;		/* label node-role.kubernetes.io/control-plane */
+	int64_t lease_renew_ms;		/* 0: AGENT_LEASE_RENEW_MS (tests lower it) */
+	int64_t status_report_ms;	/* 0: AGENT_STATUS_REPORT_MS */
+	int64_t check_ms;		/* 0: AGENT_CHECK_MS */
+};
+
+/* Fills defaults (all zero/NULL except data_dir and eviction_hard). */
+void agent_config_init(struct agent_config *c);
+void agent_config_release(struct agent_config *c);
+
+struct agent;
+
+/*
+ * Validates cfg (copied; its strings must outlive the agent) and builds
+ * an agent. 0, or -EINVAL with a malloc'd message in *err.
+ */
+int agent_new(const struct agent_config *cfg, struct agent **out, char **err);
+/* Loads the kubeconfig and starts registration + heartbeat on loop. */
+int agent_start(struct agent *a, uv_loop_t *loop, char **err);
+/* Stops timers and requests; done(data) runs once everything is closed. */
+void agent_stop(struct agent *a, void (*done)(void *data), void *data);
+void agent_free(struct agent *a);
+/* The node name in use. */
+const char *agent_node_name(const struct agent *a);
+
+/* Runs an agent on its own loop until SIGTERM/SIGINT; exit status. */
+int agent_run(const struct agent_config *cfg);
+
+/*
+ * For `k1s server`: forks a supervisor process that runs
+ * `<self> agent --kubeconfig kubeconfig --node-name NAME --control-plane
+ *  --data-dir DATA_DIR [--node-ip IP...]` once the kubeconfig exists,
+ * restarts it (with backoff) when it dies, and stops it when the supervisor
+ * gets SIGTERM or its parent dies. Returns the supervisor pid or -errno.
+ */
+pid_t agent_embedded_start(const char *kubeconfig, const char *data_dir,
+			   const struct flag_list *node_ip);
+/* SIGTERM to the supervisor and waits for it. */
+void agent_embedded_stop(pid_t pid);
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * agent/node.h - internals of the agent's node code (agent/node*.c,
+ * agent/agent.c). Not included outside agent/.
+ */
+#ifndef K1S_AGENT_NODE_H
+#define K1S_AGENT_NODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent.h"
+
+/* Machine facts; the *_avail/_used members are refreshed each check. */
+struct node_facts {
+	int64_t cpu_milli;		/* usable CPUs (cgroup cpu.max bound), in millicores */
+	int64_t mem_total;		/* MemTotal, in bytes */
+	int64_t mem_avail;		/* MemAvailable, in bytes */
+	int64_t fs_total;		/* data dir file system, in bytes */
+	int64_t fs_avail;		/* ... available to unprivileged users, in bytes */
+	int64_t pid_max;		/* kernel.pid_max */
+	int64_t pid_used;		/* processes + threads */
+	char hostname[256];
+	char kernel[128];		/* uname -r */
+	char os_image[256];		/* PRETTY_NAME of /etc/os-release */
+	char arch[32];			/* GOARCH spelling: amd64, arm64, ... */
+	char runtime[96];		/* "runc://1.1.12" */
+	char machine_id[64];
+	char boot_id[64];
+};
+
+/* Fills everything (runs `runc --version` once: call before the loop). */
+void node__facts_load(struct node_facts *f, const char *data_dir);
+/* Refreshes the available/used figures (cheap reads of /proc, statvfs). */
+void node__facts_refresh(struct node_facts *f, const char *data_dir);
+
+/* Eviction signals, in the order of the pressure conditions. */
+enum node_signal { SIG_MEMORY, SIG_NODEFS, SIG_PID, SIG_N };
+
+/* --eviction-hard thresholds: a value, or a percentage of the capacity. */
+struct node_eviction {
+	bool set[SIG_N];
+	bool percent[SIG_N];
+	double pct[SIG_N];		/* 0..100 */
+	int64_t value[SIG_N];		/* bytes or PIDs */
+};
+
+/* Parses "memory.available<100Mi,nodefs.available<10%,pid.available<5%".
+ * imagefs.* signals are accepted and ignored (one file system). 0 or
+ * -EINVAL with a malloc'd *err. */
+int node__eviction_parse(const char *s, struct node_eviction *e, char **err);
+/* True when signal sig is below its threshold. */
+bool node__pressure(const struct node_eviction *e, enum node_signal sig,
+		    const struct node_facts *f);
+
+#endif
+
+#include <uv.h>
+#include <cjson/cJSON.h>
+#include "lib/apiclient.h"
+
+/* The agent's state; agent.c owns its lifecycle, node.c the API dialogue. */
+struct agent {
+	struct agent_config cfg;
+	char *node_name;
+	const char *ip[AGENT_MAX_NODE_IPS];	/* one per family, in cfg order */
+	size_t n_ip;
+	struct node_facts facts;
+	struct node_eviction ev;
+	uv_loop_t *loop;
+	struct api_client *api;
+	char *kubelet_version;		/* the server's gitVersion */
+	char *uid;			/* Node uid once registered */
+	bool registered;
+	bool status_busy, lease_busy;
+	bool untainted;			/* our not-ready taint is gone */
+	bool cond[SIG_N];		/* pressure as last reported */
+	bool posting[SIG_N];		/* ... and as in the status patch in flight */
+	int64_t transition_ns[SIG_N + 1];	/* [SIG_N] is Ready */
+	uint64_t last_report_ms;	/* 0: never reported */
+	unsigned backoff_ms;
+	uv_timer_t lease_timer, check_timer, retry_timer;
+	int open_handles;
+	void (*done)(void *data);
+	void *done_data;
+};
+
+/* Starts registration (then heartbeat); timers must be initialised. */
+void node__start(struct agent *a);

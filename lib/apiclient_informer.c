@@ -1,0 +1,540 @@
+/*
+ * lib/apiclient_informer.c - list + watch into a local store.
+ *
+ * States: LISTING (list call in flight) -> WATCHING (watch stream open) ->
+ * back to WATCHING on a clean end, LISTING on 410, WAITING (backoff timer)
+ * on errors. All restarts go through the timer, never from inside an
+ * http callback, so no call is cancelled while it is delivering.
+ */
+#include "apiclient.h"
+#include "apiclient_int.h"
+#include "buf.h"
+#include "json.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- store: chained hash of "ns/name" -> object ---- */
+
+struct entry {
+	char *key;
+	cJSON *obj;
+	struct entry *next;
+};
+
+struct store {
+	struct entry **b;
+	size_t nb, n;
+};
+
+static size_t hash(const char *s)
+{
+	size_t h = 1469598103934665603ull;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+static struct entry **store_slot(const struct store *s, const char *key)
+{
+	struct entry **e = &s->b[hash(key) % s->nb];
+
+	while (*e && strcmp((*e)->key, key))
+		e = &(*e)->next;
+	return e;
+}
+
+static void store_init(struct store *s)
+{
+	s->nb = 64;
+	s->n = 0;
+	s->b = xcalloc(s->nb, sizeof(*s->b));
+}
+
+static void store_grow(struct store *s)
+{
+	struct store t = { xcalloc(s->nb * 4, sizeof(*s->b)), s->nb * 4, s->n };
+
+	for (size_t i = 0; i < s->nb; i++)
+		for (struct entry *e = s->b[i], *nx; e; e = nx) {
+			nx = e->next;
+			e->next = t.b[hash(e->key) % t.nb];
+			t.b[hash(e->key) % t.nb] = e;
+		}
+	free(s->b);
+	*s = t;
+}
+
+/* Puts obj (taken) under key; returns the previous object (caller frees). */
+static cJSON *store_put(struct store *s, const char *key, cJSON *obj)
+{
+	struct entry **e = store_slot(s, key);
+	cJSON *old;
+
+	if (*e) {
+		old = (*e)->obj;
+		(*e)->obj = obj;
+		return old;
+	}
+	*e = xcalloc(1, sizeof(**e));
+	(*e)->key = xstrdup(key);
+	(*e)->obj = obj;
+	if (++s->n > s->nb * 2)
+		store_grow(s);
+	return NULL;
+}
+
+/* Removes key; returns its object (caller frees) or NULL. */
+static cJSON *store_del(struct store *s, const char *key)
+{
+	struct entry **e = store_slot(s, key), *d = *e;
+	cJSON *o;
+
+	if (!d)
+		return NULL;
+	*e = d->next;
+	o = d->obj;
+	free(d->key);
+	free(d);
+	s->n--;
+	return o;
+}
+
+static void store_release(struct store *s)
+{
+	for (size_t i = 0; i < s->nb; i++)
+		for (struct entry *e = s->b[i], *nx; e; e = nx) {
+			nx = e->next;
+			cJSON_Delete(e->obj);
+			free(e->key);
+			free(e);
+		}
+	free(s->b);
+	memset(s, 0, sizeof(*s));
+}
+
+static char *obj_key(const cJSON *o)
+{
+	const cJSON *m = json_get(o, "metadata");
+	const char *ns = json_get_str(m, "namespace", "");
+
+	return *ns ? xasprintf("%s/%s", ns, json_get_str(m, "name", ""))
+		   : xstrdup(json_get_str(m, "name", ""));
+}
+
+static const char *obj_rv(const cJSON *o)
+{
+	return json_get_str(json_get(o, "metadata"), "resourceVersion", "");
+}
+
+/* ---- informer ---- */
+
+enum inf_state { INF_IDLE, INF_LISTING, INF_WATCHING, INF_WAITING, INF_PAUSED };
+
+struct api_informer {
+	struct api_client *c;
+	struct api_informer_opts o;
+	char *path, *lsel, *fsel;
+	struct store store;
+	char *rv;
+	enum inf_state state;
+	struct http_call *call;		/* list or watch in flight */
+	struct buf line;		/* partial watch event */
+	int status;			/* watch response status */
+	bool expired;			/* 410 seen on this watch */
+	bool synced, paused;
+	unsigned backoff_ms;
+	uv_timer_t timer;
+	struct api_informer_stats st;
+};
+
+static void inf_list(struct api_informer *inf);
+static void inf_watch(struct api_informer *inf);
+
+static void on_timer(uv_timer_t *t)
+{
+	struct api_informer *inf = container_of(t, struct api_informer, timer);
+
+	if (inf->call) {
+		http_call_cancel(inf->call);
+		inf->call = NULL;
+	}
+	if (inf->paused) {
+		inf->state = INF_PAUSED;
+		return;
+	}
+	if (inf->state == INF_WATCHING && !inf->expired && *inf->rv)
+		inf_watch(inf);
+	else
+		inf_list(inf);
+}
+
+/* Next step after delay ms: re-watch when state is WATCHING, else list. */
+static void inf_schedule(struct api_informer *inf, enum inf_state next, unsigned delay)
+{
+	inf->state = next;
+	uv_timer_start(&inf->timer, on_timer, delay, 0);
+}
+
+static void inf_fail(struct api_informer *inf, const char *what, int err, int code)
+{
+	inf->st.errors++;
+	inf->backoff_ms = inf->backoff_ms ? inf->backoff_ms * 2 : API_INFORMER_BACKOFF_MIN_MS;
+	if (inf->backoff_ms > API_INFORMER_BACKOFF_MAX_MS)
+		inf->backoff_ms = API_INFORMER_BACKOFF_MAX_MS;
+	LOG_V(2, "informer %s: %s failed (%s, HTTP %d); re-list in %u ms", inf->path, what,
+	      err ? strerror(-err) : "ok", code, inf->backoff_ms);
+	inf_schedule(inf, INF_WAITING, inf->backoff_ms);
+}
+
+static char *inf_url(const struct api_informer *inf, bool watch)
+{
+	struct buf b;
+	char *u;
+
+	buf_init(&b, 256);
+	buf_addstr(&b, inf->path);
+	buf_addch(&b, '?');
+	if (inf->lsel) {
+		buf_addstr(&b, "labelSelector=");
+		http_url_encode(&b, inf->lsel);
+		buf_addch(&b, '&');
+	}
+	if (inf->fsel) {
+		buf_addstr(&b, "fieldSelector=");
+		http_url_encode(&b, inf->fsel);
+		buf_addch(&b, '&');
+	}
+	if (watch) {
+		buf_addf(&b, "watch=1&allowWatchBookmarks=true&timeoutSeconds=%u&resourceVersion=",
+			 inf->o.watch_timeout_s ? inf->o.watch_timeout_s : 300);
+		http_url_encode(&b, inf->rv);
+	}
+	u = api__url(inf->c, buf_str(&b));
+	buf_release(&b);
+	return u;
+}
+
+static void set_rv(struct api_informer *inf, const char *rv)
+{
+	if (rv && *rv) {
+		free(inf->rv);
+		inf->rv = xstrdup(rv);
+	}
+}
+
+/* Applies one object (taken) as added or modified. */
+static void apply_upsert(struct api_informer *inf, cJSON *obj)
+{
+	char *key = obj_key(obj);
+	cJSON *old = store_put(&inf->store, key, obj);
+
+	free(key);
+	if (!old) {
+		if (inf->o.on_add)
+			inf->o.on_add(inf, obj, inf->o.ud);
+	} else {
+		if (inf->o.on_update && strcmp(obj_rv(old), obj_rv(obj)))
+			inf->o.on_update(inf, old, obj, inf->o.ud);
+		cJSON_Delete(old);
+	}
+}
+
+static void apply_delete(struct api_informer *inf, const cJSON *obj)
+{
+	char *key = obj_key(obj);
+	cJSON *old = store_del(&inf->store, key);
+
+	free(key);
+	if (old && inf->o.on_delete)
+		inf->o.on_delete(inf, old, inf->o.ud);
+	cJSON_Delete(old);
+}
+
+/* Replaces the store with the list's items, reporting the differences. */
+static void apply_list(struct api_informer *inf, cJSON *list)
+{
+	cJSON *items = json_get(list, "items"), *it;
+	struct store seen;
+
+	store_init(&seen);
+	cJSON_ArrayForEach(it, items) {
+		char *key = obj_key(it);
+
+		store_put(&seen, key, NULL);
+		free(key);
+	}
+	/* deletions first: objects the list no longer has */
+	for (size_t i = 0; i < inf->store.nb; i++) {
+		struct entry *e = inf->store.b[i], *nx;
+
+		for (; e; e = nx) {
+			nx = e->next;
+			if (!*store_slot(&seen, e->key)) {
+				cJSON *o = store_del(&inf->store, e->key);
+
+				if (inf->o.on_delete)
+					inf->o.on_delete(inf, o, inf->o.ud);
+				cJSON_Delete(o);
+			}
+		}
+	}
+	store_release(&seen);
+	while ((it = cJSON_DetachItemFromArray(items, 0)))
+		apply_upsert(inf, it);
+	set_rv(inf, obj_rv(list));
+}
+
+static void on_list(struct http_call *call, int err, struct http_response *resp, void *ud)
+{
+	struct api_informer *inf = ud;
+	cJSON *list = NULL;
+
+	(void)call;
+	inf->call = NULL;
+	if (!err && resp && resp->status == 200)
+		list = cJSON_ParseWithLength(resp->body.data, resp->body.len);
+	if (!list) {
+		inf_fail(inf, "list", err, resp ? resp->status : 0);
+		return;
+	}
+	inf->st.lists++;
+	inf->backoff_ms = 0;
+	inf->expired = false;
+	apply_list(inf, list);
+	cJSON_Delete(list);
+	inf->synced = true;
+	if (inf->o.on_synced)
+		inf->o.on_synced(inf, inf->o.ud);
+	if (inf->paused)
+		inf->state = INF_PAUSED;
+	else
+		inf_watch(inf);
+}
+
+static void inf_list(struct api_informer *inf)
+{
+	struct http_header h = { "Accept", "application/json" };
+	struct http_call_opts o = { 0 };
+	char *url = inf_url(inf, false);
+	int r;
+
+	o.url = url;
+	o.headers = &h;
+	o.n_headers = 1;
+	o.timeout_ms = API_REQUEST_TIMEOUT_MS * 2;
+	o.on_complete = on_list;
+	o.ud = inf;
+	inf->state = INF_LISTING;
+	r = api__call(inf->c, &o, &inf->call);
+	free(url);
+	if (r)
+		inf_fail(inf, "list", r, 0);
+}
+
+static void handle_event(struct api_informer *inf, const char *s, size_t len)
+{
+	cJSON *ev = cJSON_ParseWithLength(s, len);
+	const char *type = json_get_str(ev, "type", "");
+	cJSON *obj = json_get(ev, "object");
+
+	if (!ev || !obj) {
+		inf->expired = true;	/* undecodable: start over */
+	} else if (!strcmp(type, "ERROR")) {
+		if (json_get_int(obj, "code", 0) == 410)
+			inf->st.expired++;
+		inf->expired = true;
+	} else if (!strcmp(type, "BOOKMARK")) {
+		set_rv(inf, obj_rv(obj));
+	} else if (!strcmp(type, "ADDED") || !strcmp(type, "MODIFIED")) {
+		inf->st.events++;
+		set_rv(inf, obj_rv(obj));
+		apply_upsert(inf, cJSON_DetachItemViaPointer(ev, obj));
+	} else if (!strcmp(type, "DELETED")) {
+		inf->st.events++;
+		set_rv(inf, obj_rv(obj));
+		apply_delete(inf, obj);
+	}
+	cJSON_Delete(ev);
+	if (inf->expired)
+		inf_schedule(inf, INF_LISTING, 0);
+}
+
+static void on_watch_headers(struct http_call *call, const struct http_response *resp, void *ud)
+{
+	struct api_informer *inf = ud;
+
+	(void)call;
+	inf->status = resp->status;
+	if (resp->status == 200)
+		inf->backoff_ms = 0;
+}
+
+static void on_watch_body(struct http_call *call, const void *data, size_t len, void *ud)
+{
+	struct api_informer *inf = ud;
+	char *nl;
+
+	(void)call;
+	if (inf->status != 200 || inf->expired)
+		return;
+	buf_add(&inf->line, data, len);
+	while (!inf->expired && (nl = memchr(inf->line.data, '\n', inf->line.len))) {
+		size_t n = (size_t)(nl - inf->line.data);
+
+		if (n)
+			handle_event(inf, inf->line.data, n);
+		buf_consume(&inf->line, n + 1);
+	}
+	if (inf->line.len > API_WATCH_MAX_EVENT_BYTES) {
+		inf->expired = true;
+		inf_schedule(inf, INF_LISTING, 0);
+	}
+}
+
+static void on_watch_done(struct http_call *call, int err, struct http_response *resp, void *ud)
+{
+	struct api_informer *inf = ud;
+
+	(void)call;
+	inf->call = NULL;
+	if (inf->expired)
+		return;		/* the timer already re-lists */
+	if (inf->status == 410 || (resp && resp->status == 410)) {
+		inf->st.expired++;
+		inf->expired = true;
+		inf_schedule(inf, INF_LISTING, 0);
+	} else if (err || !resp || resp->status != 200) {
+		inf_fail(inf, "watch", err, resp ? resp->status : 0);
+	} else {
+		inf_schedule(inf, INF_WATCHING, 0);	/* clean end: resume */
+	}
+}
+
+static void inf_watch(struct api_informer *inf)
+{
+	struct http_header h = { "Accept", "application/json" };
+	struct http_call_opts o = { 0 };
+	char *url = inf_url(inf, true);
+	int r;
+
+	o.url = url;
+	o.headers = &h;
+	o.n_headers = 1;
+	o.timeout_ms = API_REQUEST_TIMEOUT_MS;
+	o.on_headers = on_watch_headers;
+	o.on_body = on_watch_body;
+	o.on_complete = on_watch_done;
+	o.ud = inf;
+	inf->state = INF_WATCHING;
+	inf->status = 0;
+	inf->expired = false;
+	buf_reset(&inf->line);
+	inf->st.watches++;
+	r = api__call(inf->c, &o, &inf->call);
+	free(url);
+	if (r)
+		inf_fail(inf, "watch", r, 0);
+}
+
+int api_informer_start(struct api_client *c, const struct api_informer_opts *o,
+		       struct api_informer **out)
+{
+	struct api_informer *inf;
+
+	if (!o->path || o->path[0] != '/' || strlen(o->path) > API_MAX_PATH)
+		return -EINVAL;
+	inf = xcalloc(1, sizeof(*inf));
+	inf->c = c;
+	inf->o = *o;
+	inf->path = xstrdup(o->path);
+	inf->lsel = o->label_selector ? xstrdup(o->label_selector) : NULL;
+	inf->fsel = o->field_selector ? xstrdup(o->field_selector) : NULL;
+	inf->rv = xstrdup("");
+	buf_init(&inf->line, 4096);
+	store_init(&inf->store);
+	uv_timer_init(c->loop, &inf->timer);
+	*out = inf;
+	inf_list(inf);
+	return 0;
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+	struct api_informer *inf = container_of((uv_timer_t *)h, struct api_informer, timer);
+
+	free(inf);
+}
+
+void api_informer_free(struct api_informer *inf)
+{
+	if (!inf)
+		return;
+	if (inf->call)
+		http_call_cancel(inf->call);
+	store_release(&inf->store);
+	buf_release(&inf->line);
+	free(inf->path);
+	free(inf->lsel);
+	free(inf->fsel);
+	free(inf->rv);
+	uv_close((uv_handle_t *)&inf->timer, on_timer_closed);
+}
+
+bool api_informer_synced(const struct api_informer *inf)
+{
+	return inf->synced;
+}
+
+const cJSON *api_informer_get(const struct api_informer *inf, const char *ns, const char *name)
+{
+	char *key = ns && *ns ? xasprintf("%s/%s", ns, name) : xstrdup(name);
+	struct entry *e = *store_slot(&inf->store, key);
+
+	free(key);
+	return e ? e->obj : NULL;
+}
+
+size_t api_informer_count(const struct api_informer *inf)
+{
+	return inf->store.n;
+}
+
+void api_informer_foreach(const struct api_informer *inf,
+			  void (*fn)(const cJSON *obj, void *ud), void *ud)
+{
+	for (size_t i = 0; i < inf->store.nb; i++)
+		for (struct entry *e = inf->store.b[i]; e; e = e->next)
+			fn(e->obj, ud);
+}
+
+const char *api_informer_rv(const struct api_informer *inf)
+{
+	return inf->rv;
+}
+
+void api_informer_stats(const struct api_informer *inf, struct api_informer_stats *st)
+{
+	*st = inf->st;
+}
+
+void api_informer_pause(struct api_informer *inf, bool pause)
+{
+	if (pause == inf->paused)
+		return;
+	inf->paused = pause;
+	if (pause) {
+		if (inf->call) {
+			http_call_cancel(inf->call);
+			inf->call = NULL;
+		}
+		uv_timer_stop(&inf->timer);
+		inf->state = INF_PAUSED;
+	} else {
+		inf_schedule(inf, *inf->rv ? INF_WATCHING : INF_LISTING, 0);
+	}
+}
