@@ -194,9 +194,6 @@ int server_run(const struct server_config *cfg)
 		return 1;
 	}
 	registry_init();
-	if (!cfg->disable_agent)
-		log_warn("the embedded agent is not part of this build yet: serving the API only "
-			 "(pass --disable-agent to silence this)");
 	if (setup_pki(s, &pki, &tls))
 		goto out;
 	if (cfg->token_auth_file) {
