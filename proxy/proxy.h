@@ -97,9 +97,10 @@ struct proxy_service {
 void proxy_service_release(struct proxy_service *svc);
 
 /* Decodes a v1 Service object into *out (zeroed first). Fields the proxy
- * does not use are ignored; an unparsable IP or an unknown protocol is
- * -EINVAL, more than the PROXY_MAX_* limits -E2BIG. Endpoints are left
- * empty: add them with proxy_slice_decode(). */
+ * does not use are ignored; an unparsable IP, an unknown protocol or a
+ * missing name is -EINVAL, more than the PROXY_MAX_* limits -E2BIG, a
+ * service with nothing to proxy (headless, ExternalName) -ENOENT.
+ * Endpoints are left empty: add them with proxy_slice_decode(). */
 int proxy_service_decode(const cJSON *svc, struct proxy_service *out);
 
 /* Appends the endpoints of one discovery.k8s.io/v1 EndpointSlice of svc to
