@@ -27,12 +27,11 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
-#include <libnftnl/udata.h>
 #include "lib/util.h"
 #include "proxy/proxy_int.h"
 
 /* nft's datatype ids (src/datatype.h) and concatenation encoding. */
-enum { T_INTEGER = 4, T_IPADDR = 7, T_IP6ADDR = 8, T_PROTO = 12, T_SERVICE = 13 };
+enum { T_IPADDR = 7, T_IP6ADDR = 8, T_PROTO = 12, T_SERVICE = 13 };
 #define T_CONCAT(a, b) (((a) << 6) | (b))
 #define R0 NFT_REG32_00
 
@@ -45,7 +44,8 @@ struct proxy__nl {
 struct proxy__batch {
 	struct proxy__nl *nl;
 	struct nftnl_batch *b;
-	char *table;
+	char *base;		/* the base table (shard 0) */
+	const char *table;	/* the table messages go to now */
 	int family;		/* NFPROTO_* of the messages being built */
 	uint32_t first_seq, set_id;
 	uint32_t ack_seq;	/* the last message asking for an ack */
@@ -95,7 +95,8 @@ struct proxy__batch *proxy__batch_new(struct proxy__nl *nl, const char *table)
 	struct proxy__batch *b = xcalloc(1, sizeof(*b));
 
 	b->nl = nl;
-	b->table = xstrdup(table);
+	b->base = xstrdup(table);
+	b->table = b->base;
 	b->family = NFPROTO_IPV4;
 	b->b = nftnl_batch_alloc(256 * 1024, MNL_SOCKET_BUFFER_SIZE);
 	if (!b->b)
@@ -111,7 +112,7 @@ void proxy__batch_free(struct proxy__batch *b)
 	if (!b)
 		return;
 	nftnl_batch_free(b->b);
-	free(b->table);
+	free(b->base);
 	free(b);
 }
 
@@ -156,16 +157,6 @@ static void chain_msg(struct proxy__batch *b, int type, const struct proxy__chai
 	nftnl_chain_nlmsg_build_payload(msg(b, type, type == NFT_MSG_NEWCHAIN ? NLM_F_CREATE : 0), ch);
 	msg_done(b);
 	nftnl_chain_free(ch);
-}
-
-/* Sets a one-u32 udata attribute, as nft records a key's byte order. */
-static void set_udata_byteorder(struct nftnl_set *s, uint32_t order)
-{
-	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(64);
-
-	nftnl_udata_put_u32(u, 0 /* NFTNL_UDATA_SET_KEYBYTEORDER */, order);
-	nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
-	nftnl_udata_buf_free(u);
 }
 
 static struct nftnl_set *set_new(struct proxy__batch *b, const char *name)
@@ -245,7 +236,11 @@ static void elems_msg(struct proxy__batch *b, const struct proxy__render *r, enu
 		      int type, const bool *keep)
 {
 	struct nftnl_set *s = NULL;
+	const char *table = b->table;
 
+	/* the no-endpoint maps live in the base table only */
+	if (m == PROXY__M_NOEP_SVC || m == PROXY__M_NOEP_NP)
+		b->table = b->base;
 	for (size_t i = 0; i < r->n_elems; i++) {
 		const struct proxy__elem *e = &r->elems[i];
 		if (e->map != m || (keep && !keep[i]))
@@ -255,11 +250,13 @@ static void elems_msg(struct proxy__batch *b, const struct proxy__render *r, enu
 		nftnl_set_elem_add(s, elem_new(e->key, e->key_len,
 					       type == NFT_MSG_NEWSETELEM ? e->verdict : -1, e->chain));
 	}
-	if (!s)
-		return;
-	nftnl_set_elems_nlmsg_build_payload(msg(b, type, type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0), s);
-	msg_done(b);
-	nftnl_set_free(s);
+	if (s) {
+		nftnl_set_elems_nlmsg_build_payload(msg(b, type, type == NFT_MSG_NEWSETELEM ?
+							NLM_F_CREATE : 0), s);
+		msg_done(b);
+		nftnl_set_free(s);
+	}
+	b->table = table;
 }
 
 /* --- expressions --- */
@@ -405,40 +402,38 @@ static void ex_mark_set(struct nftnl_rule *r, uint32_t mask, uint32_t xor)
 	ex_meta(r, NFT_META_MARK, R0, true);
 }
 
-static void ex_numgen_vmap(struct proxy__batch *b, struct nftnl_rule *r, const struct proxy__rule *ru)
+static void ex_update_saddr(struct nftnl_rule *r, int family, const char *set)
 {
 	struct nftnl_expr *e;
-	struct nftnl_set *s = set_new(b, "__map%d");
-	uint32_t id = ++b->set_id;
 
-	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_ANONYMOUS | NFT_SET_CONSTANT | NFT_SET_MAP);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, T_INTEGER);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
-	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
-	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
-	set_udata_byteorder(s, 1 /* BYTEORDER_HOST_ENDIAN */);
-	nftnl_set_nlmsg_build_payload(msg(b, NFT_MSG_NEWSET, NLM_F_CREATE), s);
-	msg_done(b);
-	for (uint32_t i = 0; i < ru->n_targets; i++)
-		nftnl_set_elem_add(s, elem_new(&i, 4, NFT_GOTO, ru->targets[i]));
-	nftnl_set_elems_nlmsg_build_payload(msg(b, NFT_MSG_NEWSETELEM, NLM_F_CREATE), s);
-	msg_done(b);
-	nftnl_set_free(s);
-
-	e = ex(r, "numgen");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_NG_DREG, R0);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_NG_MODULUS, (uint32_t)ru->n_targets);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_NG_TYPE, NFT_NG_RANDOM);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_NG_OFFSET, 0);
-	ex_lookup(r, "__map%d", id, true);
+	ex_addr(r, family, true, R0);
+	e = ex(r, "dynset");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, R0);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+	nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, set);
 }
 
 static void ex_dnat(struct nftnl_rule *r, const struct proxy__rule *ru)
 {
 	int fam = ru->prefix.addr.family;
 	uint16_t port = htons(ru->port);
+	uint32_t zero = 0;
 	struct nftnl_expr *e;
 
+	if (ru->op == PROXY__DNAT_STICKY) {
+		ex_addr(r, fam, true, R0);
+		ex_lookup(r, ru->set, 0, false);
+	}
+	if (ru->modulus) {
+		e = ex(r, "numgen");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_DREG, R0);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_MODULUS, ru->modulus);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_TYPE, NFT_NG_RANDOM);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_OFFSET, 0);
+		ex_cmp(r, NFT_CMP_EQ, &zero, 4);
+	}
+	if (ru->set)
+		ex_update_saddr(r, fam, ru->set);
 	ex_l4proto(r, ru->proto);
 	ex_imm(r, NFT_REG_1, ru->prefix.addr.bytes, (uint32_t)inet_family_len(fam));
 	ex_imm(r, NFT_REG_2, &port, 2);
@@ -499,26 +494,13 @@ static void rule_exprs(struct proxy__batch *b, struct nftnl_rule *r, int family,
 		ex_saddr_prefix(r, &ru->prefix, ru->op == PROXY__SADDR_EQ_JUMP ? NFT_CMP_EQ : NFT_CMP_NEQ);
 		ex_verdict(r, NFT_JUMP, ru->target);
 		break;
-	case PROXY__SADDR_SET_GOTO:
-		ex_addr(r, family, true, R0);
-		ex_lookup(r, ru->set, 0, false);
-		ex_verdict(r, NFT_GOTO, ru->target);
-		break;
 	case PROXY__LOCAL_SRC_JUMP:
 	case PROXY__LOCAL_SRC_GOTO:
 		ex_fib_local(r, false);
 		ex_verdict(r, ru->op == PROXY__LOCAL_SRC_JUMP ? NFT_JUMP : NFT_GOTO, ru->target);
 		break;
-	case PROXY__SET_UPDATE: {
-		ex_addr(r, family, true, R0);
-		struct nftnl_expr *e = ex(r, "dynset");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, R0);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
-		nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, ru->set);
-		break;
-	}
-	case PROXY__DNAT: ex_dnat(r, ru); break;
-	case PROXY__NUMGEN: ex_numgen_vmap(b, r, ru); break;
+	case PROXY__DNAT:
+	case PROXY__DNAT_STICKY: ex_dnat(r, ru); break;
 	case PROXY__MARK_OR: ex_mark_set(r, ~masq, masq); break;
 	case PROXY__MARK_XOR: ex_mark_set(r, 0xffffffffu, masq); break;
 	case PROXY__UNMARKED_RETURN:
@@ -565,6 +547,11 @@ static void chain_flush(struct proxy__batch *b, const char *chain)
 
 /* --- public batch operations --- */
 
+void proxy__batch_use_table(struct proxy__batch *b, const char *table)
+{
+	b->table = table ? table : b->base;
+}
+
 void proxy__batch_del_table(struct proxy__batch *b, int family)
 {
 	b->family = nfproto(family);
@@ -578,8 +565,10 @@ void proxy__batch_reset_table(struct proxy__batch *b, const struct proxy__render
 	table_msg(b, NFT_MSG_NEWTABLE, NLM_F_CREATE);
 	vmap_add(b, PROXY__MAP_SVC, true);
 	vmap_add(b, PROXY__MAP_NP, false);
-	vmap_add(b, PROXY__MAP_NOEP_SVC, true);
-	vmap_add(b, PROXY__MAP_NOEP_NP, false);
+	if (!strcmp(b->table, b->base)) {
+		vmap_add(b, PROXY__MAP_NOEP_SVC, true);
+		vmap_add(b, PROXY__MAP_NOEP_NP, false);
+	}
 	proxy__batch_add(b, skel);
 }
 

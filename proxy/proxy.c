@@ -35,6 +35,10 @@ struct proxy {
 	struct proxy__nl *nl;
 	bool synced;
 	struct model m;
+	unsigned shards;	/* service tables now */
+	unsigned in_kernel;	/* service tables in the kernel (to delete) */
+	char **names;		/* table names: [0] = table, [i] = "table-i" */
+	unsigned n_names;
 	struct proxy_stats st;
 };
 
@@ -109,6 +113,9 @@ void proxy_free(struct proxy *p)
 	if (!p)
 		return;
 	model_release(&p->m);
+	for (unsigned i = 0; i < p->n_names; i++)
+		free(p->names[i]);
+	free(p->names);
 	proxy__nl_close(p->nl);
 	free(p->table);
 	free(p->node_name);
@@ -123,6 +130,36 @@ static size_t hash_str(const char *s)
 	while (*s)
 		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
 	return h;
+}
+
+/* The name of service table i, made on first use. */
+static const char *table_name(struct proxy *p, unsigned i)
+{
+	if (i >= p->n_names) {
+		p->names = xrealloc(p->names, (i + 1) * sizeof(*p->names));
+		for (unsigned k = p->n_names; k <= i; k++)
+			p->names[k] = k ? xasprintf("%s-%u", p->table, k) : xstrdup(p->table);
+		p->n_names = i + 1;
+	}
+	return p->names[i];
+}
+
+static const char *shard_table(struct proxy *p, const char *key)
+{
+	return table_name(p, (unsigned)(hash_str(key) % p->shards));
+}
+
+/* Service tables for n services: one per PROXY_SHARD_SERVICES (a power of
+ * two, at most PROXY_MAX_SHARDS), unless configured. */
+static unsigned shards_for(const struct proxy *p, size_t n)
+{
+	unsigned k = 1;
+
+	if (p->cfg.shards)
+		return p->cfg.shards < PROXY_MAX_SHARDS ? p->cfg.shards : PROXY_MAX_SHARDS;
+	while (k < PROXY_MAX_SHARDS && (size_t)k * PROXY_SHARD_SERVICES < n)
+		k *= 2;
+	return k;
 }
 
 static struct model_svc **model_slot(struct model *md, const char *key)
@@ -196,32 +233,49 @@ static int batch_send(struct proxy *p, struct proxy__batch *b)
 	return ret;
 }
 
-/* Recreates both tables from the skeleton and every service of the model. */
+/* Recreates every table from the skeletons and the services of the model,
+ * and deletes service tables beyond the current count. */
 static int sync_model(struct proxy *p)
 {
 	struct proxy__batch *b = proxy__batch_new(p->nl, p->table);
+	int ret;
 
 	for (int f = 0; f < FAMILIES; f++) {
-		struct proxy__render skel;
-
 		if (!family_on(p, f))
 			continue;
-		proxy__render_init(&skel, family_of[f]);
-		proxy__render_skeleton(&skel);
-		proxy__batch_reset_table(b, &skel);
-		proxy__render_release(&skel);
-		for (size_t i = 0; i < p->m.n_buckets; i++)
-			for (struct model_svc *m = p->m.buckets[i]; m; m = m->next)
+		for (unsigned i = 0; i < p->shards; i++) {
+			struct proxy__render skel;
+
+			proxy__render_init(&skel, family_of[f]);
+			proxy__render_skeleton(&skel, i == 0);
+			proxy__batch_use_table(b, table_name(p, i));
+			proxy__batch_reset_table(b, &skel);
+			proxy__render_release(&skel);
+		}
+		for (size_t i = 0; i < p->m.n_buckets; i++) {
+			for (struct model_svc *m = p->m.buckets[i]; m; m = m->next) {
+				proxy__batch_use_table(b, shard_table(p, m->key));
 				proxy__batch_add(b, &m->r[f]);
+			}
+		}
+		for (unsigned i = p->shards; i < p->in_kernel; i++) {
+			proxy__batch_use_table(b, table_name(p, i));
+			proxy__batch_del_table(b, family_of[f]);
+		}
 	}
-	return batch_send(p, b);
+	ret = batch_send(p, b);
+	if (!ret)
+		p->in_kernel = p->shards;
+	return ret;
 }
 
 int proxy_sync(struct proxy *p, const struct proxy_service *const *svcs, size_t n)
 {
 	struct model old = p->m;
+	unsigned old_shards = p->shards;
 	int ret;
 
+	p->shards = shards_for(p, n);
 	model_init(&p->m);
 	for (size_t i = 0; i < n; i++) {	/* a duplicate key: the last wins */
 		struct model_svc *m = render(p, svcs[i]);
@@ -231,6 +285,7 @@ int proxy_sync(struct proxy *p, const struct proxy_service *const *svcs, size_t 
 	if (ret) {	/* the kernel kept the old tables: keep the old model */
 		model_release(&p->m);
 		p->m = old;
+		p->shards = old_shards;
 	} else {
 		model_release(&old);
 		p->synced = true;
@@ -240,13 +295,18 @@ int proxy_sync(struct proxy *p, const struct proxy_service *const *svcs, size_t 
 	return ret;
 }
 
-/* -ENOENT when one of our tables is gone (someone deleted it). */
-static int check_tables(struct proxy *p)
+/* -ENOENT when the base table or the service's table is gone (someone
+ * deleted it). */
+static int check_tables(struct proxy *p, const char *key)
 {
+	const char *shard = shard_table(p, key);
+
 	for (int f = 0; f < FAMILIES; f++) {
 		if (!family_on(p, f))
 			continue;
 		int ret = proxy__nl_table_exists(p->nl, p->table, family_of[f]);
+		if (!ret && shard != p->names[0])
+			ret = proxy__nl_table_exists(p->nl, shard, family_of[f]);
 		if (ret)
 			return ret;
 	}
@@ -263,7 +323,7 @@ static int apply(struct proxy *p, const char *key, struct model_svc *m)
 	if (!p->synced)
 		return -EINVAL;
 	p->st.repaired = false;
-	ret = check_tables(p);
+	ret = check_tables(p, key);
 	if (ret == -ENOENT) {
 		log_warn("proxy: table '%s' went missing, rewriting it", p->table);
 		model_put(&p->m, key, m);
@@ -274,6 +334,7 @@ static int apply(struct proxy *p, const char *key, struct model_svc *m)
 	if (ret)
 		goto fail;
 	b = proxy__batch_new(p->nl, p->table);
+	proxy__batch_use_table(b, shard_table(p, key));
 	for (int f = 0; f < FAMILIES; f++) {
 		struct proxy__render empty;
 
@@ -316,11 +377,17 @@ int proxy_flush(struct proxy *p)
 	struct proxy__batch *b = proxy__batch_new(p->nl, p->table);
 	int ret;
 
-	for (int f = 0; f < FAMILIES; f++)
-		if (family_on(p, f))
+	for (int f = 0; f < FAMILIES; f++) {
+		if (!family_on(p, f))
+			continue;
+		for (unsigned i = 0; i < (p->in_kernel ? p->in_kernel : 1); i++) {
+			proxy__batch_use_table(b, table_name(p, i));
 			proxy__batch_del_table(b, family_of[f]);
+		}
+	}
 	ret = batch_send(p, b);
 	if (!ret) {
+		p->in_kernel = 0;
 		model_release(&p->m);
 		model_init(&p->m);
 		p->synced = false;

@@ -42,6 +42,16 @@
 #define PROXY_NAME_MAX 64	/* namespace, name, port name, zone: 63 + NUL */
 #define PROXY_NODE_MAX 254	/* a node name: 253 + NUL */
 
+/* Sharding: the kernel re-validates a whole table (every chain reachable
+ * from its base chains) on each commit that adds a jump, so one table's
+ * update cost grows with its size. Services are therefore spread by a hash
+ * of namespace/name over 1..PROXY_MAX_SHARDS tables "<table>",
+ * "<table>-1", ...; each holds the NAT entry chains and maps of its
+ * services, the first also the filter chains, the no-endpoint maps and
+ * masquerading. A new connection is looked up once per table. */
+#define PROXY_SHARD_SERVICES 128
+#define PROXY_MAX_SHARDS 256
+
 /* Masquerade mark put on packets that must be source-NATed (like
  * kube-proxy's 0x4000). */
 #define PROXY_MASQ_MARK 0x4000u
@@ -119,6 +129,9 @@ struct proxy_config {
 	 * them is masqueraded (kube-proxy's --cluster-cidr). 0 = none. */
 	size_t n_cluster_cidrs;
 	struct inet_prefix cluster_cidrs[4];
+	/* Service tables (see "Sharding" above); 0 = chosen at each full
+	 * sync: one per PROXY_SHARD_SERVICES services, a power of two. */
+	unsigned shards;
 };
 
 struct proxy;
@@ -131,8 +144,9 @@ int proxy_new(const struct proxy_config *cfg, struct proxy **out);
 void proxy_free(struct proxy *p);
 
 /* Full sync: replaces our tables with exactly these services, in one
- * batch (affinity state is lost). The services are not kept. -errno, and
- * on failure the kernel is left as it was. */
+ * batch (affinity state is lost), choosing the table count anew. The
+ * services are not kept. -errno, and on failure the kernel is left as it
+ * was. */
 int proxy_sync(struct proxy *p, const struct proxy_service *const *svcs, size_t n);
 /* Adds or replaces one service (keyed by namespace/name): one batch that
  * deletes only what changed of its chains and elements and adds the new.

@@ -38,12 +38,13 @@ enum proxy__op {
 	PROXY__CT_NEW_JUMP,	/* ct state new jump <target> */
 	PROXY__SADDR_NOT_JUMP,	/* ip saddr != <prefix> jump <target> */
 	PROXY__SADDR_EQ_JUMP,	/* ip saddr <addr> jump <target> */
-	PROXY__SADDR_SET_GOTO,	/* ip saddr @<set> goto <target> */
 	PROXY__LOCAL_SRC_JUMP,	/* fib saddr type local jump <target> */
 	PROXY__LOCAL_SRC_GOTO,	/* fib saddr type local goto <target> */
-	PROXY__SET_UPDATE,	/* update @<set> { ip saddr } */
-	PROXY__DNAT,		/* meta l4proto <proto> dnat to <addr>:<port> */
-	PROXY__NUMGEN,		/* numgen random mod N vmap { i : goto <targets[i]> } */
+	PROXY__DNAT,		/* [numgen random mod <modulus> 0]
+				 * [update @<set> { ip saddr }]
+				 * meta l4proto <proto> dnat to <addr>:<port> */
+	PROXY__DNAT_STICKY,	/* ip saddr @<set> update @<set> { ip saddr }
+				 * meta l4proto <proto> dnat to <addr>:<port> */
 	PROXY__MARK_OR,		/* meta mark set meta mark | 0x4000 */
 	PROXY__UNMARKED_RETURN,	/* meta mark & 0x4000 == 0 return */
 	PROXY__MARK_XOR,	/* meta mark set meta mark ^ 0x4000 */
@@ -59,8 +60,7 @@ struct proxy__rule {
 	struct inet_prefix prefix;	/* address (len = full) or prefix */
 	uint8_t proto;
 	uint16_t port;
-	size_t n_targets;
-	char **targets;		/* PROXY__NUMGEN (owned) */
+	uint32_t modulus;	/* PROXY__DNAT: 0 = unconditional */
 };
 
 /* A base chain has a hook; a regular chain hook < 0. */
@@ -110,8 +110,9 @@ struct proxy__node {
 	const struct proxy_config *cfg;
 };
 
-/* The fixed chains and maps of one family's table. */
-void proxy__render_skeleton(struct proxy__render *r);
+/* The fixed chains of one family's base table (base) or of a shard table
+ * (only the NAT entry chains and mark-for-masquerade). */
+void proxy__render_skeleton(struct proxy__render *r, bool base);
 /* One service in r->family (r freshly initialised). */
 void proxy__render_service(const struct proxy_service *svc, const struct proxy__node *node,
 			   struct proxy__render *r);
@@ -127,7 +128,10 @@ void proxy__nl_close(struct proxy__nl *nl);
 struct proxy__batch;
 struct proxy__batch *proxy__batch_new(struct proxy__nl *nl, const char *table);
 void proxy__batch_free(struct proxy__batch *b);
-/* Recreates the family's table from scratch (delete + add) with the skeleton. */
+/* Sends the next messages to table (NULL: the base table). The no-endpoint
+ * map elements always go to the base table. table must outlive the batch. */
+void proxy__batch_use_table(struct proxy__batch *b, const char *table);
+/* Recreates the current table from scratch (delete + add) with the skeleton. */
 void proxy__batch_reset_table(struct proxy__batch *b, const struct proxy__render *skel);
 void proxy__batch_del_table(struct proxy__batch *b, int family);
 /* Adds everything of r. */

@@ -22,9 +22,6 @@ static void rule_release(struct proxy__rule *ru)
 {
 	free(ru->target);
 	free(ru->set);
-	for (size_t i = 0; i < ru->n_targets; i++)
-		free(ru->targets[i]);
-	free(ru->targets);
 }
 
 static void chain_strip(struct proxy__chain *c)
@@ -76,29 +73,32 @@ static struct proxy__rule *rule_add(struct proxy__chain *c, enum proxy__op op,
 	return ru;
 }
 
-void proxy__render_skeleton(struct proxy__render *r)
+void proxy__render_skeleton(struct proxy__render *r, bool base)
 {
 	struct proxy__chain *c;
 
-	c = chain_add(r, xstrdup(PROXY__EP_CHECK), -1, 0, false);
-	rule_add(c, PROXY__SVC_VMAP, PROXY__MAP_NOEP_SVC);
-	rule_add(c, PROXY__NP_VMAP, PROXY__MAP_NOEP_NP);
-	c = chain_add(r, xstrdup("filter-input"), NF_INET_LOCAL_IN, -10, false);
-	rule_add(c, PROXY__CT_NEW_JUMP, PROXY__EP_CHECK);
-	c = chain_add(r, xstrdup("filter-forward"), NF_INET_FORWARD, -10, false);
-	rule_add(c, PROXY__CT_NEW_JUMP, PROXY__EP_CHECK);
-	c = chain_add(r, xstrdup("filter-output"), NF_INET_LOCAL_OUT, -10, false);
-	rule_add(c, PROXY__CT_NEW_JUMP, PROXY__EP_CHECK);
-
+	if (base) {
+		c = chain_add(r, xstrdup(PROXY__EP_CHECK), -1, 0, false);
+		rule_add(c, PROXY__SVC_VMAP, PROXY__MAP_NOEP_SVC);
+		rule_add(c, PROXY__NP_VMAP, PROXY__MAP_NOEP_NP);
+		c = chain_add(r, xstrdup("filter-input"), NF_INET_LOCAL_IN, -10, false);
+		rule_add(c, PROXY__CT_NEW_JUMP, PROXY__EP_CHECK);
+		c = chain_add(r, xstrdup("filter-forward"), NF_INET_FORWARD, -10, false);
+		rule_add(c, PROXY__CT_NEW_JUMP, PROXY__EP_CHECK);
+		c = chain_add(r, xstrdup("filter-output"), NF_INET_LOCAL_OUT, -10, false);
+		rule_add(c, PROXY__CT_NEW_JUMP, PROXY__EP_CHECK);
+	}
 	c = chain_add(r, xstrdup(PROXY__MARK_MASQ), -1, 0, false);
 	rule_add(c, PROXY__MARK_OR, NULL);
-	c = chain_add(r, xstrdup(PROXY__MASQUERADING), -1, 0, false);
-	rule_add(c, PROXY__UNMARKED_RETURN, NULL);
-	rule_add(c, PROXY__MARK_XOR, NULL);
-	rule_add(c, PROXY__MASQUERADE, NULL);
-	c = chain_add(r, xstrdup(PROXY__REJECT), -1, 0, false);
-	rule_add(c, PROXY__REJECT_TCP, NULL);
-	rule_add(c, PROXY__REJECT_ICMP, NULL);
+	if (base) {
+		c = chain_add(r, xstrdup(PROXY__MASQUERADING), -1, 0, false);
+		rule_add(c, PROXY__UNMARKED_RETURN, NULL);
+		rule_add(c, PROXY__MARK_XOR, NULL);
+		rule_add(c, PROXY__MASQUERADE, NULL);
+		c = chain_add(r, xstrdup(PROXY__REJECT), -1, 0, false);
+		rule_add(c, PROXY__REJECT_TCP, NULL);
+		rule_add(c, PROXY__REJECT_ICMP, NULL);
+	}
 	c = chain_add(r, xstrdup(PROXY__SERVICES), -1, 0, false);
 	rule_add(c, PROXY__SVC_VMAP, PROXY__MAP_SVC);
 	rule_add(c, PROXY__NP_VMAP, PROXY__MAP_NP);
@@ -107,8 +107,10 @@ void proxy__render_skeleton(struct proxy__render *r)
 	rule_add(c, PROXY__JUMP, PROXY__SERVICES);
 	c = chain_add(r, xstrdup("nat-output"), NF_INET_LOCAL_OUT, -100, true);
 	rule_add(c, PROXY__JUMP, PROXY__SERVICES);
-	c = chain_add(r, xstrdup("nat-postrouting"), NF_INET_POST_ROUTING, 100, true);
-	rule_add(c, PROXY__JUMP, PROXY__MASQUERADING);
+	if (base) {
+		c = chain_add(r, xstrdup("nat-postrouting"), NF_INET_POST_ROUTING, 100, true);
+		rule_add(c, PROXY__JUMP, PROXY__MASQUERADING);
+	}
 }
 
 /* --- endpoint selection --- */
@@ -248,33 +250,45 @@ static char *ep_name(const struct port_ctx *pc, const char *kind, size_t i)
 	return xasprintf("%s-%s/%s", kind, pc->base, a);
 }
 
-static void render_endpoint(struct port_ctx *pc, size_t i)
+/* The affinity set of endpoint i (made once per port, with the first
+ * balancer that uses it). */
+static char *affinity_set(struct port_ctx *pc, size_t i)
 {
-	const struct proxy_endpoint *ep = &pc->svc->endpoints[i];
-	struct proxy__chain *c = chain_add(pc->r, ep_name(pc, "ep", i), -1, 0, false);
-	struct proxy__rule *ru;
-	unsigned full = (unsigned)inet_family_len(ep->addr.family) * 8;
+	char *name = ep_name(pc, "aff", i);
+	struct proxy__render *r = pc->r;
 
-	ru = rule_add(c, PROXY__SADDR_EQ_JUMP, PROXY__MARK_MASQ);
-	ru->prefix = (struct inet_prefix){ .addr = ep->addr, .len = full };
-	if (pc->svc->affinity) {
-		ru = rule_add(c, PROXY__SET_UPDATE, NULL);
-		ru->set = ep_name(pc, "aff", i);
-		ALLOC_GROW(pc->r->sets, pc->r->n_sets + 1, pc->r->alloc_sets);
-		pc->r->sets[pc->r->n_sets++] = (struct proxy__set){
-			.name = xstrdup(ru->set), .timeout = pc->svc->affinity_timeout };
-	}
-	ru = rule_add(c, PROXY__DNAT, NULL);
-	ru->prefix = (struct inet_prefix){ .addr = ep->addr, .len = full };
-	ru->proto = pc->svc->ports[pc->idx].protocol;
-	ru->port = ep->target_ports[pc->idx];
+	for (size_t k = 0; k < r->n_sets; k++)
+		if (!strcmp(r->sets[k].name, name))
+			return name;
+	ALLOC_GROW(r->sets, r->n_sets + 1, r->alloc_sets);
+	r->sets[r->n_sets++] = (struct proxy__set){ .name = xstrdup(name),
+						    .timeout = pc->svc->affinity_timeout };
+	return name;
 }
 
-/* A balancing chain over the chosen endpoints (affinity first). */
+static struct proxy__rule *dnat_add(struct port_ctx *pc, struct proxy__chain *c,
+				    enum proxy__op op, size_t i)
+{
+	const struct proxy_endpoint *ep = &pc->svc->endpoints[i];
+	struct proxy__rule *ru = rule_add(c, op, NULL);
+
+	ru->prefix = (struct inet_prefix){ .addr = ep->addr,
+					   .len = (unsigned)inet_family_len(ep->addr.family) * 8 };
+	ru->proto = pc->svc->ports[pc->idx].protocol;
+	ru->port = ep->target_ports[pc->idx];
+	if (pc->svc->affinity)
+		ru->set = affinity_set(pc, i);
+	return ru;
+}
+
+/* A balancing chain over the chosen endpoints, without a chain per
+ * endpoint (every chain costs each later commit, see docs/proxy.md):
+ * hairpin marks, affinity, then endpoint k of n taken with probability
+ * 1/(n-k) when none before it was, i.e. 1/n overall. */
 static void render_balancer(struct port_ctx *pc, char *name, const bool *use, size_t n)
 {
 	struct proxy__chain *c = chain_add(pc->r, name, -1, 0, false);
-	struct proxy__rule *ng;
+	size_t k = 0;
 
 	if (use == pc->cl) {
 		for (size_t i = 0; i < pc->node->cfg->n_cluster_cidrs; i++) {
@@ -284,20 +298,22 @@ static void render_balancer(struct port_ctx *pc, char *name, const bool *use, si
 			rule_add(c, PROXY__SADDR_NOT_JUMP, PROXY__MARK_MASQ)->prefix = *p;
 		}
 	}
-	if (pc->svc->affinity) {
-		for (size_t i = 0; i < pc->svc->n_endpoints; i++) {
-			if (!use[i])
-				continue;
-			struct proxy__rule *ru = rule_add(c, PROXY__SADDR_SET_GOTO, NULL);
-			ru->target = ep_name(pc, "ep", i);
-			ru->set = ep_name(pc, "aff", i);
-		}
+	for (size_t i = 0; i < pc->svc->n_endpoints; i++) {
+		if (!use[i])
+			continue;
+		struct proxy__rule *ru = rule_add(c, PROXY__SADDR_EQ_JUMP, PROXY__MARK_MASQ);
+		ru->prefix.addr = pc->svc->endpoints[i].addr;
+		ru->prefix.len = (unsigned)inet_family_len(ru->prefix.addr.family) * 8;
 	}
-	ng = rule_add(c, PROXY__NUMGEN, NULL);
-	ng->targets = xcalloc(n, sizeof(*ng->targets));
-	for (size_t i = 0; i < pc->svc->n_endpoints; i++)
+	for (size_t i = 0; pc->svc->affinity && i < pc->svc->n_endpoints; i++)
 		if (use[i])
-			ng->targets[ng->n_targets++] = ep_name(pc, "ep", i);
+			dnat_add(pc, c, PROXY__DNAT_STICKY, i);
+	for (size_t i = 0; i < pc->svc->n_endpoints; i++) {
+		if (!use[i])
+			continue;
+		dnat_add(pc, c, PROXY__DNAT, i)->modulus = k + 1 < n ? (uint32_t)(n - k) : 0;
+		k++;
+	}
 }
 
 static bool has_external(const struct proxy_service *svc, int family, int idx)
@@ -365,8 +381,6 @@ static void render_port(struct port_ctx *pc)
 	for (size_t i = 0; i < svc->n_endpoints; i++) {
 		const struct proxy_endpoint *ep = &svc->endpoints[i];
 		any |= (ep->ready || ep->serving) && ep_matches(ep, fam, pc->idx);
-		if (pc->cl[i] || pc->lo[i])
-			render_endpoint(pc, i);
 	}
 	if (pc->n_cl) {
 		svc_chain = xasprintf("svc-%s", pc->base);
