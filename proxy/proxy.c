@@ -269,6 +269,23 @@ static int sync_model(struct proxy *p)
 	return ret;
 }
 
+/* Service tables an earlier run left (they are numbered without gaps). */
+static unsigned count_tables(struct proxy *p)
+{
+	unsigned i = 1;
+
+	while (i < PROXY_MAX_SHARDS) {
+		bool found = false;
+		for (int f = 0; f < FAMILIES; f++)
+			found |= family_on(p, f) &&
+				 !proxy__nl_table_exists(p->nl, table_name(p, i), family_of[f]);
+		if (!found)
+			break;
+		i++;
+	}
+	return i;
+}
+
 int proxy_sync(struct proxy *p, const struct proxy_service *const *svcs, size_t n)
 {
 	struct model old = p->m;
@@ -276,6 +293,8 @@ int proxy_sync(struct proxy *p, const struct proxy_service *const *svcs, size_t 
 	int ret;
 
 	p->shards = shards_for(p, n);
+	if (!p->synced)
+		p->in_kernel = count_tables(p);
 	model_init(&p->m);
 	for (size_t i = 0; i < n; i++) {	/* a duplicate key: the last wins */
 		struct model_svc *m = render(p, svcs[i]);

@@ -310,16 +310,21 @@ static void golden_check(const char *name, const char *got)
 	free(path);
 }
 
-static struct proxy *proxy_open(void)
+static struct proxy *proxy_open_shards(unsigned shards)
 {
 	struct proxy_config cfg = { .node_name = "node-a", .zone = "zone-a", .ipv4 = true, .ipv6 = true,
-				    .n_cluster_cidrs = 2 };
+				    .n_cluster_cidrs = 2, .shards = shards };
 	struct proxy *p;
 
 	inet_prefix_parse("10.42.0.0/16", INET_PREFIX_STRICT, &cfg.cluster_cidrs[0]);
 	inet_prefix_parse("fd42::/32", INET_PREFIX_STRICT, &cfg.cluster_cidrs[1]);
 	ASSERT_OK(proxy_new(&cfg, &p));
 	return p;
+}
+
+static struct proxy *proxy_open(void)
+{
+	return proxy_open_shards(0);
 }
 
 static int sync_all(struct proxy *p, struct proxy_service *s, size_t n)
@@ -352,11 +357,13 @@ TEST(proxy_golden_full_sync)
 	ASSERT_STR_EQ(again, v4);
 	free(again);
 	/* the text nft prints loads back (what bench/proxy compares with) */
-	ASSERT_OK(write_file_atomic("/tmp/k1s-proxy-test.nft", v4, strlen(v4), 0644));
+	char *path = xasprintf("%s/full.nft", test_tmpdir());
+	ASSERT_OK(write_file_atomic(path, v4, strlen(v4), 0644));
 	free(v4);
 	free(v6);
 	free(run_out("nft flush ruleset"));
-	free(run_out("nft -f /tmp/k1s-proxy-test.nft 2>&1; rm -f /tmp/k1s-proxy-test.nft"));
+	free(run_out("nft -f %s 2>&1", path));
+	free(path);
 	v4 = list_table("ip");
 	golden_check("full-ip.nft", v4);
 	free(v4);
@@ -437,6 +444,49 @@ TEST(proxy_repairs_deleted_table)
 	ASSERT_STR_EQ(after, before);
 	free(before);
 	free(after);
+	proxy_free(p);
+	fixture_release(s, N_FIX);
+}
+
+/* With the services spread over several tables, updates still end in what a
+ * full sync makes, and a smaller table count deletes the extra tables. */
+TEST(proxy_sharded_update_matches_full_sync)
+{
+	struct proxy_service s[N_FIX];
+	struct proxy *p;
+	char *inc, *full, *tables;
+
+	if (!in_new_netns())
+		return;
+	fixture(s);
+	p = proxy_open_shards(4);
+	ASSERT_OK(sync_all(p, s, N_FIX));
+	tables = run_out("nft list tables | sort | tr '\\n' ' '");
+	ASSERT_STR_EQ(tables, "table ip k1s-proxy table ip k1s-proxy-1 table ip k1s-proxy-2 "
+		      "table ip k1s-proxy-3 table ip6 k1s-proxy table ip6 k1s-proxy-1 "
+		      "table ip6 k1s-proxy-2 table ip6 k1s-proxy-3 ");
+	free(tables);
+	s[0].endpoints[0].ready = false;
+	ASSERT_OK(proxy_update(p, &s[0]));
+	ASSERT_OK(proxy_remove(p, "default", "lb"));
+	inc = run_out("nft list ruleset | sort");
+	ASSERT_TRUE(strstr(inc, "10.42.1.11") == NULL);
+	struct proxy_service rest[N_FIX - 1];
+	for (size_t i = 0, j = 0; i < N_FIX; i++)
+		if (i != 2)
+			rest[j++] = s[i];
+	ASSERT_OK(sync_all(p, rest, N_FIX - 1));
+	full = run_out("nft list ruleset | sort");
+	ASSERT_STR_EQ(inc, full);
+	free(inc);
+	free(full);
+	proxy_free(p);
+	/* a new proxy's full sync with one table removes the other three */
+	p = proxy_open_shards(1);
+	ASSERT_OK(sync_all(p, s, N_FIX));
+	tables = run_out("nft list tables | sort | tr '\\n' ' '");
+	ASSERT_STR_EQ(tables, "table ip k1s-proxy table ip6 k1s-proxy ");
+	free(tables);
 	proxy_free(p);
 	fixture_release(s, N_FIX);
 }
