@@ -73,11 +73,12 @@ slice() { # slice SERVICE FAMILY ADDR:NODE...
 \"labels\":{\"kubernetes.io/service-name\":\"$svc\"}},\"addressType\":\"$fam\",
 \"ports\":[{\"name\":\"http\",\"port\":8080}],\"endpoints\":[$eps]}"
 }
-service() { # service NAME CLUSTER-IPS-JSON NODEPORT POLICY
+service() { # service NAME CLUSTER-IPS-JSON NODEPORT POLICY [AFFINITY]
 	local first=${2#\[\"}
 	first=${first%%\"*}
 	echo "{\"kind\":\"Service\",\"metadata\":{\"namespace\":\"default\",\"name\":\"$1\"},
 \"spec\":{\"type\":\"NodePort\",\"clusterIP\":\"$first\",\"clusterIPs\":$2,\"externalTrafficPolicy\":\"$4\",
+\"sessionAffinity\":\"${5:-None}\",
 \"ports\":[{\"name\":\"http\",\"port\":80,\"nodePort\":$3}]}}"
 }
 cat > "$dir/objects.json" <<EOF
@@ -86,6 +87,8 @@ cat > "$dir/objects.json" <<EOF
  $(slice web IPv6 fd42:1::2@node fd42:2::2@other),
  $(service local '["10.43.0.11"]' 30081 Local),
  $(slice local IPv4 10.42.1.2@node 10.42.2.2@other),
+ $(service sticky '["10.43.0.12"]' 30082 Cluster ClientIP),
+ $(slice sticky IPv4 10.42.1.2@node 10.42.2.2@other),
  $(service empty '["10.43.0.50","fd43::50"]' 30099 Cluster)]
 EOF
 check "rules applied from Service and EndpointSlice JSON" \
@@ -103,6 +106,11 @@ spread() {
 expect_eq "ClusterIP IPv4: both endpoints answer" "pod1 pod2" "$(spread 10.43.0.10)"
 expect_eq "ClusterIP IPv6: both endpoints answer" "pod1 pod2" "$(spread '[fd43::10]')"
 expect_eq "NodePort IPv4: both endpoints answer" "pod1 pod2" "$(spread 10.0.1.1:30080)"
+out=$(spread 10.43.0.12)
+case "$out" in
+pod1 | pod2) ok "sessionAffinity ClientIP: one endpoint answers every request" ;;
+*) not_ok "sessionAffinity ClientIP: one endpoint answers every request" "$out" ;;
+esac
 expect_eq "NodePort IPv6: both endpoints answer" "pod1 pod2" "$(spread '[fd00:1::1]:30080')"
 
 out=$(get 10.0.1.1:30080)
