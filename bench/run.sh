@@ -12,6 +12,9 @@ rc=0
 echo "== bench/store"
 "$BUILD"/bench-store "$tmp" || rc=1
 
+echo "== bench/proxy"
+"$BUILD"/bench-proxy || rc=1
+
 echo "== bench/api"
 "$BUILD"/api-bench "$BUILD"/k1s || rc=1
 

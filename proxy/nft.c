@@ -1,0 +1,764 @@
+/*
+ * proxy/nft.c - rendered chains, sets and elements to one nf_tables netlink
+ * batch (libnftnl builds the messages, libmnl owns the socket).
+ *
+ * Registers: concatenations use the 32-bit registers from NFT_REG32_00 with
+ * every field padded to 4 bytes, as nft does; verdict maps write
+ * NFT_REG_VERDICT. The batch asks the kernel for one ack only, on its last
+ * message; errors of earlier messages arrive before it, in order.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/rtnetlink.h>
+#include <linux/netlink.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/batch.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include "lib/util.h"
+#include "proxy/proxy_int.h"
+
+/* nft's datatype ids (src/datatype.h) and concatenation encoding. */
+enum { T_IPADDR = 7, T_IP6ADDR = 8, T_PROTO = 12, T_SERVICE = 13 };
+#define T_CONCAT(a, b) (((a) << 6) | (b))
+#define R0 NFT_REG32_00
+
+struct proxy__nl {
+	struct mnl_socket *sock;
+	uint32_t portid;
+	uint32_t seq;
+};
+
+struct proxy__batch {
+	struct proxy__nl *nl;
+	struct nftnl_batch *b;
+	char *base;		/* the base table (shard 0) */
+	const char *table;	/* the table messages go to now */
+	int family;		/* NFPROTO_* of the messages being built */
+	uint32_t first_seq, set_id;
+	uint32_t ack_seq;	/* the last message asking for an ack */
+	size_t msgs;
+};
+
+int proxy__nl_open(struct proxy__nl **out)
+{
+	struct proxy__nl *nl = xcalloc(1, sizeof(*nl));
+	int one = 1, ret = 0;
+
+	nl->sock = mnl_socket_open(NETLINK_NETFILTER);
+	if (!nl->sock || mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	nl->portid = mnl_socket_get_portid(nl->sock);
+	nl->seq = (uint32_t)mono_ns();
+	/* errors carry only the header of the failed message */
+	mnl_socket_setsockopt(nl->sock, NETLINK_CAP_ACK, &one, sizeof(one));
+	mnl_socket_setsockopt(nl->sock, NETLINK_EXT_ACK, &one, sizeof(one));
+out:
+	if (ret) {
+		proxy__nl_close(nl);
+		nl = NULL;
+	}
+	*out = nl;
+	return ret;
+}
+
+void proxy__nl_close(struct proxy__nl *nl)
+{
+	if (!nl)
+		return;
+	if (nl->sock)
+		mnl_socket_close(nl->sock);
+	free(nl);
+}
+
+static int nfproto(int family)
+{
+	return family == AF_INET6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
+}
+
+struct proxy__batch *proxy__batch_new(struct proxy__nl *nl, const char *table)
+{
+	struct proxy__batch *b = xcalloc(1, sizeof(*b));
+
+	b->nl = nl;
+	b->base = xstrdup(table);
+	b->table = b->base;
+	b->family = NFPROTO_IPV4;
+	b->b = nftnl_batch_alloc(256 * 1024, MNL_SOCKET_BUFFER_SIZE);
+	if (!b->b)
+		BUG("out of memory");
+	b->first_seq = nl->seq;
+	nftnl_batch_begin(nftnl_batch_buffer(b->b), nl->seq++);
+	nftnl_batch_update(b->b);
+	return b;
+}
+
+void proxy__batch_free(struct proxy__batch *b)
+{
+	if (!b)
+		return;
+	nftnl_batch_free(b->b);
+	free(b->base);
+	free(b);
+}
+
+static struct nlmsghdr *msg(struct proxy__batch *b, int type, uint16_t flags)
+{
+	return nftnl_nlmsg_build_hdr(nftnl_batch_buffer(b->b), (uint16_t)type,
+				     (uint16_t)b->family, flags, b->nl->seq++);
+}
+
+static void msg_done(struct proxy__batch *b)
+{
+	nftnl_batch_update(b->b);
+	b->msgs++;
+}
+
+/* --- tables, chains, sets --- */
+
+static void table_msg(struct proxy__batch *b, int type, uint16_t flags)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+
+	if (flags & NLM_F_ACK)
+		b->ack_seq = b->nl->seq;
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, b->table);
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, (uint32_t)b->family);
+	nftnl_table_nlmsg_build_payload(msg(b, type, flags), t);
+	msg_done(b);
+	nftnl_table_free(t);
+}
+
+static void chain_msg(struct proxy__batch *b, int type, const struct proxy__chain *c)
+{
+	struct nftnl_chain *ch = nftnl_chain_alloc();
+
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, b->table);
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, c->name);
+	if (type == NFT_MSG_NEWCHAIN && c->hook >= 0) {
+		nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, (uint32_t)c->hook);
+		nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, c->prio);
+		nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, c->nat ? "nat" : "filter");
+	}
+	nftnl_chain_nlmsg_build_payload(msg(b, type, type == NFT_MSG_NEWCHAIN ? NLM_F_CREATE : 0), ch);
+	msg_done(b);
+	nftnl_chain_free(ch);
+}
+
+static struct nftnl_set *set_new(struct proxy__batch *b, const char *name)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, b->table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, (uint32_t)b->family);
+	return s;
+}
+
+static void set_send(struct proxy__batch *b, struct nftnl_set *s, int type)
+{
+	nftnl_set_nlmsg_build_payload(msg(b, type, type == NFT_MSG_NEWSET ? NLM_F_CREATE : 0), s);
+	msg_done(b);
+	nftnl_set_free(s);
+}
+
+/* A verdict map of the skeleton. */
+static void vmap_add(struct proxy__batch *b, const char *name, bool with_addr)
+{
+	struct nftnl_set *s = set_new(b, name);
+	bool v6 = b->family == NFPROTO_IPV6;
+	uint32_t kt = T_CONCAT(T_PROTO, T_SERVICE), kl = 8;
+
+	if (with_addr) {
+		kt = T_CONCAT(T_CONCAT(v6 ? T_IP6ADDR : T_IPADDR, T_PROTO), T_SERVICE);
+		kl = v6 ? 24 : 12;
+	}
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, kt);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, kl);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, ++b->set_id);
+	set_send(b, s, NFT_MSG_NEWSET);
+}
+
+static void affinity_set_add(struct proxy__batch *b, const struct proxy__set *as)
+{
+	struct nftnl_set *s = set_new(b, as->name);
+	bool v6 = b->family == NFPROTO_IPV6;
+
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT | NFT_SET_EVAL);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, v6 ? T_IP6ADDR : T_IPADDR);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, v6 ? 16 : 4);
+	nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, (uint64_t)as->timeout * 1000);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, ++b->set_id);
+	set_send(b, s, NFT_MSG_NEWSET);
+}
+
+static const char *map_name(enum proxy__map m)
+{
+	static const char *const names[] = {
+		[PROXY__M_SVC] = PROXY__MAP_SVC, [PROXY__M_NP] = PROXY__MAP_NP,
+		[PROXY__M_NOEP_SVC] = PROXY__MAP_NOEP_SVC, [PROXY__M_NOEP_NP] = PROXY__MAP_NOEP_NP,
+	};
+	return names[m];
+}
+
+static struct nftnl_set_elem *elem_new(const void *key, size_t len, int verdict,
+				       const char *chain)
+{
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, (uint32_t)len);
+	if (verdict != -1) {
+		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, (uint32_t)verdict);
+		if (chain)
+			nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, chain);
+	}
+	return e;
+}
+
+/* Elements of r in map m for which keep(i) holds, in one message. */
+static void elems_msg(struct proxy__batch *b, const struct proxy__render *r, enum proxy__map m,
+		      int type, const bool *keep)
+{
+	struct nftnl_set *s = NULL;
+	const char *table = b->table;
+
+	/* the no-endpoint maps live in the base table only */
+	if (m == PROXY__M_NOEP_SVC || m == PROXY__M_NOEP_NP)
+		b->table = b->base;
+	for (size_t i = 0; i < r->n_elems; i++) {
+		const struct proxy__elem *e = &r->elems[i];
+		if (e->map != m || (keep && !keep[i]))
+			continue;
+		if (!s)
+			s = set_new(b, map_name(m));
+		nftnl_set_elem_add(s, elem_new(e->key, e->key_len,
+					       type == NFT_MSG_NEWSETELEM ? e->verdict : -1, e->chain));
+	}
+	if (s) {
+		nftnl_set_elems_nlmsg_build_payload(msg(b, type, type == NFT_MSG_NEWSETELEM ?
+							NLM_F_CREATE : 0), s);
+		msg_done(b);
+		nftnl_set_free(s);
+	}
+	b->table = table;
+}
+
+/* --- expressions --- */
+
+static struct nftnl_expr *ex(struct nftnl_rule *r, const char *name)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc(name);
+
+	nftnl_rule_add_expr(r, e);
+	return e;
+}
+
+static void ex_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, uint32_t reg)
+{
+	struct nftnl_expr *e = ex(r, "payload");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, reg);
+}
+
+static void ex_meta(struct nftnl_rule *r, uint32_t key, uint32_t reg, bool set)
+{
+	struct nftnl_expr *e = ex(r, "meta");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(e, set ? NFTNL_EXPR_META_SREG : NFTNL_EXPR_META_DREG, reg);
+}
+
+static void ex_cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = ex(r, "cmp");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, R0);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+}
+
+static void ex_bitwise(struct nftnl_rule *r, const void *mask, const void *xor, uint32_t len)
+{
+	struct nftnl_expr *e = ex(r, "bitwise");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, R0);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, R0);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, xor, len);
+}
+
+static void ex_lookup(struct nftnl_rule *r, const char *set, uint32_t id, bool vmap)
+{
+	struct nftnl_expr *e = ex(r, "lookup");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, R0);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+	if (id)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, id);
+	if (vmap)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
+}
+
+static void ex_verdict(struct nftnl_rule *r, int verdict, const char *chain)
+{
+	struct nftnl_expr *e = ex(r, "immediate");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict);
+	if (chain)
+		nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain);
+}
+
+static void ex_imm(struct nftnl_rule *r, uint32_t reg, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = ex(r, "immediate");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, reg);
+	nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, len);
+}
+
+/* fib {s,d}addr type local */
+static void ex_fib_local(struct nftnl_rule *r, bool daddr)
+{
+	struct nftnl_expr *e = ex(r, "fib");
+	uint32_t local = RTN_LOCAL;
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, daddr ? NFTA_FIB_F_DADDR : NFTA_FIB_F_SADDR);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, R0);
+	ex_cmp(r, NFT_CMP_EQ, &local, sizeof(local));
+}
+
+static void ex_l4proto(struct nftnl_rule *r, uint8_t proto)
+{
+	ex_meta(r, NFT_META_L4PROTO, R0, false);
+	ex_cmp(r, NFT_CMP_EQ, &proto, 1);
+}
+
+/* Address field of the network header: saddr or daddr. */
+static void ex_addr(struct nftnl_rule *r, int family, bool saddr, uint32_t reg)
+{
+	bool v6 = family == AF_INET6;
+	uint32_t off = v6 ? (saddr ? 8 : 24) : (saddr ? 12 : 16);
+
+	ex_payload(r, NFT_PAYLOAD_NETWORK_HEADER, off, v6 ? 16 : 4, reg);
+}
+
+/* ip saddr (!=|==) prefix */
+static void ex_saddr_prefix(struct nftnl_rule *r, const struct inet_prefix *p, uint32_t op)
+{
+	uint32_t len = (uint32_t)inet_family_len(p->addr.family);
+	uint8_t mask[16] = { 0 }, zero[16] = { 0 }, net[16];
+
+	ex_addr(r, p->addr.family, true, R0);
+	for (unsigned i = 0; i < len; i++) {
+		unsigned bits = p->len > i * 8 ? p->len - i * 8 : 0;
+		mask[i] = bits >= 8 ? 0xff : (uint8_t)(0xff00 >> bits);
+		net[i] = p->addr.bytes[i] & mask[i];
+	}
+	if (p->len < len * 8)
+		ex_bitwise(r, mask, zero, len);
+	ex_cmp(r, op, net, len);
+}
+
+/* ip daddr != 127.0.0.0/8 (ip6 daddr != ::1) */
+static void ex_not_loopback(struct nftnl_rule *r, int family)
+{
+	uint8_t lo[16] = { 0 }, mask[4] = { 0xff }, zero[4] = { 0 };
+	bool v6 = family == AF_INET6;
+
+	ex_addr(r, family, false, R0);
+	if (!v6)
+		ex_bitwise(r, mask, zero, 4);
+	lo[v6 ? 15 : 0] = v6 ? 1 : 127;
+	ex_cmp(r, NFT_CMP_NEQ, lo, v6 ? 16 : 4);
+}
+
+/* meta mark set meta mark & mask ^ xor */
+static void ex_mark_set(struct nftnl_rule *r, uint32_t mask, uint32_t xor)
+{
+	ex_meta(r, NFT_META_MARK, R0, false);
+	ex_bitwise(r, &mask, &xor, 4);
+	ex_meta(r, NFT_META_MARK, R0, true);
+}
+
+static void ex_update_saddr(struct nftnl_rule *r, int family, const char *set)
+{
+	struct nftnl_expr *e;
+
+	ex_addr(r, family, true, R0);
+	e = ex(r, "dynset");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, R0);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+	nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, set);
+}
+
+static void ex_dnat(struct nftnl_rule *r, const struct proxy__rule *ru)
+{
+	int fam = ru->prefix.addr.family;
+	uint16_t port = htons(ru->port);
+	uint32_t zero = 0;
+	struct nftnl_expr *e;
+
+	if (ru->op == PROXY__DNAT_STICKY) {
+		ex_addr(r, fam, true, R0);
+		ex_lookup(r, ru->set, 0, false);
+	}
+	if (ru->modulus) {
+		e = ex(r, "numgen");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_DREG, R0);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_MODULUS, ru->modulus);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_TYPE, NFT_NG_RANDOM);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_OFFSET, 0);
+		ex_cmp(r, NFT_CMP_EQ, &zero, 4);
+	}
+	if (ru->set)
+		ex_update_saddr(r, fam, ru->set);
+	ex_l4proto(r, ru->proto);
+	ex_imm(r, NFT_REG_1, ru->prefix.addr.bytes, (uint32_t)inet_family_len(fam));
+	ex_imm(r, NFT_REG_2, &port, 2);
+	e = ex(r, "nat");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, fam == AF_INET6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG_2);
+}
+
+static void ex_reject(struct nftnl_rule *r, int family, bool tcp)
+{
+	struct nftnl_expr *e;
+
+	if (tcp)
+		ex_l4proto(r, IPPROTO_TCP);
+	e = ex(r, "reject");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, tcp ? NFT_REJECT_TCP_RST : NFT_REJECT_ICMP_UNREACH);
+	/* ICMP port unreachable is 3, ICMPv6 port unreachable 4 */
+	nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, tcp ? 0 : family == AF_INET6 ? 4 : 3);
+}
+
+/* Builds one rule's expressions (and, for numgen, its anonymous map). */
+static void rule_exprs(struct proxy__batch *b, struct nftnl_rule *r, int family,
+		       const struct proxy__rule *ru)
+{
+	uint32_t al = (uint32_t)inet_family_len(family), ctnew = 8 /* IP_CT_NEW bit */, z = 0;
+	uint32_t masq = PROXY_MASQ_MARK;
+
+	switch (ru->op) {
+	case PROXY__JUMP: ex_verdict(r, NFT_JUMP, ru->target); break;
+	case PROXY__GOTO: ex_verdict(r, NFT_GOTO, ru->target); break;
+	case PROXY__DROP: ex_verdict(r, NF_DROP, NULL); break;
+	case PROXY__SVC_VMAP:
+		ex_addr(r, family, false, R0);
+		ex_meta(r, NFT_META_L4PROTO, R0 + al / 4, false);
+		ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, R0 + al / 4 + 1);
+		ex_lookup(r, ru->target, 0, true);
+		break;
+	case PROXY__NP_VMAP:
+		ex_fib_local(r, true);
+		ex_not_loopback(r, family);
+		ex_meta(r, NFT_META_L4PROTO, R0, false);
+		ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, R0 + 1);
+		ex_lookup(r, ru->target, 0, true);
+		break;
+	case PROXY__CT_NEW_JUMP: {
+		struct nftnl_expr *e = ex(r, "ct");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, R0);
+		ex_bitwise(r, &ctnew, &z, 4);
+		ex_cmp(r, NFT_CMP_NEQ, &z, 4);
+		ex_verdict(r, NFT_JUMP, ru->target);
+		break;
+	}
+	case PROXY__SADDR_NOT_JUMP:
+	case PROXY__SADDR_EQ_JUMP:
+		ex_saddr_prefix(r, &ru->prefix, ru->op == PROXY__SADDR_EQ_JUMP ? NFT_CMP_EQ : NFT_CMP_NEQ);
+		ex_verdict(r, NFT_JUMP, ru->target);
+		break;
+	case PROXY__LOCAL_SRC_JUMP:
+	case PROXY__LOCAL_SRC_GOTO:
+		ex_fib_local(r, false);
+		ex_verdict(r, ru->op == PROXY__LOCAL_SRC_JUMP ? NFT_JUMP : NFT_GOTO, ru->target);
+		break;
+	case PROXY__DNAT:
+	case PROXY__DNAT_STICKY: ex_dnat(r, ru); break;
+	case PROXY__MARK_OR: ex_mark_set(r, ~masq, masq); break;
+	case PROXY__MARK_XOR: ex_mark_set(r, 0xffffffffu, masq); break;
+	case PROXY__UNMARKED_RETURN:
+		ex_meta(r, NFT_META_MARK, R0, false);
+		ex_bitwise(r, &masq, &z, 4);
+		ex_cmp(r, NFT_CMP_EQ, &z, 4);
+		ex_verdict(r, NFT_RETURN, NULL);
+		break;
+	case PROXY__MASQUERADE:
+		nftnl_expr_set_u32(ex(r, "masq"), NFTNL_EXPR_MASQ_FLAGS, NF_NAT_RANGE_PROTO_RANDOM_FULLY);
+		break;
+	case PROXY__REJECT_TCP: ex_reject(r, family, true); break;
+	case PROXY__REJECT_ICMP: ex_reject(r, family, false); break;
+	}
+}
+
+static void rules_add(struct proxy__batch *b, int family, const struct proxy__chain *c)
+{
+	for (size_t i = 0; i < c->n_rules; i++) {
+		struct nftnl_rule *r = nftnl_rule_alloc();
+
+		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, b->table);
+		nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, c->name);
+		nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, (uint32_t)b->family);
+		rule_exprs(b, r, family, &c->rules[i]);
+		nftnl_rule_nlmsg_build_payload(msg(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND), r);
+		msg_done(b);
+		nftnl_rule_free(r);
+	}
+}
+
+/* Flushes a chain: DELRULE without a handle deletes all its rules. */
+static void chain_flush(struct proxy__batch *b, const char *chain)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, b->table);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, (uint32_t)b->family);
+	nftnl_rule_nlmsg_build_payload(msg(b, NFT_MSG_DELRULE, 0), r);
+	msg_done(b);
+	nftnl_rule_free(r);
+}
+
+/* --- public batch operations --- */
+
+void proxy__batch_use_table(struct proxy__batch *b, const char *table)
+{
+	b->table = table ? table : b->base;
+}
+
+void proxy__batch_del_table(struct proxy__batch *b, int family)
+{
+	b->family = nfproto(family);
+	table_msg(b, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+	table_msg(b, NFT_MSG_DELTABLE, NLM_F_ACK);
+}
+
+void proxy__batch_reset_table(struct proxy__batch *b, const struct proxy__render *skel)
+{
+	proxy__batch_del_table(b, skel->family);
+	table_msg(b, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+	vmap_add(b, PROXY__MAP_SVC, true);
+	vmap_add(b, PROXY__MAP_NP, false);
+	if (!strcmp(b->table, b->base)) {
+		vmap_add(b, PROXY__MAP_NOEP_SVC, true);
+		vmap_add(b, PROXY__MAP_NOEP_NP, false);
+	}
+	proxy__batch_add(b, skel);
+}
+
+static void elems_all(struct proxy__batch *b, const struct proxy__render *r, int type,
+		      const bool *keep)
+{
+	for (int m = PROXY__M_SVC; m <= PROXY__M_NOEP_NP; m++)
+		elems_msg(b, r, (enum proxy__map)m, type, keep);
+}
+
+void proxy__batch_add(struct proxy__batch *b, const struct proxy__render *r)
+{
+	b->family = nfproto(r->family);
+	for (size_t i = 0; i < r->n_sets; i++)
+		affinity_set_add(b, &r->sets[i]);
+	for (size_t i = 0; i < r->n_chains; i++)
+		chain_msg(b, NFT_MSG_NEWCHAIN, &r->chains[i]);
+	for (size_t i = 0; i < r->n_chains; i++)
+		rules_add(b, r->family, &r->chains[i]);
+	elems_all(b, r, NFT_MSG_NEWSETELEM, NULL);
+}
+
+static bool has_chain(const struct proxy__render *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_chains; i++)
+		if (!strcmp(r->chains[i].name, name))
+			return true;
+	return false;
+}
+
+static bool has_set(const struct proxy__render *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_sets; i++)
+		if (!strcmp(r->sets[i].name, name))
+			return true;
+	return false;
+}
+
+static bool elem_equal(const struct proxy__elem *a, const struct proxy__elem *b)
+{
+	return a->map == b->map && a->key_len == b->key_len && !memcmp(a->key, b->key, a->key_len) &&
+	       a->verdict == b->verdict && !strcmp(a->chain ? a->chain : "", b->chain ? b->chain : "");
+}
+
+/* keep[i] = element i of a has no equal in b */
+static bool *elems_missing(const struct proxy__render *a, const struct proxy__render *b)
+{
+	bool *keep = xcalloc(a->n_elems + 1, sizeof(bool));
+
+	for (size_t i = 0; i < a->n_elems; i++) {
+		keep[i] = true;
+		for (size_t j = 0; j < b->n_elems && keep[i]; j++)
+			keep[i] = !elem_equal(&a->elems[i], &b->elems[j]);
+	}
+	return keep;
+}
+
+void proxy__batch_replace(struct proxy__batch *b, const struct proxy__render *old,
+			  const struct proxy__render *new)
+{
+	bool *del = elems_missing(old, new), *add = elems_missing(new, old);
+
+	b->family = nfproto(new->family);
+	elems_all(b, old, NFT_MSG_DELSETELEM, del);
+	for (size_t i = 0; i < old->n_chains; i++)
+		chain_flush(b, old->chains[i].name);
+	for (size_t i = 0; i < old->n_chains; i++)
+		if (!has_chain(new, old->chains[i].name))
+			chain_msg(b, NFT_MSG_DELCHAIN, &old->chains[i]);
+	for (size_t i = 0; i < old->n_sets; i++)
+		if (!has_set(new, old->sets[i].name))
+			set_send(b, set_new(b, old->sets[i].name), NFT_MSG_DELSET);
+	for (size_t i = 0; i < new->n_sets; i++)
+		if (!has_set(old, new->sets[i].name))
+			affinity_set_add(b, &new->sets[i]);
+	for (size_t i = 0; i < new->n_chains; i++)
+		if (!has_chain(old, new->chains[i].name))
+			chain_msg(b, NFT_MSG_NEWCHAIN, &new->chains[i]);
+	for (size_t i = 0; i < new->n_chains; i++)
+		rules_add(b, new->family, &new->chains[i]);
+	elems_all(b, new, NFT_MSG_NEWSETELEM, add);
+	free(del);
+	free(add);
+}
+
+/* --- sending --- */
+
+struct ack_ctx {
+	uint32_t first, last;
+	int err;
+	bool done;
+};
+
+static int ack_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct ack_ctx *a = data;
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+	if (nlh->nlmsg_seq < a->first || nlh->nlmsg_seq > a->last)
+		return MNL_CB_OK;	/* a late answer to an earlier batch */
+	if (e->error && !a->err)
+		a->err = e->error;
+	if (e->error || nlh->nlmsg_seq == a->last)
+		a->done = true;
+	return MNL_CB_OK;
+}
+
+static int recv_acks(struct proxy__nl *nl, struct ack_ctx *a)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	mnl_cb_t ctl[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = ack_cb };
+
+	while (!a->done) {
+		ssize_t n = mnl_socket_recvfrom(nl->sock, buf, sizeof(buf));
+		if (n < 0)
+			return -errno;
+		if (mnl_cb_run2(buf, (size_t)n, 0, nl->portid, NULL, a, ctl, NLMSG_MIN_TYPE) < 0)
+			return -errno;
+	}
+	return a->err;
+}
+
+int proxy__batch_send(struct proxy__batch *b, size_t *messages, size_t *bytes)
+{
+	struct ack_ctx a = { .first = b->first_seq };
+	struct sockaddr_nl snl = { .nl_family = AF_NETLINK };
+	int n_iov, sndbuf;
+	size_t total = 0;
+	struct iovec *iov;
+	struct msghdr mh = { .msg_name = &snl, .msg_namelen = sizeof(snl) };
+	int ret;
+
+	/* unless a table deletion ends the batch, a no-op last message asks
+	 * for the ack: re-adding the table just built */
+	if (b->ack_seq != b->nl->seq - 1)
+		table_msg(b, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
+	a.last = b->ack_seq;
+	nftnl_batch_end(nftnl_batch_buffer(b->b), b->nl->seq++);
+	nftnl_batch_update(b->b);
+
+	n_iov = nftnl_batch_iovec_len(b->b);
+	iov = xcalloc((size_t)n_iov, sizeof(*iov));
+	nftnl_batch_iovec(b->b, iov, (uint32_t)n_iov);
+	for (int i = 0; i < n_iov; i++)
+		total += iov[i].iov_len;
+	sndbuf = (int)(total + 65536);
+	setsockopt(mnl_socket_get_fd(b->nl->sock), SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf));
+	mh.msg_iov = iov;
+	mh.msg_iovlen = (size_t)n_iov;
+	if (sendmsg(mnl_socket_get_fd(b->nl->sock), &mh, 0) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	ret = recv_acks(b->nl, &a);
+out:
+	if (messages)
+		*messages = b->msgs;
+	if (bytes)
+		*bytes = total;
+	free(iov);
+	return ret;
+}
+
+static int table_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return MNL_CB_OK;
+}
+
+int proxy__nl_table_exists(struct proxy__nl *nl, const char *table, int family)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nftnl_table *t = nftnl_table_alloc();
+	uint32_t seq = nl->seq++;
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, (uint16_t)nfproto(family),
+						     NLM_F_ACK, seq);
+	int ret;
+
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(nl->sock, buf, sizeof(buf));
+		if (n < 0)
+			return -errno;
+		ret = mnl_cb_run(buf, (size_t)n, seq, nl->portid, table_cb, NULL);
+		if (ret < 0 && errno == ESRCH)
+			continue;	/* an older answer */
+		if (ret <= MNL_CB_STOP)
+			return ret < 0 ? -errno : 0;
+	}
+}
