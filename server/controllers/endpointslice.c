@@ -584,7 +584,8 @@ static void process(struct wq *q, const char *key, void *ud)
 
 	(void)ud;
 	cache_each(em->slices, ns, collect_slice, &slices);
-	qsort(slices.v, slices.n, sizeof(*slices.v), cmp_name);
+	if (slices.n)
+		qsort(slices.v, slices.n, sizeof(*slices.v), cmp_name);
 	if (svc_wants_slices(svc)) {
 		pods.selector = json_path(svc, "spec.selector");
 		cache_each(em->pods, ns, collect_pod, &pods);
