@@ -199,7 +199,7 @@ TEST(eps_plan_three_pods_one_slice)
 	const cJSON *s;
 
 	for (int i = 0; i < 3; i++) {
-		char name[8];
+		char name[16];
 
 		snprintf(name, sizeof(name), "p%d", i);
 		f.pods[f.n++] = pod_new(name, i, 8080, true, NULL);
@@ -246,7 +246,7 @@ TEST(eps_plan_250_pods_fills_slices_of_100)
 	int total = 0;
 
 	for (int i = 0; i < 250; i++) {
-		char name[8];
+		char name[16];
 
 		snprintf(name, sizeof(name), "p%03d", i);
 		f.pods[f.n++] = pod_new(name, i, 8080, true, NULL);
@@ -261,7 +261,7 @@ TEST(eps_plan_250_pods_fills_slices_of_100)
 	/* 10 more pods go into the slice with room, without a new slice */
 	adopt_creates(&f);
 	for (int i = 250; i < 260; i++) {
-		char name[8];
+		char name[16];
 
 		snprintf(name, sizeof(name), "p%03d", i);
 		f.pods[f.n++] = pod_new(name, i, 8080, true, NULL);
