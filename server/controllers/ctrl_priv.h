@@ -11,7 +11,7 @@
 struct ctrl_manager {
 	struct apiserver *srv;
 	struct cache cache;
-	struct cache_store *pods, *rs, *deploy, *svcs, *slices;
+	struct cache_store *pods, *rs, *deploy, *svcs, *slices, *nodes;
 	struct wq gc_q, rs_q, deploy_q, eps_q;
 	bool started;
 };
@@ -60,6 +60,9 @@ struct eps_input {
 	size_t n_slices;
 	size_t max_per_slice;		/* endpoints per slice, > 0 */
 	const char *now;		/* RFC 3339, for the trigger-time annotation */
+	/* the topology zone of a node, or NULL; zone may be NULL */
+	const char *(*zone)(const char *node, void *ud);
+	void *zone_ud;
 };
 /* The writes that bring the slices to the wanted state; arrays owned. */
 struct eps_plan {
@@ -77,9 +80,10 @@ bool eps_pod_included(const cJSON *pod);
 /* The EndpointPorts of svc for pod (named targetPorts resolved from the
  * pod's container ports; unresolvable ones left out). Caller frees. */
 cJSON *eps_pod_ports(const cJSON *svc, const cJSON *pod);
-/* The endpoint of pod in a slice of family "IPv4"/"IPv6", or NULL when the
- * pod has no address of that family. Caller frees. */
-cJSON *eps_endpoint(const cJSON *svc, const cJSON *pod, const char *family);
+/* The endpoint of pod in a slice of family "IPv4"/"IPv6" (zone: of its node,
+ * may be NULL), or NULL when the pod has no address of that family. Caller
+ * frees. */
+cJSON *eps_endpoint(const cJSON *svc, const cJSON *pod, const char *family, const char *zone);
 /* The labels of svc's slices. Caller frees. */
 cJSON *eps_slice_labels(const cJSON *svc);
 

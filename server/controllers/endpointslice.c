@@ -23,7 +23,8 @@
  * ours are deleted when the Service is gone, lost its selector, or the slice
  * no longer fits (other family, not owned by the Service, emptied).
  *
- * Not done: topology zone (nodes are not cached), hints, mirroring of
+ * Endpoints carry their node's topology.kubernetes.io/zone label (nodes are
+ * cached for it). Not done: hints, mirroring of
  * selectorless Endpoints, the legacy Endpoints controller.
  */
 #include "ctrl_priv.h"
@@ -37,6 +38,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define LABEL_ZONE "topology.kubernetes.io/zone"
 
 static struct ctrl_manager *em;
 
@@ -141,7 +144,7 @@ static const char *pod_ip(const cJSON *pod, const char *family)
 	return NULL;
 }
 
-cJSON *eps_endpoint(const cJSON *svc, const cJSON *pod, const char *family)
+cJSON *eps_endpoint(const cJSON *svc, const cJSON *pod, const char *family, const char *zone)
 {
 	const char *ip = pod_ip(pod, family), *s;
 	bool serving = ctrl__pod_ready(pod);
@@ -163,6 +166,8 @@ cJSON *eps_endpoint(const cJSON *svc, const cJSON *pod, const char *family)
 	s = json_get_str(json_get(pod, "spec"), "nodeName", "");
 	if (*s)
 		json_set_str(ep, "nodeName", s);
+	if (zone && *zone)
+		json_set_str(ep, "zone", zone);
 	ref = json_obj(ep, "targetRef");
 	json_set_str(ref, "kind", "Pod");
 	json_set_str(ref, "namespace", mstr(pod, "namespace"));
@@ -400,7 +405,10 @@ static void plan_family(const struct eps_input *in, const char *family, const cJ
 
 	f.w = xcalloc(in->n_pods + 1, sizeof(*f.w));
 	for (size_t i = 0; i < in->n_pods; i++) {
-		cJSON *ep = eps_pod_included(in->pods[i]) ? eps_endpoint(in->svc, in->pods[i], family) : NULL;
+		const char *node = json_get_str(json_get(in->pods[i], "spec"), "nodeName", "");
+		const char *zone = *node && in->zone ? in->zone(node, in->zone_ud) : NULL;
+		cJSON *ep = eps_pod_included(in->pods[i]) ? eps_endpoint(in->svc, in->pods[i], family, zone)
+							  : NULL;
 
 		if (!ep)
 			continue;
@@ -572,6 +580,12 @@ static void apply(const struct eps_plan *p, struct ctrl_batch *b)
 				    ctrl_batch_cb, ctrl_batch_hold(b));
 }
 
+static const char *node_zone(const char *node, void *ud)
+{
+	(void)ud;
+	return label(cache_get(em->nodes, "", node), LABEL_ZONE);
+}
+
 static void process(struct wq *q, const char *key, void *ud)
 {
 	char ns[ROUTE_SEG_MAX], now[RFC3339_MAX];
@@ -590,7 +604,8 @@ static void process(struct wq *q, const char *key, void *ud)
 		pods.selector = json_path(svc, "spec.selector");
 		cache_each(em->pods, ns, collect_pod, &pods);
 		rfc3339_format((int64_t)wall_ns(), now);
-		in = (struct eps_input){ svc, pods.v, pods.n, slices.v, slices.n, EPS_MAX_ENDPOINTS, now };
+		in = (struct eps_input){ svc, pods.v, pods.n, slices.v, slices.n, EPS_MAX_ENDPOINTS, now,
+					 node_zone, NULL };
 		eps_plan_compute(&in, &plan);
 	} else {	/* the Service is gone or wants none: ours go */
 		eps_plan_init(&plan);
@@ -652,6 +667,25 @@ static void on_pod(struct cache_store *st, const cJSON *old, const cJSON *new, v
 	cache_each(em->svcs, mstr(new ? new : old, "namespace"), match_svc, &m);
 }
 
+static void enqueue_selecting(const cJSON *svc, void *ud)
+{
+	(void)ud;
+	if (cJSON_GetArraySize(json_path(svc, "spec.selector")))
+		enqueue(mstr(svc, "namespace"), mstr(svc, "name"));
+}
+
+/* A node's zone changing changes the endpoints of its pods: every Service
+ * with a selector is looked at again (nodes change rarely). */
+static void on_node(struct cache_store *st, const cJSON *old, const cJSON *new, void *ud)
+{
+	const char *a = old ? label(old, LABEL_ZONE) : NULL, *b = new ? label(new, LABEL_ZONE) : NULL;
+
+	(void)st;
+	(void)ud;
+	if ((a || b) && (!a || !b || strcmp(a, b)))
+		cache_each(em->svcs, NULL, enqueue_selecting, NULL);
+}
+
 void eps__start(struct ctrl_manager *m)
 {
 	em = m;
@@ -659,4 +693,5 @@ void eps__start(struct ctrl_manager *m)
 	cache_store_on_event(m->svcs, on_svc, m);
 	cache_store_on_event(m->slices, on_slice, m);
 	cache_store_on_event(m->pods, on_pod, m);
+	cache_store_on_event(m->nodes, on_node, m);
 }

@@ -20,6 +20,9 @@ static const char *const pod_drop[] = {
 	"status.initContainerStatuses", "status.ephemeralContainerStatuses", NULL,
 };
 static const char *const managed_drop[] = { "metadata.managedFields", NULL };
+/* Nodes: only their labels are read (topology zone). */
+static const char *const node_drop[] = { "metadata.managedFields", "metadata.annotations", "spec",
+					 "status", NULL };
 
 const char *ctrl__split_key(const char *key, char *ns, size_t ns_size)
 {
@@ -46,7 +49,8 @@ int controllers_start(struct apiserver *s)
 	mgr.pods = cache_add(&mgr.cache, "", "v1", "pods", pod_drop);
 	mgr.svcs = cache_add(&mgr.cache, "", "v1", "services", managed_drop);
 	mgr.slices = cache_add(&mgr.cache, "discovery.k8s.io", "v1", "endpointslices", managed_drop);
-	if (!mgr.rs || !mgr.deploy || !mgr.pods || !mgr.svcs || !mgr.slices)
+	mgr.nodes = cache_add(&mgr.cache, "", "v1", "nodes", node_drop);
+	if (!mgr.rs || !mgr.deploy || !mgr.pods || !mgr.svcs || !mgr.slices || !mgr.nodes)
 		BUG("controllers: a cached resource is not served");
 	gc__start(&mgr);
 	rs__start(&mgr);

@@ -160,6 +160,29 @@ kc delete pod ds-1 ds-2 --wait=false >/dev/null
 alive; expect_slices "no pods: one empty slice per family" ds \
 	'sorted((x["addressType"], len(eps(x))) for x in s)' "[('IPv4', 0), ('IPv6', 0)]"
 
+# --- zone from the node's label, following label changes
+cat <<'Y' | kc apply -f - >/dev/null
+apiVersion: v1
+kind: Node
+metadata:
+  name: n1
+  labels: {topology.kubernetes.io/zone: zone-a}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: zn-1, labels: {app: zn}}
+spec:
+  nodeName: n1
+  containers: [{name: c, image: busybox:1.36, ports: [{name: http, containerPort: 8080}]}]
+Y
+set_status zn 1 1
+svc_yaml zn | kc apply -f - >/dev/null
+alive; expect_slices "endpoints carry nodeName and the node's zone" zn \
+	'[(e.get("nodeName"), e.get("zone")) for x in s for e in eps(x)]' "[('n1', 'zone-a')]"
+kc label node n1 topology.kubernetes.io/zone=zone-b --overwrite >/dev/null
+alive; expect_slices "a node's new zone reaches its endpoints" zn \
+	'[(e.get("nodeName"), e.get("zone")) for x in s for e in eps(x)]' "[('n1', 'zone-b')]"
+
 # --- 250 pods: slices of at most 100
 start=$(date +%s)
 pods_yaml big 0 249 | kc create -f - >/dev/null

@@ -86,7 +86,7 @@ TEST(eps_endpoint_conditions)
 	cJSON *term = pod_new("c", 3, 80, true, ",\"deletionTimestamp\":\"2026-01-01T00:00:00Z\"");
 	cJSON *ep;
 
-	ep = eps_endpoint(svc, ready, "IPv4");
+	ep = eps_endpoint(svc, ready, "IPv4", NULL);
 	ASSERT_TRUE(cond(ep, "ready") && cond(ep, "serving") && !cond(ep, "terminating"));
 	ASSERT_STR_EQ(cJSON_GetArrayItem(json_get(ep, "addresses"), 0)->valuestring, "10.0.0.1");
 	ASSERT_STR_EQ(json_get_str(ep, "nodeName", ""), "n1");
@@ -94,29 +94,29 @@ TEST(eps_endpoint_conditions)
 	ASSERT_STR_EQ(json_path(ep, "targetRef.uid")->valuestring, "uid-a");
 	ASSERT_NULL(json_get(ep, "hostname"));
 	cJSON_Delete(ep);
-	ep = eps_endpoint(svc, unready, "IPv6");
+	ep = eps_endpoint(svc, unready, "IPv6", NULL);
 	ASSERT_TRUE(!cond(ep, "ready") && !cond(ep, "serving") && !cond(ep, "terminating"));
 	ASSERT_STR_EQ(cJSON_GetArrayItem(json_get(ep, "addresses"), 0)->valuestring, "fd00::2");
 	cJSON_Delete(ep);
-	ep = eps_endpoint(svc, term, "IPv4");
+	ep = eps_endpoint(svc, term, "IPv4", NULL);
 	ASSERT_TRUE(!cond(ep, "ready") && cond(ep, "serving") && cond(ep, "terminating"));
 	cJSON_Delete(ep);
-	ep = eps_endpoint(pub, unready, "IPv4");
+	ep = eps_endpoint(pub, unready, "IPv4", NULL);
 	ASSERT_TRUE(cond(ep, "ready") && !cond(ep, "serving"));
 	cJSON_Delete(ep);
 	/* hostname only with subdomain == service name */
 	json_set_str(json_get(ready, "spec"), "hostname", "h");
 	json_set_str(json_get(ready, "spec"), "subdomain", "other");
-	ep = eps_endpoint(svc, ready, "IPv4");
+	ep = eps_endpoint(svc, ready, "IPv4", NULL);
 	ASSERT_NULL(json_get(ep, "hostname"));
 	cJSON_Delete(ep);
 	json_set_str(json_get(ready, "spec"), "subdomain", "web");
-	ep = eps_endpoint(svc, ready, "IPv4");
+	ep = eps_endpoint(svc, ready, "IPv4", NULL);
 	ASSERT_STR_EQ(json_get_str(ep, "hostname", ""), "h");
 	cJSON_Delete(ep);
 	/* no address of the family: no endpoint */
 	cJSON_DeleteItemFromArray(json_path(ready, "status.podIPs"), 1);
-	ASSERT_NULL(eps_endpoint(svc, ready, "IPv6"));
+	ASSERT_NULL(eps_endpoint(svc, ready, "IPv6", NULL));
 	cJSON_Delete(svc);
 	cJSON_Delete(pub);
 	cJSON_Delete(ready);
@@ -151,12 +151,14 @@ struct fixture {
 	cJSON *slices[8];
 	size_t n_slices;
 	struct eps_plan plan;
+	const char *(*zone)(const char *node, void *ud);
 };
 
 static void plan(struct fixture *f)
 {
 	struct eps_input in = { f->svc, (const cJSON *const *)f->pods, f->n,
-				(const cJSON *const *)f->slices, f->n_slices, EPS_MAX_ENDPOINTS, NOW };
+				(const cJSON *const *)f->slices, f->n_slices, EPS_MAX_ENDPOINTS, NOW,
+				f->zone, NULL };
 
 	eps_plan_release(&f->plan);
 	eps_plan_compute(&in, &f->plan);
@@ -372,4 +374,28 @@ TEST(eps_service_selector_is_a_plain_map)
 	cJSON_Delete(sel);
 	cJSON_Delete(l);
 	cJSON_Delete(empty);
+}
+
+static const char *zone_of(const char *node, void *ud)
+{
+	(void)ud;
+	return !strcmp(node, "n1") ? "zone-a" : NULL;
+}
+
+TEST(eps_endpoint_zone_from_node)
+{
+	struct fixture f = { .svc = svc_new(NULL), .zone = zone_of };
+	const cJSON *ep;
+
+	f.pods[f.n++] = pod_new("a", 1, 8080, true, NULL);
+	f.pods[f.n++] = pod_new("b", 2, 8080, true, NULL);
+	json_set_str(json_get(f.pods[1], "spec"), "nodeName", "n2");
+	plan(&f);
+	ASSERT_EQ(cJSON_GetArraySize(f.plan.create), 1);
+	ep = cJSON_GetArrayItem(json_get(cJSON_GetArrayItem(f.plan.create, 0), "endpoints"), 0);
+	ASSERT_STR_EQ(json_get_str(ep, "zone", ""), "zone-a");
+	ep = cJSON_GetArrayItem(json_get(cJSON_GetArrayItem(f.plan.create, 0), "endpoints"), 1);
+	ASSERT_STR_EQ(json_get_str(ep, "nodeName", ""), "n2");
+	ASSERT_NULL(json_get(ep, "zone"));
+	fixture_release(&f);
 }
