@@ -11,8 +11,8 @@
 struct ctrl_manager {
 	struct apiserver *srv;
 	struct cache cache;
-	struct cache_store *pods, *rs, *deploy;
-	struct wq gc_q, rs_q, deploy_q;
+	struct cache_store *pods, *rs, *deploy, *svcs, *slices, *nodes;
+	struct wq gc_q, rs_q, deploy_q, eps_q;
 	bool started;
 };
 
@@ -20,6 +20,7 @@ struct ctrl_manager {
 void gc__start(struct ctrl_manager *m);
 void rs__start(struct ctrl_manager *m);
 void deploy__start(struct ctrl_manager *m);
+void eps__start(struct ctrl_manager *m);
 
 /* Splits "ns/name" into ns (may be "") and name; returns name. ns has
  * ROUTE_SEG_MAX bytes. */
@@ -39,5 +40,51 @@ void ctrl__events_release(void);
 
 #define ANN_REVISION "deployment.kubernetes.io/revision"
 #define LABEL_TEMPLATE_HASH "pod-template-hash"
+
+/* ---- EndpointSlice controller (endpointslice.c): the pure parts ---- */
+
+#define EPS_MAX_ENDPOINTS 100	/* per slice; TODO: --max-endpoints-per-slice */
+#define EPS_CONTROLLER "endpointslice-controller.k8s.io"
+#define EPS_LABEL_SERVICE "kubernetes.io/service-name"
+#define EPS_LABEL_MANAGED_BY "endpointslice.kubernetes.io/managed-by"
+#define EPS_LABEL_HEADLESS "service.kubernetes.io/headless"
+#define EPS_ANN_TRIGGER "endpoints.kubernetes.io/last-change-trigger-time"
+
+/* What one reconcile sees; everything borrowed. slices are the Service's
+ * managed slices (label service-name and our managed-by), sorted by name. */
+struct eps_input {
+	const cJSON *svc;
+	const cJSON *const *pods;	/* pods its selector matches */
+	size_t n_pods;
+	const cJSON *const *slices;
+	size_t n_slices;
+	size_t max_per_slice;		/* endpoints per slice, > 0 */
+	const char *now;		/* RFC 3339, for the trigger-time annotation */
+	/* the topology zone of a node, or NULL; zone may be NULL */
+	const char *(*zone)(const char *node, void *ud);
+	void *zone_ud;
+};
+/* The writes that bring the slices to the wanted state; arrays owned. */
+struct eps_plan {
+	cJSON *create;	/* new slices (generateName) */
+	cJSON *update;	/* whole existing slices, changed, with their resourceVersion */
+	cJSON *del;	/* existing slices to delete */
+};
+void eps_plan_init(struct eps_plan *p);
+void eps_plan_compute(const struct eps_input *in, struct eps_plan *plan);
+void eps_plan_release(struct eps_plan *p);
+/* True when a Service selector (a plain map) is non-empty and matches. */
+bool eps_selector_matches(const cJSON *selector, const cJSON *labels);
+/* True when the pod has an IP and is not finished for good. */
+bool eps_pod_included(const cJSON *pod);
+/* The EndpointPorts of svc for pod (named targetPorts resolved from the
+ * pod's container ports; unresolvable ones left out). Caller frees. */
+cJSON *eps_pod_ports(const cJSON *svc, const cJSON *pod);
+/* The endpoint of pod in a slice of family "IPv4"/"IPv6" (zone: of its node,
+ * may be NULL), or NULL when the pod has no address of that family. Caller
+ * frees. */
+cJSON *eps_endpoint(const cJSON *svc, const cJSON *pod, const char *family, const char *zone);
+/* The labels of svc's slices. Caller frees. */
+cJSON *eps_slice_labels(const cJSON *svc);
 
 #endif

@@ -14,12 +14,15 @@ static struct ctrl_manager mgr;
 
 /* Fields controllers never read: not kept in the cache. */
 static const char *const pod_drop[] = {
-	"metadata.managedFields", "metadata.annotations", "spec.containers",
+	"metadata.managedFields", "metadata.annotations",
 	"spec.initContainers", "spec.ephemeralContainers", "spec.volumes",
 	"spec.tolerations", "spec.affinity", "status.containerStatuses",
 	"status.initContainerStatuses", "status.ephemeralContainerStatuses", NULL,
 };
 static const char *const managed_drop[] = { "metadata.managedFields", NULL };
+/* Nodes: only their labels are read (topology zone). */
+static const char *const node_drop[] = { "metadata.managedFields", "metadata.annotations", "spec",
+					 "status", NULL };
 
 const char *ctrl__split_key(const char *key, char *ns, size_t ns_size)
 {
@@ -44,18 +47,22 @@ int controllers_start(struct apiserver *s)
 	mgr.rs = cache_add(&mgr.cache, "apps", "v1", "replicasets", managed_drop);
 	mgr.deploy = cache_add(&mgr.cache, "apps", "v1", "deployments", managed_drop);
 	mgr.pods = cache_add(&mgr.cache, "", "v1", "pods", pod_drop);
-	if (!mgr.rs || !mgr.deploy || !mgr.pods)
+	mgr.svcs = cache_add(&mgr.cache, "", "v1", "services", managed_drop);
+	mgr.slices = cache_add(&mgr.cache, "discovery.k8s.io", "v1", "endpointslices", managed_drop);
+	mgr.nodes = cache_add(&mgr.cache, "", "v1", "nodes", node_drop);
+	if (!mgr.rs || !mgr.deploy || !mgr.pods || !mgr.svcs || !mgr.slices || !mgr.nodes)
 		BUG("controllers: a cached resource is not served");
 	gc__start(&mgr);
 	rs__start(&mgr);
 	deploy__start(&mgr);
+	eps__start(&mgr);
 	r = cache_start(&mgr.cache);
 	if (r) {
 		log_error("controllers: cannot fill the cache: %s", strerror(-r));
 		return r;
 	}
 	mgr.started = true;
-	log_info("controllers started: garbage collector, replicaset, deployment");
+	log_info("controllers started: garbage collector, replicaset, deployment, endpointslice");
 	return 0;
 }
 
@@ -67,6 +74,7 @@ void controllers_stop(struct apiserver *s)
 	wq_release(&mgr.gc_q);
 	wq_release(&mgr.rs_q);
 	wq_release(&mgr.deploy_q);
+	wq_release(&mgr.eps_q);
 	cache_release(&mgr.cache);
 	ctrl__events_release();
 	memset(&mgr, 0, sizeof(mgr));
