@@ -6,11 +6,13 @@
 #include "pods.h"
 #include "services.h"
 #include "schema_glue.h"
+#include "lib/inet.h"
 #include "lib/json.h"
 #include "lib/util.h"
 
 #include <mbedtls/base64.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 int objcheck_decode(struct api_call *c, cJSON *obj, struct api_error *e)
@@ -312,6 +314,56 @@ static void validate_immutable_fields(struct api_call *c, const cJSON *obj, cons
 	}
 }
 
+/* discovery.k8s.io/v1 EndpointSlice, as pkg/apis/discovery/validation does it. */
+#define EPS_MAX_ENDPOINTS 1000
+#define EPS_MAX_ADDRESSES 100
+#define EPS_MAX_PORTS 20000
+#define EPS_MAX_ZONE_HINTS 8
+
+static void too_many(struct api_error *e, const char *field, int n, int max)
+{
+	api_error_add_cause(e, "FieldValueTooMany", field, "Too many: %d: must have at most %d items", n, max);
+}
+
+static void validate_endpointslice(const cJSON *obj, const cJSON *old, struct api_error *e)
+{
+	const char *type = json_get_str(obj, "addressType", "");
+	const cJSON *ep, *a;
+	char field[96];
+	int i = 0;
+
+	(void)old;
+	if (cJSON_GetArraySize(json_get(obj, "endpoints")) > EPS_MAX_ENDPOINTS)
+		too_many(e, "endpoints", cJSON_GetArraySize(json_get(obj, "endpoints")), EPS_MAX_ENDPOINTS);
+	if (cJSON_GetArraySize(json_get(obj, "ports")) > EPS_MAX_PORTS)
+		too_many(e, "ports", cJSON_GetArraySize(json_get(obj, "ports")), EPS_MAX_PORTS);
+	cJSON_ArrayForEach(ep, json_get(obj, "endpoints")) {
+		int n = cJSON_GetArraySize(json_get(ep, "addresses")), k = 0;
+
+		snprintf(field, sizeof(field), "endpoints[%d].addresses", i);
+		if (n == 0)
+			field_required(e, field, "must contain at least 1 address");
+		else if (n > EPS_MAX_ADDRESSES)
+			too_many(e, field, n, EPS_MAX_ADDRESSES);
+		cJSON_ArrayForEach(a, json_get(ep, "addresses")) {
+			struct inet_addr ia;
+			bool ok = cJSON_IsString(a) && !inet_addr_parse(a->valuestring, &ia);
+
+			snprintf(field, sizeof(field), "endpoints[%d].addresses[%d]", i, k++);
+			if (!strcmp(type, "IPv4") && (!ok || ia.family != AF_INET))
+				field_invalid(e, field, a, "must be a valid IPv4 address");
+			else if (!strcmp(type, "IPv6") && (!ok || ia.family != AF_INET6))
+				field_invalid(e, field, a, "must be a valid IPv6 address");
+		}
+		n = cJSON_GetArraySize(json_path(ep, "hints.forZones"));
+		if (n > EPS_MAX_ZONE_HINTS) {
+			snprintf(field, sizeof(field), "endpoints[%d].hints.forZones", i);
+			too_many(e, field, n, EPS_MAX_ZONE_HINTS);
+		}
+		i++;
+	}
+}
+
 struct kind_validate {
 	const char *group, *kind;
 	void (*fn)(const cJSON *obj, const cJSON *old, struct api_error *e);
@@ -322,6 +374,7 @@ static const struct kind_validate kind_validators[] = {
 	{ "", "Service", validate_service },
 	{ "", "ConfigMap", validate_configmap },
 	{ "", "Secret", validate_secret },
+	{ "discovery.k8s.io", "EndpointSlice", validate_endpointslice },
 	{ "apps", "Deployment", validate_selector_required },
 	{ "apps", "ReplicaSet", validate_selector_required },
 	{ "apps", "DaemonSet", validate_selector_required },

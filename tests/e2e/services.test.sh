@@ -80,6 +80,19 @@ r=$(api POST "/api/v1/namespaces/default/services?dryRun=All" -H 'Content-Type: 
 r=$(svc dry2 '{"clusterIP":"10.43.0.60","ports":[{"port":80}]}')
 expect_eq "a dry run allocates nothing" "201" "${r%% *}"
 
+# EndpointSlice validation (seed feature: IPv6 address in an IPv4 slice is a 422 naming the field)
+eps() { api POST /apis/discovery.k8s.io/v1/namespaces/default/endpointslices -H 'Content-Type: application/json' -d "$1"; }
+r=$(eps '{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"bad4"},"addressType":"IPv4","endpoints":[{"addresses":["fd00::1"]}]}')
+expect_eq "an IPv6 address in an IPv4 slice is 422" "422 Invalid" "$(reason "$r")"
+echo "$r" > "$dir/eps.json"
+check "naming endpoints[0].addresses[0]" grep -q 'endpoints\[0\]\.addresses\[0\]: Invalid value: \\"fd00::1\\": must be a valid IPv4 address' "$dir/eps.json"
+r=$(eps '{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"noaddr"},"addressType":"IPv6","endpoints":[{"addresses":[]}]}')
+expect_eq "an endpoint without addresses is 422" "422 Invalid" "$(reason "$r")"
+r=$(eps '{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"good"},"addressType":"IPv6","endpoints":[{"addresses":["fd00::1"]}]}')
+expect_eq "a valid IPv6 slice is created" 201 "${r%% *}"
+r=$(api PATCH /apis/discovery.k8s.io/v1/namespaces/default/endpointslices/good -H 'Content-Type: application/merge-patch+json' -d '{"addressType":"IPv4"}')
+expect_eq "addressType is immutable" "422 Invalid" "$(reason "$r")"
+
 # a single-stack cluster refuses RequireDualStack
 server_stop
 tmpdir dir2
