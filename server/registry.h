@@ -17,16 +17,19 @@
 #include <stddef.h>
 #include <cjson/cJSON.h>
 #include "validate.h"
+#include "lib/schema.h"
 
+/* The verbs are the schema engine's (the generated resource table uses the
+ * same bits), so rows and generated data never disagree. */
 enum verb {
-	VERB_GET = 1 << 0,
-	VERB_LIST = 1 << 1,
-	VERB_WATCH = 1 << 2,
-	VERB_CREATE = 1 << 3,
-	VERB_UPDATE = 1 << 4,
-	VERB_PATCH = 1 << 5,
-	VERB_DELETE = 1 << 6,
-	VERB_DELETECOLLECTION = 1 << 7,
+	VERB_GET = SCHEMA_VERB_GET,
+	VERB_LIST = SCHEMA_VERB_LIST,
+	VERB_WATCH = SCHEMA_VERB_WATCH,
+	VERB_CREATE = SCHEMA_VERB_CREATE,
+	VERB_UPDATE = SCHEMA_VERB_UPDATE,
+	VERB_PATCH = SCHEMA_VERB_PATCH,
+	VERB_DELETE = SCHEMA_VERB_DELETE,
+	VERB_DELETECOLLECTION = SCHEMA_VERB_DELETECOLLECTION,
 };
 #define VERBS_ALL 0xff
 #define VERB_NAMES(XX) XX(VERB_CREATE, "create") XX(VERB_DELETE, "delete") \

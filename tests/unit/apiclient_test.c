@@ -21,26 +21,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *k1s_bin(void)
-{
-	static char path[4096];
-	const char *e = getenv("K1S_BIN");
-	ssize_t n;
-	char *slash;
-
-	if (e && access(e, X_OK) == 0)
-		return e;
-	n = readlink("/proc/self/exe", path, sizeof(path) - 8);
-	if (n <= 0)
-		return NULL;
-	path[n] = '\0';
-	slash = strrchr(path, '/');
-	if (!slash)
-		return NULL;
-	strcpy(slash + 1, "k1s");
-	return access(path, X_OK) == 0 ? path : NULL;
-}
-
 static int free_port(void)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -63,7 +43,7 @@ struct srv {
 /* Starts the server (killed with the test process, even on failure). */
 static void srv_start(struct srv *s)
 {
-	const char *bin = k1s_bin(), *dir = test_tmpdir();
+	const char *bin = test_k1s_binary(), *dir = test_tmpdir();
 	char port[16], *ready, *log;
 	pid_t parent = getpid();
 

@@ -42,28 +42,6 @@ struct rtt {
 	char prefix[64];
 };
 
-/* The k1s built beside this test binary (build/k1s for build/unit-tests),
- * or $K1S_BIN. */
-static const char *k1s_binary(void)
-{
-	static char path[4096];
-	const char *e = getenv("K1S_BIN");
-	ssize_t n;
-	char *slash;
-
-	if (e && access(e, X_OK) == 0)
-		return e;
-	n = readlink("/proc/self/exe", path, sizeof(path) - 8);
-	if (n <= 0)
-		return NULL;
-	path[n] = '\0';
-	slash = strrchr(path, '/');
-	if (!slash)
-		return NULL;
-	strcpy(slash + 1, "k1s");
-	return access(path, X_OK) == 0 ? path : NULL;
-}
-
 static bool have_runc(void)
 {
 	const char *argv[] = { "runc", "--version", NULL };
@@ -119,7 +97,7 @@ static bool rtt_init(struct rtt *t)
 {
 	memset(t, 0, sizeof(*t));
 	if (geteuid() != 0 || access("/bin/busybox", X_OK) < 0 || !have_runc() ||
-	    !(t->k1s = (char *)k1s_binary())) {
+	    !(t->k1s = (char *)test_k1s_binary())) {
 		printf("    skipped: needs root, runc, /bin/busybox and build/k1s\n");
 		return false;
 	}

@@ -25,6 +25,9 @@ void test_fail(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4), noreturn));
 /* This test's private temporary directory (removed by the runner). */
 const char *test_tmpdir(void);
+/* The k1s built beside the running test binary (build/k1s for
+ * build/unit-tests), or $K1S_BIN; NULL when there is none. */
+const char *test_k1s_binary(void);
 
 #define ASSERT_TRUE(c) do { if (!(c)) \
 	test_fail(__FILE__, __LINE__, "expected true: %s", #c); } while (0)
