@@ -28,6 +28,7 @@ int cmd_server(int argc, char **argv)
 		{ "o", FLAG_STR, &c.write_kubeconfig, "Same as --write-kubeconfig", NULL },
 		{ "write-kubeconfig-mode", FLAG_STR, &c.write_kubeconfig_mode, "Mode of the kubeconfig file (default 0600)", "K1S_KUBECONFIG_MODE" },
 		{ "token-auth-file", FLAG_STR, &c.token_auth_file, "Static bearer tokens (token,user,uid,\"groups\")", NULL },
+		{ "token", FLAG_STR, &c.token, "Join secret agents present (default: generated once, kept in <data-dir>/server/token)", "K1S_TOKEN" },
 		{ "cluster-cidr", FLAG_STR, &c.cluster_cidr, "Pod CIDRs (default 10.42.0.0/16,fd42::/56)", NULL },
 		{ "service-cidr", FLAG_STR, &c.service_cidr, "Service CIDRs (default 10.43.0.0/16,fd43::/112)", NULL },
 		{ "history-events", FLAG_INT, &c.history_events, "Revisions of history kept for watches and paged lists (default 10000)", NULL },
