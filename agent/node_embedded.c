@@ -131,6 +131,7 @@ pid_t agent_embedded_start(const char *kubeconfig, const char *data_dir,
 	agent_dir = xasprintf("%s/agent", data_dir);
 	argv[k++] = exe;
 	argv[k++] = "agent";
+	argv[k++] = "--config=";	/* the server read the config file */
 	argv[k++] = "--kubeconfig";
 	argv[k++] = (char *)kubeconfig;
 	argv[k++] = "--node-name";

@@ -17,12 +17,14 @@
 int cmd_agent(int argc, char **argv)
 {
 	struct agent_config c;
+	const char *config_file = NULL;
 	const char *server = NULL, *token = NULL, *token_file = NULL;
 	char **args = NULL, *kubeconfig = NULL, *tok_buf = NULL, host[256] = "";
 	int nargs, r;
 
 	agent_config_init(&c);
 	const struct flag flags[] = {
+		{ "config", FLAG_STR, &config_file, "YAML file of flag values (default /etc/k1s/config.yaml when present)", "K1S_CONFIG_FILE" },
 		{ "server", FLAG_STR, &server, "Server to join, https://HOST:6443 (with --token)", "K1S_URL" },
 		{ "s", FLAG_STR, &server, "Same as --server", NULL },
 		{ "token", FLAG_STR, &token, "Join token (<data-dir>/server/token on the server, or `k1s token create`)", "K1S_TOKEN" },

@@ -13,11 +13,13 @@
 int cmd_server(int argc, char **argv)
 {
 	struct server_config c;
+	const char *config_file = NULL;
 	char **args = NULL;
 	int nargs, r;
 
 	server_config_init(&c);
 	const struct flag flags[] = {
+		{ "config", FLAG_STR, &config_file, "YAML file of flag values (default /etc/k1s/config.yaml when present)", "K1S_CONFIG_FILE" },
 		{ "data-dir", FLAG_STR, &c.data_dir, "Folder to hold state (default /var/lib/k1s)", "K1S_DATA_DIR" },
 		{ "d", FLAG_STR, &c.data_dir, "Same as --data-dir", NULL },
 		{ "https-listen-port", FLAG_INT, &c.https_port, "HTTPS listen port (default 6443)", NULL },
