@@ -164,6 +164,7 @@ static void mark_ready(struct apiserver *s)
 		log_error("controllers did not start");
 	s->ready = true;
 	log_info("k1s server is ready");
+	sd_notify_ready();
 	if (s->cfg->ready_file) {
 		int fd = open(s->cfg->ready_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
