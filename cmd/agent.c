@@ -35,7 +35,7 @@ int cmd_agent(int argc, char **argv)
 		{ "node-ip", FLAG_LIST, &c.node_ip, "IPv4/IPv6 address of this node (once per family)", NULL },
 		{ "node-label", FLAG_LIST, &c.node_label, "Label key=value registered with the node (e.g. topology.kubernetes.io/zone=z1)", NULL },
 		{ "node-taint", FLAG_LIST, &c.node_taint, "Taint key[=value]:Effect registered with the node", NULL },
-		{ "data-dir", FLAG_STR, &c.data_dir, "Folder to hold state (default /var/lib/k1s/agent)", NULL },
+		{ "data-dir", FLAG_STR, &c.data_dir, "Folder to hold state (default /var/lib/k1s/agent)", "K1S_DATA_DIR" },
 		{ "d", FLAG_STR, &c.data_dir, "Same as --data-dir", NULL },
 		{ "eviction-hard", FLAG_STR, &c.eviction_hard, "Pressure thresholds (default " AGENT_DEFAULT_EVICTION_HARD ")", NULL },
 		{ "control-plane", FLAG_BOOL, &c.control_plane, "Label the node node-role.kubernetes.io/control-plane (set by k1s server)", NULL },
