@@ -131,7 +131,6 @@ pid_t agent_embedded_start(const char *kubeconfig, const char *data_dir,
 	agent_dir = xasprintf("%s/agent", data_dir);
 	argv[k++] = exe;
 	argv[k++] = "agent";
-	argv[k++] = "--config=";	/* the server read the config file */
 	argv[k++] = "--kubeconfig";
 	argv[k++] = (char *)kubeconfig;
 	argv[k++] = "--node-name";
@@ -139,6 +138,7 @@ pid_t agent_embedded_start(const char *kubeconfig, const char *data_dir,
 	argv[k++] = "--data-dir";
 	argv[k++] = agent_dir;
 	argv[k++] = "--control-plane";
+	argv[k++] = "--config=";	/* the server read the config file */
 	for (size_t i = 0; i < node_ip->n; i++) {
 		argv[k++] = "--node-ip";
 		argv[k++] = (char *)node_ip->v[i];
