@@ -36,6 +36,7 @@ int cmd_server(int argc, char **argv)
 		{ "history-events", FLAG_INT, &c.history_events, "Revisions of history kept for watches and paged lists (default 10000)", NULL },
 		{ "history-seconds", FLAG_INT, &c.history_seconds, "Age of history kept for watches and paged lists (default 300)", NULL },
 		{ "service-node-port-range", FLAG_STR, &c.node_port_range, "Port range for NodePort services (default 30000-32767)", NULL },
+		{ "keep-removed-manifests", FLAG_BOOL, &c.keep_removed_manifests, "Keep the objects of files removed from <data-dir>/server/manifests", NULL },
 		{ "disable-agent", FLAG_BOOL, &c.disable_agent, "Do not run the embedded agent", NULL },
 		{ "ready-file", FLAG_STR, &c.ready_file, "Create this file once the API is serving", NULL },
 		FLAG_END,

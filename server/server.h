@@ -30,6 +30,7 @@ struct server_config {
 	int64_t history_events;		/* watch/list history kept, events; 0 = store default */
 	int64_t history_seconds;	/* ... and age, in seconds; 0 = store default */
 	bool disable_agent;
+	bool keep_removed_manifests;	/* objects of a removed manifest file stay */
 	const char *ready_file;		/* touched when serving (tests), or NULL */
 };
 
