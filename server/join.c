@@ -194,7 +194,12 @@ static int token_hook(void *ctx, const char *token, size_t len, struct authn_ide
 	int r = -ENOENT;
 
 	if (!pki_token_split(t, &hash, &cred)) {
-		if (secret_eq(cred, j->cred)) {
+		char *full = strchr(cred, ':') || strchr(cred, '.') ? xstrdup(cred) :
+			     xasprintf("server:%s", cred);	/* a bare --token secret */
+		bool match = secret_eq(full, j->cred);
+
+		pki_secret_free(full, strlen(full));
+		if (match) {
 			id->user = xstrdup(JOIN_USER);
 			id->uid = xstrdup("");
 			authn_identity_add_group(id, JOIN_BOOTSTRAP_GROUP);
