@@ -80,6 +80,10 @@ nx timeout 4 "$K1S" agent --server https://127.0.0.1:1 --data-dir "$D/x4" --node
 check "an unreachable server is retried with a clear message" \
 	grep -q "cannot reach https://127.0.0.1:1/cacerts: Connection refused; retrying in 1 s" "$D/x4.log"
 
+agent a3 "$D/a3" --token "${TOK#*::server:}"
+check "a bare secret joins too (CA trusted on first use)" poll 20 ready a3
+check "... with a warning saying so" grep -q "has no K10 CA hash; trusting the CA" "$D/a3.log"
+
 # ---- bootstrap tokens ----
 BT=$(nx "$K1S" token create --kubeconfig "$KUBECONFIG" --ttl 1h --description e2e)
 check "k1s token create prints a K10 bootstrap token" grep -qE "^K10${HASH}::[a-z0-9]{6}\.[a-z0-9]{16}$" <<<"$BT"
