@@ -255,6 +255,7 @@ int agent_run(const struct agent_config *cfg)
 	uv_signal_init(loop, &sigint);
 	uv_signal_start(&sigterm, on_stop_signal, SIGTERM);
 	uv_signal_start(&sigint, on_stop_signal, SIGINT);
+	sd_notify_ready();
 	uv_run(loop, UV_RUN_DEFAULT);
 	agent_stop(a, NULL, NULL);
 	uv_close((uv_handle_t *)&sigterm, NULL);

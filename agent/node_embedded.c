@@ -138,6 +138,7 @@ pid_t agent_embedded_start(const char *kubeconfig, const char *data_dir,
 	argv[k++] = "--data-dir";
 	argv[k++] = agent_dir;
 	argv[k++] = "--control-plane";
+	argv[k++] = "--config=";	/* the server read the config file */
 	for (size_t i = 0; i < node_ip->n; i++) {
 		argv[k++] = "--node-ip";
 		argv[k++] = (char *)node_ip->v[i];

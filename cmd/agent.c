@@ -3,26 +3,39 @@
  */
 #include "cmd.h"
 #include "agent/agent.h"
+#include "agent/join.h"
+#include "lib/util.h"
 #include "lib/flags.h"
 #include "lib/log.h"
 
+#include <ctype.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 #include <stdlib.h>
 
 int cmd_agent(int argc, char **argv)
 {
 	struct agent_config c;
-	char **args = NULL;
+	const char *config_file = NULL;
+	const char *server = NULL, *token = NULL, *token_file = NULL;
+	char **args = NULL, *kubeconfig = NULL, *tok_buf = NULL, host[256] = "";
 	int nargs, r;
 
 	agent_config_init(&c);
 	const struct flag flags[] = {
-		{ "kubeconfig", FLAG_STR, &c.kubeconfig, "Kubeconfig to reach the API server (required; join tokens come with a later release)", "K1S_KUBECONFIG" },
+		{ "config", FLAG_STR, &config_file, "YAML file of flag values (default /etc/k1s/config.yaml when present)", "K1S_CONFIG_FILE" },
+		{ "server", FLAG_STR, &server, "Server to join, https://HOST:6443 (with --token)", "K1S_URL" },
+		{ "s", FLAG_STR, &server, "Same as --server", NULL },
+		{ "token", FLAG_STR, &token, "Join token (<data-dir>/server/token on the server, or `k1s token create`)", "K1S_TOKEN" },
+		{ "t", FLAG_STR, &token, "Same as --token", NULL },
+		{ "token-file", FLAG_STR, &token_file, "File holding the join token", "K1S_TOKEN_FILE" },
+		{ "kubeconfig", FLAG_STR, &c.kubeconfig, "Kubeconfig to reach the API server (instead of --server/--token)", "K1S_KUBECONFIG" },
 		{ "node-name", FLAG_STR, &c.node_name, "Node name (default: the host name)", "K1S_NODE_NAME" },
 		{ "node-ip", FLAG_LIST, &c.node_ip, "IPv4/IPv6 address of this node (once per family)", NULL },
 		{ "node-label", FLAG_LIST, &c.node_label, "Label key=value registered with the node (e.g. topology.kubernetes.io/zone=z1)", NULL },
 		{ "node-taint", FLAG_LIST, &c.node_taint, "Taint key[=value]:Effect registered with the node", NULL },
-		{ "data-dir", FLAG_STR, &c.data_dir, "Folder to hold state (default /var/lib/k1s/agent)", NULL },
+		{ "data-dir", FLAG_STR, &c.data_dir, "Folder to hold state (default /var/lib/k1s/agent)", "K1S_DATA_DIR" },
 		{ "d", FLAG_STR, &c.data_dir, "Same as --data-dir", NULL },
 		{ "eviction-hard", FLAG_STR, &c.eviction_hard, "Pressure thresholds (default " AGENT_DEFAULT_EVICTION_HARD ")", NULL },
 		{ "control-plane", FLAG_BOOL, &c.control_plane, "Label the node node-role.kubernetes.io/control-plane (set by k1s server)", NULL },
@@ -31,7 +44,7 @@ int cmd_agent(int argc, char **argv)
 		FLAG_END,
 	};
 
-	r = cmd_parse_flags("agent", "k1s agent --kubeconfig FILE [flags]", flags, argc, argv, &args, &nargs);
+	r = cmd_parse_flags("agent", "k1s agent --server URL --token TOKEN [flags]  |  k1s agent --kubeconfig FILE [flags]", flags, argc, argv, &args, &nargs);
 	if (r >= 0) {
 		agent_config_release(&c);
 		return r;
@@ -42,10 +55,48 @@ int cmd_agent(int argc, char **argv)
 		agent_config_release(&c);
 		return 2;
 	}
-	if (!c.kubeconfig) {
-		fprintf(stderr, "error: agent: --kubeconfig is required\n");
+	if (!c.kubeconfig && !server) {
+		fprintf(stderr, "error: agent: give --server and --token (or --kubeconfig)\n");
 		agent_config_release(&c);
 		return 2;
+	}
+	if (!c.kubeconfig) {
+		if (!c.node_name) {
+			gethostname(host, sizeof(host) - 1);
+			for (char *p = host; *p; p++)
+				*p = (char)tolower((unsigned char)*p);
+			c.node_name = host;
+		}
+		if (!token && token_file) {
+			size_t n = 0;
+
+			if (read_file(token_file, 4096, &tok_buf, &n)) {
+				fprintf(stderr, "error: agent: cannot read --token-file %s\n", token_file);
+				agent_config_release(&c);
+				return 1;
+			}
+			while (n && isspace((unsigned char)tok_buf[n - 1]))
+				tok_buf[--n] = 0;
+			token = tok_buf;
+		}
+		struct agent_join_opts jo = {
+			.server = server, .token = token, .data_dir = c.data_dir,
+			.node_name = c.node_name, .addresses = (const char *const *)c.node_ip.v,
+			.n_addresses = (unsigned)c.node_ip.n,
+		};
+		char *err = NULL;
+
+		r = agent_join(&jo, &kubeconfig, &err);
+		if (tok_buf)
+			memset(tok_buf, 0, strlen(tok_buf));
+		free(tok_buf);
+		if (r) {
+			fprintf(stderr, "error: agent: %s\n", err);
+			free(err);
+			agent_config_release(&c);
+			return 1;
+		}
+		c.kubeconfig = kubeconfig;
 	}
 	if (c.lease_renew_ms < 0 || c.check_ms < 0) {
 		fprintf(stderr, "error: agent: intervals must be positive\n");
@@ -54,5 +105,6 @@ int cmd_agent(int argc, char **argv)
 	}
 	r = agent_run(&c);
 	agent_config_release(&c);
+	free(kubeconfig);
 	return r;
 }

@@ -21,7 +21,11 @@ int cmd_version(int argc, char **argv);
 int cmd_shim(int argc, char **argv);
 int cmd_pause(int argc, char **argv);
 
-/* Runs flags_parse and maps its result to an exit status (-1: go on). */
+/* Default config file of commands with a "config" flag (server, agent). */
+#define CMD_DEFAULT_CONFIG "/etc/k1s/config.yaml"
+
+/* Runs flags_parse (flags_parse_config when the table has a "config" flag)
+ * and maps its result to an exit status (-1: go on). */
 struct flag;
 int cmd_parse_flags(const char *cmd, const char *usage, const struct flag *flags,
 		    int argc, char **argv, char ***args, int *nargs);

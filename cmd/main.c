@@ -44,8 +44,15 @@ static void usage(FILE *f)
 int cmd_parse_flags(const char *cmd, const char *usage_line, const struct flag *flags,
 		    int argc, char **argv, char ***args, int *nargs)
 {
-	int r = flags_parse(cmd, usage_line, flags, argc, argv, args, nargs);
+	const struct flag *f = flags;
+	int r;
 
+	while (f->name && strcmp(f->name, "config"))
+		f++;
+	/* commands with a --config flag read /etc/k1s/config.yaml by default */
+	r = f->name ? flags_parse_config(cmd, usage_line, flags, argc, argv, args, nargs,
+					 CMD_DEFAULT_CONFIG) :
+		      flags_parse(cmd, usage_line, flags, argc, argv, args, nargs);
 	if (r == 1)
 		return 0;
 	if (r < 0)

@@ -13,11 +13,13 @@
 int cmd_server(int argc, char **argv)
 {
 	struct server_config c;
+	const char *config_file = NULL;
 	char **args = NULL;
 	int nargs, r;
 
 	server_config_init(&c);
 	const struct flag flags[] = {
+		{ "config", FLAG_STR, &config_file, "YAML file of flag values (default /etc/k1s/config.yaml when present)", "K1S_CONFIG_FILE" },
 		{ "data-dir", FLAG_STR, &c.data_dir, "Folder to hold state (default /var/lib/k1s)", "K1S_DATA_DIR" },
 		{ "d", FLAG_STR, &c.data_dir, "Same as --data-dir", NULL },
 		{ "https-listen-port", FLAG_INT, &c.https_port, "HTTPS listen port (default 6443)", NULL },
@@ -28,11 +30,13 @@ int cmd_server(int argc, char **argv)
 		{ "o", FLAG_STR, &c.write_kubeconfig, "Same as --write-kubeconfig", NULL },
 		{ "write-kubeconfig-mode", FLAG_STR, &c.write_kubeconfig_mode, "Mode of the kubeconfig file (default 0600)", "K1S_KUBECONFIG_MODE" },
 		{ "token-auth-file", FLAG_STR, &c.token_auth_file, "Static bearer tokens (token,user,uid,\"groups\")", NULL },
+		{ "token", FLAG_STR, &c.token, "Join secret agents present (default: generated once, kept in <data-dir>/server/token)", "K1S_TOKEN" },
 		{ "cluster-cidr", FLAG_STR, &c.cluster_cidr, "Pod CIDRs (default 10.42.0.0/16,fd42::/56)", NULL },
 		{ "service-cidr", FLAG_STR, &c.service_cidr, "Service CIDRs (default 10.43.0.0/16,fd43::/112)", NULL },
 		{ "history-events", FLAG_INT, &c.history_events, "Revisions of history kept for watches and paged lists (default 10000)", NULL },
 		{ "history-seconds", FLAG_INT, &c.history_seconds, "Age of history kept for watches and paged lists (default 300)", NULL },
 		{ "service-node-port-range", FLAG_STR, &c.node_port_range, "Port range for NodePort services (default 30000-32767)", NULL },
+		{ "keep-removed-manifests", FLAG_BOOL, &c.keep_removed_manifests, "Keep the objects of files removed from <data-dir>/server/manifests", NULL },
 		{ "disable-agent", FLAG_BOOL, &c.disable_agent, "Do not run the embedded agent", NULL },
 		{ "ready-file", FLAG_STR, &c.ready_file, "Create this file once the API is serving", NULL },
 		FLAG_END,

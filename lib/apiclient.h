@@ -189,4 +189,19 @@ void api_informer_stats(const struct api_informer *inf, struct api_informer_stat
  */
 void api_informer_pause(struct api_informer *inf, bool pause);
 
+/* ---- blocking ---- */
+
+struct http_response;
+/*
+ * One blocking request on a private loop (for CLI tools and start-up steps,
+ * never on a running loop): kc's server + path, its credentials, its CA (or
+ * no verification when kc->insecure or no CA is given). body, when not NULL,
+ * is sent as JSON. 0 with *resp filled (any HTTP status; release it with
+ * http_response_release), or -errno with a one-line malloc'd *err.
+ */
+int api_fetch(const struct api_kubeconfig *kc, const char *method, const char *path,
+	      const char *body, struct http_response *resp, char **err);
+/* "<code> <Status message or HTTP reason>" of a response, malloc'd. */
+char *api_fetch_message(const struct http_response *resp);
+
 #endif

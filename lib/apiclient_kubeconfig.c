@@ -1,60 +1,18 @@
 /*
  * lib/apiclient_kubeconfig.c - kubeconfig files for the API client.
- * libyaml loads the document; it is turned into a cJSON tree (mappings ->
- * objects, sequences -> arrays, scalars -> strings) and the fields are read
- * from there.
+ * lib/yaml turns the document into a cJSON tree (scalars as strings) and
+ * the fields are read from there.
  */
 #include "apiclient.h"
 #include "json.h"
 #include "util.h"
+#include "yaml.h"
 
 #include <errno.h>
 #include <mbedtls/base64.h>
 #include <mbedtls/platform_util.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
-
-/* Nesting accepted in a kubeconfig document. */
-#define KC_MAX_DEPTH 32
-
-static cJSON *yaml_to_json(yaml_document_t *doc, yaml_node_t *n, int depth)
-{
-	cJSON *o;
-
-	if (!n || depth > KC_MAX_DEPTH)
-		return NULL;
-	switch (n->type) {
-	case YAML_SCALAR_NODE:
-		return cJSON_CreateString((const char *)n->data.scalar.value);
-	case YAML_SEQUENCE_NODE:
-		o = cJSON_CreateArray();
-		for (yaml_node_item_t *i = n->data.sequence.items.start;
-		     i < n->data.sequence.items.top; i++) {
-			cJSON *c = yaml_to_json(doc, yaml_document_get_node(doc, *i), depth + 1);
-
-			if (c)
-				cJSON_AddItemToArray(o, c);
-		}
-		return o;
-	case YAML_MAPPING_NODE:
-		o = cJSON_CreateObject();
-		for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
-		     p < n->data.mapping.pairs.top; p++) {
-			yaml_node_t *k = yaml_document_get_node(doc, p->key);
-			cJSON *v;
-
-			if (!k || k->type != YAML_SCALAR_NODE)
-				continue;
-			v = yaml_to_json(doc, yaml_document_get_node(doc, p->value), depth + 1);
-			if (v)
-				json_set(o, (const char *)k->data.scalar.value, v);
-		}
-		return o;
-	default:
-		return NULL;
-	}
-}
 
 static void json_wipe(cJSON *o)
 {
@@ -129,22 +87,17 @@ static int kc_from_json(const cJSON *root, struct api_kubeconfig *kc, char **err
 
 int api_kubeconfig_parse(const char *yaml, size_t len, struct api_kubeconfig *kc, char **err)
 {
-	yaml_parser_t p;
-	yaml_document_t doc;
 	cJSON *root = NULL;
+	char *msg = NULL;
 	int ret = -EINVAL;
 
 	memset(kc, 0, sizeof(*kc));
 	*err = NULL;
-	yaml_parser_initialize(&p);
-	yaml_parser_set_input_string(&p, (const unsigned char *)yaml, len);
-	if (!yaml_parser_load(&p, &doc)) {
-		*err = xasprintf("cannot parse kubeconfig: %s at line %zu",
-				 p.problem ? p.problem : "error", p.problem_mark.line + 1);
-		yaml_parser_delete(&p);
+	if (yaml_load(yaml, len, YAML_STRINGS, &root, &msg)) {
+		*err = xasprintf("cannot parse kubeconfig: %s", msg);
+		free(msg);
 		return -EINVAL;
 	}
-	root = yaml_to_json(&doc, yaml_document_get_root_node(&doc), 0);
 	if (!root || !cJSON_IsObject(root))
 		*err = xstrdup("kubeconfig is not a mapping");
 	else
@@ -154,8 +107,6 @@ int api_kubeconfig_parse(const char *yaml, size_t len, struct api_kubeconfig *kc
 	/* The tree held the key too: wipe its strings before freeing. */
 	json_wipe(root);
 	cJSON_Delete(root);
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&p);
 	return ret;
 }
 

@@ -29,6 +29,7 @@ struct flag {
 struct flag_list {
 	const char **v;
 	size_t n, alloc;
+	int src;		/* which source set it last (flags.c) */
 };
 
 #define FLAG_END { NULL, FLAG_NONE, NULL, NULL, NULL }
@@ -41,6 +42,21 @@ struct flag_list {
  */
 int flags_parse(const char *cmd, const char *usage, const struct flag *flags,
 		int argc, char **argv, char ***args, int *nargs);
+/*
+ * flags_parse() over a YAML config file: the file named by --config (or by
+ * the env of the table's "config" flag) must exist (an empty name: no file);
+ * otherwise default_path
+ * (may be NULL) is read when it exists. Its top level maps long flag names
+ * to values: a string (booleans and numbers as YAML writes them), or a
+ * list for list flags (a list for a string flag is joined with commas).
+ * Precedence: command line > environment > file; a list flag given on a
+ * later level replaces the earlier level's values. Unknown keys and bad
+ * values are errors naming the file (-EINVAL). Values stay valid for the
+ * life of the process.
+ */
+#define FLAGS_CONFIG_MAX (1 << 20)	/* bytes of a config file */
+int flags_parse_config(const char *cmd, const char *usage, const struct flag *flags,
+		       int argc, char **argv, char ***args, int *nargs, const char *default_path);
 void flags_usage(const char *cmd, const char *usage, const struct flag *flags);
 void flag_list_release(struct flag_list *l);
 

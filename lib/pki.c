@@ -8,6 +8,7 @@
  * subjectAltName and extendedKeyUsage extensions as DER with asn1write.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -219,6 +220,38 @@ int pki_key_pem(mbedtls_pk_context *key, char **pem, size_t *len)
 	*len = strlen((char *)buf);
 	*pem = xstrndup((char *)buf, *len);
 	pki_secret_free(buf, KEY_PEM_MAX);
+	return 0;
+}
+
+int pki_pubkey_pem(mbedtls_pk_context *key, char **pem)
+{
+	unsigned char buf[1024];
+
+	if (mbedtls_pk_write_pubkey_pem(key, buf, sizeof(buf)))
+		return -EIO;
+	*pem = xstrdup((char *)buf);
+	return 0;
+}
+
+int pki_pubkey_parse(mbedtls_pk_context *key, const char *pem, size_t len, struct pki_err *err)
+{
+	char *z;
+	int r;
+
+	if (len > PKI_FILE_MAX)
+		return fail(err, -E2BIG, "public key larger than %d bytes", PKI_FILE_MAX);
+	z = xstrndup(pem, len);	/* mbedtls wants the NUL counted for PEM */
+	mbedtls_pk_free(key);
+	mbedtls_pk_init(key);
+	r = mbedtls_pk_parse_public_key(key, (const unsigned char *)z, len + 1);
+	free(z);
+	if (r)
+		return fail(err, -EINVAL, "cannot parse public key: %s", tls_strerror(r));
+	if (!mbedtls_pk_can_do(key, MBEDTLS_PK_ECKEY) && !mbedtls_pk_can_do(key, MBEDTLS_PK_RSA)) {
+		mbedtls_pk_free(key);
+		mbedtls_pk_init(key);
+		return fail(err, -EINVAL, "public key: unsupported key type");
+	}
 	return 0;
 }
 
@@ -766,4 +799,22 @@ out:
 	pki_strv_release(&dns);
 	pki_strv_release(&ips);
 	return ok;
+}
+
+int pki_token_split(const char *tok, const char **hash, const char **cred)
+{
+	*hash = NULL;
+	*cred = tok;
+	if (!strncmp(tok, "K10", 3)) {
+		const char *h = tok + 3;
+
+		for (size_t i = 0; i < PKI_SHA256_HEX_LEN; i++)
+			if (!isxdigit((unsigned char)h[i]))
+				return -EINVAL;
+		if (strncmp(h + PKI_SHA256_HEX_LEN, "::", 2))
+			return -EINVAL;
+		*hash = h;
+		*cred = h + PKI_SHA256_HEX_LEN + 2;
+	}
+	return **cred ? 0 : -EINVAL;
 }

@@ -89,6 +89,10 @@ int pki_key_save(mbedtls_pk_context *key, const char *path, struct pki_err *err)
  */
 int pki_key_pem(mbedtls_pk_context *key, char **pem, size_t *len);
 /* Wipes len bytes of p and frees it. NULL is fine. */
+/* The public half of key as PEM ("-----BEGIN PUBLIC KEY-----"), malloc'd. 0 or -EIO. */
+int pki_pubkey_pem(mbedtls_pk_context *key, char **pem);
+/* Parses a public key PEM (EC or RSA) into key (refilled). 0 or -EINVAL/-E2BIG. */
+int pki_pubkey_parse(mbedtls_pk_context *key, const char *pem, size_t len, struct pki_err *err);
 void pki_secret_free(void *p, size_t len);
 
 /* ---- certificates ---- */
@@ -164,5 +168,13 @@ void pki_sha256_hex(const void *data, size_t len, char *out);
  * 0 or -EIO.
  */
 int pki_random(void *buf, size_t len);
+
+/*
+ * Splits a join token "K10<sha256 hex>::<credential>" (the K10 part may be
+ * absent: then the whole token is the credential and *hash is NULL). *hash
+ * (PKI_SHA256_HEX_LEN digits, not NUL-terminated) and *cred point into tok.
+ * 0, or -EINVAL for a malformed K10 prefix or an empty credential.
+ */
+int pki_token_split(const char *tok, const char **hash, const char **cred);
 
 #endif

@@ -79,4 +79,7 @@ int read_file(const char *path, size_t max, char **out, size_t *len);
 /* Writes a file atomically (tmp + fsync + rename) with the given mode. */
 int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
 
+/* Sends "READY=1" to systemd's $NOTIFY_SOCKET when set (lib/sdnotify.c). 0 or -errno. */
+int sd_notify_ready(void);
+
 #endif

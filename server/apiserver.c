@@ -3,7 +3,8 @@
  * admin kubeconfig, datastore, built-in objects, HTTPS listeners.
  */
 #include "apiserver.h"
-#include "kubeconfig.h"
+#include "join.h"
+#include "lib/kubeconfig.h"
 #include "pki.h"
 #include "services.h"
 #include "storage.h"
@@ -163,6 +164,7 @@ static void mark_ready(struct apiserver *s)
 		log_error("controllers did not start");
 	s->ready = true;
 	log_info("k1s server is ready");
+	sd_notify_ready();
 	if (s->cfg->ready_file) {
 		int fd = open(s->cfg->ready_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
@@ -195,6 +197,8 @@ int server_run(const struct server_config *cfg)
 	}
 	registry_init();
 	if (setup_pki(s, &pki, &tls))
+		goto out;
+	if (join_init(s, &pki))
 		goto out;
 	if (cfg->token_auth_file) {
 		struct pki_err perr = { { 0 } };
@@ -236,6 +240,7 @@ out:
 	uv_walk(s->loop, walk_close, NULL);
 	uv_run(s->loop, UV_RUN_DEFAULT);
 	tls_config_unref(tls);
+	join_release(s);
 	server_pki_release(&pki);
 	authn_tokens_free(s->tokens);
 	free(db);

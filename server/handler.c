@@ -7,6 +7,8 @@
 #include "apiserver.h"
 #include "convert.h"
 #include "discovery.h"
+#include "join.h"
+#include "nodeauthz.h"
 #include "services.h"
 #include "openapi.h"
 #include "proto.h"
@@ -390,6 +392,36 @@ static unsigned verb_of(struct api_call *c)
 	return 0;
 }
 
+/* X of a fieldSelector that is exactly metadata.name=X (or ==X), else NULL. */
+static char *single_name_selector(const struct http_request *req)
+{
+	char *fs = NULL, *out = NULL;
+	const char *v;
+
+	if (http_request_query(req, "fieldSelector", 0, &fs) || !fs)
+		return NULL;
+	if (str_has_prefix(fs, "metadata.name==") || str_has_prefix(fs, "metadata.name=")) {
+		v = strchr(fs, '=') + 1;
+		if (*v == '=')
+			v++;
+		if (*v && !strchr(v, ','))
+			out = xstrdup(v);
+	}
+	free(fs);
+	return out;
+}
+
+/* metadata.name of a JSON request body (what a create names), or NULL. */
+static char *body_name(const struct http_request *req)
+{
+	cJSON *doc = req->body.len ? cJSON_ParseWithLength(req->body.data, req->body.len) : NULL;
+	const char *n = json_get_str(json_get(doc, "metadata"), "name", NULL);
+	char *out = n && *n ? xstrdup(n) : NULL;
+
+	cJSON_Delete(doc);
+	return out;
+}
+
 static bool authorize(struct api_call *c)
 {
 	struct authz_attrs a = {
@@ -403,11 +435,27 @@ static bool authorize(struct api_call *c)
 		.path = c->req->path,
 	};
 	struct api_error e = { 0 };
-	char *msg;
+	const char *why = NULL;
+	char *msg, *field_name = NULL;
+	bool ok;
 
 	if (authz_allowed(&c->id, &a))
 		return true;
+	if (c->verb == VERB_LIST || c->verb == VERB_WATCH)
+		field_name = single_name_selector(c->req);
+	else if (c->verb == VERB_CREATE)
+		field_name = body_name(c->req);
+	ok = nodeauthz_allowed(c->srv, &c->id, &a, field_name, &why);
+	free(field_name);
+	if (ok)
+		return true;
 	msg = authz_forbidden_message(&c->id, &a);
+	if (why) {
+		char *m = xasprintf("%s: %s", msg, why);
+
+		free(msg);
+		msg = m;
+	}
 	api_error_set(&e, STATUS_FORBIDDEN, "%s", msg);
 	api_error_details(&e, c->res->group, c->res->plural, c->route.name[0] ? c->route.name : NULL);
 	free(msg);
@@ -514,7 +562,7 @@ static int authenticate(struct api_call *c)
 	const struct tls_peer *p = c->req->peer;
 	struct authn_request ar = {
 		.authorization = http_request_header(c->req, "Authorization"),
-		.allow_anonymous = authn_path_is_public(c->req->path),
+		.allow_anonymous = authn_path_is_public(c->req->path) || !strcmp(c->req->path, "/cacerts"),
 	};
 
 	if (p && p->has_cert) {
@@ -585,7 +633,9 @@ void api_handle(struct http_request *req, void *data)
 		api_call_free(c);
 		return;
 	}
-	if (!strcmp(path, "/healthz") || !strcmp(path, "/livez") || !strcmp(path, "/readyz") ||
+	if (join_path(path)) {
+		join_serve(c);
+	} else if (!strcmp(path, "/healthz") || !strcmp(path, "/livez") || !strcmp(path, "/readyz") ||
 	    str_has_prefix(path, "/healthz/") || str_has_prefix(path, "/livez/") ||
 	    str_has_prefix(path, "/readyz/")) {
 		serve_health(c, path);

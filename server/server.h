@@ -23,12 +23,14 @@ struct server_config {
 	const char *write_kubeconfig;	/* default /etc/k1s/k1s.yaml */
 	const char *write_kubeconfig_mode;	/* octal text, default "0600" */
 	const char *token_auth_file;	/* static bearer tokens, or NULL */
+	const char *token;		/* join secret (or whole K10 token); NULL = kept/generated */
 	const char *cluster_cidr;	/* default 10.42.0.0/16,fd42::/56 */
 	const char *service_cidr;	/* default 10.43.0.0/16,fd43::/112 */
 	const char *node_port_range;	/* default 30000-32767 */
 	int64_t history_events;		/* watch/list history kept, events; 0 = store default */
 	int64_t history_seconds;	/* ... and age, in seconds; 0 = store default */
 	bool disable_agent;
+	bool keep_removed_manifests;	/* objects of a removed manifest file stay */
 	const char *ready_file;		/* touched when serving (tests), or NULL */
 };
 

@@ -21,6 +21,8 @@ void gc__start(struct ctrl_manager *m);
 void rs__start(struct ctrl_manager *m);
 void deploy__start(struct ctrl_manager *m);
 void eps__start(struct ctrl_manager *m);
+void manifests__start(struct ctrl_manager *m);
+void manifests__stop(void);
 
 /* Splits "ns/name" into ns (may be "") and name; returns name. ns has
  * ROUTE_SEG_MAX bytes. */

@@ -56,6 +56,7 @@ int controllers_start(struct apiserver *s)
 	rs__start(&mgr);
 	deploy__start(&mgr);
 	eps__start(&mgr);
+	manifests__start(&mgr);
 	r = cache_start(&mgr.cache);
 	if (r) {
 		log_error("controllers: cannot fill the cache: %s", strerror(-r));
@@ -75,6 +76,7 @@ void controllers_stop(struct apiserver *s)
 	wq_release(&mgr.rs_q);
 	wq_release(&mgr.deploy_q);
 	wq_release(&mgr.eps_q);
+	manifests__stop();
 	cache_release(&mgr.cache);
 	ctrl__events_release();
 	memset(&mgr, 0, sizeof(mgr));

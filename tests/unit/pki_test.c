@@ -9,7 +9,7 @@
 #include "test.h"
 #include "lib/pki.h"
 #include "lib/util.h"
-#include "server/kubeconfig.h"
+#include "lib/kubeconfig.h"
 #include "server/pki.h"
 
 #include <arpa/inet.h>

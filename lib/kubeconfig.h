@@ -1,6 +1,6 @@
 /*
- * server/kubeconfig.h - the admin kubeconfig (/etc/k1s/k1s.yaml).
- * Internal header of the server module.
+ * lib/kubeconfig.h - writing kubeconfig files: the admin one (/etc/k1s/k1s.yaml)
+ * and the one a joined agent keeps.
  *
  * The file is the YAML kubectl reads, shaped as k3s writes it: one cluster,
  * one user and one context, all named "default", current-context default;
@@ -9,8 +9,8 @@
  * key: it is written atomically (tmp + fsync + rename) with the given mode
  * (default 0600), and every buffer that held the key is wiped.
  */
-#ifndef K1S_SERVER_KUBECONFIG_H
-#define K1S_SERVER_KUBECONFIG_H
+#ifndef K1S_LIB_KUBECONFIG_H
+#define K1S_LIB_KUBECONFIG_H
 
 #include "lib/pki.h"
 

@@ -11,7 +11,7 @@
 
 #include "lib/buf.h"
 #include "lib/util.h"
-#include "server/kubeconfig.h"
+#include "lib/kubeconfig.h"
 
 /* base64 of data[0..len) in a malloc'd string; the caller wipes it if secret. */
 static char *b64(const void *data, size_t len, size_t *olen)
