@@ -48,6 +48,10 @@ cleanup() {
 	for p in $(pgrep -f "k1s shim $D/"); do kill -9 "$p" 2>/dev/null; done
 	for id in $(runc --root "$D/runc" list -q 2>/dev/null); do runc --root "$D/runc" delete -f "$id" >/dev/null 2>&1; done
 	grep " $D" /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r -n1 umount -l 2>/dev/null
+	for f in $(find /sys/fs/cgroup/pids/"$CG" -name cgroup.procs 2>/dev/null); do
+		for p in $(cat "$f"); do kill -9 "$p" 2>/dev/null; done	# anything left in our cgroups
+	done
+	sleep 0.5
 	for c in /sys/fs/cgroup/*/"$CG"; do [ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} \; 2>/dev/null; done
 	ip netns del "$NS" 2>/dev/null
 	rm -rf "$D"
@@ -69,10 +73,10 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 NODE=$(hostname | tr 'A-Z' 'a-z')
 
 t0=$(now_ms)
-nx "$K1S" server --data-dir "$D" --https-listen-port 16443 --write-kubeconfig "$KUBECONFIG" \
+nsenter --net=/run/netns/"$NS" "$K1S" server --data-dir "$D" --https-listen-port 16443 --write-kubeconfig "$KUBECONFIG" \
 	--node-ip 192.168.78.2 --agent-arg=--runc-root="$D/runc" --agent-arg=--cgroup-parent=/$CG \
 	> "$D/server.log" 2>&1 &
-SERVER_PID=$!
+SERVER_PID=$!	# nsenter execs k1s: this is the server
 ready() { [ "$(kc get node "$NODE" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]; }
 until ready; do
 	[ $(( $(now_ms) - t0 )) -gt 60000 ] && { echo "node not Ready after 60 s"; tail -5 "$D/server.log"; exit 1; }
