@@ -26,6 +26,8 @@ void agent_config_init(struct agent_config *c)
 	memset(c, 0, sizeof(*c));
 	c->data_dir = "/var/lib/k1s/agent";
 	c->eviction_hard = AGENT_DEFAULT_EVICTION_HARD;
+	c->cert_renew_days = 30;
+	c->cert_check_ms = 12 * 3600 * 1000;
 }
 
 void agent_config_release(struct agent_config *c)
@@ -180,6 +182,7 @@ int agent_start(struct agent *a, uv_loop_t *loop, char **err)
 	log_info("agent: node '%s', runtime %s, API %s", a->node_name, a->facts.runtime,
 		 a->cfg.kubeconfig);
 	node__start(a);
+	a->renew = agent__renew_start(a);
 	return 0;
 }
 
@@ -197,6 +200,8 @@ void agent_stop(struct agent *a, void (*done)(void *data), void *data)
 
 	a->done = done;
 	a->done_data = data;
+	agent__renew_stop(a->renew);
+	a->renew = NULL;
 	api_client_free(a->api);	/* cancels requests: no more callbacks */
 	a->api = NULL;
 	if (!a->open_handles) {

@@ -57,6 +57,9 @@ struct agent_config {
 	int64_t lease_renew_ms;		/* 0: AGENT_LEASE_RENEW_MS (tests lower it) */
 	int64_t status_report_ms;	/* 0: AGENT_STATUS_REPORT_MS */
 	int64_t check_ms;		/* 0: AGENT_CHECK_MS */
+	const char *join_server;	/* joined with a token: renew certificates from it */
+	int64_t cert_renew_days;	/* renew with this many days left (default 30) */
+	int64_t cert_check_ms;		/* how often to look (default 12 h) */
 };
 
 /* Fills defaults (all zero/NULL except data_dir and eviction_hard). */

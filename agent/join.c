@@ -156,8 +156,8 @@ static int store(const struct agent_join_opts *o, const cJSON *ans, struct keys 
 	return r;
 }
 
-/* True when the stored kubeconfig is for server and not near expiry. */
-static bool stored_ok(const char *kc_path, const char *server)
+/* True when the stored kubeconfig is for server and has more than days left. */
+static bool stored_ok(const char *kc_path, const char *server, unsigned days)
 {
 	struct api_kubeconfig kc;
 	mbedtls_x509_crt crt;
@@ -171,39 +171,28 @@ static bool stored_ok(const char *kc_path, const char *server)
 	mbedtls_x509_crt_init(&crt);
 	if (kc.server && !strcmp(kc.server, server) && kc.cert_pem &&
 	    !mbedtls_x509_crt_parse(&crt, (const unsigned char *)kc.cert_pem, strlen(kc.cert_pem) + 1))
-		ok = pki_cert_seconds_left(&crt, time(NULL)) > AGENT_JOIN_RENEW_DAYS * 86400LL;
+		ok = pki_cert_seconds_left(&crt, time(NULL)) > (int64_t)days * 86400;
 	mbedtls_x509_crt_free(&crt);
 	api_kubeconfig_release(&kc);
 	return ok;
 }
 
-static int join_once(const struct agent_join_opts *o, char **kubeconfig, char **err)
+/* POSTs the keys with the credentials of kc, stores the answer. */
+static int request_certs(const struct agent_join_opts *o, const struct api_kubeconfig *kc,
+			 const char *kc_path, char **err)
 {
-	const char *hash, *cred;
-	char *kc_path = xasprintf("%s/kubeconfig", o->data_dir), *ca = NULL, *body = NULL;
 	struct http_response resp = { 0 };
+	char *body = NULL;
 	struct keys k;
 	cJSON *ans = NULL;
 	int r;
 
-	*err = NULL;
-	if (stored_ok(kc_path, o->server)) {
-		*kubeconfig = kc_path;
-		return 0;
-	}
-	if (!o->token || pki_token_split(o->token, &hash, &cred)) {
-		*err = xstrdup(o->token ? "malformed token: want K10<sha256 hex>::<credential>" :
-			       "no token: give --token, --token-file or K1S_TOKEN");
-		free(kc_path);
-		return -EINVAL;
-	}
 	mbedtls_pk_init(&k.client);
 	mbedtls_pk_init(&k.serving);
-	r = get_ca(o, hash, &ca, err);
-	if (!r && (r = make_request(o, &k, &body)))
+	if ((r = make_request(o, &k, &body)))
 		*err = xstrdup("cannot generate keys");
 	if (!r)
-		r = fetch(o->server, ca, cred, "POST", "/v1-k1s/join", body, &resp, err);
+		r = api_fetch(kc, "POST", "/v1-k1s/join", body, &resp, err);
 	if (!r && resp.status != 200) {
 		char *m = api_fetch_message(&resp);
 
@@ -218,13 +207,40 @@ static int join_once(const struct agent_join_opts *o, char **kubeconfig, char **
 	}
 	if (!r)
 		r = store(o, ans, &k, kc_path, err);
-	if (!r)
-		log_info("agent: joined %s as node '%s'", o->server, o->node_name);
 	cJSON_Delete(ans);
 	http_response_release(&resp);
 	mbedtls_pk_free(&k.client);
 	mbedtls_pk_free(&k.serving);
 	free(body);
+	return r;
+}
+
+static int join_once(const struct agent_join_opts *o, char **kubeconfig, char **err)
+{
+	const char *hash, *cred;
+	char *kc_path = xasprintf("%s/kubeconfig", o->data_dir), *ca = NULL;
+	int r;
+
+	*err = NULL;
+	if (stored_ok(kc_path, o->server, AGENT_JOIN_RENEW_DAYS)) {
+		*kubeconfig = kc_path;
+		return 0;
+	}
+	if (!o->token || pki_token_split(o->token, &hash, &cred)) {
+		*err = xstrdup(o->token ? "malformed token: want K10<sha256 hex>::<credential>" :
+			       "no token: give --token, --token-file or K1S_TOKEN");
+		free(kc_path);
+		return -EINVAL;
+	}
+	r = get_ca(o, hash, &ca, err);
+	if (!r) {
+		struct api_kubeconfig kc = { .server = (char *)o->server, .ca_pem = ca,
+					     .token = (char *)cred };
+
+		r = request_certs(o, &kc, kc_path, err);
+	}
+	if (!r)
+		log_info("agent: joined %s as node '%s'", o->server, o->node_name);
 	free(ca);
 	if (r) {
 		free(kc_path);
@@ -232,6 +248,27 @@ static int join_once(const struct agent_join_opts *o, char **kubeconfig, char **
 	}
 	*kubeconfig = kc_path;
 	return 0;
+}
+
+int agent_join_renew(const struct agent_join_opts *o, const char *kc_path, unsigned renew_days,
+		     char **err)
+{
+	struct api_kubeconfig kc;
+	int r;
+
+	*err = NULL;
+	if (stored_ok(kc_path, o->server, renew_days))
+		return 1;
+	r = api_kubeconfig_load(kc_path, &kc, err);
+	if (r)
+		return r;
+	free(kc.token);		/* the node certificate authenticates a renewal */
+	kc.token = NULL;
+	r = request_certs(o, &kc, kc_path, err);
+	api_kubeconfig_release(&kc);
+	if (!r)
+		log_info("agent: renewed the node certificates of '%s'", o->node_name);
+	return r;
 }
 
 /* Worth another try: the server is not (yet) reachable or answering. */

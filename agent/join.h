@@ -49,4 +49,14 @@ struct agent_join_opts {
  */
 int agent_join(const struct agent_join_opts *o, char **kubeconfig, char **err);
 
+/*
+ * Renews the certificates of the kubeconfig at kc_path (authenticating with
+ * its node certificate) when it has renew_days or less left. 1 when nothing
+ * was due, 0 renewed (files rewritten), or -errno with *err. Blocks for one
+ * request (AGENT_JOIN_TIMEOUT_MS at most). The running agent then swaps the
+ * new credentials into its client (api_client_set_credentials): no restart.
+ */
+int agent_join_renew(const struct agent_join_opts *o, const char *kc_path, unsigned renew_days,
+		     char **err);
+
 #endif

@@ -79,10 +79,15 @@ struct agent {
 	uint64_t last_report_ms;	/* 0: never reported */
 	unsigned backoff_ms;
 	uv_timer_t lease_timer, check_timer, retry_timer;
+	struct renew *renew;		/* certificate renewal (renew.c), joined agents only */
 	int open_handles;
 	void (*done)(void *data);
 	void *done_data;
 };
+
+/* Certificate renewal of a joined agent (renew.c): NULL when not joined. */
+struct renew *agent__renew_start(struct agent *a);
+void agent__renew_stop(struct renew *rn);
 
 /* Starts registration (then heartbeat); timers must be initialised. */
 void node__start(struct agent *a);

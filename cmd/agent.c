@@ -30,6 +30,8 @@ int cmd_agent(int argc, char **argv)
 		{ "token", FLAG_STR, &token, "Join token (<data-dir>/server/token on the server, or `k1s token create`)", "K1S_TOKEN" },
 		{ "t", FLAG_STR, &token, "Same as --token", NULL },
 		{ "token-file", FLAG_STR, &token_file, "File holding the join token", "K1S_TOKEN_FILE" },
+		{ "cert-renew-days", FLAG_INT, &c.cert_renew_days, "Renew the node certificates with this many days left (default 30)", NULL },
+		{ "cert-check-interval", FLAG_INT, &c.cert_check_ms, "How often to check the certificates, in ms (default 12 h)", NULL },
 		{ "kubeconfig", FLAG_STR, &c.kubeconfig, "Kubeconfig to reach the API server (instead of --server/--token)", "K1S_KUBECONFIG" },
 		{ "node-name", FLAG_STR, &c.node_name, "Node name (default: the host name)", "K1S_NODE_NAME" },
 		{ "node-ip", FLAG_LIST, &c.node_ip, "IPv4/IPv6 address of this node (once per family)", NULL },
@@ -97,8 +99,9 @@ int cmd_agent(int argc, char **argv)
 			return 1;
 		}
 		c.kubeconfig = kubeconfig;
+		c.join_server = server;
 	}
-	if (c.lease_renew_ms < 0 || c.check_ms < 0) {
+	if (c.lease_renew_ms < 0 || c.check_ms < 0 || c.cert_check_ms <= 0 || c.cert_renew_days < 0) {
 		fprintf(stderr, "error: agent: intervals must be positive\n");
 		agent_config_release(&c);
 		return 2;

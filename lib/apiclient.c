@@ -32,10 +32,22 @@ static void req_unlink(struct api_req *r)
 		r->next->prev = r->prev;
 }
 
+static int client_tls(const struct api_kubeconfig *kc, struct tls_config **tls, char **err)
+{
+	struct tls_config_opts to = {
+		.ca_pem = kc->ca_pem, .cert_pem = kc->cert_pem, .key_pem = kc->key_pem,
+		.insecure_skip_verify = kc->insecure || !kc->ca_pem,
+	};
+
+	*tls = NULL;
+	if (strncmp(kc->server, "https://", 8))
+		return 0;
+	return tls_config_new(&to, tls, err);
+}
+
 int api_client_new(uv_loop_t *loop, const struct api_kubeconfig *kc,
 		   struct api_client **out, char **err)
 {
-	struct tls_config_opts to = { 0 };
 	struct http_client_opts ho = { 0 };
 	struct api_client *c;
 	int r;
@@ -50,15 +62,9 @@ int api_client_new(uv_loop_t *loop, const struct api_kubeconfig *kc,
 	c->server = xstrdup(kc->server);
 	while (str_has_suffix(c->server, "/"))
 		c->server[strlen(c->server) - 1] = 0;
-	if (!strncmp(kc->server, "https://", 8)) {
-		to.ca_pem = kc->ca_pem;
-		to.cert_pem = kc->cert_pem;
-		to.key_pem = kc->key_pem;
-		to.insecure_skip_verify = kc->insecure || !kc->ca_pem;
-		r = tls_config_new(&to, &c->tls, err);
-		if (r)
-			goto fail;
-	}
+	r = client_tls(kc, &c->tls, err);
+	if (r)
+		goto fail;
 	ho.tls = c->tls;
 	ho.bearer_token = kc->token;
 	r = http_client_new(loop, &ho, &c->http);
@@ -73,6 +79,26 @@ fail:
 	free(c->server);
 	free(c);
 	return r;
+}
+
+int api_client_set_credentials(struct api_client *c, const struct api_kubeconfig *kc, char **err)
+{
+	struct tls_config *tls;
+	int r;
+
+	*err = NULL;
+	if (!kc->server || strcmp(kc->server, c->server)) {
+		*err = xstrdup("the new credentials are for another server");
+		return -EINVAL;
+	}
+	r = client_tls(kc, &tls, err);
+	if (r)
+		return r;
+	http_client_set_tls(c->http, tls);
+	http_client_set_token(c->http, kc->token);
+	tls_config_unref(c->tls);
+	c->tls = tls;
+	return 0;
 }
 
 void api_client_free(struct api_client *c)

@@ -79,6 +79,10 @@ int api_client_new(uv_loop_t *loop, const struct api_kubeconfig *kc,
 /* Cancels every outstanding request (no callbacks run) and frees c.
  * Informers on c must be freed first. */
 void api_client_free(struct api_client *c);
+/* Swaps in new credentials (client certificate, key, CA, token) from kc for
+ * the requests started from now on - certificate renewal without a restart.
+ * kc must name the same server. 0 or -errno with a malloc'd *err. */
+int api_client_set_credentials(struct api_client *c, const struct api_kubeconfig *kc, char **err);
 uv_loop_t *api_client_loop(const struct api_client *c);
 
 /* A decoded metav1.Status of a failed request. */

@@ -386,6 +386,9 @@ int http_client_new(uv_loop_t *loop, const struct http_client_opts *opts,
 		    struct http_client **out);
 /* Replaces the bearer token for later calls (NULL removes it). */
 void http_client_set_token(struct http_client *c, const char *token);
+/* Replaces the TLS config (client certificate, CA) for connections opened
+ * from now on; open ones finish with the old. Takes its own reference. */
+void http_client_set_tls(struct http_client *c, struct tls_config *tls);
 /*
  * Cancels every call (no callbacks), closes pooled connections and frees
  * the client once its handles are closed. Tunnels already handed out stay

@@ -686,6 +686,14 @@ void http_client_set_token(struct http_client *cl, const char *token)
 	cl->token = token ? xstrdup(token) : NULL;
 }
 
+void http_client_set_tls(struct http_client *cl, struct tls_config *tls)
+{
+	struct tls_config *old = cl->tls;
+
+	cl->tls = tls ? tls_config_ref(tls) : NULL;
+	tls_config_unref(old);	/* open connections keep their own reference */
+}
+
 static void client_maybe_free(struct http_client *cl)
 {
 	if (!cl->freeing || cl->conns || cl->calls)

@@ -84,6 +84,19 @@ agent a3 "$D/a3" --token "${TOK#*::server:}"
 check "a bare secret joins too (CA trusted on first use)" poll 20 ready a3
 check "... with a warning saying so" grep -q "has no K10 CA hash; trusting the CA" "$D/a3.log"
 
+# ---- certificate renewal while running ----
+agent r1 "$D/r1" --token "$TOK" --cert-renew-days 400 --cert-check-interval 1000
+check "an agent set to renew joins" poll 20 ready r1
+serial() { grep client-certificate-data "$D/r1/kubeconfig" | awk '{print $2}' | base64 -d | openssl x509 -noout -serial; }
+rpid() { pgrep -f "agent --server $URL --data-dir $D/r1 " | head -n 1; }
+s1=$(serial); p1=$(rpid)
+renewed() { [ "$(serial)" != "$s1" ] && grep -q "renewed the node certificates of 'r1'" "$D/r1.log"; }
+check "the agent renews its certificates while running" poll 15 renewed
+renew_time() { kc -n kube-node-lease get lease r1 -o jsonpath='{.spec.renewTime}'; }
+t1=$(renew_time)
+check "... and keeps heart-beating with them" poll 10 bash -c "[ \"\$(nsenter --net=/run/netns/$NS kubectl --kubeconfig '$KUBECONFIG' -n kube-node-lease get lease r1 -o jsonpath='{.spec.renewTime}')\" != '$t1' ]"
+expect_eq "... without a restart" "$p1" "$(rpid)"
+
 # ---- bootstrap tokens ----
 BT=$(nx "$K1S" token create --kubeconfig "$KUBECONFIG" --ttl 1h --description e2e)
 check "k1s token create prints a K10 bootstrap token" grep -qE "^K10${HASH}::[a-z0-9]{6}\.[a-z0-9]{16}$" <<<"$BT"
