@@ -195,8 +195,12 @@ int http__io_write(struct http__io *io, const void *data, size_t len)
 	rc = write_check(io, len);
 	if (rc < 0)
 		return rc;
-	if (!io->tls)
-		return send_owned(io, xstrndup(data, len), len);
+	if (!io->tls) {
+		char *copy = xmalloc(len);	/* binary: not a string (NUL bytes) */
+
+		memcpy(copy, data, len);
+		return send_owned(io, copy, len);
+	}
 	rc = tls_conn_write(io->tls, data, len);
 	if (rc < 0) {
 		http__io_close(io, rc);
