@@ -85,6 +85,7 @@ struct api_call {
 	bool dry_run;
 	char *field_validation;		/* Strict (default), Warn, Ignore */
 	void *svc_taken;		/* allocations of this write (services.c) */
+	int write_retries;		/* patches re-applied after a conflict (rest.c) */
 	const struct api_sink *sink;	/* in-process call; NULL for HTTP (req is then
 					 * a plain struct, never ref'd) */
 };

@@ -31,7 +31,7 @@ struct wctx {
 	enum wop op;
 	cJSON *obj;		/* what is written (or, for delete, what is answered) */
 	int code;		/* HTTP code on success */
-	int retries;
+	bool retry;		/* a patch without a resourceVersion: re-apply on conflict */
 	bool remove_after;
 	uint64_t submitted_ns;	/* when the write went to the store */	/* update cleared the last finalizer: delete next */
 };
@@ -187,6 +187,14 @@ static void write_done(int err, int64_t rev, struct sobj *prev, void *ud)
 	objcheck_write_done(c, err);
 	c->srv->metrics.store_writes++;
 	c->srv->metrics.store_latency_us_sum += (mono_ns() - w->submitted_ns) / 1000;
+	if (err == -ECANCELED && w->retry && c->write_retries < PATCH_RETRIES) {
+		/* someone wrote in between: patch the newer object, as upstream does */
+		c->write_retries++;
+		cJSON_Delete(w->obj);
+		free(w);
+		rest_patch(c);
+		return;
+	}
 	if (err == -EEXIST) {
 		api_error_already_exists(&e, c->res->group, c->res->plural, name);
 	} else if (err == -ENOENT) {
@@ -398,7 +406,7 @@ void rest_create(struct api_call *c)
  * wants, old what is stored at old_rev. Takes new.
  */
 static void update_object(struct api_call *c, cJSON *new, const cJSON *old, int64_t old_rev,
-			  bool precondition)
+			  bool retry)
 {
 	struct api_error e = { 0 };
 	bool status_only = !strcmp(c->route.sub, "status");
@@ -406,7 +414,7 @@ static void update_object(struct api_call *c, cJSON *new, const cJSON *old, int6
 	int64_t want = old_rev;
 	struct wctx *w;
 
-	if (rv && *rv && precondition) {
+	if (rv && *rv) {
 		if (parse_i64(rv, &want) || want != old_rev) {
 			api_error_conflict(&e, c->res->group, c->res->plural, c->route.name);
 			goto fail;
@@ -430,6 +438,7 @@ static void update_object(struct api_call *c, cJSON *new, const cJSON *old, int6
 	w->op = W_UPDATE;
 	w->obj = new;
 	w->code = 200;
+	w->retry = retry;
 	w->remove_after = meta_ready_to_remove(new);
 	write_start(w, old_rev);
 	return;
@@ -477,7 +486,7 @@ void rest_update(struct api_call *c)
 		}
 		body = new;
 	}
-	update_object(c, body, old, rev, true);
+	update_object(c, body, old, rev, false);
 	cJSON_Delete(old);
 }
 
@@ -546,8 +555,22 @@ static cJSON *apply_patch(struct api_call *c, enum patch_type t, const cJSON *ol
 	return out;
 }
 
+/* Does the patch set or test metadata.resourceVersion? */
+static bool names_rv(const cJSON *patch)
+{
+	const cJSON *op;
+
+	if (cJSON_IsObject(patch))
+		return json_path(patch, "metadata.resourceVersion") != NULL;
+	cJSON_ArrayForEach(op, patch)
+		if (strstr(json_get_str(op, "path", ""), "resourceVersion"))
+			return true;
+	return false;
+}
+
 void rest_patch(struct api_call *c)
 {
+	bool retry;
 	const char *ctype = http_request_header(c->req, "Content-Type");
 	struct api_error e = { 0 };
 	enum patch_type t;
@@ -585,9 +608,11 @@ void rest_patch(struct api_call *c)
 	}
 	if (!new)
 		goto fail;
+	/* a patch that names a resourceVersion is a precondition; one that does
+	 * not is applied again to the newer object after a write conflict */
+	retry = !names_rv(patch);
 	cJSON_Delete(patch);
-	/* a patch that names a resourceVersion is a precondition */
-	update_object(c, new, old, rev, true);
+	update_object(c, new, old, rev, retry);
 	cJSON_Delete(old);
 	return;
 fail:

@@ -22,9 +22,9 @@ nx ip link set lo up
 PORT=$(free_port)
 KUBECONFIG=$D/admin.yaml
 URL=https://127.0.0.1:$PORT
-nx "$K1S" server --disable-agent --data-dir "$D/s" --https-listen-port "$PORT" \
+nsenter --net=/run/netns/"$NS" "$K1S" server --disable-agent --data-dir "$D/s" --https-listen-port "$PORT" \
 	--write-kubeconfig "$KUBECONFIG" --ready-file "$D/ready" > "$D/server.log" 2>&1 &
-SERVER_PID=$!
+SERVER_PID=$!	# nsenter execs k1s: this is the server
 on_exit "kill $SERVER_PID; wait $SERVER_PID"
 on_exit "[ \$_failed = 0 ] || { echo '# server log (tail):'; tail -n 20 '$D/server.log' | sed 's/^/# /'; }"
 poll 20 test -f "$D/ready" || { not_ok "server ready"; exit 1; }
@@ -33,7 +33,7 @@ kc() { nx kubectl --kubeconfig "$KUBECONFIG" "$@"; }
 AGENTS=()
 agent() { # NAME DATA-DIR [FLAGS...]: start an agent in the background
 	local name=$1 dir=$2; shift 2
-	nx "$K1S" agent --server "$URL" --data-dir "$dir" --node-name "$name" \
+	nsenter --net=/run/netns/"$NS" "$K1S" agent --server "$URL" --data-dir "$dir" --node-name "$name" \
 		--lease-renew-interval 1000 "$@" > "$dir.log" 2>&1 &
 	AGENTS+=($!)
 	on_exit "kill -9 $!"
