@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PATCH_RETRIES 5	/* patches without a resourceVersion retry on conflict */
+#define PATCH_RETRIES 64	/* patches without a resourceVersion retry on conflict (upstream: unbounded) */
 
 enum wop { W_CREATE, W_UPDATE, W_DELETE };
 

@@ -262,12 +262,13 @@ check "python3-kubernetes lists and watches" sh -c "/usr/bin/python3 $dir/py.py 
 kc -n demo create configmap racy >/dev/null
 racers=()
 for i in $(seq 1 16); do
-	api PATCH /api/v1/namespaces/demo/configmaps/racy -H 'Content-Type: application/merge-patch+json' \
-		-d "{\"data\":{\"k$i\":\"v\"}}" > "$dir/racy.$i" &
+	curl -sS -o /dev/null -w '%{http_code}\n' --cacert "$TLS/server-ca.crt" --cert "$TLS/client-admin.crt" \
+		--key "$TLS/client-admin.key" -X PATCH -H 'Content-Type: application/merge-patch+json' \
+		-d "{\"data\":{\"k$i\":\"v\"}}" "$API/api/v1/namespaces/demo/configmaps/racy" > "$dir/racy.$i" &
 	racers+=($!)
 done
 wait "${racers[@]}"
-expect_eq "16 concurrent patches all succeed" 16 "$(cat "$dir"/racy.* | grep -c '^200 ')"
+expect_eq "16 concurrent patches all succeed" 16 "$(cat "$dir"/racy.* | grep -c '^200$')"
 expect_eq "... and all of them are in the object" 16 \
 	"$(kc -n demo get configmap racy -o json | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)["data"]))')"
 rv=$(kc -n demo get configmap racy -o jsonpath='{.metadata.resourceVersion}')
