@@ -366,6 +366,19 @@ const struct schema *schema_items(const struct schema *s);
  * all memory; free with schema_free().
  */
 int schema_parse(const cJSON *json, struct schema **out, struct buf *err);
+/*
+ * The structural-schema rules of a CRD's openAPIV3Schema (JSON), as
+ * apiextensions-apiserver checks them: a type at every node unless
+ * x-kubernetes-int-or-string or x-kubernetes-embedded-resource (object at
+ * the root), no $ref, no additionalProperties beside properties, only
+ * name/generateName under the root's metadata, the x-kubernetes-list-type /
+ * list-map-keys / map-type / preserve-unknown-fields /
+ * embedded-resource rules, and every default valid against its node and
+ * unchanged by pruning. Errors carry upstream's messages with paths below
+ * `path` ("spec.versions[0].schema.openAPIV3Schema"). Returns 0 or -EINVAL.
+ */
+int schema_check_structural(const cJSON *json, const char *path,
+			    struct schema_errors *errs);
 /* Frees a tree from schema_parse()/schema_new_list(); NULL is fine. Never
  * pass a generated node. */
 void schema_free(struct schema *s);

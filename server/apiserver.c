@@ -3,6 +3,7 @@
  * admin kubeconfig, datastore, built-in objects, HTTPS listeners.
  */
 #include "apiserver.h"
+#include "crd.h"
 #include "kubeconfig.h"
 #include "pki.h"
 #include "services.h"
@@ -217,6 +218,8 @@ int server_run(const struct server_config *cfg)
 		free(err);
 		goto out;
 	}
+	if (crd_start(s))
+		goto out;
 	if (setup_listeners(s, tls))
 		goto out;
 	uv_signal_init(s->loop, &s->sigterm);
@@ -229,6 +232,7 @@ int server_run(const struct server_config *cfg)
 	status = 0;
 	watch_close_all(s);
 out:
+	crd_stop();
 	if (s->http)
 		http_server_close(s->http, NULL, NULL);
 	services_release(s);

@@ -334,8 +334,10 @@ static void collect_item(struct api_call *c, const struct sobj *o, cJSON **decod
 		obj = api_decode_as(c->res, o->value, o->len, o->mod_rev);
 	if (!obj)
 		return;
-	cJSON_DeleteItemFromObjectCaseSensitive(obj, "kind");
-	cJSON_DeleteItemFromObjectCaseSensitive(obj, "apiVersion");
+	if (!c->res->crd) {	/* items of custom resource lists keep them, as upstream */
+		cJSON_DeleteItemFromObjectCaseSensitive(obj, "kind");
+		cJSON_DeleteItemFromObjectCaseSensitive(obj, "apiVersion");
+	}
 	cJSON_AddItemToArray(ud, obj);
 }
 
@@ -389,7 +391,8 @@ static bool wants_plain_json(struct api_call *c)
 
 	if (a && (strstr(a, "as=Table") || (!strstr(a, "json") && !strstr(a, "*/*"))))
 		return false;	/* tables, and the 406 of api_respond_object */
-	return !convert_storage_version(c->res->group, c->res->plural, NULL);
+	/* custom resources are pruned and defaulted on read */
+	return !convert_storage_version(c->res->group, c->res->plural, NULL) && !c->res->crd;
 }
 
 void rest_list(struct api_call *c)
