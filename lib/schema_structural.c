@@ -16,6 +16,7 @@ struct sctx {
 	struct schema_errors *errs;
 	struct buf path;
 	int depth;
+	const char *prop;	/* property name of the node being checked, or NULL */
 };
 
 static const cJSON *kw(const cJSON *s, const char *name)
@@ -62,10 +63,13 @@ static void check_child(struct sctx *c, const char *key, const char *mapkey,
 			const cJSON *s, enum level lvl)
 {
 	size_t old = schema__path_key(&c->path, key);
+	const char *prop = c->prop;
 
 	if (mapkey)
 		buf_addf(&c->path, "[%s]", mapkey);
+	c->prop = mapkey;
 	check_node(c, s, lvl);
+	c->prop = prop;
 	schema__path_pop(&c->path, old);
 }
 
@@ -185,6 +189,42 @@ static void check_extensions(struct sctx *c, const cJSON *s, enum level lvl)
 	}
 }
 
+/*
+ * A property's default is validated as upstream does it, as that property
+ * of an object ("replicas in body must be of type integer"); other defaults
+ * (items, additionalProperties) on their own.
+ */
+static void validate_default(struct sctx *c, const cJSON *s, const cJSON *d,
+			     const struct schema *node, struct schema_errors *errs)
+{
+	struct schema_opts o = { .check_list_keys = true };
+	const char *key = c->prop;
+	cJSON *ws, *wv;
+	struct schema *w = NULL;
+	size_t n = key ? strlen(key) : 0;
+
+	if (!key) {
+		schema_validate(node, d, &o, errs);
+		return;
+	}
+	ws = cJSON_CreateObject();
+	cJSON_AddItemToObject(cJSON_AddObjectToObject(ws, "properties"), key, cJSON_Duplicate(s, 1));
+	wv = cJSON_CreateObject();
+	cJSON_AddItemToObject(wv, key, cJSON_Duplicate(d, 1));
+	if (!schema_parse(ws, &w, NULL)) {
+		schema_validate(w, wv, &o, errs);
+		for (size_t i = 0; i < errs->nr; i++) {	/* fields relative to the default */
+			char *f = errs->v[i].field;
+
+			if (!strncmp(f, key, n) && (f[n] == '.' || f[n] == '\0'))
+				memmove(f, f + n + (f[n] == '.'), strlen(f + n + (f[n] == '.')) + 1);
+		}
+	}
+	schema_free(w);
+	cJSON_Delete(ws);
+	cJSON_Delete(wv);
+}
+
 /* A default must validate against its own node and lose nothing to pruning. */
 static void check_default(struct sctx *c, const cJSON *s, enum level lvl)
 {
@@ -204,7 +244,7 @@ static void check_default(struct sctx *c, const cJSON *s, enum level lvl)
 	} else if (!schema_parse(s, &node, NULL)) {
 		cJSON *copy = cJSON_Duplicate(d, 1);
 
-		schema_validate(node, d, &o, &errs);
+		validate_default(c, s, d, node, &errs);
 		for (size_t i = 0; i < errs.nr; i++) {
 			size_t o2 = c->path.len;
 
