@@ -360,6 +360,7 @@ const struct schema *schema_items(const struct schema *s);
 /*
  * Builds a node tree from an openAPIV3Schema JSON object. Rejects, with a
  * message in err (appended) and -EINVAL: $ref, unknown `type`, a bad pattern,
+ * a keyword given twice in one node,
  * a default/enum that is not JSON-printable, nesting beyond SCHEMA_MAX_DEPTH.
  * Unknown keywords (description, example, externalDocs, x-kubernetes-
  * validations...) are ignored; description is kept. On success *out owns

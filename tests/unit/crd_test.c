@@ -379,3 +379,41 @@ TEST(crd_defaults_fill_names)
 	ASSERT_STR_EQ(json_get_str(json_path(c, "spec.conversion"), "strategy", ""), "None");
 	cJSON_Delete(c);
 }
+
+TEST(crd_pattern_limits)
+{
+	static const char *const bad[] = { "a++", "a*?", "a{1001}", "(a{600}){600}", "x{2}{3}" };
+	static const char *const good[] = { "^a+$", "^(ab)+$", "a{2,1000}", "^[{}]+$", "^\\d{3}-\\d{4}$" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		char *js = xasprintf("{\"type\":\"string\",\"pattern\":\"%s\"}", bad[i]);
+		cJSON *j = parse(js);
+		struct schema *s = NULL;
+
+		if (schema_parse(j, &s, NULL) != -EINVAL)
+			test_fail(__FILE__, __LINE__, "pattern %s accepted", bad[i]);
+		cJSON_Delete(j);
+		free(js);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		cJSON *j = cJSON_CreateObject();
+		struct schema *s = NULL;
+
+		json_set_str(j, "type", "string");
+		json_set_str(j, "pattern", good[i]);
+		if (schema_parse(j, &s, NULL))
+			test_fail(__FILE__, __LINE__, "pattern %s refused", good[i]);
+		schema_free(s);
+		cJSON_Delete(j);
+	}
+}
+
+TEST(crd_schema_duplicate_keyword)
+{
+	cJSON *j = parse("{\"type\":\"object\",\"default\":{},\"default\":{}}");
+	struct schema *s = NULL;
+
+	ASSERT_EQ(schema_parse(j, &s, NULL), -EINVAL);
+	ASSERT_NULL(s);
+	cJSON_Delete(j);
+}
