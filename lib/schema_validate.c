@@ -515,6 +515,12 @@ static void validate_object(struct vctx *c, const struct schema *s,
 		old = child == st->additional ? schema__path_mapkey(&c->path, it->string) :
 		      schema__path_key(&c->path, it->string);
 		validate_node(c, child, it, schema__embedded(child));
+		if (rootlike && !strcmp(it->string, "metadata")) {
+			const struct schema *own = schema__prop(s, "metadata");
+
+			if (own && own != child)	/* name/generateName constraints */
+				validate_node(c, own, it, false);
+		}
 		schema__path_pop(&c->path, old);
 	}
 }

@@ -40,6 +40,7 @@ struct api_error;
 #define CRD_MAX_VERSIONS 16		/* versions per CRD */
 #define CRD_MAX_COLUMNS 32		/* additionalPrinterColumns per version */
 #define CRD_MAX_NAMES 16		/* shortNames / categories per CRD */
+#define CRD_MAX_SELECTABLE 8		/* selectableFields per version */
 
 struct crd_state;
 
@@ -58,6 +59,7 @@ struct crd_version {
 	const char *status_replicas;
 	const char *label_selector;	/* may be NULL */
 	const char *warning;		/* deprecation warning, or NULL */
+	const cJSON *selectable;	/* selectableFields (array), or NULL */
 	bool terminating;		/* CRD being deleted: no creates */
 };
 
@@ -82,6 +84,8 @@ cJSON *crd_scale_of(const struct api_resource *r, const cJSON *obj);
 /* obj with the replicas of scale applied (new object), or NULL with e set. */
 cJSON *crd_scale_apply(const struct api_resource *r, const cJSON *old,
 		       const cJSON *scale, struct api_error *e);
+/* True when field ("spec.color") is one of r's selectableFields. */
+bool crd_field_selectable(const struct api_resource *r, const char *field);
 /* The Table printer of a row: the CRD's columns, else the built-in one. */
 const struct table_printer *crd_table_printer(const struct api_resource *r);
 /*

@@ -258,6 +258,21 @@ cJSON *crd__cell(const struct table_printer *p, size_t col, const cJSON *obj, in
 	return cell_of(p->cols[col].type, crd_jsonpath_get(obj, v->col_paths[col]), now);
 }
 
+bool crd_field_selectable(const struct api_resource *r, const char *field)
+{
+	const cJSON *it;
+
+	if (!r->crd)
+		return false;
+	cJSON_ArrayForEach(it, r->crd->selectable) {
+		const char *p = json_get_str(it, "jsonPath", "");
+
+		if (*p == '.' && !strcmp(p + 1, field))
+			return true;
+	}
+	return false;
+}
+
 const struct table_printer *crd_table_printer(const struct api_resource *r)
 {
 	if (r->crd)

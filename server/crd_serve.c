@@ -218,6 +218,7 @@ static struct crd_state *state_build(const cJSON *obj, const char *fingerprint, 
 		cv->storage_version = storage ? storage : vname;
 		cv->terminating = terminating;
 		cv->schema = st->schemas[vi];
+		cv->selectable = json_get(ver, "selectableFields");
 		if (json_get_bool(ver, "deprecated", false))
 			cv->warning = json_get_str(ver, "deprecationWarning", NULL) ?
 				json_get_str(ver, "deprecationWarning", NULL) :

@@ -144,6 +144,31 @@ static void check_scale(const cJSON *scale, const char *base, struct api_error *
 	}
 }
 
+static void check_selectable(const cJSON *sel, const char *base, struct api_error *e)
+{
+	const cJSON *it;
+	char f[CRD_FIELD_MAX];
+	int i = 0;
+
+	if (cJSON_GetArraySize(sel) > CRD_MAX_SELECTABLE) {
+		snprintf(f, sizeof(f), "%s.selectableFields", base);
+		api_error_add_cause(e, "FieldValueTooMany", f, "Too many: %d: must have at most %d items",
+				    cJSON_GetArraySize(sel), CRD_MAX_SELECTABLE);
+		return;
+	}
+	cJSON_ArrayForEach(it, sel) {
+		const char *jp = json_get_str(it, "jsonPath", "");
+
+		snprintf(f, sizeof(f), "%s.selectableFields[%d].jsonPath", base, i++);
+		if (!*jp)
+			field_required(e, f, "");
+		else if (crd_jsonpath_check(jp) || strchr(jp, '[') || *jp == '{')
+			str_invalid(e, f, jp, "must be a simple json path starting with .");
+		else if (!strcmp(jp, ".metadata.name") || !strcmp(jp, ".metadata.namespace"))
+			str_invalid(e, f, jp, "must not be metadata.name or metadata.namespace");
+	}
+}
+
 static void check_version(const cJSON *v, int i, const cJSON *versions, struct api_error *e)
 {
 	char base[CRD_PATH_MAX], f[CRD_FIELD_MAX];
@@ -182,6 +207,7 @@ static void check_version(const cJSON *v, int i, const cJSON *versions, struct a
 	schema_errors_release(&errs);
 	check_columns(json_get(v, "additionalPrinterColumns"), base, e);
 	check_scale(json_path(v, "subresources.scale"), base, e);
+	check_selectable(json_get(v, "selectableFields"), base, e);
 }
 
 static void check_versions(const cJSON *spec, struct api_error *e)

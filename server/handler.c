@@ -471,8 +471,8 @@ static bool serve_resource(struct api_call *c)
 				   "the server does not allow this method on the requested resource");
 		return false;
 	}
-	for (size_t i = 0; i < registry_count(); i++)
-		if (registry_at(i) == c->res)
+	for (size_t i = 0; i < registry_count(); i++)	/* custom resources: not by row */
+		if (registry_at(i) == c->res && !c->res->crd)
 			c->res_index = (int)i;
 	if (!authorize(c))
 		return false;

@@ -4,6 +4,7 @@
  */
 #include "apiserver.h"
 #include "convert.h"
+#include "crd.h"
 #include "storage.h"
 #include "lib/json.h"
 #include "lib/selector.h"
@@ -34,6 +35,8 @@ static bool field_supported(const struct api_resource *r, const char *f)
 {
 	if (!strcmp(f, "metadata.name") || (r->namespaced && !strcmp(f, "metadata.namespace")))
 		return true;
+	if (r->crd)
+		return crd_field_selectable(r, f);
 	for (size_t i = 0; i < ARRAY_SIZE(field_labels); i++) {
 		const char *p = field_labels[i].fields;
 		size_t n = strlen(f);

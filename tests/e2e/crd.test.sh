@@ -38,6 +38,8 @@ spec:
         specReplicasPath: .spec.replicas
         statusReplicasPath: .status.replicas
         labelSelectorPath: .status.selector
+    selectableFields:
+    - {jsonPath: .spec.image}
     additionalPrinterColumns:
     - {name: Spec, type: string, jsonPath: .spec.cronSpec}
     - {name: Replicas, type: integer, jsonPath: .spec.replicas}
@@ -164,6 +166,10 @@ expect_eq "printer columns" "NAME SPEC REPLICAS AGE|cron1 * * * * */5 2" \
 check "kubectl get all includes the category" sh -c "kubectl --kubeconfig $KUBECONFIG get all -o name | grep -qx crontab.stable.example.com/cron1"
 expect_eq "label selector" "cron1" "$(kc get ct -l app=cron -o jsonpath='{.items[*].metadata.name}')"
 expect_eq "field selector" "nulls" "$(kc get ct --field-selector metadata.name=nulls -o jsonpath='{.items[*].metadata.name}')"
+expect_eq "selectable field (on defaulted objects)" "cron1 nulls" \
+	"$(kc get ct --field-selector spec.image=busybox -o jsonpath='{.items[*].metadata.name}')"
+expect_eq "other fields are not selectable" 'Error from server (BadRequest): Unable to find "stable.example.com/v1, Resource=crontabs" that match label selector "", field selector "spec.mode=fast": field label not supported: spec.mode' \
+	"$(kc get ct --field-selector spec.mode=fast 2>&1)"
 
 # --- status and scale subresources, generation
 gen=$(kc get ct cron1 -o jsonpath='{.metadata.generation}')

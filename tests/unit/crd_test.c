@@ -242,10 +242,37 @@ static const struct {
 	{ "{\"type\":\"object\",\"properties\":{\"t\":{\"type\":\"object\",\"x-kubernetes-embedded-resource\":true,\"properties\":{\"spec\":{\"type\":\"object\"}}}}}",
 	  "{\"t\":{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\"},\"spec\":{},\"junk\":1}}",
 	  "{\"t\":{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\"},\"spec\":{}}}" },
+	/* a schema constraining metadata.name does not prune the rest of metadata */
+	{ "{\"type\":\"object\",\"properties\":{\"metadata\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"maxLength\":5}}}}}",
+	  "{\"metadata\":{\"name\":\"a\",\"uid\":\"u\",\"labels\":{\"x\":\"y\"},\"junk\":1}}",
+	  "{\"metadata\":{\"name\":\"a\",\"uid\":\"u\",\"labels\":{\"x\":\"y\"}}}" },
 	/* int-or-string keeps either */
 	{ "{\"type\":\"object\",\"properties\":{\"i\":{\"x-kubernetes-int-or-string\":true,\"default\":\"25%\"}}}",
 	  "{}", "{\"i\":\"25%\"}" },
 };
+
+TEST(crd_metadata_name_constraint)
+{
+	struct schema_opts o = {
+		.object_meta = schema_def_lookup(gen_defs, gen_ndefs, "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
+	};
+	cJSON *sj = parse("{\"type\":\"object\",\"properties\":{\"metadata\":{\"type\":\"object\","
+			  "\"properties\":{\"name\":{\"type\":\"string\",\"maxLength\":5}}}}}");
+	cJSON *obj = parse("{\"metadata\":{\"name\":\"toolong\",\"labels\":{\"a\":\"b\"}}}");
+	struct schema_errors e = SCHEMA_ERRORS_INIT;
+	struct schema *s = NULL;
+	char *got;
+
+	ASSERT_OK(schema_parse(sj, &s, NULL));
+	ASSERT_EQ(schema_validate(s, obj, &o, &e), -EINVAL);
+	got = joined(&e);
+	ASSERT_STR_EQ(got, "metadata.name: Too long: may not be more than 5 bytes");
+	free(got);
+	schema_errors_release(&e);
+	schema_free(s);
+	cJSON_Delete(sj);
+	cJSON_Delete(obj);
+}
 
 TEST(crd_defaulting_and_pruning)
 {
