@@ -370,8 +370,8 @@ int schema_parse(const cJSON *json, struct schema **out, struct buf *err);
 /*
  * The structural-schema rules of a CRD's openAPIV3Schema (JSON), as
  * apiextensions-apiserver checks them: a type at every node unless
- * x-kubernetes-int-or-string or x-kubernetes-embedded-resource (object at
- * the root), no $ref, no additionalProperties beside properties, only
+ * x-kubernetes-int-or-string or x-kubernetes-preserve-unknown-fields
+ * (object at the root), no $ref, no additionalProperties beside properties, only
  * name/generateName under the root's metadata, the x-kubernetes-list-type /
  * list-map-keys / map-type / preserve-unknown-fields /
  * embedded-resource rules, and every default valid against its node and

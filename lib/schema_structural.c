@@ -133,7 +133,8 @@ static void check_type(struct sctx *c, const cJSON *s, enum level lvl)
 			err(c, "type", SCHEMA_ERR_INVALID, "must be object if x-kubernetes-embedded-resource is true", type);
 		else
 			err(c, "type", SCHEMA_ERR_REQUIRED, "must be object if x-kubernetes-embedded-resource is true", NULL);
-	} else if (!*type && !emb && !ios && lvl != LVL_LOGIC) {
+	} else if (!*type && !emb && !ios && !kw_true(s, "x-kubernetes-preserve-unknown-fields") &&
+		   lvl != LVL_LOGIC) {
 		err(c, "type", SCHEMA_ERR_REQUIRED,
 		    lvl == LVL_ROOT ? "must not be empty at the root" :
 		    lvl == LVL_ITEM ? "must not be empty for specified array items" :

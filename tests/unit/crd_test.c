@@ -47,6 +47,7 @@ static const struct {
 	{ "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"array\",\"items\":{}}}}",
 	  "s.properties[a].items.type: Required value: must not be empty for specified array items" },
 	{ "{\"type\":\"object\",\"properties\":{\"a\":{\"x-kubernetes-int-or-string\":true}}}", "" },
+	{ "{\"type\":\"object\",\"properties\":{\"a\":{\"x-kubernetes-preserve-unknown-fields\":true}}}", "" },
 	{ "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"x-kubernetes-int-or-string\":true}}}",
 	  "s.properties[a].type: Invalid value: \"string\": must be empty if x-kubernetes-int-or-string is true" },
 	{ "{\"type\":\"object\",\"properties\":{\"a\":{\"$ref\":\"#/x\"}}}",
