@@ -239,6 +239,7 @@ out:
 	storage_close(s);
 	uv_walk(s->loop, walk_close, NULL);
 	uv_run(s->loop, UV_RUN_DEFAULT);
+	crd_release();
 	tls_config_unref(tls);
 	server_pki_release(&pki);
 	authn_tokens_free(s->tokens);

@@ -69,8 +69,11 @@ extern const struct resource_hooks crd_hooks;
 /* Starts the CRD controller (initial list, then a watch on the CRDs).
  * Call after the store is open. 0 or -errno. */
 int crd_start(struct apiserver *s);
-/* Stops it and frees all serving state (after the loop stopped). */
+/* Stops it: ends the watch and the timer (before the store closes). */
 void crd_stop(void);
+/* Frees all serving state, once no request can hold a row any more (after
+ * the loop ran its last close callbacks). */
+void crd_release(void);
 
 /* ---- custom resources on the REST path (crd_cr.c) ---- */
 

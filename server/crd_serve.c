@@ -24,7 +24,6 @@
 
 #define CRD_PREFIX "/registry/apiextensions.k8s.io/customresourcedefinitions/"
 #define CRD_RETRY_MS 500	/* re-check while objects of a deleted CRD remain */
-#define CRD_MAX_STRS 64		/* strings a state allocates besides its JSON */
 
 struct crd_state {
 	struct crd_state *next;		/* in crd.active or crd.retired */
@@ -37,8 +36,8 @@ struct crd_state {
 	struct schema *lists[CRD_MAX_VERSIONS];
 	struct schema_subresource subs[CRD_MAX_VERSIONS][2];
 	struct table_col *cols[CRD_MAX_VERSIONS];
-	char *strs[CRD_MAX_STRS];
-	size_t nstrs;
+	char **strs;			/* allocated besides the JSON */
+	size_t nstrs, strs_alloc;
 	bool seen;			/* by the current reconcile */
 };
 
@@ -47,7 +46,8 @@ static struct {
 	struct swatch *watch;
 	uv_timer_t timer;
 	bool started;
-	int inflight;			/* cleanup writes in flight */
+	int inflight;			/* status and cleanup writes in flight */
+	bool failed;			/* one of them failed: retry later, not at once */
 	struct crd_state *active, *retired;
 	unsigned generation;
 } crd;
@@ -59,8 +59,9 @@ unsigned crd_generation(void)
 
 static char *own(struct crd_state *st, char *s)
 {
-	if (st->nstrs == CRD_MAX_STRS)
-		BUG("crd state string table full");
+	if (!s)
+		return NULL;
+	ALLOC_GROW(st->strs, st->nstrs + 1, st->strs_alloc);
 	st->strs[st->nstrs++] = s;
 	return s;
 }
@@ -74,6 +75,7 @@ static void state_free(struct crd_state *st)
 	}
 	for (size_t i = 0; i < st->nstrs; i++)
 		free(st->strs[i]);
+	free(st->strs);
 	cJSON_Delete(st->json);
 	free(st->name);
 	free(st->fingerprint);
@@ -176,7 +178,7 @@ static struct crd_state *state_build(const cJSON *obj, const char *fingerprint, 
 	struct crd_state *st = xcalloc(1, sizeof(*st));
 	const cJSON *spec, *names, *ver;
 	const struct schema *list_meta;
-	const char *storage = NULL, *group;
+	const char *storage = NULL, *group, *shorts, *cats;
 	size_t vi = 0;
 
 	st->json = cJSON_Duplicate(obj, 1);
@@ -185,7 +187,9 @@ static struct crd_state *state_build(const cJSON *obj, const char *fingerprint, 
 	spec = json_get(st->json, "spec");
 	names = json_get(spec, "names");
 	group = json_get_str(spec, "group", "");
-	list_meta = NULL;
+	list_meta = schema_def_lookup(gen_defs, gen_ndefs, "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta");
+	shorts = own(st, csv_of(json_get(names, "shortNames")));
+	cats = own(st, csv_of(json_get(names, "categories")));
 	cJSON_ArrayForEach(ver, json_get(spec, "versions"))
 		if (json_get_bool(ver, "storage", false))
 			storage = json_get_str(ver, "name", "");
@@ -206,9 +210,7 @@ static struct crd_state *state_build(const cJSON *obj, const char *fingerprint, 
 		cv->crd = st;
 		cv->row = (struct api_resource){
 			group, vname, json_get_str(names, "kind", ""), json_get_str(names, "plural", ""),
-			json_get_str(names, "singular", ""),
-			own(st, csv_of(json_get(names, "shortNames"))),
-			own(st, csv_of(json_get(names, "categories"))),
+			json_get_str(names, "singular", ""), shorts, cats,
 			!strcmp(json_get_str(spec, "scope", ""), "Namespaced"), VERBS_ALL, NULL, NULL,
 			NAME_DNS1123_SUBDOMAIN, false, NULL,
 			json_get_str(names, "listKind", NULL), cv,
@@ -232,8 +234,6 @@ static struct crd_state *state_build(const cJSON *obj, const char *fingerprint, 
 			struct schema_gvk lg = { group, vname, cv->row.list_kind };
 
 			free(rg);
-			list_meta = schema_def_lookup(gen_defs, gen_ndefs,
-						      "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta");
 			schema_set_identity(st->schemas[vi], id, group, vname, cv->row.kind);
 			st->lists[vi] = schema_new_list(lid, &lg, st->schemas[vi], list_meta);
 		}
@@ -423,11 +423,15 @@ static void write_done(int err, int64_t rev, struct sobj *prev, void *ud)
 {
 	(void)rev;
 	(void)prev;
-	if (err && err != -ECANCELED && err != -ENOENT)
+	if (err && err != -ECANCELED && err != -ENOENT) {
 		log_warn("crd %s: write failed: %s", ud ? (char *)ud : "", strerror(-err));
+		crd.failed = true;
+	}
 	free(ud);
-	if (--crd.inflight == 0)
-		schedule(0);
+	if (--crd.inflight == 0) {
+		schedule(crd.failed ? CRD_RETRY_MS : 0);
+		crd.failed = false;
+	}
 }
 
 static void put(const char *key, const cJSON *obj, int64_t rev)
@@ -701,14 +705,18 @@ int crd_start(struct apiserver *s)
 
 void crd_stop(void)
 {
-	struct crd_state *st, *next;
-
 	if (crd.watch)
 		storage_watch_cancel(crd.watch);
 	crd.watch = NULL;
 	if (crd.started && !uv_is_closing((uv_handle_t *)&crd.timer))
 		uv_close((uv_handle_t *)&crd.timer, NULL);
 	crd.started = false;
+}
+
+void crd_release(void)
+{
+	struct crd_state *st, *next;
+
 	for (st = crd.active; st; st = next) {
 		next = st->next;
 		for (size_t i = 0; i < st->nv; i++)
