@@ -235,6 +235,24 @@ static void check_versions(const cJSON *spec, struct api_error *e)
 		field_invalid(e, "spec.versions", versions, "must have at least one version marked as served");
 }
 
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+/* Groups of the Kubernetes project need an approval annotation (KEP 1111). */
+static void check_protected(const cJSON *crd, const char *group, struct api_error *e)
+{
+	if (!has_suffix(group, ".k8s.io") && !has_suffix(group, ".kubernetes.io") &&
+	    strcmp(group, "k8s.io") && strcmp(group, "kubernetes.io"))
+		return;
+	if (!json_get(json_path(crd, "metadata.annotations"), "api-approved.kubernetes.io"))
+		field_required(e, "metadata.annotations[api-approved.kubernetes.io]",
+			       "protected groups must have approval annotation \"api-approved.kubernetes.io\", see https://github.com/kubernetes/enhancements/pull/1111");
+}
+
 void crd_validate(const cJSON *crd, const cJSON *old, struct api_error *e)
 {
 	static const char *const scopes[] = { "Cluster", "Namespaced", NULL };
@@ -256,6 +274,8 @@ void crd_validate(const cJSON *crd, const cJSON *old, struct api_error *e)
 			    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
 	else if (!strchr(group, '.'))
 		str_invalid(e, "spec.group", group, "should be a domain with at least one dot");
+	else
+		check_protected(crd, group, e);
 	if (!*scope)
 		field_required(e, "spec.scope", "");
 	else if (strcmp(scope, "Cluster") && strcmp(scope, "Namespaced"))

@@ -371,6 +371,9 @@ TEST(crd_object_validation)
 		  NULL, "spec.group: Invalid value: \"example\": should be a domain with at least one dot|"
 		  "spec.scope: Unsupported value: \"Global\": supported values: \"Cluster\", \"Namespaced\"|"
 		  "spec.names.listKind: Invalid value: \"A\": kind and listKind may not be the same or empty" },
+		{ "{\"metadata\":{\"name\":\"as.x.k8s.io\"},\"spec\":{\"group\":\"x.k8s.io\",\"scope\":\"Cluster\","
+		  "\"names\":{\"plural\":\"as\",\"kind\":\"A\"},\"versions\":[{\"name\":\"v1\",\"served\":true,\"storage\":true," SCHEMA_OK "}]}}",
+		  NULL, "metadata.annotations[api-approved.kubernetes.io]: Required value: protected groups must have approval annotation \"api-approved.kubernetes.io\", see https://github.com/kubernetes/enhancements/pull/1111" },
 		{ "{\"metadata\":{\"name\":\"as.example.com\"},\"spec\":{\"group\":\"example.com\",\"scope\":\"Cluster\","
 		  "\"names\":{\"plural\":\"as\",\"kind\":\"A\"},\"versions\":[{\"name\":\"v1\",\"served\":true,\"storage\":false}]}}",
 		  NULL, "spec.versions[0].schema.openAPIV3Schema: Required value: schemas are required|"
