@@ -249,6 +249,10 @@ expect_eq "a deprecated version warns" "Warning: example.org/v1beta1 Widget is d
 expect_eq "read in v1: apiVersion rewritten, request-version default kept" "example.org/v1 3" \
 	"$(kc get widgets.v1.example.org w1 -o jsonpath='{.apiVersion} {.spec.size}')"
 expect_eq "read in v1beta1" "example.org/v1beta1" "$(kc get widgets.v1beta1.example.org w1 -o jsonpath='{.apiVersion}' 2>/dev/null)"
+check "the storage version moves to v1beta1" kc patch crd widgets.example.org --type=json -p \
+	'[{"op":"replace","path":"/spec/versions/0/storage","value":true},{"op":"replace","path":"/spec/versions/1/storage","value":false}]'
+check "storedVersions keeps both" poll 10 sh -c \
+	"kubectl --kubeconfig $KUBECONFIG get crd widgets.example.org -o jsonpath='{.status.storedVersions[*]}' | grep -qx 'v1 v1beta1'"
 
 # --- name conflicts
 sed -e 's/widgets.example.org/gadgets.example.org/' -e 's/plural: widgets/plural: gadgets, singular: gadget/' "$dir/multi.yaml" > "$dir/conflict.yaml"
