@@ -173,6 +173,32 @@ static void build_subresources(struct crd_state *st, size_t vi, struct crd_versi
 	cv->openapi.nsubresources = n;
 }
 
+/* Names the version's schema "<reversed group>.<version>.<Kind>", makes its
+ * list kind, and fills what /openapi/v3 serves for it. */
+static void build_openapi(struct crd_state *st, size_t vi, struct crd_version *cv,
+			  const struct schema *list_meta)
+{
+	const struct api_resource *r = &cv->row;
+
+	if (cv->schema) {
+		char *rg = reverse_group(r->group);
+		char *id = own(st, xasprintf("%s.%s.%s", rg, r->version, r->kind));
+		char *lid = own(st, xasprintf("%sList", id));
+		struct schema_gvk lg = { r->group, r->version, r->list_kind };
+
+		free(rg);
+		schema_set_identity(st->schemas[vi], id, r->group, r->version, r->kind);
+		st->lists[vi] = schema_new_list(lid, &lg, st->schemas[vi], list_meta);
+	}
+	cv->openapi.gvk = (struct schema_gvk){ r->group, r->version, r->kind };
+	cv->openapi.plural = r->plural;
+	cv->openapi.list_kind = r->list_kind;
+	cv->openapi.namespaced = r->namespaced;
+	cv->openapi.verbs = VERBS_ALL;
+	cv->openapi.schema = cv->schema;
+	cv->openapi.list_schema = st->lists[vi];
+}
+
 static struct crd_state *state_build(const cJSON *obj, const char *fingerprint, bool terminating)
 {
 	struct crd_state *st = xcalloc(1, sizeof(*st));
@@ -227,23 +253,7 @@ static struct crd_state *state_build(const cJSON *obj, const char *fingerprint, 
 				own(st, xasprintf("%s/%s %s is deprecated", group, vname, cv->row.kind));
 		build_subresources(st, vi, cv, json_get(ver, "subresources"));
 		build_printer(st, vi, cv, ver);
-		if (cv->schema) {
-			char *rg = reverse_group(group);
-			char *id = own(st, xasprintf("%s.%s.%s", rg, vname, cv->row.kind));
-			char *lid = own(st, xasprintf("%sList", id));
-			struct schema_gvk lg = { group, vname, cv->row.list_kind };
-
-			free(rg);
-			schema_set_identity(st->schemas[vi], id, group, vname, cv->row.kind);
-			st->lists[vi] = schema_new_list(lid, &lg, st->schemas[vi], list_meta);
-		}
-		cv->openapi.gvk = (struct schema_gvk){ group, vname, cv->row.kind };
-		cv->openapi.plural = cv->row.plural;
-		cv->openapi.list_kind = cv->row.list_kind;
-		cv->openapi.namespaced = cv->row.namespaced;
-		cv->openapi.verbs = VERBS_ALL;
-		cv->openapi.schema = cv->schema;
-		cv->openapi.list_schema = st->lists[vi];
+		build_openapi(st, vi, cv, list_meta);
 		vi++;
 	}
 	/* the storage version's schema, served or not */
@@ -572,6 +582,26 @@ static bool serve(const cJSON *obj, bool terminating)
 	return changed;
 }
 
+/* CRDs gone or no longer accepted stop being served; true when any did. */
+static bool retire_unseen(void)
+{
+	struct crd_state **p = &crd.active;
+	bool changed = false;
+
+	while (*p) {
+		struct crd_state *st = *p;
+
+		if (!st->seen) {
+			*p = st->next;
+			state_retire(st);
+			changed = true;
+		} else {
+			p = &st->next;
+		}
+	}
+	return changed;
+}
+
 static void reconcile(void)
 {
 	struct slist l = { 0 };
@@ -623,23 +653,7 @@ static void reconcile(void)
 		}
 		cJSON_Delete(want);
 	}
-	/* CRDs gone or no longer accepted stop being served */
-	{
-		struct crd_state **p = &crd.active;
-
-		while (*p) {
-			struct crd_state *st = *p;
-
-			if (!st->seen) {
-				*p = st->next;
-				state_retire(st);
-				changed = true;
-			} else {
-				p = &st->next;
-			}
-		}
-	}
-	if (changed)
+	if (retire_unseen() || changed)
 		crd.generation++;
 	for (size_t i = 0; i < l.n; i++)
 		cJSON_Delete(items[i].obj);
