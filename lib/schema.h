@@ -202,6 +202,10 @@ enum {
 	SCHEMA_VERB_DELETE		= 1 << 6,
 	SCHEMA_VERB_DELETECOLLECTION	= 1 << 7,
 	SCHEMA_VERB_CONNECT		= 1 << 8,	/* streaming (exec, log, proxy...) */
+	/* Not a verb but a property of a resource's verbs: its PATCH takes JSON,
+	 * merge and apply patches only, no strategic merge patch (custom
+	 * resources). schema_openapi_v3() lists the patch types accordingly. */
+	SCHEMA_RES_NO_STRATEGIC		= 1 << 9,
 };
 
 struct schema_subresource {

@@ -194,7 +194,7 @@ static void build_openapi(struct crd_state *st, size_t vi, struct crd_version *c
 	cv->openapi.plural = r->plural;
 	cv->openapi.list_kind = r->list_kind;
 	cv->openapi.namespaced = r->namespaced;
-	cv->openapi.verbs = VERBS_ALL;
+	cv->openapi.verbs = VERBS_ALL | SCHEMA_RES_NO_STRATEGIC;
 	cv->openapi.schema = cv->schema;
 	cv->openapi.list_schema = st->lists[vi];
 }

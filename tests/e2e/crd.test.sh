@@ -118,6 +118,10 @@ expect_eq "defaults applied, unknown field pruned, preserved subtree kept" \
 	'{"count": "50%", "cronSpec": "* * * * */5", "extra": {"anything": {"goes": true}}, "image": "busybox", "nested": {"a": "x"}, "nullableField": "d", "plainField": "d", "ports": [{"port": 80, "protocol": "TCP"}], "replicas": 1}' \
 	"$(kc get ct cron1 -o json | jget 'json.dumps(d["spec"], sort_keys=True)')"
 
+sed 's/  count: "50%"/  count: "50%"\n  mode: fast/' "$dir/ct.yaml" > "$dir/ct2.yaml"
+check "kubectl apply of a change (merge patch: no strategic merge in /openapi/v3)" kc apply --validate=false -f "$dir/ct2.yaml"
+expect_eq "the change is in" "fast" "$(kc get ct cron1 -o jsonpath='{.spec.mode}')"
+
 cat > "$dir/nospec.json" <<'Y'
 {"apiVersion":"stable.example.com/v1","kind":"CronTab","metadata":{"name":"nospec"}}
 Y

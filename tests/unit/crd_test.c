@@ -448,3 +448,27 @@ TEST(crd_schema_duplicate_keyword)
 	ASSERT_NULL(s);
 	cJSON_Delete(j);
 }
+
+TEST(crd_openapi_patch_types)
+{
+	cJSON *j = parse("{\"type\":\"object\",\"properties\":{\"spec\":{\"type\":\"object\"}}}");
+	struct schema *s = NULL;
+	struct schema_resource r = { { "example.com", "v1", "Thing" }, "things", "ThingList", true,
+				     SCHEMA_VERB_GET | SCHEMA_VERB_PATCH, NULL, 0, NULL, NULL };
+	const struct schema_resource *rs[1] = { &r };
+	struct buf b = BUF_INIT;
+
+	ASSERT_OK(schema_parse(j, &s, NULL));
+	schema_set_identity(s, "com.example.v1.Thing", "example.com", "v1", "Thing");
+	r.schema = s;
+	ASSERT_OK(schema_openapi_v3(rs, 1, NULL, 0, NULL, &b));
+	ASSERT_NOT_NULL(strstr(b.data, "application/strategic-merge-patch+json"));
+	buf_reset(&b);
+	r.verbs |= SCHEMA_RES_NO_STRATEGIC;
+	ASSERT_OK(schema_openapi_v3(rs, 1, NULL, 0, NULL, &b));
+	ASSERT_NULL(strstr(b.data, "application/strategic-merge-patch+json"));
+	ASSERT_NOT_NULL(strstr(b.data, "application/merge-patch+json"));
+	buf_release(&b);
+	schema_free(s);
+	cJSON_Delete(j);
+}
