@@ -47,13 +47,13 @@ nx ip -6 route add default dev up0
 
 PORT=$(free_port)
 KUBECONFIG=$D/kubeconfig.yaml
-nx "$K1S" server --data-dir "$D" --https-listen-port "$PORT" --write-kubeconfig "$KUBECONFIG" \
+nsenter --net=/run/netns/"$NS" "$K1S" server --data-dir "$D" --https-listen-port "$PORT" --write-kubeconfig "$KUBECONFIG" \
 	--ready-file "$D/ready" --node-ip 192.168.77.2 --node-ip fd77::2 \
 	--cluster-cidr 10.42.0.0/16,fd42::/56 --service-cidr 10.43.0.0/16,fd43::/112 \
 	--agent-arg=--runc-root="$D/runc" --agent-arg=--cgroup-parent=/$CG \
 	--agent-arg=--pod-backoff-min=2000 > "$D/server.log" 2>&1 &
-SERVER_PID=$!
-on_exit "kill $SERVER_PID; wait $SERVER_PID"
+SERVER_PID=$!	# nsenter execs k1s: this is the server
+on_exit "kill $SERVER_PID; wait $SERVER_PID; for p in \$(pgrep -f 'k1s agent .*--data-dir $D/agent'); do kill -9 \$p; done"
 on_exit "[ \$_failed = 0 ] || { echo '# server log (tail):'; grep -v ' I' '$D/server.log' | tail -n 30 | sed 's/^/# /'; }"
 kc() { nx kubectl --kubeconfig "$KUBECONFIG" "$@"; }
 NODE=$(hostname | tr 'A-Z' 'a-z')
