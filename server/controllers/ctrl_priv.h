@@ -21,6 +21,10 @@ void gc__start(struct ctrl_manager *m);
 void rs__start(struct ctrl_manager *m);
 void deploy__start(struct ctrl_manager *m);
 void eps__start(struct ctrl_manager *m);
+void sched__start(struct ctrl_manager *m);
+void sched__stop(void);
+/* Pods the scheduler bound since start. */
+uint64_t sched__bound(void);
 
 /* Splits "ns/name" into ns (may be "") and name; returns name. ns has
  * ROUTE_SEG_MAX bytes. */

@@ -15,14 +15,14 @@ static struct ctrl_manager mgr;
 /* Fields controllers never read: not kept in the cache. */
 static const char *const pod_drop[] = {
 	"metadata.managedFields", "metadata.annotations",
-	"spec.initContainers", "spec.ephemeralContainers", "spec.volumes",
-	"spec.tolerations", "spec.affinity", "status.containerStatuses",
+	"spec.ephemeralContainers", "spec.volumes", "status.containerStatuses",
 	"status.initContainerStatuses", "status.ephemeralContainerStatuses", NULL,
 };
 static const char *const managed_drop[] = { "metadata.managedFields", NULL };
-/* Nodes: only their labels are read (topology zone). */
-static const char *const node_drop[] = { "metadata.managedFields", "metadata.annotations", "spec",
-					 "status", NULL };
+/* Nodes: labels (topology zone), spec, allocatable and conditions. */
+static const char *const node_drop[] = { "metadata.managedFields", "metadata.annotations",
+					 "status.images", "status.nodeInfo", "status.volumesInUse",
+					 "status.volumesAttached", "status.daemonEndpoints", NULL };
 
 const char *ctrl__split_key(const char *key, char *ns, size_t ns_size)
 {
@@ -56,13 +56,14 @@ int controllers_start(struct apiserver *s)
 	rs__start(&mgr);
 	deploy__start(&mgr);
 	eps__start(&mgr);
+	sched__start(&mgr);
 	r = cache_start(&mgr.cache);
 	if (r) {
 		log_error("controllers: cannot fill the cache: %s", strerror(-r));
 		return r;
 	}
 	mgr.started = true;
-	log_info("controllers started: garbage collector, replicaset, deployment, endpointslice");
+	log_info("controllers started: garbage collector, replicaset, deployment, endpointslice, scheduler");
 	return 0;
 }
 
@@ -75,6 +76,7 @@ void controllers_stop(struct apiserver *s)
 	wq_release(&mgr.rs_q);
 	wq_release(&mgr.deploy_q);
 	wq_release(&mgr.eps_q);
+	sched__stop();
 	cache_release(&mgr.cache);
 	ctrl__events_release();
 	memset(&mgr, 0, sizeof(mgr));
