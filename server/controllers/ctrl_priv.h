@@ -12,6 +12,7 @@ struct ctrl_manager {
 	struct apiserver *srv;
 	struct cache cache;
 	struct cache_store *pods, *rs, *deploy, *svcs, *slices, *nodes;
+	struct cache_store *leases;	/* kube-node-lease (node lifecycle) */
 	struct wq gc_q, rs_q, deploy_q, eps_q;
 	bool started;
 };
@@ -25,6 +26,12 @@ void sched__start(struct ctrl_manager *m);
 void sched__stop(void);
 /* Pods the scheduler bound since start. */
 uint64_t sched__bound(void);
+void nlc__start(struct ctrl_manager *m);	/* nodelifecycle.c */
+void nlc__stop(void);
+void tev__start(struct ctrl_manager *m);	/* taintevict.c */
+void tev__stop(void);
+/* Pods the taint eviction deleted since start. */
+uint64_t tev__evicted(void);
 
 /* Splits "ns/name" into ns (may be "") and name; returns name. ns has
  * ROUTE_SEG_MAX bytes. */

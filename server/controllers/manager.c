@@ -50,20 +50,23 @@ int controllers_start(struct apiserver *s)
 	mgr.svcs = cache_add(&mgr.cache, "", "v1", "services", managed_drop);
 	mgr.slices = cache_add(&mgr.cache, "discovery.k8s.io", "v1", "endpointslices", managed_drop);
 	mgr.nodes = cache_add(&mgr.cache, "", "v1", "nodes", node_drop);
-	if (!mgr.rs || !mgr.deploy || !mgr.pods || !mgr.svcs || !mgr.slices || !mgr.nodes)
+	mgr.leases = cache_add(&mgr.cache, "coordination.k8s.io", "v1", "leases", managed_drop);
+	if (!mgr.leases || !mgr.rs || !mgr.deploy || !mgr.pods || !mgr.svcs || !mgr.slices || !mgr.nodes)
 		BUG("controllers: a cached resource is not served");
 	gc__start(&mgr);
 	rs__start(&mgr);
 	deploy__start(&mgr);
 	eps__start(&mgr);
 	sched__start(&mgr);
+	nlc__start(&mgr);
+	tev__start(&mgr);
 	r = cache_start(&mgr.cache);
 	if (r) {
 		log_error("controllers: cannot fill the cache: %s", strerror(-r));
 		return r;
 	}
 	mgr.started = true;
-	log_info("controllers started: garbage collector, replicaset, deployment, endpointslice, scheduler");
+	log_info("controllers started: garbage collector, replicaset, deployment, endpointslice, scheduler, node lifecycle, taint eviction");
 	return 0;
 }
 
@@ -77,6 +80,8 @@ void controllers_stop(struct apiserver *s)
 	wq_release(&mgr.deploy_q);
 	wq_release(&mgr.eps_q);
 	sched__stop();
+	nlc__stop();
+	tev__stop();
 	cache_release(&mgr.cache);
 	ctrl__events_release();
 	memset(&mgr, 0, sizeof(mgr));

@@ -42,6 +42,8 @@ void sched_pod_requests(const cJSON *pod, bool nonzero, struct sched_res *r);
  * node without status fits no pod: "Too many pods"). */
 void sched_node_allocatable(const cJSON *node, struct sched_res *r);
 
+/* True when the one toleration tol tolerates taint. */
+bool sched_toleration_matches(const cJSON *tol, const cJSON *taint);
 /* True when one of tolerations (an array, may be NULL) tolerates taint. */
 bool sched_tolerates(const cJSON *tolerations, const cJSON *taint);
 /* True when tolerations tolerate a taint key:effect with an empty value. */

@@ -121,6 +121,12 @@ static bool tolerates_one(const cJSON *tol, const char *key, const char *value, 
 	return false;
 }
 
+bool sched_toleration_matches(const cJSON *tol, const cJSON *taint)
+{
+	return tolerates_one(tol, json_get_str(taint, "key", ""), json_get_str(taint, "value", ""),
+			     json_get_str(taint, "effect", ""));
+}
+
 bool sched_tolerates(const cJSON *tolerations, const cJSON *taint)
 {
 	const char *k = json_get_str(taint, "key", ""), *v = json_get_str(taint, "value", "");

@@ -113,4 +113,139 @@ kc uncordon n4 >/dev/null
 kc delete deployment web >/dev/null
 kc delete pod --all --wait=false >/dev/null
 kc delete pod --all --grace-period=0 --force >/dev/null 2>&1
-alive; ok "scheduler section done"
+
+# ===== node lifecycle: a fresh server with a short grace period
+server_stop
+tmpdir dir
+server_start "$dir" --node-monitor-grace-period 3s || { not_ok "server with --node-monitor-grace-period starts"; exit 1; }
+ok "server with --node-monitor-grace-period starts"
+
+# the kubelets' Lease renewals: every node listed in $dir/renew, twice a second
+touch "$dir/renew"
+renew_loop() {
+	local n t
+	while :; do
+		t=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)
+		for n in $(cat "$dir/renew" 2>/dev/null); do
+			curl -sS -o /dev/null --cacert "$TLS/server-ca.crt" --cert "$TLS/client-admin.crt" \
+				--key "$TLS/client-admin.key" -X PATCH -H 'Content-Type: application/merge-patch+json' \
+				"$API/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/$n" \
+				-d "{\"spec\":{\"renewTime\":\"$t\"}}"
+		done
+		sleep 0.5
+	done
+}
+lease_add() {
+	cat <<Y | kc apply -f - >/dev/null
+apiVersion: coordination.k8s.io/v1
+kind: Lease
+metadata: {name: $1, namespace: kube-node-lease}
+spec: {holderIdentity: $1, leaseDurationSeconds: 40, renewTime: "$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)"}
+Y
+	echo "$1" >> "$dir/renew"
+}
+renew_stop() { sed -i "/^$1\$/d" "$dir/renew"; }
+renew_loop &
+RENEW_PID=$!
+on_exit "kill $RENEW_PID"
+taints() { kc get node "$1" -o jsonpath='{range .spec.taints[*]}{.key}:{.effect} {end}'; }
+taints_are() { [ "$(taints "$1")" = "$2" ]; }
+
+cat <<Y | kc apply -f - >/dev/null
+apiVersion: v1
+kind: Node
+metadata: {name: m0}
+Y
+expect_eq "a new node is admitted with not-ready:NoSchedule" "node.kubernetes.io/not-ready:NoSchedule " "$(taints m0)"
+lease_add m1; node_add m1 zone-a 4 8Gi
+lease_add m2; node_add m2 zone-a 4 8Gi
+lease_add m3; node_add m3 zone-b 4 8Gi
+alive; check "the not-ready taint goes once the node is Ready" poll 10 taints_are m1 ""
+kc delete node m0 >/dev/null
+
+# --- conditions become taints
+t=$(now)
+node_status m1 True 4 8Gi 110 ",{\"type\":\"MemoryPressure\",\"status\":\"True\",\"reason\":\"KubeletHasInsufficientMemory\",\"message\":\"low\",\"lastHeartbeatTime\":\"$t\",\"lastTransitionTime\":\"$t\"}"
+alive; check "MemoryPressure True -> memory-pressure:NoSchedule" poll 10 taints_are m1 "node.kubernetes.io/memory-pressure:NoSchedule "
+run_pod be '{"spec":{"nodeSelector":{"kubernetes.io/hostname":"m1"}}}'
+run_pod bu '{"spec":{"nodeSelector":{"kubernetes.io/hostname":"m1"},"containers":[{"name":"c","image":"busybox:1.36","resources":{"requests":{"memory":"64Mi"}}}]}}'
+alive; check "a BestEffort pod avoids a node under memory pressure" poll 10 msg_is be \
+	"0/3 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/memory-pressure: }, 2 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
+alive; check "a Burstable pod goes there" poll 10 bound bu
+tols=$(kc get pod be -o jsonpath='{range .spec.tolerations[*]}{.key}:{.effect}:{.tolerationSeconds} {end}')
+expect_eq "DefaultTolerationSeconds: 300 s not-ready/unreachable tolerations" \
+	"node.kubernetes.io/not-ready:NoExecute:300 node.kubernetes.io/unreachable:NoExecute:300 " "$tols"
+node_status m1 True 4 8Gi 110
+alive; check "MemoryPressure gone -> taint gone, the pending pod scheduled" poll 10 bound be
+kc cordon m2 >/dev/null
+alive; check "cordon -> unschedulable:NoSchedule" poll 10 taints_are m2 "node.kubernetes.io/unschedulable:NoSchedule "
+kc uncordon m2 >/dev/null
+alive; check "uncordon -> the taint goes" poll 10 taints_are m2 ""
+kc delete pod be bu --wait=false >/dev/null
+
+# --- a node stops renewing its Lease
+evpod() { # NAME NODE TOLERATION_JSON
+	cat <<Y | kc apply -f - >/dev/null
+apiVersion: v1
+kind: Pod
+metadata: {name: $1}
+spec:
+  nodeName: $2
+  tolerations: [$3]
+  containers: [{name: c, image: busybox:1.36}]
+Y
+	kc patch pod "$1" --subresource=status --type=merge -p '{"status":{"conditions":[{"type":"Ready","status":"True"}]}}' >/dev/null
+}
+evpod e1 m3 '{key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 2}'
+evpod e2 m3 '{key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute}'
+cat <<Y | kc apply -f - >/dev/null
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ev}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: ev}}
+  template:
+    metadata: {labels: {app: ev}}
+    spec:
+      tolerations: [{key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 2}]
+      containers: [{name: c, image: busybox:1.36}]
+Y
+alive; check "deployment pods are spread, one on m3" poll 10 sh -c \
+	"kubectl --kubeconfig $KUBECONFIG get pods -l app=ev -o jsonpath='{range .items[*]}{.spec.nodeName}{\"\\n\"}{end}' | sort | tr '\\n' ' ' | grep -qx 'm1 m2 m3 '"
+renew_stop m3
+cond() { kc get node m3 -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}/{.status.conditions[?(@.type=="Ready")].reason}/{.status.conditions[?(@.type=="Ready")].message}'; }
+alive; check "no renewal for the grace period -> Ready Unknown" poll 10 sh -c "[ \"\$(kubectl --kubeconfig $KUBECONFIG get node m3 -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}')\" = Unknown ]"
+expect_eq "NodeStatusUnknown with upstream's message" "Unknown/NodeStatusUnknown/Kubelet stopped posting node status." "$(cond)"
+alive; check "unreachable taints, NoSchedule and NoExecute" poll 10 taints_are m3 \
+	"node.kubernetes.io/unreachable:NoSchedule node.kubernetes.io/unreachable:NoExecute "
+added=$(kc get node m3 -o jsonpath='{.spec.taints[?(@.effect=="NoExecute")].timeAdded}')
+[ -n "$added" ]; check "the NoExecute taint has timeAdded" [ $? -eq 0 ]
+ready=$(kc get pod e2 -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')
+expect_eq "the node's pods are not Ready any more" "False" "$ready"
+deleting() { [ -n "$(kc get pod "$1" -o jsonpath='{.metadata.deletionTimestamp}')" ]; }
+alive; check "a pod tolerating 2 s is evicted" poll 10 deleting e1
+gone_at=$(date +%s)
+dt=$(kc get pod e1 -o jsonpath='{.status.conditions[?(@.type=="DisruptionTarget")].status}/{.status.conditions[?(@.type=="DisruptionTarget")].reason}')
+expect_eq "evicted pod has DisruptionTarget DeletionByTaintManager" "True/DeletionByTaintManager" "$dt"
+secs=$(( gone_at - $(date -d "$added" +%s) ))
+check "eviction came ~2 s after the taint (took ${secs}s)" test "$secs" -ge 1 -a "$secs" -le 5
+check "TaintManagerEviction event" poll 5 sh -c \
+	"kubectl --kubeconfig $KUBECONFIG get events --field-selector reason=TaintManagerEviction,involvedObject.name=e1 -o jsonpath='{.items[0].message}' | grep -qx 'Marking for deletion Pod default/e1'"
+ev_ok() { [ "$(kc get pods -l app=ev -o jsonpath='{range .items[?(@.metadata.deletionTimestamp)]}x{end}')" = x ] &&
+	[ "$(kc get pods -l app=ev -o jsonpath='{range .items[*]}{.metadata.deletionTimestamp}/{.spec.nodeName}{"\n"}{end}' | grep -c '^/m[12]$')" -eq 3 ]; }
+alive; check "the deployment's pod on m3 is evicted and replaced on m1/m2" poll 10 ev_ok
+deleting e2; expect_eq "a pod tolerating unreachable forever stays" 1 $?
+
+# --- the node comes back before the deadline: eviction cancelled
+evpod c1 m2 '{key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 4}'
+renew_stop m2
+alive; check "m2 silent -> unreachable:NoExecute" poll 10 sh -c "kubectl --kubeconfig $KUBECONFIG get node m2 -o jsonpath='{.spec.taints[*].effect}' | grep -q NoExecute"
+echo m2 >> "$dir/renew"
+node_status m2 True 4 8Gi 110
+alive; check "m2 Ready again -> taints removed" poll 10 taints_are m2 ""
+sleep 4.5
+deleting c1; expect_eq "the pending eviction was cancelled" 1 $?
+check "cancel event" poll 5 sh -c \
+	"kubectl --kubeconfig $KUBECONFIG get events --field-selector reason=TaintManagerEviction,involvedObject.name=c1 -o jsonpath='{range .items[*]}{.message}{\"\\n\"}{end}' | grep -qx 'Cancelling deletion of Pod default/c1'"
+alive; ok "node lifecycle section done"

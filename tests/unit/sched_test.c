@@ -2,6 +2,7 @@
 #include "test.h"
 #include "server/controllers/sched.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,4 +153,59 @@ TEST(sched_host_ports_conflict)
 	cJSON_Delete(a);
 	cJSON_Delete(b);
 	cJSON_Delete(udp);
+}
+
+#include "lib/timefmt.h"
+#include "server/admission.h"
+
+TEST(sched_duration_parse)
+{
+	int64_t ms;
+
+	ASSERT_OK(duration_parse_ms("40s", &ms));
+	ASSERT_EQ(ms, 40000);
+	ASSERT_OK(duration_parse_ms("1m30s", &ms));
+	ASSERT_EQ(ms, 90000);
+	ASSERT_OK(duration_parse_ms("500ms", &ms));
+	ASSERT_EQ(ms, 500);
+	ASSERT_OK(duration_parse_ms("1.5h", &ms));
+	ASSERT_EQ(ms, 5400000);
+	ASSERT_EQ(duration_parse_ms("40", &ms), -EINVAL);
+	ASSERT_EQ(duration_parse_ms("4x", &ms), -EINVAL);
+	ASSERT_EQ(duration_parse_ms("", &ms), -EINVAL);
+	ASSERT_EQ(duration_parse_ms("-1s", &ms), -EINVAL);
+}
+
+TEST(sched_admission_tolerations)
+{
+	cJSON *be = J("{\"spec\":{},\"status\":{\"qosClass\":\"BestEffort\"}}");
+	cJSON *bu = J("{\"spec\":{\"tolerations\":[{\"key\":\"node.kubernetes.io/unreachable\","
+		      "\"operator\":\"Exists\",\"effect\":\"NoExecute\",\"tolerationSeconds\":5}]},"
+		      "\"status\":{\"qosClass\":\"Burstable\"}}");
+	cJSON *all = J("{\"spec\":{\"tolerations\":[{\"operator\":\"Exists\"}]},\"status\":{\"qosClass\":\"Guaranteed\"}}");
+	cJSON *node = J("{\"metadata\":{\"name\":\"n\"}}");
+	char *s;
+
+	admission_pod_tolerations(be);
+	s = cJSON_PrintUnformatted(cJSON_GetObjectItem(cJSON_GetObjectItem(be, "spec"), "tolerations"));
+	ASSERT_STR_EQ(s, "[{\"key\":\"node.kubernetes.io/not-ready\",\"operator\":\"Exists\",\"effect\":\"NoExecute\",\"tolerationSeconds\":300},"
+			 "{\"key\":\"node.kubernetes.io/unreachable\",\"operator\":\"Exists\",\"effect\":\"NoExecute\",\"tolerationSeconds\":300}]");
+	free(s);
+	admission_pod_tolerations(bu);	/* its own unreachable toleration stays alone */
+	s = cJSON_PrintUnformatted(cJSON_GetObjectItem(cJSON_GetObjectItem(bu, "spec"), "tolerations"));
+	ASSERT_STR_EQ(s, "[{\"key\":\"node.kubernetes.io/unreachable\",\"operator\":\"Exists\",\"effect\":\"NoExecute\",\"tolerationSeconds\":5},"
+			 "{\"key\":\"node.kubernetes.io/not-ready\",\"operator\":\"Exists\",\"effect\":\"NoExecute\",\"tolerationSeconds\":300},"
+			 "{\"key\":\"node.kubernetes.io/memory-pressure\",\"operator\":\"Exists\",\"effect\":\"NoSchedule\"}]");
+	free(s);
+	admission_pod_tolerations(all);
+	ASSERT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(all, "spec"), "tolerations")), 1);
+	admission_node_taints(node);
+	admission_node_taints(node);
+	s = cJSON_PrintUnformatted(cJSON_GetObjectItem(node, "spec"));
+	ASSERT_STR_EQ(s, "{\"taints\":[{\"key\":\"node.kubernetes.io/not-ready\",\"effect\":\"NoSchedule\"}]}");
+	free(s);
+	cJSON_Delete(be);
+	cJSON_Delete(bu);
+	cJSON_Delete(all);
+	cJSON_Delete(node);
 }
