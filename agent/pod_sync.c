@@ -420,7 +420,7 @@ static void start_sandbox(struct pod *p)
 
 	mkdir_p(dir, 0755);
 	free(dir);
-	w->hostname = xstrndup(json_get_str(spec, "hostname", p->name), 63);
+	w->hostname = xasprintf("%.63s", json_get_str(spec, "hostname", p->name));
 	w->share_pid = p->share_pid;
 	w->host_network = p->host_network;
 	work_queue(w);

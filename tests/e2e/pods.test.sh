@@ -47,6 +47,9 @@ nx ip -6 route add default dev up0
 
 PORT=$(free_port)
 KUBECONFIG=$D/kubeconfig.yaml
+# runs after the server (and so the agent) stopped: a sanitizer build's reports
+on_exit "! grep -q -e Sanitizer -e 'runtime error' $D/server.log ||
+	{ echo 'not ok - sanitizer report in the server or agent log'; grep -A25 -e Sanitizer -e 'runtime error' $D/server.log | head -50 | sed 's/^/# /'; }"
 nsenter --net=/run/netns/"$NS" "$K1S" server --data-dir "$D" --https-listen-port "$PORT" --write-kubeconfig "$KUBECONFIG" \
 	--ready-file "$D/ready" --node-ip 192.168.77.2 --node-ip fd77::2 \
 	--cluster-cidr 10.42.0.0/16,fd42::/56 --service-cidr 10.43.0.0/16,fd43::/112 \
