@@ -173,6 +173,10 @@ void pod__timer_at(struct pod *p, uint64_t delay_ms);
 
 /* ---- pod_status.c ---- */
 void pod__status_update(struct pod *p);
+/* Puts what the agent knows of the pod's addresses (podIP(s), hostIP(s)),
+ * phase and startTime into p->obj's status, for env (downward API) and
+ * volumes built from it. */
+void pod__obj_fill_status(struct pod *p);
 void pod__event(struct pod *p, const char *ctr, bool warning, const char *reason,
 		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* "Running", "Pending", "Succeeded", "Failed". */

@@ -211,6 +211,18 @@ static cJSON *build_status(struct pod *p)
 	return st;
 }
 
+void pod__obj_fill_status(struct pod *p)
+{
+	cJSON *full = build_status(p), *st = cJSON_CreateObject();
+	static const char *const keys[] = { "hostIP", "hostIPs", "podIP", "podIPs", "phase", "startTime" };
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (json_get(full, keys[i]))
+			json_set(st, keys[i], cJSON_Duplicate(json_get(full, keys[i]), 1));
+	json_set(p->obj, "status", st);
+	cJSON_Delete(full);
+}
+
 /* True when every key of new is equal in old. */
 static bool same(const cJSON *new, const cJSON *old)
 {

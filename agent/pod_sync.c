@@ -167,7 +167,7 @@ static void ctr_init(struct pod_ctr *c, const cJSON *spec, bool init)
 	c->image_ref = xstrdup(json_get_str(spec, "image", ""));
 }
 
-static void cond_init(struct pod *p);
+static void cond_init(struct pod *p, const cJSON *obj);
 
 void pod__update_obj(struct pod *p, const cJSON *obj)
 {
@@ -176,7 +176,9 @@ void pod__update_obj(struct pod *p, const cJSON *obj)
 
 	cJSON_Delete(p->obj);
 	p->obj = cJSON_Duplicate(obj, 1);
+	/* what the workers never read is not kept (memory: one copy per pod) */
 	cJSON_DeleteItemFromObjectCaseSensitive(json_get(p->obj, "metadata"), "managedFields");
+	cJSON_DeleteItemFromObjectCaseSensitive(p->obj, "status");
 	if (json_get(meta, "deletionTimestamp"))
 		p->terminating = true;
 	if (!first)
@@ -208,7 +210,7 @@ void pod__update_obj(struct pod *p, const cJSON *obj)
 	}
 	if (json_get(obj, "status"))
 		p->status_sent = cJSON_Duplicate(json_get(obj, "status"), 1);
-	cond_init(p);
+	cond_init(p, obj);
 }
 
 /* lastTransitionTime of the conditions as the API has them, so a restarted
@@ -216,11 +218,11 @@ void pod__update_obj(struct pod *p, const cJSON *obj)
 static const char *const cond_types[5] = { "PodReadyToStartContainers", "Initialized", "Ready",
 					   "ContainersReady", "PodScheduled" };
 
-static void cond_init(struct pod *p)
+static void cond_init(struct pod *p, const cJSON *obj)
 {
 	const cJSON *c;
 
-	cJSON_ArrayForEach(c, json_path(p->obj, "status.conditions"))
+	cJSON_ArrayForEach(c, json_path(obj, "status.conditions"))
 		for (int i = 0; i < 5; i++)
 			if (!strcmp(json_get_str(c, "type", ""), cond_types[i])) {
 				int64_t ns = 0;
@@ -760,6 +762,7 @@ void pod__sync(struct pod *p)
 			uv_mutex_unlock(&pm->net_mu);
 		}
 	}
+	pod__obj_fill_status(p);	/* downwardAPI volumes read podIP and the like */
 	r = vol_pod_setup(pm->vol, p->obj, &err);
 	if (r) {
 		if (r != -EAGAIN && (!p->sandbox_err || strcmp(p->sandbox_err, err ? err : ""))) {
