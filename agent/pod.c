@@ -541,8 +541,11 @@ void pod_manager_stop(struct pod_manager *pm, void (*done)(void *data), void *da
 		pm->poll_timer.data = pm;
 		uv_close((uv_handle_t *)&pm->poll_timer, poll_closed);
 	}
-	while (pm->pods)
-		pod__forget(pm->pods);
+	for (struct pod *p = pm->pods, *next; p; p = next) {
+		next = p->next;
+		if (!p->busy)	/* a busy pod goes when its step completes */
+			pod__forget(p);
+	}
 	if (!pm->closing && !pm->works && done)
 		done(data);
 }

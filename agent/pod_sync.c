@@ -860,9 +860,8 @@ static void work_done(uv_work_t *req, int status)
 		 (double)(w->t_ran - w->t_run) / 1e6, (double)(mono_ns() - w->t_ran) / 1e6);
 	if (pm->stopping) {
 		work_free(w);
-		if (!pm->works && !pm->closing && pm->done)
-			pm->done(pm->done_data);
-		return;
+		pod__forget(p);
+		return;		/* pod_closed() calls done */
 	}
 	switch (w->op) {
 	case W_SANDBOX:
