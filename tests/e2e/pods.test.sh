@@ -50,13 +50,16 @@ KUBECONFIG=$D/kubeconfig.yaml
 # runs after the server (and so the agent) stopped: a sanitizer build's reports
 on_exit "! grep -q -e Sanitizer -e 'runtime error' $D/server.log ||
 	{ echo 'not ok - sanitizer report in the server or agent log'; grep -A25 -e Sanitizer -e 'runtime error' $D/server.log | head -50 | sed 's/^/# /'; }"
-nsenter --net=/run/netns/"$NS" "$K1S" server --data-dir "$D" --https-listen-port "$PORT" --write-kubeconfig "$KUBECONFIG" \
-	--ready-file "$D/ready" --node-ip 192.168.77.2 --node-ip fd77::2 \
-	--cluster-cidr 10.42.0.0/16,fd42::/56 --service-cidr 10.43.0.0/16,fd43::/112 \
-	--agent-arg=--runc-root="$D/runc" --agent-arg=--cgroup-parent=/$CG \
-	--agent-arg=--pod-backoff-min=2000 > "$D/server.log" 2>&1 &
-SERVER_PID=$!	# nsenter execs k1s: this is the server
-on_exit "kill $SERVER_PID; wait $SERVER_PID; for p in \$(pgrep -f 'k1s agent .*--data-dir $D/agent'); do kill -9 \$p; done"
+server_up() {
+	nsenter --net=/run/netns/"$NS" "$K1S" server --data-dir "$D" --https-listen-port "$PORT" \
+		--write-kubeconfig "$KUBECONFIG" --node-ip 192.168.77.2 --node-ip fd77::2 \
+		--cluster-cidr 10.42.0.0/16,fd42::/56 --service-cidr 10.43.0.0/16,fd43::/112 \
+		--agent-arg=--runc-root="$D/runc" --agent-arg=--cgroup-parent=/$CG \
+		--agent-arg=--pod-backoff-min=2000 >> "$D/server.log" 2>&1 &
+	SERVER_PID=$!	# nsenter execs k1s: this is the server
+	on_exit "kill $SERVER_PID; wait $SERVER_PID; for p in \$(pgrep -f 'k1s agent .*--data-dir $D/agent'); do kill -9 \$p; done"
+}
+server_up
 on_exit "[ \$_failed = 0 ] || { echo '# server log (tail):'; grep -v ' I' '$D/server.log' | tail -n 30 | sed 's/^/# /'; }"
 kc() { nx kubectl --kubeconfig "$KUBECONFIG" "$@"; }
 NODE=$(hostname | tr 'A-Z' 'a-z')
@@ -217,6 +220,19 @@ check "no pod directory left" test ! -e "$D/agent/pods/$uid"
 check "no overlay mount of the pod left" eval "! grep -q $uid /proc/mounts"
 expect_eq "its veth is gone" $((nveth - 1)) "$(veths)"
 check "its addresses are free" eval "! grep -q $uid $D/agent/ipam/ipam-v4 $D/agent/ipam/ipam-v6"
+# ---- a pod removed while no agent ran: its containers are cleaned up ----
+ouid=$(kc get pod pid-false -o jsonpath='{.metadata.uid}')
+kill -9 $(pgrep -P "$SERVER_PID") $(pgrep -f "k1s agent .*--data-dir $D/agent") 2>/dev/null	# supervisor, agent
+kc delete pod pid-false --wait=false >/dev/null 2>&1	# marked
+kc delete pod pid-false --wait=false >/dev/null 2>&1	# removed
+expect_eq "the pod object is gone while the agent is down" "" "$(kc get pods pid-false -o name 2>/dev/null)"
+check "its containers still run" eval "ls $D/agent/containers | grep -q $ouid"
+kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
+server_up
+orphans_gone() { ! ls "$D/agent/containers" | grep -q "$ouid"; }
+check "a restarted agent removes the containers of a pod that is gone" poll 30 orphans_gone
+check "... and its pod directory" poll 5 test ! -e "$D/agent/pods/$ouid"
+
 kc delete deployment dep --timeout=30s >/dev/null 2>&1
 kc delete pods --all --timeout=60s >/dev/null 2>&1
 nothing_left() { [ -z "$(ls "$D/agent/containers")" ] && [ -z "$(kc get pods -o name)" ]; }
