@@ -13,7 +13,8 @@
  *   pod directory   <data>/pods/<pod-uid>/
  *                     volumes/<volume-name>/   (agent/volume.h)
  *                     etc-hosts, hostname, resolv.conf
- *                     pod.json                 namespace, name, uid (re-adoption)
+ *                     ctr/<name>_<attempt>/    overlay upper, work, rootfs
+ *                     termination/<name>_<attempt>  terminationMessagePath
  *   sandbox id      <pod-uid>
  *   container id    <pod-uid>_<container-name>_<attempt>, attempt = the
  *                   container's restartCount when it was created (0, 1, ...);
@@ -22,9 +23,9 @@
  *                   <container-name>/<attempt>.log (CRI format, written by the
  *                   shim); the "previous" log is attempt-1
  *   pod netns       rt_sandbox_ns_path(rt, uid, RT_NS_NET, &path)
- *   images          the store of images/images.h under <data>/images when
- *                   <data> ends in "/agent" (the default layout), else
- *                   <data>/agent/images; <...>/images/import is imported at start
+ *   images          the store of images/images.h: <data>/images when <data>
+ *                   ends in "/agent" (the default layout), else
+ *                   <data>/agent/images; its import/ is imported at start
  *   pod network     bridge "k1s0" holding the gateway (.1 / ::1) of each of
  *                   the node's spec.podCIDRs; IPAM state in <data>/ipam
  *
