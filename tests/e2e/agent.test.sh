@@ -12,7 +12,7 @@ AGENT_PID=
 agent_start() { # EXTRA FLAGS...
 	"$K1S" agent --kubeconfig "$KUBECONFIG" --node-name a1 --node-ip 10.77.0.5 --node-ip fd77::5 \
 		--node-label topology.kubernetes.io/zone=z1 --data-dir "$dir/agent" \
-		--lease-renew-interval 1000 --node-status-check-interval 500 "$@" >> "$dir/agent.log" 2>&1 &
+		--lease-renew-interval 1000 --node-status-check-interval 500 --disable-pods "$@" >> "$dir/agent.log" 2>&1 &
 	AGENT_PID=$!
 	on_exit "kill -9 $AGENT_PID; wait $AGENT_PID"
 }
@@ -73,8 +73,9 @@ server_stop
 tmpdir dir2
 on_exit "for p in \$(pgrep -f '$dir2'); do kill -9 \$p; done"
 P2=$(free_port)
+# host network namespace: the embedded agent registers its node but runs no pods
 "$K1S" server --data-dir "$dir2" --https-listen-port "$P2" --write-kubeconfig "$dir2/kubeconfig.yaml" \
-	--ready-file "$dir2/ready" > "$dir2/server.log" 2>&1 &
+	--ready-file "$dir2/ready" --agent-arg=--disable-pods > "$dir2/server.log" 2>&1 &
 S2=$!
 on_exit "kill -9 $S2; wait $S2"
 on_exit "[ \$_failed = 0 ] || { echo '# server 2 log (tail):'; tail -n 20 '$dir2/server.log' | sed 's/^/# /'; }"
