@@ -1,0 +1,38 @@
+/*
+ * agent/volume.h - pod volumes and container environments (the contract the
+ * pod worker calls; see /docs/pod-config.md).
+ *
+ * Runs on the agent's uv loop; never blocks on the network: configMaps,
+ * secrets and services are read from informers the manager starts.
+ */
+#ifndef K1S_AGENT_VOLUME_H
+#define K1S_AGENT_VOLUME_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+
+struct api_client; struct rt_mount; struct vol_manager;
+
+/* Starts what the manager needs (e.g. informers on configmaps/secrets/services it reads). */
+int vol_manager_new(struct api_client *c, const char *pods_dir, const char *node_name,
+		    struct vol_manager **out);
+void vol_manager_free(struct vol_manager *m);
+/* Prepares every volume of pod under <pods_dir>/<uid>/volumes/. 0 = ready; -EAGAIN = a referenced
+ * object is not known yet, call again later; other -errno = failed, *err = an event message
+ * (malloc'd). Idempotent: called again on every pod sync; it refreshes configMap/secret/
+ * downwardAPI contents (that is how updates reach running pods). */
+int vol_pod_setup(struct vol_manager *m, const cJSON *pod, char **err);
+/* The bind/tmpfs mounts for one container's volumeMounts (subPath included). *mounts is one
+ * malloc'd block owning its strings; free with free(). */
+int vol_container_mounts(struct vol_manager *m, const cJSON *pod, const cJSON *container,
+			 struct rt_mount **mounts, size_t *n, char **err);
+/* The container's environment, "K=V" strings, NULL-terminated, one malloc'd block (free()).
+ * image_env: the image config's Env (may be NULL). Includes env, envFrom, valueFrom (fieldRef,
+ * resourceFieldRef, configMapKeyRef, secretKeyRef) and the service environment variables.
+ * -EAGAIN / -errno + *err as above (CreateContainerConfigError). */
+int vol_container_env(struct vol_manager *m, const cJSON *pod, const cJSON *container,
+		      const char *const *image_env, char ***env, char **err);
+/* Unmounts tmpfs volumes and removes <pods_dir>/<uid>/volumes. */
+int vol_pod_teardown(struct vol_manager *m, const char *uid);
+
+#endif
