@@ -320,17 +320,24 @@ static void hook_after(uv_work_t *w, int status)
 	hook_free(op);
 }
 
-static void hook_sleep_closed(uv_handle_t *h)
+static void hook_timer_closed(uv_handle_t *h)
 {
 	hook_free(container_of((uv_timer_t *)h, struct hook_op, timer));
 }
 
-static void hook_slept(uv_timer_t *t)
+/* A sleep finished, or a handler could not run: report on the loop. */
+static void hook_timer_done(uv_timer_t *t)
 {
 	struct hook_op *op = container_of(t, struct hook_op, timer);
 
-	op->done(op->ud, 0, NULL);
-	uv_close((uv_handle_t *)t, hook_sleep_closed);
+	op->done(op->ud, op->rc, op->msg);
+	uv_close((uv_handle_t *)t, hook_timer_closed);
+}
+
+static void hook_later(struct probe_manager *m, struct hook_op *op, uint64_t ms)
+{
+	uv_timer_init(m->loop, &op->timer);
+	uv_timer_start(&op->timer, hook_timer_done, ms, 0);
 }
 
 int probe_run_hook(struct probe_manager *m, const cJSON *handler, const char *ctr_id,
@@ -338,26 +345,24 @@ int probe_run_hook(struct probe_manager *m, const cJSON *handler, const char *ct
 		   probe_hook_done_fn done, void *ud)
 {
 	struct hook_op *op = xcalloc(1, sizeof(*op));
-	char *err = NULL;
-	int ret = probe__handler_decode(handler, NULL, &op->h, &err);
+	int ret;
 
-	if (ret) {
-		log_warn("lifecycle hook of %s: %s", ctr_id, err);
-		free(err);
-		free(op);
-		return ret;
-	}
-	op->ctr_id = xstrdup(ctr_id);
+	op->done = done;
+	op->ud = ud;
+	op->ctr_id = xstrdup(ctr_id ? ctr_id : "");
 	op->netns = netns_path ? xstrdup(netns_path) : NULL;
 	op->pod_ip = pod_ip ? xstrdup(pod_ip) : NULL;
 	op->tgt = (struct probe_target){ m->rt, op->ctr_id, op->netns, op->pod_ip, timeout_ms };
-	op->done = done;
-	op->ud = ud;
+	op->rc = probe__handler_decode(handler, NULL, &op->h, &op->msg);
+	if (op->rc) {
+		log_warn("lifecycle hook of %s: %s", op->ctr_id, op->msg);
+		hook_later(m, op, 0);
+		return 0;
+	}
 	if (op->h.action == PA_SLEEP) {
 		uint64_t ms = (uint64_t)op->h.sleep_ms;
 
-		uv_timer_init(m->loop, &op->timer);
-		uv_timer_start(&op->timer, hook_slept, timeout_ms && ms > timeout_ms ? timeout_ms : ms, 0);
+		hook_later(m, op, timeout_ms && ms > timeout_ms ? timeout_ms : ms);
 		return 0;
 	}
 	ret = uv_queue_work(m->loop, &op->work, hook_work, hook_after);

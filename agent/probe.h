@@ -1,5 +1,17 @@
 /*
- * agent/probe.h - probes and lifecycle hooks; results arrive on the uv loop.
+ * agent/probe.h - container probes (startup, liveness, readiness) and
+ * lifecycle hooks (postStart, preStop) for the pod workers.
+ *
+ * Results arrive on the uv loop the manager was made with, never inside the
+ * call that started the work. The pod worker acts on them: readiness drives
+ * the container's ready flag, a liveness failure restarts the container,
+ * startup gates the other two.
+ *
+ * Implemented by agent/probe.c (timers, results), agent/probe_spec.c
+ * (decoding, thresholds) and agent/probe_net.c (httpGet/tcpSocket inside
+ * the pod's netns); exec uses rt_container_exec_sync (runtime_exec.h).
+ * Checks run in libuv's thread pool. done of probe_run_hook runs exactly
+ * once, also for a handler that cannot be decoded (-EINVAL + message).
  */
 #ifndef K1S_AGENT_PROBE_H
 #define K1S_AGENT_PROBE_H
@@ -8,10 +20,14 @@
 #include <uv.h>
 #include <cjson/cJSON.h>
 
-struct rt; struct probe_manager;
+struct rt;
+struct probe_manager;
+
 enum probe_kind { PROBE_STARTUP, PROBE_LIVENESS, PROBE_READINESS };
+
 typedef void (*probe_result_fn)(void *ud, const char *pod_uid, const char *container,
 				enum probe_kind kind, bool success, const char *message);
+
 int probe_manager_new(uv_loop_t *loop, struct rt *rt, struct probe_manager **out);
 void probe_manager_free(struct probe_manager *m);
 /* Starts the container's probes (those its spec has) for the running runtime id ctr_id;

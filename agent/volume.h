@@ -1,9 +1,24 @@
 /*
- * agent/volume.h - pod volumes and container environments (the contract the
- * pod worker calls; see /docs/pod-config.md).
+ * agent/volume.h - a pod's volumes and a container's environment, for the
+ * pod workers (agent/pod*.c).
  *
- * Runs on the agent's uv loop; never blocks on the network: configMaps,
- * secrets and services are read from informers the manager starts.
+ * Everything here runs on the agent's uv loop and never blocks on the
+ * network: objects a pod refers to (configMaps, secrets, services) come from
+ * informers the manager starts. Files live under
+ * <pods_dir>/<pod uid>/volumes/<volume name>/ (the conventions of
+ * agent/pod.h).
+ *
+ * Errors: 0, -EAGAIN when a referenced object is not known yet (call again
+ * later), other -errno = failed with a malloc'd event message in *err (the
+ * pod worker reports it; for env and mounts it becomes
+ * CreateContainerConfigError).
+ *
+ * Implemented by agent/volume.c (manager, setup, mounts, teardown),
+ * agent/vol_*.c and agent/env.c; the rules are in docs/pod-config.md.
+ * On -EAGAIN *err may also be set (e.g. 'configmap "x" not found': the
+ * object may still be created, so the worker retries; the kubelet shows it
+ * as a FailedMount event). For env, a missing object or key that is not
+ * optional is -ENOENT with upstream's message (CreateContainerConfigError).
  */
 #ifndef K1S_AGENT_VOLUME_H
 #define K1S_AGENT_VOLUME_H
@@ -11,7 +26,9 @@
 #include <stddef.h>
 #include <cjson/cJSON.h>
 
-struct api_client; struct rt_mount; struct vol_manager;
+struct api_client;
+struct rt_mount;
+struct vol_manager;
 
 /* Starts what the manager needs (e.g. informers on configmaps/secrets/services it reads). */
 int vol_manager_new(struct api_client *c, const char *pods_dir, const char *node_name,

@@ -29,6 +29,8 @@ int cmd_server(int argc, char **argv)
 		{ "write-kubeconfig-mode", FLAG_STR, &c.write_kubeconfig_mode, "Mode of the kubeconfig file (default 0600)", "K1S_KUBECONFIG_MODE" },
 		{ "token-auth-file", FLAG_STR, &c.token_auth_file, "Static bearer tokens (token,user,uid,\"groups\")", NULL },
 		{ "cluster-cidr", FLAG_STR, &c.cluster_cidr, "Pod CIDRs (default 10.42.0.0/16,fd42::/56)", NULL },
+		{ "node-cidr-mask-size-ipv4", FLAG_INT, &c.node_cidr_mask_v4, "Prefix length of each node's IPv4 pod CIDR (default 24)", NULL },
+		{ "node-cidr-mask-size-ipv6", FLAG_INT, &c.node_cidr_mask_v6, "Prefix length of each node's IPv6 pod CIDR (default 64)", NULL },
 		{ "service-cidr", FLAG_STR, &c.service_cidr, "Service CIDRs (default 10.43.0.0/16,fd43::/112)", NULL },
 		{ "history-events", FLAG_INT, &c.history_events, "Revisions of history kept for watches and paged lists (default 10000)", NULL },
 		{ "history-seconds", FLAG_INT, &c.history_seconds, "Age of history kept for watches and paged lists (default 300)", NULL },
