@@ -36,6 +36,14 @@
 enum vol_kind { VOL_CONFIGMAP, VOL_SECRET, VOL_SERVICE, VOL__KINDS };
 
 struct api_informer;
+/* A pod whose volumes were set up: kept so configMap/secret updates can be
+ * published without waiting for the pod worker's next sync. */
+struct vol_pod {
+	struct vol_pod *next;
+	char *uid;
+	cJSON *pod;		/* owned copy of the last pod given to vol_pod_setup */
+};
+
 struct vol_manager {
 	struct api_client *api;
 	struct api_informer *inf[VOL__KINDS];
@@ -45,12 +53,18 @@ struct vol_manager {
 	int64_t alloc_cpu_milli;	/* node allocatable: default limits, in millicores */
 	int64_t alloc_mem;		/* ... in bytes */
 	int64_t alloc_eph;		/* ... ephemeral-storage, in bytes */
+	struct vol_pod *pods;		/* set up and not torn down */
+	unsigned refreshes;		/* volume refreshes triggered by object changes */
 };
 
 /* A manager without informers for tests: objects come from vol__fake_put. */
 struct vol_manager *vol__manager_fake(const char *pods_dir, const char *node_name);
-/* Adds or replaces (same namespace/name) an object; obj is copied. */
+/* Adds or replaces (same namespace/name) an object; obj is copied. Like an
+ * informer event, it refreshes the volumes of the pods that use it. */
 void vol__fake_put(struct vol_manager *m, enum vol_kind k, const cJSON *obj);
+/* Re-publishes the volumes of every known pod of ns that uses the
+ * configMap/secret name (informer callbacks call it). */
+void vol__refresh(struct vol_manager *m, enum vol_kind k, const char *ns, const char *name);
 int vol__lookup(struct vol_manager *m, enum vol_kind k, const char *ns, const char *name,
 		const cJSON **obj);
 const char *vol__kind_name(enum vol_kind k);	/* "configmap", "secret", "service" */

@@ -58,6 +58,23 @@ static struct vol_manager *manager_alloc(const char *pods_dir, const char *node_
 	return m;
 }
 
+static void obj_changed(struct api_informer *inf, const cJSON *obj, void *ud)
+{
+	struct vol_manager *m = ud;
+	const cJSON *md = json_get(obj, "metadata");
+
+	for (int k = 0; k < VOL_SERVICE; k++)
+		if (m->inf[k] == inf)
+			vol__refresh(m, k, json_get_str(md, "namespace", ""),
+				     json_get_str(md, "name", ""));
+}
+
+static void obj_updated(struct api_informer *inf, const cJSON *old, const cJSON *obj, void *ud)
+{
+	(void)old;
+	obj_changed(inf, obj, ud);
+}
+
 int vol_manager_new(struct api_client *c, const char *pods_dir, const char *node_name,
 		    struct vol_manager **out)
 {
@@ -66,7 +83,12 @@ int vol_manager_new(struct api_client *c, const char *pods_dir, const char *node
 
 	m->api = c;
 	for (int k = 0; k < VOL__KINDS && c && !ret; k++) {
-		struct api_informer_opts o = { .path = kind_paths[k] };
+		struct api_informer_opts o = { .path = kind_paths[k], .ud = m };
+
+		if (k != VOL_SERVICE) {
+			o.on_add = obj_changed;
+			o.on_update = obj_updated;
+		}
 
 		ret = api_informer_start(c, &o, &m->inf[k]);
 	}
@@ -96,6 +118,14 @@ void vol_manager_free(struct vol_manager *m)
 			api_informer_free(m->inf[k]);
 		cJSON_Delete(m->fake[k]);
 	}
+	while (m->pods) {
+		struct vol_pod *vp = m->pods;
+
+		m->pods = vp->next;
+		free(vp->uid);
+		cJSON_Delete(vp->pod);
+		free(vp);
+	}
 	free(m->pods_dir);
 	free(m->node_name);
 	free(m);
@@ -118,11 +148,14 @@ void vol__fake_put(struct vol_manager *m, enum vol_kind k, const cJSON *obj)
 	cJSON_ArrayForEach(e, m->fake[k]) {
 		if (same_key(e, json_get_str(md, "namespace", ""), json_get_str(md, "name", ""))) {
 			cJSON_ReplaceItemInArray(m->fake[k], i, cJSON_Duplicate(obj, true));
-			return;
+			goto out;
 		}
 		i++;
 	}
 	cJSON_AddItemToArray(m->fake[k], cJSON_Duplicate(obj, true));
+out:
+	if (k != VOL_SERVICE)
+		vol__refresh(m, k, json_get_str(md, "namespace", ""), json_get_str(md, "name", ""));
 }
 
 int vol__lookup(struct vol_manager *m, enum vol_kind k, const char *ns, const char *name,
@@ -282,6 +315,7 @@ static int setup_projected(struct pod_ctx *p, const cJSON *src, const char *dir,
 	unsigned mode = def_mode(src);
 	const cJSON *s;
 	int ret = make_dir(dir, 0755, err);
+	bool first = !vol__is_mountpoint(dir);	/* warn once per pod, not per sync */
 
 	if (!ret)
 		ret = mount_tmpfs(dir, 0, err);
@@ -296,12 +330,12 @@ static int setup_projected(struct pod_ctx *p, const cJSON *src, const char *dir,
 			ret = vol__payload_object(p->m, &pl, VOL_SECRET, p->ns, x, mode, err);
 		else if ((x = json_get(s, "downwardAPI")))
 			ret = vol__payload_downward(&pl, p->pod, x, mode, p->m, err);
-		else if ((x = json_get(s, "serviceAccountToken")))
+		else if ((x = json_get(s, "serviceAccountToken")) && first)
 			log_warn("pod %s/%s: projected serviceAccountToken '%s' skipped: "
 				 "this cluster has no token API yet", p->ns,
 				 json_get_str(json_get(p->pod, "metadata"), "name", ""),
 				 json_get_str(x, "path", ""));
-		else
+		else if (!x && first)
 			log_warn("pod %s/%s: unsupported projected source skipped", p->ns,
 				 json_get_str(json_get(p->pod, "metadata"), "name", ""));
 	}
@@ -417,6 +451,78 @@ static int pod_ctx_init(struct pod_ctx *p, struct vol_manager *m, const cJSON *p
 	return 0;
 }
 
+static struct vol_pod **pod_slot(struct vol_manager *m, const char *uid)
+{
+	struct vol_pod **pp;
+
+	for (pp = &m->pods; *pp; pp = &(*pp)->next)
+		if (!strcmp((*pp)->uid, uid))
+			break;
+	return pp;
+}
+
+/* Keeps a copy of pod (unless it is the kept copy itself). */
+static void pod_remember(struct vol_manager *m, const char *uid, const cJSON *pod)
+{
+	struct vol_pod **pp = pod_slot(m, uid), *vp = *pp;
+
+	if (vp && vp->pod == pod)
+		return;
+	if (!vp) {
+		vp = *pp = xcalloc(1, sizeof(*vp));
+		vp->uid = xstrdup(uid);
+	}
+	cJSON_Delete(vp->pod);
+	vp->pod = cJSON_Duplicate(pod, true);
+}
+
+static void pod_forget(struct vol_manager *m, const char *uid)
+{
+	struct vol_pod **pp = pod_slot(m, uid), *vp = *pp;
+
+	if (!vp)
+		return;
+	*pp = vp->next;
+	free(vp->uid);
+	cJSON_Delete(vp->pod);
+	free(vp);
+}
+
+/* The pod has a configMap/secret volume (or projected source) named name. */
+static bool pod_uses(const cJSON *pod, enum vol_kind k, const char *name)
+{
+	const char *field = k == VOL_SECRET ? "secret" : "configMap";
+	const cJSON *v, *s;
+
+	cJSON_ArrayForEach(v, json_path(pod, "spec.volumes")) {
+		const cJSON *src = json_get(v, field);
+
+		if (src && !strcmp(json_get_str(src, k == VOL_SECRET ? "secretName" : "name", ""), name))
+			return true;
+		cJSON_ArrayForEach(s, json_path(v, "projected.sources"))
+			if (!strcmp(json_get_str(json_get(s, field), "name", "\n"), name))
+				return true;
+	}
+	return false;
+}
+
+void vol__refresh(struct vol_manager *m, enum vol_kind k, const char *ns, const char *name)
+{
+	for (struct vol_pod *vp = m->pods; vp; vp = vp->next) {
+		char *err = NULL;
+		int ret;
+
+		if (strcmp(json_get_str(json_get(vp->pod, "metadata"), "namespace", "default"), ns) ||
+		    !pod_uses(vp->pod, k, name))
+			continue;
+		m->refreshes++;
+		ret = vol_pod_setup(m, vp->pod, &err);
+		if (ret && ret != -EAGAIN)
+			log_warn("refreshing the volumes of pod %s: %s", vp->uid, err ? err : strerror(-ret));
+		free(err);
+	}
+}
+
 int vol_pod_setup(struct vol_manager *m, const cJSON *pod, char **err)
 {
 	struct pod_ctx p;
@@ -456,6 +562,7 @@ int vol_pod_setup(struct vol_manager *m, const cJSON *pod, char **err)
 		}
 	}
 	free(p.voldir);
+	pod_remember(m, json_get_str(json_get(pod, "metadata"), "uid", ""), pod);
 	return ret;
 }
 
@@ -619,6 +726,7 @@ int vol_pod_teardown(struct vol_manager *m, const char *uid)
 
 	if (uid_check(uid))
 		return -EINVAL;
+	pod_forget(m, uid);
 	voldir = xasprintf("%s/%s/volumes", m->pods_dir, uid);
 	d = opendir(voldir);
 	while (d && (e = readdir(d))) {

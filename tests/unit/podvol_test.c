@@ -249,12 +249,21 @@ TEST(vol_configmap_keys_items_optional)
 			"\"items\":[{\"key\":\"zz\",\"path\":\"z\"},{\"key\":\"k1\",\"path\":\"k\"}]}}]", &err));
 	ASSERT_STR_EQ(vfile(m, "x", "k"), "v1");
 
-	/* an update reaches the volume on the next setup */
+	/* an update reaches the volume at once (the informer event), without a pod sync */
+	ASSERT_OK(setup(m, "[{\"name\":\"all\",\"configMap\":{\"name\":\"cm\"}}]", &err));
+	m->refreshes = 0;
 	vol__fake_put(m, VOL_CONFIGMAP, J("{\"metadata\":{\"namespace\":\"ns1\",\"name\":\"cm\"},"
 					  "\"data\":{\"k1\":\"new\"}}"));
-	ASSERT_OK(setup(m, "[{\"name\":\"all\",\"configMap\":{\"name\":\"cm\"}}]", &err));
+	ASSERT_EQ(m->refreshes, 1);
 	ASSERT_STR_EQ(vfile(m, "all", "k1"), "new");
 	ASSERT_NULL(vfile(m, "all", "k2"));
+	/* another namespace's object of that name, or an unused one, changes nothing */
+	vol__fake_put(m, VOL_CONFIGMAP, J("{\"metadata\":{\"namespace\":\"ns2\",\"name\":\"cm\"},\"data\":{}}"));
+	vol__fake_put(m, VOL_CONFIGMAP, J("{\"metadata\":{\"namespace\":\"ns1\",\"name\":\"other\"},\"data\":{}}"));
+	ASSERT_EQ(m->refreshes, 1);
+	ASSERT_OK(vol_pod_teardown(m, "u-1"));
+	vol__fake_put(m, VOL_CONFIGMAP, J("{\"metadata\":{\"namespace\":\"ns1\",\"name\":\"cm\"},\"data\":{}}"));
+	ASSERT_EQ(m->refreshes, 1);
 	vol_manager_free(m);
 }
 
