@@ -239,3 +239,37 @@ bad_div:
 	*err = xasprintf("resourceFieldRef \"%s\": invalid divisor", res);
 	return -EINVAL;
 }
+
+static void set_ips(cJSON *st, const char *one, const char *many, const char *const *ips, size_t n)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t i = 0; i < n; i++) {
+		cJSON *e;
+
+		if (!ips[i] || !*ips[i])
+			continue;
+		if (!cJSON_GetArraySize(arr))
+			json_set_str(st, one, ips[i]);
+		e = cJSON_CreateObject();
+		json_set_str(e, "ip", ips[i]);
+		cJSON_AddItemToArray(arr, e);
+	}
+	if (cJSON_GetArraySize(arr))
+		json_set(st, many, arr);
+	else
+		cJSON_Delete(arr);
+}
+
+cJSON *vol_pod_with_ips(const cJSON *pod, const char *const *pod_ips, size_t n_pod,
+			const char *const *host_ips, size_t n_host)
+{
+	cJSON *copy = cJSON_Duplicate(pod, true), *st;
+
+	if (!copy)
+		copy = cJSON_CreateObject();
+	st = json_obj(copy, "status");
+	set_ips(st, "podIP", "podIPs", pod_ips, n_pod);
+	set_ips(st, "hostIP", "hostIPs", host_ips, n_host);
+	return copy;
+}

@@ -200,16 +200,16 @@ static int uid_check(const char *uid)
 	return 0;
 }
 
-static int mount_tmpfs(const char *dir, int64_t size, char **err)
+static int mount_tmpfs(const char *dir, unsigned mode, int64_t size, char **err)
 {
 	char opts[64];
 
 	if (vol__is_mountpoint(dir))
 		return 0;
 	if (size > 0)
-		snprintf(opts, sizeof(opts), "mode=0777,size=%lld", (long long)size);
+		snprintf(opts, sizeof(opts), "mode=%04o,size=%lld", mode, (long long)size);
 	else
-		snprintf(opts, sizeof(opts), "mode=0777");
+		snprintf(opts, sizeof(opts), "mode=%04o", mode);
 	if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) {
 		int ret = -errno;
 
@@ -248,7 +248,7 @@ static int setup_empty_dir(struct pod_ctx *p, const cJSON *src, const char *dir,
 		return chmod(dir, 0777) < 0 ? -errno : 0;
 	if (limit && !quantity_from_json(limit, &q, &qerr))
 		size = quantity_value(&q);
-	return mount_tmpfs(dir, size, err);
+	return mount_tmpfs(dir, 0777, size, err);
 }
 
 static int publish(struct pod_ctx *p, const char *dir, struct vol_payload *pl, char **err)
@@ -277,7 +277,7 @@ static int setup_object(struct pod_ctx *p, const cJSON *src, const char *dir, ch
 	int ret = make_dir(dir, 0755, err);
 
 	if (!ret && k == VOL_SECRET)
-		ret = mount_tmpfs(dir, 0, err);
+		ret = mount_tmpfs(dir, 0755, 0, err);
 	if (!ret)
 		ret = vol__payload_object(p->m, &pl, k, p->ns, src, def_mode(src), err);
 	if (!ret)
@@ -318,7 +318,7 @@ static int setup_projected(struct pod_ctx *p, const cJSON *src, const char *dir,
 	bool first = !vol__is_mountpoint(dir);	/* warn once per pod, not per sync */
 
 	if (!ret)
-		ret = mount_tmpfs(dir, 0, err);
+		ret = mount_tmpfs(dir, 0755, 0, err);
 	cJSON_ArrayForEach(s, json_get(src, "sources")) {
 		const cJSON *x;
 

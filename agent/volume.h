@@ -49,6 +49,12 @@ int vol_container_mounts(struct vol_manager *m, const cJSON *pod, const cJSON *c
  * -EAGAIN / -errno + *err as above (CreateContainerConfigError). */
 int vol_container_env(struct vol_manager *m, const cJSON *pod, const cJSON *container,
 		      const char *const *image_env, char ***env, char **err);
+/* A copy of pod (cJSON_Delete it) whose status.podIP(s) and hostIP(s) are
+ * the worker's own addresses (NULL or "" entries skipped; n == 0 keeps the
+ * pod's): the API object lacks them until the worker posted its status,
+ * and env fieldRefs status.podIP(s)/hostIP(s) read them from here. */
+cJSON *vol_pod_with_ips(const cJSON *pod, const char *const *pod_ips, size_t n_pod,
+			const char *const *host_ips, size_t n_host);
 /* Unmounts tmpfs volumes and removes <pods_dir>/<uid>/volumes. */
 int vol_pod_teardown(struct vol_manager *m, const char *uid);
 

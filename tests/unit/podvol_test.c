@@ -655,3 +655,26 @@ TEST(env_missing_references)
 	cJSON_Delete(pod);
 	vol_manager_free(m);
 }
+
+TEST(env_pod_ips_from_the_worker)
+{
+	struct vol_manager *m = fake();
+	cJSON *pod = J("{\"metadata\":{\"namespace\":\"ns1\",\"name\":\"p\",\"uid\":\"u\"},\"spec\":{}}");
+	cJSON *ctr = J("{\"name\":\"c\",\"env\":[{\"name\":\"IP\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"status.podIP\"}}},"
+		       "{\"name\":\"IPS\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"status.podIPs\"}}},"
+		       "{\"name\":\"HIPS\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"status.hostIPs\"}}}]}");
+	const char *pips[] = { "10.42.0.9", "fd42::9" }, *hips[] = { "192.0.2.1", NULL };
+	cJSON *with = vol_pod_with_ips(pod, pips, 2, hips, 2);
+	char **env, *err = NULL;
+
+	ASSERT_OK(vol_container_env(m, with, ctr, NULL, &env, &err));
+	ASSERT_STR_EQ(env_get(env, "IP"), "10.42.0.9");
+	ASSERT_STR_EQ(env_get(env, "IPS"), "10.42.0.9,fd42::9");
+	ASSERT_STR_EQ(env_get(env, "HIPS"), "192.0.2.1");
+	ASSERT_NULL(json_get(pod, "status"));	/* the original is untouched */
+	free(env);
+	cJSON_Delete(with);
+	cJSON_Delete(pod);
+	cJSON_Delete(ctr);
+	vol_manager_free(m);
+}
