@@ -207,7 +207,8 @@ void vol__service_env(struct vol_manager *m, const char *ns, bool service_links,
 		api_informer_foreach(m->inf[VOL_SERVICE], svc_collect, &l);
 	cJSON_ArrayForEach(e, m->fake[VOL_SERVICE])
 		svc_collect(e, &l);
-	qsort(l.s, l.n, sizeof(*l.s), cmp_svc);
+	if (l.n)
+		qsort(l.s, l.n, sizeof(*l.s), cmp_svc);
 	for (size_t i = 0; i < l.n; i++)
 		one_service(l.s[i], list, n, alloc);
 	free(l.s);
