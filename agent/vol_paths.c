@@ -157,6 +157,7 @@ int vol__payload_add(struct vol_payload *p, const char *path, const void *data,
 		f = &p->f[p->n++];
 		f->path = xstrdup(path);
 	} else {
+		explicit_bzero(f->data, f->len);
 		free(f->data);
 	}
 	f->data = xmalloc(len + 1);
@@ -171,6 +172,7 @@ void vol__payload_release(struct vol_payload *p)
 {
 	for (size_t i = 0; i < p->n; i++) {
 		free(p->f[i].path);
+		explicit_bzero(p->f[i].data, p->f[i].len);	/* secrets, too */
 		free(p->f[i].data);
 	}
 	free(p->f);

@@ -11,6 +11,13 @@
 #include "lib/json.h"
 #include "lib/util.h"
 
+static void wipe_free(char *p, size_t len)
+{
+	if (p)
+		explicit_bzero(p, len);
+	free(p);
+}
+
 static int b64_decode(const char *s, char **val, size_t *len)
 {
 	size_t n = 0, sl = strlen(s);
@@ -83,7 +90,7 @@ int vol__obj_foreach(enum vol_kind k, const cJSON *obj,
 			if (ret)
 				continue;
 			ret = fn(e->string, val, len, ud);
-			free(val);
+			wipe_free(val, len);
 			if (ret)
 				return ret;
 		}
@@ -139,7 +146,7 @@ static int add_items(struct vol_payload *p, enum vol_kind k, const cJSON *obj,
 			return -ENOENT;
 		}
 		ret = vol__payload_add(p, path, val, len, item_mode(it, def_mode));
-		free(val);
+		wipe_free(val, len);
 		if (ret) {
 			*err = xasprintf("too many files in the volume");
 			return ret;

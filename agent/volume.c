@@ -244,11 +244,17 @@ static int setup_empty_dir(struct pod_ctx *p, const cJSON *src, const char *dir,
 	ret = make_dir(dir, 0777, err);
 	if (ret)
 		return ret;
-	if (!*medium)
-		return chmod(dir, 0777) < 0 ? -errno : 0;
-	if (limit && !quantity_from_json(limit, &q, &qerr))
-		size = quantity_value(&q);
-	return mount_tmpfs(dir, 0777, size, err);
+	if (*medium) {
+		if (limit && !quantity_from_json(limit, &q, &qerr))
+			size = quantity_value(&q);
+		ret = mount_tmpfs(dir, 0777, size, err);
+		if (ret)
+			return ret;
+	}
+	/* With fsGroup the directory belongs to that group, setgid (as upstream). */
+	if (p->fs_group >= 0 && chown(dir, (uid_t)-1, (gid_t)p->fs_group) < 0)
+		return -errno;
+	return chmod(dir, p->fs_group >= 0 ? 02777 : 0777) < 0 ? -errno : 0;
 }
 
 static int publish(struct pod_ctx *p, const char *dir, struct vol_payload *pl, char **err)
