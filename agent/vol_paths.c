@@ -214,7 +214,9 @@ static bool file_same(const char *path, const struct vol_file *f, int64_t gid)
 	size_t len = 0;
 	bool same;
 
-	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || (st.st_mode & 07777) != f->mode ||
+	unsigned mode = f->mode | (gid >= 0 ? 0040 : 0);	/* as write_one() sets it */
+
+	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || (st.st_mode & 07777) != mode ||
 	    (size_t)st.st_size != f->len || (gid >= 0 && st.st_gid != (gid_t)gid))
 		return false;
 	if (read_file(path, f->len + 1, &data, &len))
