@@ -191,6 +191,9 @@ cm_is() { [ "$(rx vols cat "$1")" = "$2" ]; }
 check "configMap update reaches the volume" poll 10 cm_is /cm/greeting bye
 check "... and the projected volume" poll 10 cm_is /p/greeting bye
 expect_eq "a subPath mount keeps the old contents (as upstream)" hello "$(rx vols cat /etc/app.conf)"
+kc label pod vols extra=yes > /dev/null
+labels_has() { rx vols cat /d/labels | grep -qx 'extra="yes"'; }
+check "a label change reaches the downwardAPI volume" poll 10 labels_has
 
 # httpGet readiness inside the pod's network namespace, tcpSocket and exec liveness
 kc apply -f - > /dev/null <<EOF
