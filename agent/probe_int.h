@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "agent/probe.h"
+#include "lib/buf.h"
 
 #define PROBE_PATH_MAX 2048		/* bytes of an httpGet path */
 #define PROBE_HEADERS_MAX 8192		/* bytes of httpGet headers */
@@ -32,6 +33,7 @@ struct probe_handler {
 	bool https;
 	char *headers;		/* HTTP: "Name: value\r\n" lines, owned ("" when none) */
 	char *host_header;	/* HTTP: a user Host header value, or NULL */
+	char *service;		/* GRPC: the health service name, or NULL */
 	int64_t sleep_ms;	/* SLEEP */
 };
 
@@ -80,6 +82,14 @@ int probe__run(const struct probe_handler *h, const struct probe_target *t, bool
 /* httpGet / tcpSocket (probe_net.c), same conventions. */
 int probe__http(const struct probe_handler *h, const struct probe_target *t, bool hook, char **msg);
 int probe__tcp(const struct probe_handler *h, const struct probe_target *t, char **msg);
+/* grpc.health.v1 Check over HTTP/2 (probe_grpc.c), same conventions. */
+int probe__grpc(const struct probe_handler *h, const struct probe_target *t, char **msg);
+/* The request bytes (preface .. DATA) of a Check call; for tests. */
+void probe__grpc_request(struct buf *b, const char *authority, const char *service);
+/* HealthCheckResponse.status of a length-prefixed gRPC message, or -1. */
+int probe__grpc_status(const unsigned char *m, size_t len);
+/* A connected non-blocking socket to host:port made in netns, or -errno. */
+int probe__dial(const char *netns, const char *host, int port, uint64_t deadline);
 /* Parses "HTTP/1.x NNN ..." at the start of resp; the code or -EINVAL. */
 int probe__http_status(const char *resp, size_t len);
 

@@ -74,7 +74,7 @@ static int wait_fd(int fd, short ev, uint64_t deadline)
 }
 
 /* Connects to host:port before deadline; the socket or -errno. */
-static int dial(const char *netns, const char *host, int port, uint64_t deadline)
+int probe__dial(const char *netns, const char *host, int port, uint64_t deadline)
 {
 	struct sockaddr_storage ss;
 	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
@@ -140,7 +140,7 @@ static uint64_t deadline_of(const struct probe_target *t)
 int probe__tcp(const struct probe_handler *h, const struct probe_target *t, char **msg)
 {
 	const char *host = target_host(h, t);
-	int s = dial(t->netns, host, h->port, deadline_of(t));
+	int s = probe__dial(t->netns, host, h->port, deadline_of(t));
 
 	if (s < 0) {
 		*msg = xasprintf("dial tcp %s:%d: %s", host, h->port,
@@ -318,7 +318,7 @@ int probe__http(const struct probe_handler *h, const struct probe_target *t, boo
 	char *url = http_url(h, host), *why = NULL;
 	int ret, code;
 
-	c.fd = dial(t->netns, host, h->port, c.deadline);
+	c.fd = probe__dial(t->netns, host, h->port, c.deadline);
 	ret = c.fd < 0 ? c.fd : 0;
 	if (!ret && h->https)
 		ret = pconn_tls(&c, &why);

@@ -150,7 +150,14 @@ int probe__handler_decode(const cJSON *x, const cJSON *container, struct probe_h
 		h->host = *host ? xstrdup(host) : NULL;
 		h->action = PA_TCP;
 	} else if ((a = json_get(x, "grpc"))) {
+		const char *svc = json_get_str(a, "service", "");
+
 		ret = decode_port(json_get(a, "port"), container, &h->port, err);
+		if (!ret && strlen(svc) > 127) {
+			*err = xasprintf("grpc service name too long");
+			ret = -EINVAL;
+		}
+		h->service = *svc ? xstrdup(svc) : NULL;
 		h->action = PA_GRPC;
 	} else if ((a = json_get(x, "sleep"))) {
 		int64_t s = json_get_int(a, "seconds", -1);
@@ -176,6 +183,7 @@ void probe__handler_release(struct probe_handler *h)
 	free(h->path);
 	free(h->headers);
 	free(h->host_header);
+	free(h->service);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -276,8 +284,7 @@ int probe__run(const struct probe_handler *h, const struct probe_target *t, bool
 	case PA_TCP:
 		return probe__tcp(h, t, msg);
 	case PA_GRPC:
-		*msg = xasprintf("grpc probes are not supported yet");
-		return -ENOTSUP;
+		return probe__grpc(h, t, msg);
 	case PA_SLEEP:	/* handled on the loop */
 	case PA_NONE:
 		break;

@@ -534,3 +534,110 @@ TEST(probe_hooks_run_once_each)
 	cJSON_Delete(exec_h);
 	cJSON_Delete(slow);
 }
+
+/* ---- grpc ---- */
+
+TEST(probe_grpc_wire_format)
+{
+	struct buf b = BUF_INIT;
+	static const unsigned char serving[] = { 0, 0, 0, 0, 2, 0x08, 0x01 };
+	static const unsigned char not_serving[] = { 0, 0, 0, 0, 2, 0x08, 0x02 };
+	static const unsigned char empty[] = { 0, 0, 0, 0, 0 };
+	static const unsigned char truncated[] = { 0, 0, 0, 0, 3, 0x08, 0x01 };
+	static const unsigned char compressed[] = { 1, 0, 0, 0, 2, 0x08, 0x01 };
+	static const unsigned char bad_varint[] = { 0, 0, 0, 0, 2, 0x08, 0x81 };
+
+	probe__grpc_request(&b, "10.0.0.1:50051", "svc");
+	ASSERT_TRUE(str_has_prefix(b.data, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"));
+	/* SETTINGS (empty), then HEADERS on stream 1 with END_HEADERS */
+	ASSERT_EQ(memcmp(b.data + 24, "\0\0\0\4\0\0\0\0\0", 9), 0);
+	ASSERT_EQ((unsigned char)b.data[33 + 3], 1);
+	ASSERT_EQ((unsigned char)b.data[33 + 4], 4);
+	ASSERT_EQ((unsigned char)b.data[33 + 8], 1);
+	ASSERT_TRUE(memmem(b.data, b.len, "/grpc.health.v1.Health/Check", 28) != NULL);
+	/* the DATA frame ends the request: prefix + field 1 "svc" */
+	ASSERT_EQ(memcmp(b.data + b.len - 10, "\0\0\0\0\5\x0a\3svc", 10), 0);
+	buf_release(&b);
+	ASSERT_EQ(probe__grpc_status(serving, sizeof(serving)), 1);
+	ASSERT_EQ(probe__grpc_status(not_serving, sizeof(not_serving)), 2);
+	ASSERT_EQ(probe__grpc_status(empty, sizeof(empty)), 0);	/* UNKNOWN (proto3 default) */
+	ASSERT_EQ(probe__grpc_status(truncated, sizeof(truncated)), -1);
+	ASSERT_EQ(probe__grpc_status(compressed, sizeof(compressed)), -1);
+	ASSERT_EQ(probe__grpc_status(bad_varint, sizeof(bad_varint)), -1);
+	ASSERT_EQ(probe__grpc_status(serving, 3), -1);
+}
+
+static const char grpc_server_py[] =
+	"import grpc\n"
+	"from concurrent import futures\n"
+	"state = {'': 1, 'down': 2}\n"
+	"def check(req, ctx):\n"
+	"    s = req[2:2 + req[1]].decode() if len(req) >= 2 else ''\n"
+	"    if s not in state:\n"
+	"        ctx.abort(grpc.StatusCode.NOT_FOUND, 'unknown service')\n"
+	"    return bytes([8, state[s]])\n"
+	"h = grpc.method_handlers_generic_handler('grpc.health.v1.Health',\n"
+	"    {'Check': grpc.unary_unary_rpc_method_handler(check)})\n"
+	"srv = grpc.server(futures.ThreadPoolExecutor(2))\n"
+	"srv.add_generic_rpc_handlers((h,))\n"
+	"port = srv.add_insecure_port('127.0.0.1:0')\n"
+	"srv.start()\n"
+	"print(port, flush=True)\n"
+	"srv.wait_for_termination()\n";
+
+static int grpc_check(int port, const char *service, char **msg)
+{
+	char *t = xasprintf("{\"grpc\":{\"port\":%d%s%s%s}}", port, service ? ",\"service\":\"" : "",
+			    service ? service : "", service ? "\"" : "");
+	cJSON *j = J(t);
+	struct probe_handler h;
+	struct probe_target tg = { .pod_ip = "127.0.0.1", .timeout_ms = 3000 };
+	char *err = NULL;
+	int ret;
+
+	*msg = NULL;
+	ASSERT_OK(probe__handler_decode(j, NULL, &h, &err));
+	ret = probe__run(&h, &tg, false, msg);
+	probe__handler_release(&h);
+	cJSON_Delete(j);
+	free(t);
+	return ret;
+}
+
+TEST(probe_grpc_against_grpcio)
+{
+	char *py = xasprintf("%s/health.py", test_tmpdir()), port_s[16] = "";
+	char *m1, *m2, *m3, *m4;
+	int pfd[2], r1, r2, r3, r4;
+	pid_t srv;
+
+	if (access("/usr/bin/python3", X_OK) ||
+	    system("/usr/bin/python3 -c 'import grpc' >/dev/null 2>&1") != 0) {
+		printf("# skipped: /usr/bin/python3 with grpc (python3-grpcio) missing\n");
+		return;
+	}
+	ASSERT_OK(write_file_atomic(py, grpc_server_py, strlen(grpc_server_py), 0644));
+	ASSERT_OK(pipe(pfd));
+	srv = fork();
+	if (srv == 0) {
+		dup2(pfd[1], 1);
+		execl("/usr/bin/python3", "python3", py, (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	ASSERT_TRUE(read(pfd[0], port_s, sizeof(port_s) - 1) > 0);
+	r1 = grpc_check(atoi(port_s), NULL, &m1);
+	r2 = grpc_check(atoi(port_s), "down", &m2);
+	r3 = grpc_check(atoi(port_s), "nope", &m3);
+	r4 = grpc_check(dead_port(), NULL, &m4);
+	kill(srv, SIGKILL);
+	waitpid(srv, NULL, 0);
+	if (r1)
+		test_fail(__FILE__, __LINE__, "SERVING service failed: %s", m1);
+	ASSERT_EQ(r2, -EIO);
+	ASSERT_STR_EQ(m2, "service unhealthy (responded with \"NOT_SERVING\")");
+	ASSERT_EQ(r3, -EIO);
+	ASSERT_TRUE(strstr(m3, "no health response") != NULL);
+	ASSERT_EQ(r4, -ECONNREFUSED);
+	ASSERT_TRUE(strstr(m4, "rpc error") != NULL);
+}
