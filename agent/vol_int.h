@@ -55,6 +55,7 @@ struct vol_manager {
 	int64_t alloc_eph;		/* ... ephemeral-storage, in bytes */
 	struct vol_pod *pods;		/* set up and not torn down */
 	unsigned refreshes;		/* volume refreshes triggered by object changes */
+	bool stopped;			/* vol_manager_stop: no informers any more */
 };
 
 /* A manager without informers for tests: objects come from vol__fake_put. */

@@ -109,6 +109,18 @@ struct vol_manager *vol__manager_fake(const char *pods_dir, const char *node_nam
 	return m;
 }
 
+void vol_manager_stop(struct vol_manager *m)
+{
+	if (!m)
+		return;
+	for (int k = 0; k < VOL__KINDS; k++) {
+		if (m->inf[k])
+			api_informer_free(m->inf[k]);
+		m->inf[k] = NULL;
+	}
+	m->stopped = true;
+}
+
 void vol_manager_free(struct vol_manager *m)
 {
 	if (!m)
@@ -164,6 +176,8 @@ int vol__lookup(struct vol_manager *m, enum vol_kind k, const char *ns, const ch
 	const cJSON *e;
 
 	*obj = NULL;
+	if (m->stopped)
+		return -EAGAIN;
 	if (m->inf[k]) {
 		if (!api_informer_synced(m->inf[k]))
 			return -EAGAIN;

@@ -34,6 +34,9 @@ struct vol_manager;
 int vol_manager_new(struct api_client *c, const char *pods_dir, const char *node_name,
 		    struct vol_manager **out);
 void vol_manager_free(struct vol_manager *m);
+/* Frees the informers (call before the API client goes away, when the agent
+ * stops); lookups answer -EAGAIN afterwards. Local calls (teardown) still work. */
+void vol_manager_stop(struct vol_manager *m);
 /* Prepares every volume of pod under <pods_dir>/<uid>/volumes/. 0 = ready; -EAGAIN = a referenced
  * object is not known yet, call again later; other -errno = failed, *err = an event message
  * (malloc'd). Idempotent: called again on every pod sync; it refreshes configMap/secret/

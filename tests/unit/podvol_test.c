@@ -376,6 +376,11 @@ TEST(vol_unsupported_type_and_teardown)
 	ASSERT_EQ(vol_pod_teardown(m, "../u-1"), -EINVAL);
 	ASSERT_EQ(vol_pod_teardown(m, ".."), -EINVAL);
 	ASSERT_OK(vol_pod_teardown(m, "never-existed"));
+	/* after stop (the agent shutting down) lookups wait, teardown still works */
+	vol_manager_stop(m);
+	ASSERT_EQ(setup(m, "[{\"name\":\"c\",\"configMap\":{\"name\":\"cm\"}}]", &err), -EAGAIN);
+	free(err);
+	ASSERT_OK(vol_pod_teardown(m, "u-1"));
 	vol_manager_free(m);
 }
 
