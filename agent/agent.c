@@ -275,6 +275,8 @@ int agent_run(const struct agent_config *cfg)
 	int r;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* pod work (runc, stops with grace) must not starve in libuv's 4 threads */
+	setenv("UV_THREADPOOL_SIZE", "16", 0);
 	r = agent_new(cfg, &a, &err);
 	if (!r)
 		r = agent_start(a, loop, &err);
