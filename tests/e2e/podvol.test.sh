@@ -16,7 +16,7 @@
 # inside a container is checked with `runc exec`.
 . "$(dirname "$0")/cluster.sh"
 
-for t in runc kubectl nsenter ip; do
+for t in runc kubectl nsenter ip /bin/busybox; do
 	command -v "$t" >/dev/null || { echo "ok - podvol # skip: $t missing"; exit 0; }
 done
 [ "$(id -u)" -eq 0 ] || { echo "ok - podvol # skip: needs root"; exit 0; }
@@ -34,7 +34,7 @@ cp "$T/imgs/busybox.tar" "$D/agent/images/import/"
 
 # Clean-up, run in reverse order of registration: the netns goes last.
 on_exit "ip netns del $NS"
-on_exit "rm -rf $RR; [ -d /sys/fs/cgroup$CG ] && find /sys/fs/cgroup$CG -depth -type d -exec rmdir {} +"
+on_exit "rm -rf $RR; for c in /sys/fs/cgroup$CG /sys/fs/cgroup/*$CG; do [ -d \"\$c\" ] && find \"\$c\" -depth -type d -exec rmdir {} \\; ; done"
 on_exit "grep -o ' $T[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l"
 on_exit "for id in \$(runc --root $RR list -q 2>/dev/null); do runc --root $RR delete --force \$id; done"
 on_exit "for p in \$(pgrep -f 'k1s shim $D/'); do kill -9 \$p; done"
@@ -53,7 +53,7 @@ nsenter --net=/run/netns/"$NS" "$K1S" server --data-dir "$D" --https-listen-port
 	--agent-arg=--pod-backoff-min=1000 > "$T/server.log" 2>&1 &
 SERVER_PID=$!
 on_exit "for p in \$(pgrep -f 'k1s agent --kubeconfig $KUBECONFIG'); do kill -9 \$p; done"
-on_exit "kill -9 $SERVER_PID; wait $SERVER_PID"
+on_exit "kill $SERVER_PID; wait $SERVER_PID"
 on_exit "[ \$_failed = 0 ] || { echo '# server log (tail):'; tail -n 40 '$T/server.log' | sed 's/^/# /'; }"
 
 kc() { nsenter --net=/run/netns/"$NS" kubectl --kubeconfig "$KUBECONFIG" "$@"; }
