@@ -11,8 +11,9 @@
  *  - vol_field.c    downward API: fieldRef and resourceFieldRef rendering
  *  - env.c          a container's environment ($(VAR) expansion, envFrom,
  *                   valueFrom, service links)
- *  - volume.c       the manager (informers or a fake store), setup,
- *                   mounts, teardown
+ *  - vol_manager.c  the manager: informers or a fake store, lookups, the
+ *                   pods to refresh when an object changes
+ *  - volume.c       setup, mounts, teardown
  *
  * Lookups answer 0 with a borrowed object, -EAGAIN while the informer has
  * not listed yet, -ENOENT once it has and the object is absent. Every
@@ -63,6 +64,10 @@ struct vol_manager *vol__manager_fake(const char *pods_dir, const char *node_nam
 /* Adds or replaces (same namespace/name) an object; obj is copied. Like an
  * informer event, it refreshes the volumes of the pods that use it. */
 void vol__fake_put(struct vol_manager *m, enum vol_kind k, const cJSON *obj);
+/* Keeps a copy of the pod given to vol_pod_setup (no-op for the kept copy
+ * itself) / drops it at teardown. */
+void vol__pod_remember(struct vol_manager *m, const char *uid, const cJSON *pod);
+void vol__pod_forget(struct vol_manager *m, const char *uid);
 /* Re-publishes the volumes of every known pod of ns that uses the
  * configMap/secret name (informer callbacks call it). */
 void vol__refresh(struct vol_manager *m, enum vol_kind k, const char *ns, const char *name);
