@@ -396,11 +396,13 @@ int pod__work_start(struct pod_manager *pm, struct ctr_start *c, char *err, size
 	ret = create_start(pm, c, r.merged, err, errlen);
 	if (ret) {
 		img_rootfs_unmount(&r);
-	} else {
-		struct rt_status st;
+	} else {	/* the start time runtime.c recorded (no `runc state` for it) */
+		char *p = xasprintf("%s/%s/started", pm->rt.state_dir, c->id), *text = NULL;
 
-		if (rt_container_status(&pm->rt, c->id, &st) == 0)
-			c->started_ns = st.started_ns;
+		if (read_file(p, 64, &text, NULL) >= 0)
+			c->started_ns = strtoll(text, NULL, 10);
+		free(text);
+		free(p);
 	}
 out:
 	img_rootfs_release(&r);
