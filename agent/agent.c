@@ -3,6 +3,7 @@
  * `k1s agent`, and the supervisor that runs it beside `k1s server`.
  */
 #include "node.h"
+#include "proxy_run.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -180,6 +181,7 @@ int agent_start(struct agent *a, uv_loop_t *loop, char **err)
 	log_info("agent: node '%s', runtime %s, API %s", a->node_name, a->facts.runtime,
 		 a->cfg.kubeconfig);
 	node__start(a);
+	agent__proxy_start(a);	/* logs its own failure; the node runs on */
 	return 0;
 }
 
@@ -197,6 +199,7 @@ void agent_stop(struct agent *a, void (*done)(void *data), void *data)
 
 	a->done = done;
 	a->done_data = data;
+	agent__proxy_stop(a);	/* its informers go before the client */
 	api_client_free(a->api);	/* cancels requests: no more callbacks */
 	a->api = NULL;
 	if (!a->open_handles) {

@@ -57,6 +57,8 @@ struct agent_config {
 	int64_t lease_renew_ms;		/* 0: AGENT_LEASE_RENEW_MS (tests lower it) */
 	int64_t status_report_ms;	/* 0: AGENT_STATUS_REPORT_MS */
 	int64_t check_ms;		/* 0: AGENT_CHECK_MS */
+	bool disable_proxy;		/* do not run the service proxy (agent/proxy_run.c) */
+	const char *cluster_cidr;	/* pod CIDRs for the proxy; NULL: 10.42.0.0/16,fd42::/56 */
 };
 
 /* Fills defaults (all zero/NULL except data_dir and eviction_hard). */

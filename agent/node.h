@@ -82,6 +82,7 @@ struct agent {
 	int open_handles;
 	void (*done)(void *data);
 	void *done_data;
+	struct prun *proxy;		/* the service proxy (agent/proxy_run.c), or NULL */
 };
 
 /* Starts registration (then heartbeat); timers must be initialised. */

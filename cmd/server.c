@@ -13,6 +13,7 @@
 int cmd_server(int argc, char **argv)
 {
 	struct server_config c;
+	bool disable_proxy = false;
 	char **args = NULL;
 	int nargs, r;
 
@@ -34,6 +35,10 @@ int cmd_server(int argc, char **argv)
 		{ "history-seconds", FLAG_INT, &c.history_seconds, "Age of history kept for watches and paged lists (default 300)", NULL },
 		{ "service-node-port-range", FLAG_STR, &c.node_port_range, "Port range for NodePort services (default 30000-32767)", NULL },
 		{ "disable-agent", FLAG_BOOL, &c.disable_agent, "Do not run the embedded agent", NULL },
+		{ "disable-kube-proxy", FLAG_BOOL, &disable_proxy, "Do not run the service proxy in the embedded agent", NULL },
+		{ "disable", FLAG_LIST, &c.disable, "Do not run a packaged component (servicelb)", NULL },
+		{ "lb-pool", FLAG_STR, &c.lb_pool, "ServiceLB addresses: CIDRs or first-last ranges, both families (default: the nodes' addresses)", NULL },
+		{ "max-endpoints-per-slice", FLAG_INT, &c.max_endpoints_per_slice, "Endpoints per EndpointSlice (default 100, at most 1000)", NULL },
 		{ "ready-file", FLAG_STR, &c.ready_file, "Create this file once the API is serving", NULL },
 		FLAG_END,
 	};
@@ -51,6 +56,15 @@ int cmd_server(int argc, char **argv)
 		fprintf(stderr, "error: server: invalid --https-listen-port %lld\n", (long long)c.https_port);
 		return 2;
 	}
+	if (c.max_endpoints_per_slice < 1 || c.max_endpoints_per_slice > 1000) {
+		fprintf(stderr, "error: server: --max-endpoints-per-slice must be within 1..1000\n");
+		return 2;
+	}
+	/* the embedded agent inherits these (agent flags' environment defaults) */
+	if (disable_proxy)
+		setenv("K1S_DISABLE_PROXY", "1", 1);
+	if (c.cluster_cidr)
+		setenv("K1S_CLUSTER_CIDR", c.cluster_cidr, 1);
 	/* embedded agent: a supervised `k1s agent` child (agent/node_embedded.c) */
 	pid_t agent = c.disable_agent ? -1 :
 		agent_embedded_start(c.write_kubeconfig, c.data_dir, &c.node_ip);
@@ -58,5 +72,6 @@ int cmd_server(int argc, char **argv)
 	agent_embedded_stop(agent);
 	flag_list_release(&c.tls_san);
 	flag_list_release(&c.node_ip);
+	flag_list_release(&c.disable);
 	return r;
 }

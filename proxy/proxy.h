@@ -159,6 +159,11 @@ int proxy_remove(struct proxy *p, const char *ns, const char *name);
 /* Deletes our tables (if present) and empties the model. */
 int proxy_flush(struct proxy *p);
 
+/* Deletes the UDP conntrack entries whose reply comes from one of eps
+ * (endpoints that went away), in the current network namespace. Returns how
+ * many were deleted, or -errno. */
+int proxy_conntrack_clear_udp(const struct inet_addr *eps, size_t n);
+
 /* Counters of the last sync, for logs and the benchmark. */
 struct proxy_stats {
 	size_t services;	/* services in the model */

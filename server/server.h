@@ -29,6 +29,9 @@ struct server_config {
 	int64_t history_events;		/* watch/list history kept, events; 0 = store default */
 	int64_t history_seconds;	/* ... and age, in seconds; 0 = store default */
 	bool disable_agent;
+	struct flag_list disable;	/* components not to run: "servicelb" */
+	const char *lb_pool;		/* ServiceLB addresses: CIDRs/ranges, comma-separated; NULL: node IPs */
+	int64_t max_endpoints_per_slice;	/* default 100 */
 	const char *ready_file;		/* touched when serving (tests), or NULL */
 };
 

@@ -13,6 +13,9 @@ struct ctrl_manager {
 	struct cache cache;
 	struct cache_store *pods, *rs, *deploy, *svcs, *slices, *nodes;
 	struct wq gc_q, rs_q, deploy_q, eps_q;
+	struct wq slb_q, ep_q, mirror_q;	/* servicelb.c, endpoints.c */
+	struct cache_store *endpoints;
+	bool slb_on;
 	bool started;
 };
 
@@ -21,6 +24,16 @@ void gc__start(struct ctrl_manager *m);
 void rs__start(struct ctrl_manager *m);
 void deploy__start(struct ctrl_manager *m);
 void eps__start(struct ctrl_manager *m);
+/* ServiceLB (servicelb.c): -EINVAL on a bad --lb-pool. */
+int slb__start(struct ctrl_manager *m);
+void slb__stop(void);
+/* Endpoints controller and EndpointSlice mirroring (endpoints.c). */
+void ep__start(struct ctrl_manager *m);
+
+#define SLB_FINALIZER "service.kubernetes.io/load-balancer-cleanup"
+#define SLB_CLASS "k1s.io/servicelb"	/* the loadBalancerClass ServiceLB answers besides none */
+/* Parses --lb-pool ("10.99.0.0/30,fd99::10-fd99::1f"); 0 or -EINVAL. */
+int slb_pool_parse(const char *list);
 
 /* Splits "ns/name" into ns (may be "") and name; returns name. ns has
  * ROUTE_SEG_MAX bytes. */

@@ -4,6 +4,7 @@
  */
 #include "ctrl_priv.h"
 #include "../apiserver.h"
+#include "../server.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -20,9 +21,10 @@ static const char *const pod_drop[] = {
 	"status.initContainerStatuses", "status.ephemeralContainerStatuses", NULL,
 };
 static const char *const managed_drop[] = { "metadata.managedFields", NULL };
-/* Nodes: only their labels are read (topology zone). */
-static const char *const node_drop[] = { "metadata.managedFields", "metadata.annotations", "spec",
-					 "status", NULL };
+/* Nodes: labels (zone, roles) and status addresses, conditions and
+ * allocatable (ServiceLB, topology hints). */
+static const char *const node_drop[] = { "metadata.managedFields", "metadata.annotations",
+					 "status.images", "status.nodeInfo", NULL };
 
 const char *ctrl__split_key(const char *key, char *ns, size_t ns_size)
 {
@@ -34,6 +36,15 @@ const char *ctrl__split_key(const char *key, char *ns, size_t ns_size)
 	}
 	snprintf(ns, ns_size, "%.*s", (int)(slash - key), key);
 	return slash + 1;
+}
+
+/* True when --disable names component. */
+static bool disabled(const struct apiserver *s, const char *component)
+{
+	for (size_t i = 0; s->cfg && i < s->cfg->disable.n; i++)
+		if (!strcmp(s->cfg->disable.v[i], component))
+			return true;
+	return false;
 }
 
 int controllers_start(struct apiserver *s)
@@ -50,19 +61,25 @@ int controllers_start(struct apiserver *s)
 	mgr.svcs = cache_add(&mgr.cache, "", "v1", "services", managed_drop);
 	mgr.slices = cache_add(&mgr.cache, "discovery.k8s.io", "v1", "endpointslices", managed_drop);
 	mgr.nodes = cache_add(&mgr.cache, "", "v1", "nodes", node_drop);
+	mgr.endpoints = cache_add(&mgr.cache, "", "v1", "endpoints", managed_drop);
 	if (!mgr.rs || !mgr.deploy || !mgr.pods || !mgr.svcs || !mgr.slices || !mgr.nodes)
 		BUG("controllers: a cached resource is not served");
 	gc__start(&mgr);
 	rs__start(&mgr);
 	deploy__start(&mgr);
 	eps__start(&mgr);
+	ep__start(&mgr);
+	mgr.slb_on = !disabled(s, "servicelb");
+	if (mgr.slb_on && slb__start(&mgr))
+		return -EINVAL;
 	r = cache_start(&mgr.cache);
 	if (r) {
 		log_error("controllers: cannot fill the cache: %s", strerror(-r));
 		return r;
 	}
 	mgr.started = true;
-	log_info("controllers started: garbage collector, replicaset, deployment, endpointslice");
+	log_info("controllers started: garbage collector, replicaset, deployment, endpointslice, "
+		 "endpoints, endpointslice mirroring%s", mgr.slb_on ? ", servicelb" : "");
 	return 0;
 }
 
@@ -75,6 +92,12 @@ void controllers_stop(struct apiserver *s)
 	wq_release(&mgr.rs_q);
 	wq_release(&mgr.deploy_q);
 	wq_release(&mgr.eps_q);
+	wq_release(&mgr.ep_q);
+	wq_release(&mgr.mirror_q);
+	if (mgr.slb_on) {
+		wq_release(&mgr.slb_q);
+		slb__stop();
+	}
 	cache_release(&mgr.cache);
 	ctrl__events_release();
 	memset(&mgr, 0, sizeof(mgr));
