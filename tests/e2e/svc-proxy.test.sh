@@ -102,7 +102,8 @@ apiVersion: v1
 kind: Endpoints
 metadata: {name: web}
 subsets:
-- addresses: [{ip: 10.42.1.2, nodeName: n1}, {ip: 10.42.2.2, nodeName: n2}]
+- addresses: [{ip: 10.42.1.2, nodeName: n1}, {ip: 10.42.2.2, nodeName: n2},
+              {ip: "fd42:1::2", nodeName: n1}, {ip: "fd42:2::2", nodeName: n2}]
   ports: [{name: http, port: 8080}]
 EOF
 cip=$(kc get svc web -o jsonpath='{.spec.clusterIPs[0]}')
@@ -110,3 +111,56 @@ cip6=$(kc get svc web -o jsonpath='{.spec.clusterIPs[1]}')
 check "Endpoints mirrored into an EndpointSlice" poll 10 eval "kc get endpointslices -l kubernetes.io/service-name=web,endpointslice.kubernetes.io/managed-by=endpointslicemirroring-controller.k8s.io -o name | grep -q ."
 check "ClusterIP answers from the client namespace" poll 10 nx cli curl -sf -m 1 "http://$cip/cgi-bin/who"
 expect_eq "ClusterIP IPv4: both endpoints answer" "pod1 pod2" "$(spread "$cip")"
+expect_eq "ClusterIP IPv6: both endpoints answer" "pod1 pod2" "$(spread "[$cip6]")"
+
+# ServiceLB without a pool: the node's addresses become the ingress, and the
+# proxy answers on them (from outside the node)
+kc apply -f - >/dev/null <<EOF2
+apiVersion: v1
+kind: Service
+metadata: {name: lb}
+spec:
+  type: LoadBalancer
+  ipFamilyPolicy: PreferDualStack
+  ports: [{name: http, port: 8081, targetPort: 8080}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: lb-1, labels: {kubernetes.io/service-name: lb}}
+addressType: IPv4
+ports: [{name: http, port: 8080}]
+endpoints:
+- {addresses: [10.42.1.2], conditions: {ready: true}, nodeName: n1}
+- {addresses: [10.42.2.2], conditions: {ready: true}, nodeName: n2}
+EOF2
+check "LB ingress is the node's addresses" poll 10 eval \
+	"[ \"\$(kc get svc lb -o jsonpath='{.status.loadBalancer.ingress[*].ip}')\" = '10.0.1.1 fd00:1::1' ]"
+check "the LB port answers on the node's address" poll 10 nx cli curl -sf -m 1 http://10.0.1.1:8081/cgi-bin/who
+expect_eq "LB: both endpoints answer" "pod1 pod2" "$(spread 10.0.1.1:8081)"
+check "the LB address is in the service map" eval "nx node nft list map ip k1s-proxy service-ips | grep -q '10.0.1.1 . tcp . 8081'"
+
+# externalTrafficPolicy Local: only n1's endpoint, client source kept, and
+# the health check node port says how many local endpoints there are
+kc patch svc lb -p '{"spec":{"externalTrafficPolicy":"Local"}}' >/dev/null
+hc=$(kc get svc lb -o jsonpath='{.spec.healthCheckNodePort}')
+check "healthCheckNodePort allocated" test -n "$hc"
+check "health check node port answers 200 with one local endpoint" poll 10 eval \
+	"nx cli curl -sf -m 1 http://10.0.1.1:$hc/ | grep -q '\"localEndpoints\":1'"
+expect_eq "ETP Local: the local endpoint only, client source kept" "pod1 [::ffff:10.0.1.2]" \
+	"$(for i in $(seq 8); do get 10.0.1.1:8081; done | sort -u)"
+kc patch endpointslice lb-1 --type=json -p '[{"op":"replace","path":"/endpoints/0/nodeName","value":"n3"}]' >/dev/null
+check "no local endpoint: health check answers 503" poll 10 eval \
+	"[ \"\$(nx cli curl -s -o /dev/null -w '%{http_code}' -m 1 http://10.0.1.1:$hc/)\" = 503 ]"
+
+# one service changing does not touch another; deletion removes the rules
+fulls=$(grep -c 'proxy: full sync' "$dir/agent.log")
+kc delete svc lb --wait=false >/dev/null
+check "LB service deleted once its load balancer is cleaned up" poll 10 eval "! kc get svc lb 2>/dev/null"
+check "its LB address leaves the service map" poll 10 eval \
+	"! nx node nft list map ip k1s-proxy service-ips | grep -q '10.0.1.1 . tcp . 8081'"
+check "health check node port closed" poll 10 eval "! nx cli curl -s -m 1 http://10.0.1.1:$hc/"
+expect_eq "the other service still answers" "pod1 pod2" "$(spread "$cip")"
+kc patch endpoints web --type=json -p '[{"op":"remove","path":"/subsets/0/addresses/1"}]' >/dev/null
+check "an endpoint removed from Endpoints stops getting traffic" poll 10 eval "[ \"\$(spread $cip)\" = pod1 ]"
+check "changes were incremental (no full sync meanwhile)" eval "[ \$(grep -c 'proxy: full sync' '$dir/agent.log') = $fulls ]"
+exit "$_failed"
