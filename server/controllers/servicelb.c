@@ -65,7 +65,10 @@ static struct {
  * range (ranges never cross a /64). */
 static struct inet_prefix range_space(const struct inet_addr *first)
 {
-	return (struct inet_prefix){ *first, first->family == AF_INET ? 0 : 64 };
+	struct inet_prefix p = { *first, first->family == AF_INET ? 0 : 64 };
+
+	memset(p.addr.bytes + p.len / 8, 0, sizeof(p.addr.bytes) - p.len / 8);
+	return p;
 }
 
 /* a's index in r, or -EINVAL when outside. */
