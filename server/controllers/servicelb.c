@@ -155,6 +155,9 @@ static struct slb_resv *resv_find(const char *key)
 	return NULL;
 }
 
+static void enqueue_pending(const cJSON *svc, void *ud);
+
+/* Frees key's pool addresses; pending Services may take them now. */
 static void resv_drop(const char *key)
 {
 	struct slb_resv *r = resv_find(key);
@@ -163,6 +166,7 @@ static void resv_drop(const char *key)
 		return;
 	free(r->key);
 	*r = slb.resv[--slb.n_resv];
+	cache_each(slb.m->svcs, NULL, enqueue_pending, NULL);
 }
 
 struct used {
@@ -451,6 +455,13 @@ static void enqueue_lb(const cJSON *svc, void *ud)
 {
 	(void)ud;
 	if (svc_ours(svc) || has_finalizer(svc))
+		on_svc(NULL, NULL, svc, NULL);
+}
+
+static void enqueue_pending(const cJSON *svc, void *ud)
+{
+	(void)ud;
+	if (svc_ours(svc) && !cJSON_GetArraySize(json_path(svc, "status.loadBalancer.ingress")))
 		on_svc(NULL, NULL, svc, NULL);
 }
 
