@@ -163,4 +163,27 @@ expect_eq "the other service still answers" "pod1 pod2" "$(spread "$cip")"
 kc patch endpoints web --type=json -p '[{"op":"remove","path":"/subsets/0/addresses/1"}]' >/dev/null
 check "an endpoint removed from Endpoints stops getting traffic" poll 10 eval "[ \"\$(spread $cip)\" = pod1 ]"
 check "changes were incremental (no full sync meanwhile)" eval "[ \$(grep -c 'proxy: full sync' '$dir/agent.log') = $fulls ]"
+
+# topology: the node (zone z1) uses only the endpoints hinted for z1; after
+# its zone label changes to z2, only those for z2
+kc apply -f - >/dev/null <<EOF2
+apiVersion: v1
+kind: Service
+metadata: {name: zonal}
+spec:
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: zonal-1, labels: {kubernetes.io/service-name: zonal}}
+addressType: IPv4
+ports: [{name: http, port: 8080}]
+endpoints:
+- {addresses: [10.42.1.2], conditions: {ready: true}, zone: z1, hints: {forZones: [{name: z1}]}}
+- {addresses: [10.42.2.2], conditions: {ready: true}, zone: z2, hints: {forZones: [{name: z2}]}}
+EOF2
+zip=$(kc get svc zonal -o jsonpath='{.spec.clusterIP}')
+check "zone z1: only the endpoint hinted for z1" poll 10 eval "[ \"\$(spread $zip)\" = pod1 ]"
+kc label node n1 --overwrite topology.kubernetes.io/zone=z2 >/dev/null
+check "zone label now z2: only the endpoint hinted for z2" poll 10 eval "[ \"\$(spread $zip)\" = pod2 ]"
 exit "$_failed"
