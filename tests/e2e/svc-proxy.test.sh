@@ -58,14 +58,14 @@ for pod in pod1 pod2; do
 	printf '#!/bin/sh\necho "Content-Type: text/plain"\necho\necho "%s $REMOTE_ADDR"\n' "$pod" \
 		> "$dir/$pod/cgi-bin/who"
 	chmod +x "$dir/$pod/cgi-bin/who"
-	nx "$pod" busybox httpd -f -p 8080 -h "$dir/$pod" &
+	nsenter --net="/run/netns/$P-$pod" busybox httpd -f -p 8080 -h "$dir/$pod" &
 	on_exit "kill $!"
 done
 
 # the server and kubectl live in the node namespace (its loopback)
 PORT=$(free_port)
 KUBECONFIG=$dir/kubeconfig.yaml
-nx node "$K1S" server --disable-agent --data-dir "$dir/srv" --https-listen-port "$PORT" \
+nsenter --net="/run/netns/$P-node" "$K1S" server --disable-agent --data-dir "$dir/srv" --https-listen-port "$PORT" \
 	--write-kubeconfig "$KUBECONFIG" --ready-file "$dir/ready" > "$dir/server.log" 2>&1 &
 SERVER_PID=$!
 on_exit "kill -9 $SERVER_PID; wait $SERVER_PID"
@@ -73,7 +73,7 @@ on_exit "[ \$_failed = 0 ] || { echo '# server log (tail):'; tail -n 30 '$dir/se
 poll 20 test -f "$dir/ready" || { not_ok "server starts"; exit 1; }
 kc() { nx node kubectl --kubeconfig "$KUBECONFIG" "$@"; }
 
-K1S_DISABLE_PROXY= nx node "$K1S" agent --kubeconfig "$KUBECONFIG" --node-name n1 \
+K1S_DISABLE_PROXY= nsenter --net="/run/netns/$P-node" "$K1S" agent --kubeconfig "$KUBECONFIG" --node-name n1 \
 	--node-ip 10.0.1.1 --node-ip fd00:1::1 --node-label topology.kubernetes.io/zone=z1 \
 	--cluster-cidr 10.42.0.0/16,fd42::/32 --data-dir "$dir/agent" > "$dir/agent.log" 2>&1 &
 AGENT_PID=$!
@@ -186,4 +186,41 @@ zip=$(kc get svc zonal -o jsonpath='{.spec.clusterIP}')
 check "zone z1: only the endpoint hinted for z1" poll 10 eval "[ \"\$(spread $zip)\" = pod1 ]"
 kc label node n1 --overwrite topology.kubernetes.io/zone=z2 >/dev/null
 check "zone label now z2: only the endpoint hinted for z2" poll 10 eval "[ \"\$(spread $zip)\" = pod2 ]"
+
+# UDP: after the only endpoint of a UDP service is replaced, the client's
+# next datagram from the same source port reaches the new endpoint (the
+# proxy deleted the stale conntrack entry that DNATs to the old one)
+for pod in pod1 pod2; do
+	nsenter --net="/run/netns/$P-$pod" /usr/bin/python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 5353))
+while True:
+    d, a = s.recvfrom(100); s.sendto(sys.argv[1].encode(), a)' "$pod" &
+	on_exit "kill $!"
+done
+udp_slice() { # ADDR
+	kc apply -f - >/dev/null <<EOF2
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: dns-1, labels: {kubernetes.io/service-name: dns}}
+addressType: IPv4
+ports: [{name: dns, port: 5353, protocol: UDP}]
+endpoints: [{addresses: [$1], conditions: {ready: true}}]
+EOF2
+}
+kc apply -f - >/dev/null <<EOF2
+apiVersion: v1
+kind: Service
+metadata: {name: dns}
+spec:
+  ports: [{name: dns, port: 53, targetPort: 5353, protocol: UDP}]
+EOF2
+udp_slice 10.42.1.2
+uip=$(kc get svc dns -o jsonpath='{.spec.clusterIP}')
+ask() { nx cli /usr/bin/python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("", 40053)); s.settimeout(0.5)
+s.sendto(b"q", (sys.argv[1], 53)); print(s.recvfrom(100)[0].decode())' "$uip" 2>/dev/null; }
+check "UDP service answers from its endpoint" poll 10 eval '[ "$(ask)" = pod1 ]'
+udp_slice 10.42.2.2
+check "UDP endpoint replaced: the same client flow reaches the new one" poll 3 eval '[ "$(ask)" = pod2 ]'
 exit "$_failed"
