@@ -223,4 +223,10 @@ s.sendto(b"q", (sys.argv[1], 53)); print(s.recvfrom(100)[0].decode())' "$uip" 2>
 check "UDP service answers from its endpoint" poll 10 eval '[ "$(ask)" = pod1 ]'
 udp_slice 10.42.2.2
 check "UDP endpoint replaced: the same client flow reaches the new one" poll 3 eval '[ "$(ask)" = pod2 ]'
+
+kill -TERM "$AGENT_PID"
+wait "$AGENT_PID"
+expect_eq "the agent stops on SIGTERM with exit 0 (sanitizer builds: no leak)" 0 "$?"
+check "no sanitizer report in the agent log" eval "! grep -q 'Sanitizer\|runtime error' '$dir/agent.log'"
+check "the rules stay after the agent stops" eval "nx node nft list map ip k1s-proxy service-ips | grep -q '$cip'"
 exit "$_failed"
