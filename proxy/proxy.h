@@ -77,7 +77,9 @@ struct proxy_endpoint {
 	char node_name[PROXY_NODE_MAX];	/* "" when unknown */
 	char zone[PROXY_NAME_MAX];	/* "" when unknown */
 	size_t n_hint_zones;		/* hints.forZones; 0 = no hints */
-	char hint_zones[PROXY_MAX_ZONES][PROXY_NAME_MAX];
+	uint32_t hint_zones[PROXY_MAX_ZONES];	/* proxy_zone_hash() of each name: 32 bytes
+						 * instead of 512 per endpoint (the bulk of
+						 * a 10,000-service sync's memory) */
 	uint16_t target_ports[PROXY_MAX_PORTS];
 };
 
@@ -102,6 +104,9 @@ struct proxy_service {
 	size_t n_endpoints;
 	struct proxy_endpoint *endpoints;	/* owned: free with proxy_service_release() */
 };
+
+/* The hash hint zones are kept as (32-bit FNV-1a of the name). */
+uint32_t proxy_zone_hash(const char *zone);
 
 /* Frees svc->endpoints (and nothing else; svc itself is the caller's). */
 void proxy_service_release(struct proxy_service *svc);
