@@ -16,7 +16,9 @@
  *    lease_renew_ms; node status conditions (Ready, MemoryPressure,
  *    DiskPressure, PIDPressure) patched on nodes/status when a condition
  *    changes or every status_report_ms.
- * Pod workers, the kubelet API, net/ and proxy/ come with later issues.
+ *  - the service proxy (agent/proxy_run.h: informers feeding proxy/, the
+ *    healthCheckNodePort servers), unless cfg.disable_proxy.
+ * Pod workers, the kubelet API and net/ come with later issues.
  *
  * Lifecycle: agent_new() -> agent_start() on a loop -> agent_stop(done) ->
  * agent_free() after done ran. Errors talking to the API are retried with
