@@ -4,6 +4,7 @@
  */
 #include "node.h"
 #include "pod.h"
+#include "proxy_run.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -204,6 +205,7 @@ int agent_start(struct agent *a, uv_loop_t *loop, char **err)
 		 a->cfg.kubeconfig);
 	node__start(a);
 	a->renew = agent__renew_start(a);
+	agent__proxy_start(a);	/* logs its own failure; the node runs on */
 	return 0;
 }
 
@@ -235,6 +237,7 @@ void agent_stop(struct agent *a, void (*done)(void *data), void *data)
 		a->open_handles++;
 		pod_manager_stop(a->pods, on_pods_stopped, a);
 	}
+	agent__proxy_stop(a);	/* its informers go before the client */
 	api_client_free(a->api);	/* cancels requests: no more callbacks */
 	a->api = NULL;
 	if (!a->open_handles) {

@@ -18,7 +18,8 @@
  *    changes or every status_report_ms.
  *  - pods (agent/pod*.c, agent/pod.h): the pods bound to the node, run
  *    with runc, their network, status and events.
- * The kubelet API and proxy/ come with later issues.
+ *  - the service proxy (agent/proxy_run.h: informers feeding proxy/, the
+ *    healthCheckNodePort servers), unless cfg.disable_proxy.
  *
  * Lifecycle: agent_new() -> agent_start() on a loop -> agent_stop(done) ->
  * agent_free() after done ran. Errors talking to the API are retried with
@@ -71,6 +72,8 @@ struct agent_config {
 	const char *cgroup_parent;	/* NULL: /k1s */
 	int64_t pod_backoff_ms;		/* first crash back-off; 0: 10 s (tests lower it) */
 	bool disable_pods;		/* node only, no pod workers */
+	bool disable_proxy;		/* do not run the service proxy (agent/proxy_run.c) */
+	const char *cluster_cidr;	/* pod CIDRs for the proxy; NULL: 10.42.0.0/16,fd42::/56 */
 };
 
 /* Fills defaults (all zero/NULL except data_dir and eviction_hard). */

@@ -84,6 +84,7 @@ struct agent {
 	int open_handles;
 	void (*done)(void *data);
 	void *done_data;
+	struct prun *proxy;		/* the service proxy (agent/proxy_run.c), or NULL */
 };
 
 /* Certificate renewal of a joined agent (renew.c): NULL when not joined. */

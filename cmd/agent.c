@@ -42,6 +42,8 @@ int cmd_agent(int argc, char **argv)
 		{ "eviction-hard", FLAG_STR, &c.eviction_hard, "Pressure thresholds (default " AGENT_DEFAULT_EVICTION_HARD ")", NULL },
 		{ "control-plane", FLAG_BOOL, &c.control_plane, "Label the node node-role.kubernetes.io/control-plane (set by k1s server)", NULL },
 		{ "lease-renew-interval", FLAG_INT, &c.lease_renew_ms, "Lease renew interval in ms (tests; default 10000)", NULL },
+		{ "disable-proxy", FLAG_BOOL, &c.disable_proxy, "Do not run the service proxy (nftables)", "K1S_DISABLE_PROXY" },
+		{ "cluster-cidr", FLAG_STR, &c.cluster_cidr, "Pod CIDRs, for masquerading service traffic (default 10.42.0.0/16,fd42::/56)", "K1S_CLUSTER_CIDR" },
 		{ "node-status-check-interval", FLAG_INT, &c.check_ms, "Condition check interval in ms (tests; default 10000)", NULL },
 		{ "cluster-dns", FLAG_STR, &c.cluster_dns, "Cluster DNS address written to pods' resolv.conf (default 10.43.0.10)", NULL },
 		{ "cluster-domain", FLAG_STR, &c.cluster_domain, "Cluster domain (default cluster.local)", NULL },

@@ -18,6 +18,7 @@ int cmd_server(int argc, char **argv)
 {
 	struct server_config c;
 	const char *config_file = NULL;
+	bool disable_proxy = false;
 	char **args = NULL;
 	int nargs, r;
 
@@ -49,6 +50,10 @@ int cmd_server(int argc, char **argv)
 		{ "disable-agent", FLAG_BOOL, &c.disable_agent, "Do not run the embedded agent", NULL },
 		{ "node-monitor-grace-period", FLAG_STR, &c.node_monitor_grace_period, "How long a node may go without renewing its Lease before it is marked unhealthy (default 40s)", NULL },
 		{ "node-eviction-rate", FLAG_STR, &c.node_eviction_rate, "Nodes per second, per zone, whose pods are evicted when nodes go unhealthy (default 0.1)", NULL },
+		{ "disable-kube-proxy", FLAG_BOOL, &disable_proxy, "Do not run the service proxy in the embedded agent", NULL },
+		{ "disable", FLAG_LIST, &c.disable, "Do not run a packaged component (servicelb)", NULL },
+		{ "lb-pool", FLAG_STR, &c.lb_pool, "ServiceLB addresses: CIDRs or first-last ranges, both families (default: the nodes' addresses)", NULL },
+		{ "max-endpoints-per-slice", FLAG_INT, &c.max_endpoints_per_slice, "Endpoints per EndpointSlice (default 100, at most 1000)", NULL },
 		{ "ready-file", FLAG_STR, &c.ready_file, "Create this file once the API is serving", NULL },
 		FLAG_END,
 	};
@@ -81,6 +86,15 @@ int cmd_server(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (c.max_endpoints_per_slice < 1 || c.max_endpoints_per_slice > 1000) {
+		fprintf(stderr, "error: server: --max-endpoints-per-slice must be within 1..1000\n");
+		return 2;
+	}
+	/* the embedded agent inherits these (agent flags' environment defaults) */
+	if (disable_proxy)
+		setenv("K1S_DISABLE_PROXY", "1", 1);
+	if (c.cluster_cidr)
+		setenv("K1S_CLUSTER_CIDR", c.cluster_cidr, 1);
 	/* embedded agent: a supervised `k1s agent` child (agent/node_embedded.c) */
 	/* the cluster DNS is the 10th address of the first service CIDR */
 	char dns_arg[64 + INET_ADDR_STRLEN] = "--cluster-dns=10.43.0.10";
@@ -105,5 +119,6 @@ int cmd_server(int argc, char **argv)
 	flag_list_release(&c.tls_san);
 	flag_list_release(&c.node_ip);
 	flag_list_release(&agent_args);
+	flag_list_release(&c.disable);
 	return r;
 }

@@ -11,6 +11,15 @@
 #include "lib/util.h"
 #include "proxy/proxy.h"
 
+uint32_t proxy_zone_hash(const char *zone)
+{
+	uint32_t h = 2166136261u;
+
+	while (*zone)
+		h = (h ^ (unsigned char)*zone++) * 16777619u;
+	return h;
+}
+
 static int copy_str(char *dst, size_t size, const char *s)
 {
 	if (!s || strlen(s) >= size)
@@ -146,9 +155,11 @@ static int decode_endpoint(const cJSON *e, const uint16_t *tports, int family,
 	cJSON_ArrayForEach(z, json_path(e, "hints.forZones")) {
 		if (ep->n_hint_zones >= PROXY_MAX_ZONES)
 			return -E2BIG;
-		if (copy_str(ep->hint_zones[ep->n_hint_zones++], PROXY_NAME_MAX,
-			     json_get_str(z, "name", NULL)))
+		const char *name = json_get_str(z, "name", NULL);
+
+		if (!name || strlen(name) >= PROXY_NAME_MAX)
 			return -EINVAL;
+		ep->hint_zones[ep->n_hint_zones++] = proxy_zone_hash(name);
 	}
 	memcpy(ep->target_ports, tports, sizeof(ep->target_ports));
 	return 0;

@@ -77,7 +77,9 @@ struct proxy_endpoint {
 	char node_name[PROXY_NODE_MAX];	/* "" when unknown */
 	char zone[PROXY_NAME_MAX];	/* "" when unknown */
 	size_t n_hint_zones;		/* hints.forZones; 0 = no hints */
-	char hint_zones[PROXY_MAX_ZONES][PROXY_NAME_MAX];
+	uint32_t hint_zones[PROXY_MAX_ZONES];	/* proxy_zone_hash() of each name: 32 bytes
+						 * instead of 512 per endpoint (the bulk of
+						 * a 10,000-service sync's memory) */
 	uint16_t target_ports[PROXY_MAX_PORTS];
 };
 
@@ -102,6 +104,9 @@ struct proxy_service {
 	size_t n_endpoints;
 	struct proxy_endpoint *endpoints;	/* owned: free with proxy_service_release() */
 };
+
+/* The hash hint zones are kept as (32-bit FNV-1a of the name). */
+uint32_t proxy_zone_hash(const char *zone);
 
 /* Frees svc->endpoints (and nothing else; svc itself is the caller's). */
 void proxy_service_release(struct proxy_service *svc);
@@ -158,6 +163,11 @@ int proxy_update(struct proxy *p, const struct proxy_service *svc);
 int proxy_remove(struct proxy *p, const char *ns, const char *name);
 /* Deletes our tables (if present) and empties the model. */
 int proxy_flush(struct proxy *p);
+
+/* Deletes the UDP conntrack entries whose reply comes from one of eps
+ * (endpoints that went away), in the current network namespace. Returns how
+ * many were deleted, or -errno. */
+int proxy_conntrack_clear_udp(const struct inet_addr *eps, size_t n);
 
 /* Counters of the last sync, for logs and the benchmark. */
 struct proxy_stats {

@@ -127,10 +127,10 @@ static bool ep_is_local(const struct proxy_endpoint *ep, const char *node_name)
 	return node_name && *node_name && !strcmp(ep->node_name, node_name);
 }
 
-static bool ep_hinted_for(const struct proxy_endpoint *ep, const char *zone)
+static bool ep_hinted_for(const struct proxy_endpoint *ep, uint32_t zone)
 {
 	for (size_t i = 0; i < ep->n_hint_zones; i++)
-		if (!strcmp(ep->hint_zones[i], zone))
+		if (ep->hint_zones[i] == zone)
 			return true;
 	return false;
 }
@@ -141,21 +141,23 @@ static size_t apply_hints(const struct proxy_service *svc, const char *zone, boo
 			  size_t n)
 {
 	bool any_ours = false;
+	uint32_t zh;
 
 	if (!zone || !*zone || !n)
 		return n;
+	zh = proxy_zone_hash(zone);
 	for (size_t i = 0; i < svc->n_endpoints; i++) {
 		if (!use[i])
 			continue;
 		if (!svc->endpoints[i].n_hint_zones)
 			return n;
-		any_ours |= ep_hinted_for(&svc->endpoints[i], zone);
+		any_ours |= ep_hinted_for(&svc->endpoints[i], zh);
 	}
 	if (!any_ours)
 		return n;
 	n = 0;
 	for (size_t i = 0; i < svc->n_endpoints; i++) {
-		use[i] = use[i] && ep_hinted_for(&svc->endpoints[i], zone);
+		use[i] = use[i] && ep_hinted_for(&svc->endpoints[i], zh);
 		n += use[i];
 	}
 	return n;

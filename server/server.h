@@ -35,6 +35,9 @@ struct server_config {
 	bool keep_removed_manifests;	/* objects of a removed manifest file stay */
 	const char *node_monitor_grace_period;	/* Go duration, default "40s" */
 	const char *node_eviction_rate;	/* nodes per second per zone, default "0.1" */
+	struct flag_list disable;	/* components not to run: "servicelb" */
+	const char *lb_pool;		/* ServiceLB addresses: CIDRs/ranges, comma-separated; NULL: node IPs */
+	int64_t max_endpoints_per_slice;	/* default 100 */
 	const char *ready_file;		/* touched when serving (tests), or NULL */
 };
 

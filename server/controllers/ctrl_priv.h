@@ -14,6 +14,9 @@ struct ctrl_manager {
 	struct cache_store *pods, *rs, *deploy, *svcs, *slices, *nodes;
 	struct cache_store *leases;	/* kube-node-lease (node lifecycle) */
 	struct wq gc_q, rs_q, deploy_q, eps_q, nodeipam_q;
+	struct wq slb_q, ep_q, mirror_q;	/* servicelb.c, endpoints.c */
+	struct cache_store *endpoints;
+	bool slb_on;
 	bool started;
 };
 
@@ -42,6 +45,16 @@ void tev__start(struct ctrl_manager *m);	/* taintevict.c */
 void tev__stop(void);
 /* Pods the taint eviction deleted since start. */
 uint64_t tev__evicted(void);
+/* ServiceLB (servicelb.c): -EINVAL on a bad --lb-pool. */
+int slb__start(struct ctrl_manager *m);
+void slb__stop(void);
+/* Endpoints controller and EndpointSlice mirroring (endpoints.c). */
+void ep__start(struct ctrl_manager *m);
+
+#define SLB_FINALIZER "service.kubernetes.io/load-balancer-cleanup"
+#define SLB_CLASS "k1s.io/servicelb"	/* the loadBalancerClass ServiceLB answers besides none */
+/* Parses --lb-pool ("10.99.0.0/30,fd99::10-fd99::1f"); 0 or -EINVAL. */
+int slb_pool_parse(const char *list);
 
 /* Splits "ns/name" into ns (may be "") and name; returns name. ns has
  * ROUTE_SEG_MAX bytes. */
@@ -64,12 +77,34 @@ void ctrl__events_release(void);
 
 /* ---- EndpointSlice controller (endpointslice.c): the pure parts ---- */
 
-#define EPS_MAX_ENDPOINTS 100	/* per slice; TODO: --max-endpoints-per-slice */
+#define EPS_MAX_ENDPOINTS 100	/* per slice by default (--max-endpoints-per-slice) */
 #define EPS_CONTROLLER "endpointslice-controller.k8s.io"
 #define EPS_LABEL_SERVICE "kubernetes.io/service-name"
 #define EPS_LABEL_MANAGED_BY "endpointslice.kubernetes.io/managed-by"
 #define EPS_LABEL_HEADLESS "service.kubernetes.io/headless"
 #define EPS_ANN_TRIGGER "endpoints.kubernetes.io/last-change-trigger-time"
+
+/* ---- topology hints (topology.c) ---- */
+
+#define EPS_MAX_ZONES 16
+/* Allocatable CPU per zone of the Ready non-control-plane nodes. */
+struct eps_topology {
+	bool bad;			/* a node without zone or CPU: no hints */
+	size_t n;
+	char zone[EPS_MAX_ZONES][64];
+	int64_t cpu[EPS_MAX_ZONES];	/* in millicores */
+};
+enum eps_hint_mode { EPS_HINTS_NONE, EPS_HINTS_AUTO, EPS_HINTS_PREFER_CLOSE };
+enum eps_hint_mode eps_hint_mode(const cJSON *svc);
+/* Adds a node (skipped when control-plane or not Ready). */
+void eps_topology_add_node(struct eps_topology *t, const cJSON *node);
+/* Enough information for Auto: every node has zone and CPU, >= 2 zones. */
+bool eps_topology_usable(const struct eps_topology *t);
+/* Sets (or clears) hints.forZones on the wanted endpoints eps[] of one
+ * family as svc's mode says; prev = the existing slices carry hints.
+ * Appends {type, reason, message} objects for the events to emit. */
+void eps_hints_apply(const cJSON *svc, const char *family, const struct eps_topology *t,
+		     cJSON *const *eps, size_t n, bool prev, cJSON *events);
 
 /* What one reconcile sees; everything borrowed. slices are the Service's
  * managed slices (label service-name and our managed-by), sorted by name. */
@@ -84,12 +119,14 @@ struct eps_input {
 	/* the topology zone of a node, or NULL; zone may be NULL */
 	const char *(*zone)(const char *node, void *ud);
 	void *zone_ud;
+	const struct eps_topology *topo;	/* for topology-mode Auto; NULL: none */
 };
 /* The writes that bring the slices to the wanted state; arrays owned. */
 struct eps_plan {
 	cJSON *create;	/* new slices (generateName) */
 	cJSON *update;	/* whole existing slices, changed, with their resourceVersion */
 	cJSON *del;	/* existing slices to delete */
+	cJSON *events;	/* {type, reason, message} to record on the Service */
 };
 void eps_plan_init(struct eps_plan *p);
 void eps_plan_compute(const struct eps_input *in, struct eps_plan *plan);

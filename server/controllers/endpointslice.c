@@ -29,6 +29,7 @@
  */
 #include "ctrl_priv.h"
 #include "../apiserver.h"
+#include "../server.h"
 #include "lib/buf.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -398,6 +399,33 @@ static void write_out(struct fam *f)
 	}
 }
 
+/* True when an existing slice of the family carries hints. */
+static bool had_hints(const struct eps_input *in, const char *family)
+{
+	for (size_t i = 0; i < in->n_slices; i++) {
+		const cJSON *ep;
+
+		if (strcmp(json_get_str(in->slices[i], "addressType", ""), family))
+			continue;
+		cJSON_ArrayForEach(ep, json_get(in->slices[i], "endpoints"))
+			if (json_get(ep, "hints"))
+				return true;
+	}
+	return false;
+}
+
+static void apply_hints(struct fam *f)
+{
+	static const struct eps_topology none = { .bad = true };
+	cJSON **eps = xcalloc(f->nw + 1, sizeof(*eps));
+
+	for (size_t i = 0; i < f->nw; i++)
+		eps[i] = f->w[i].ep;
+	eps_hints_apply(f->in->svc, f->family, f->in->topo ? f->in->topo : &none, eps, f->nw,
+			had_hints(f->in, f->family), f->plan->events);
+	free(eps);
+}
+
 static void plan_family(const struct eps_input *in, const char *family, const cJSON *labels,
 			cJSON *const *pod_ports, struct eps_plan *plan)
 {
@@ -419,6 +447,7 @@ static void plan_family(const struct eps_input *in, const char *family, const cJ
 	}
 	qsort(f.w, f.nw, sizeof(*f.w), cmp_want);
 	f.h = xcalloc(in->n_slices + 1, sizeof(*f.h));
+	apply_hints(&f);
 	for (size_t i = 0; i < in->n_slices; i++) {
 		const cJSON *s = in->slices[i];
 
@@ -465,6 +494,7 @@ void eps_plan_init(struct eps_plan *p)
 	p->create = cJSON_CreateArray();
 	p->update = cJSON_CreateArray();
 	p->del = cJSON_CreateArray();
+	p->events = cJSON_CreateArray();
 }
 
 void eps_plan_release(struct eps_plan *p)
@@ -472,6 +502,7 @@ void eps_plan_release(struct eps_plan *p)
 	cJSON_Delete(p->create);
 	cJSON_Delete(p->update);
 	cJSON_Delete(p->del);
+	cJSON_Delete(p->events);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -586,6 +617,18 @@ static const char *node_zone(const char *node, void *ud)
 	return label(cache_get(em->nodes, "", node), LABEL_ZONE);
 }
 
+static void add_node(const cJSON *node, void *ud)
+{
+	eps_topology_add_node(ud, node);
+}
+
+static size_t max_per_slice(void)
+{
+	const struct server_config *c = em->srv->cfg;
+
+	return c && c->max_endpoints_per_slice > 0 ? (size_t)c->max_endpoints_per_slice : EPS_MAX_ENDPOINTS;
+}
+
 static void process(struct wq *q, const char *key, void *ud)
 {
 	char ns[ROUTE_SEG_MAX], now[RFC3339_MAX];
@@ -595,6 +638,8 @@ static void process(struct wq *q, const char *key, void *ud)
 	struct eps_input in = { 0 };
 	struct eps_plan plan = { 0 };
 	struct ctrl_batch *b = ctrl_batch_new(q, key);
+	struct eps_topology topo = { 0 };
+	const cJSON *ev;
 
 	(void)ud;
 	cache_each(em->slices, ns, collect_slice, &slices);
@@ -604,9 +649,14 @@ static void process(struct wq *q, const char *key, void *ud)
 		pods.selector = json_path(svc, "spec.selector");
 		cache_each(em->pods, ns, collect_pod, &pods);
 		rfc3339_format((int64_t)wall_ns(), now);
-		in = (struct eps_input){ svc, pods.v, pods.n, slices.v, slices.n, EPS_MAX_ENDPOINTS, now,
-					 node_zone, NULL };
+		in = (struct eps_input){ svc, pods.v, pods.n, slices.v, slices.n, max_per_slice(), now,
+					 node_zone, NULL, &topo };
+		if (eps_hint_mode(svc) == EPS_HINTS_AUTO)
+			cache_each(em->nodes, NULL, add_node, &topo);
 		eps_plan_compute(&in, &plan);
+		cJSON_ArrayForEach(ev, plan.events)
+			ctrl_event(em->srv, svc, json_get_str(ev, "type", ""), json_get_str(ev, "reason", ""),
+				   "%s", json_get_str(ev, "message", ""));
 	} else {	/* the Service is gone or wants none: ours go */
 		eps_plan_init(&plan);
 		for (size_t i = 0; i < slices.n; i++)
@@ -678,11 +728,16 @@ static void enqueue_selecting(const cJSON *svc, void *ud)
  * with a selector is looked at again (nodes change rarely). */
 static void on_node(struct cache_store *st, const cJSON *old, const cJSON *new, void *ud)
 {
-	const char *a = old ? label(old, LABEL_ZONE) : NULL, *b = new ? label(new, LABEL_ZONE) : NULL;
+	struct eps_topology ta = { 0 }, tb = { 0 };
 
 	(void)st;
 	(void)ud;
-	if ((a || b) && (!a || !b || strcmp(a, b)))
+	if (old)
+		eps_topology_add_node(&ta, old);
+	if (new)
+		eps_topology_add_node(&tb, new);
+	if (!old || !new || !json_equal(json_path(old, "metadata.labels"), json_path(new, "metadata.labels")) ||
+	    memcmp(&ta, &tb, sizeof(ta)))
 		cache_each(em->svcs, NULL, enqueue_selecting, NULL);
 }
 

@@ -31,6 +31,7 @@ static struct apiserver *ev_srv;	/* for the re-create after a 404 */
 static const struct { const char *kind, *component; } components[] = {
 	{ "ReplicaSet", "replicaset-controller" },
 	{ "Deployment", "deployment-controller" },
+	{ "Service", "service-controller" },
 };
 
 static const char *component_of(const char *kind)

@@ -4,6 +4,7 @@
  */
 #include "ctrl_priv.h"
 #include "../apiserver.h"
+#include "../server.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -36,6 +37,15 @@ const char *ctrl__split_key(const char *key, char *ns, size_t ns_size)
 	return slash + 1;
 }
 
+/* True when --disable names component. */
+static bool disabled(const struct apiserver *s, const char *component)
+{
+	for (size_t i = 0; s->cfg && i < s->cfg->disable.n; i++)
+		if (!strcmp(s->cfg->disable.v[i], component))
+			return true;
+	return false;
+}
+
 int controllers_start(struct apiserver *s)
 {
 	int r;
@@ -51,7 +61,8 @@ int controllers_start(struct apiserver *s)
 	mgr.slices = cache_add(&mgr.cache, "discovery.k8s.io", "v1", "endpointslices", managed_drop);
 	mgr.nodes = cache_add(&mgr.cache, "", "v1", "nodes", node_drop);
 	mgr.leases = cache_add(&mgr.cache, "coordination.k8s.io", "v1", "leases", managed_drop);
-	if (!mgr.leases || !mgr.rs || !mgr.deploy || !mgr.pods || !mgr.svcs || !mgr.slices || !mgr.nodes)
+	mgr.endpoints = cache_add(&mgr.cache, "", "v1", "endpoints", managed_drop);
+	if (!mgr.leases || !mgr.endpoints || !mgr.rs || !mgr.deploy || !mgr.pods || !mgr.svcs || !mgr.slices || !mgr.nodes)
 		BUG("controllers: a cached resource is not served");
 	gc__start(&mgr);
 	rs__start(&mgr);
@@ -62,13 +73,19 @@ int controllers_start(struct apiserver *s)
 	sched__start(&mgr);
 	nlc__start(&mgr);
 	tev__start(&mgr);
+	ep__start(&mgr);
+	mgr.slb_on = !disabled(s, "servicelb");
+	if (mgr.slb_on && slb__start(&mgr))
+		return -EINVAL;
 	r = cache_start(&mgr.cache);
 	if (r) {
 		log_error("controllers: cannot fill the cache: %s", strerror(-r));
 		return r;
 	}
 	mgr.started = true;
-	log_info("controllers started: garbage collector, replicaset, deployment, endpointslice, scheduler, node lifecycle, taint eviction, nodeipam");
+	log_info("controllers started: garbage collector, replicaset, deployment, endpointslice, "
+		 "endpoints, endpointslice mirroring, scheduler, node lifecycle, taint eviction, nodeipam, "
+		 "manifests%s", mgr.slb_on ? ", servicelb" : "");
 	return 0;
 }
 
@@ -86,6 +103,12 @@ void controllers_stop(struct apiserver *s)
 	sched__stop();
 	nlc__stop();
 	tev__stop();
+	wq_release(&mgr.ep_q);
+	wq_release(&mgr.mirror_q);
+	if (mgr.slb_on) {
+		wq_release(&mgr.slb_q);
+		slb__stop();
+	}
 	cache_release(&mgr.cache);
 	ctrl__events_release();
 	memset(&mgr, 0, sizeof(mgr));

@@ -10,6 +10,9 @@
 # Scripts keep going after a failed check, so one run reports every failure.
 set -u
 K1S=${K1S_BIN:-build/k1s}
+# agents started by tests run no service proxy unless a test asks (the proxy
+# programs nftables in the namespace it runs in: tests/e2e/svc-proxy.test.sh)
+export K1S_DISABLE_PROXY=1
 _cleanups=()
 _failed=0
 

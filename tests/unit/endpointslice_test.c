@@ -158,7 +158,7 @@ static void plan(struct fixture *f)
 {
 	struct eps_input in = { f->svc, (const cJSON *const *)f->pods, f->n,
 				(const cJSON *const *)f->slices, f->n_slices, EPS_MAX_ENDPOINTS, NOW,
-				f->zone, NULL };
+				f->zone, NULL, NULL };
 
 	eps_plan_release(&f->plan);
 	eps_plan_compute(&in, &f->plan);

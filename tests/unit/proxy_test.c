@@ -102,9 +102,9 @@ static void fixture(struct proxy_service *s)
 	svc_init(&s[5], "zonal", PROXY_CLUSTER_IP, "10.43.0.60", NULL);
 	port_add(&s[5], "", IPPROTO_TCP, 80, 0);
 	ep = ep_add(&s[5], "10.42.1.13", 80, "node-a", "zone-a");
-	strcpy(ep->hint_zones[ep->n_hint_zones++], "zone-a");
+	ep->hint_zones[ep->n_hint_zones++] = proxy_zone_hash("zone-a");
 	ep = ep_add(&s[5], "10.42.2.13", 80, "node-b", "zone-b");
-	strcpy(ep->hint_zones[ep->n_hint_zones++], "zone-b");
+	ep->hint_zones[ep->n_hint_zones++] = proxy_zone_hash("zone-b");
 	/* only a terminating (still serving) endpoint: used */
 	svc_init(&s[6], "draining", PROXY_CLUSTER_IP, "10.43.0.70", NULL);
 	port_add(&s[6], "", IPPROTO_UDP, 514, 0);
@@ -157,9 +157,9 @@ TEST(proxy_select_topology_hints)
 
 	svc_init(&s, "x", PROXY_CLUSTER_IP, "10.43.0.1", NULL);
 	port_add(&s, "", IPPROTO_TCP, 80, 0);
-	strcpy(ep_add(&s, "10.42.0.1", 80, "n1", "za")->hint_zones[0], "za");
-	strcpy(ep_add(&s, "10.42.0.2", 80, "n2", "zb")->hint_zones[0], "zb");
-	strcpy(ep_add(&s, "10.42.0.3", 80, "n3", "zb")->hint_zones[0], "za");
+	ep_add(&s, "10.42.0.1", 80, "n1", "za")->hint_zones[0] = proxy_zone_hash("za");
+	ep_add(&s, "10.42.0.2", 80, "n2", "zb")->hint_zones[0] = proxy_zone_hash("zb");
+	ep_add(&s, "10.42.0.3", 80, "n3", "zb")->hint_zones[0] = proxy_zone_hash("za");
 	for (int i = 0; i < 3; i++)
 		s.endpoints[i].n_hint_zones = 1;
 	ASSERT_EQ(proxy_select(&s, "n1", "za", false, use), 2);
@@ -228,7 +228,7 @@ TEST(proxy_decode_service_and_slice)
 	ASSERT_STR_EQ(s.endpoints[0].node_name, "n1");
 	ASSERT_STR_EQ(s.endpoints[0].zone, "za");
 	ASSERT_EQ(s.endpoints[0].n_hint_zones, 1);
-	ASSERT_STR_EQ(s.endpoints[0].hint_zones[0], "za");
+	ASSERT_EQ(s.endpoints[0].hint_zones[0], proxy_zone_hash("za"));
 	ASSERT_EQ(s.endpoints[0].target_ports[0], 8080);
 	ASSERT_EQ(s.endpoints[0].target_ports[1], 5353);
 	ASSERT_TRUE(!s.endpoints[1].ready && s.endpoints[1].serving && s.endpoints[1].terminating);
