@@ -3,6 +3,7 @@
  * `k1s agent`, and the supervisor that runs it beside `k1s server`.
  */
 #include "node.h"
+#include "overlay.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -141,7 +142,7 @@ int agent_new(const struct agent_config *cfg, struct agent **out, char **err)
 		*err = xasprintf("invalid node name '%s' (lowercase DNS subdomain expected)", a->node_name);
 		goto fail;
 	}
-	if (check_ips(a, err) || check_labels_taints(cfg, err) ||
+	if (check_ips(a, err) || check_labels_taints(cfg, err) || overlay__check(cfg, err) ||
 	    node__eviction_parse(cfg->eviction_hard, &a->ev, err))
 		goto fail;
 	default_ip(a);
@@ -180,7 +181,7 @@ int agent_start(struct agent *a, uv_loop_t *loop, char **err)
 	log_info("agent: node '%s', runtime %s, API %s", a->node_name, a->facts.runtime,
 		 a->cfg.kubeconfig);
 	node__start(a);
-	return 0;
+	return overlay__start(loop, a->api, &a->cfg, a->node_name, a->ip, a->n_ip, &a->overlay, err);
 }
 
 static void on_closed(uv_handle_t *h)
@@ -197,6 +198,8 @@ void agent_stop(struct agent *a, void (*done)(void *data), void *data)
 
 	a->done = done;
 	a->done_data = data;
+	overlay__stop(a->overlay);
+	a->overlay = NULL;
 	api_client_free(a->api);	/* cancels requests: no more callbacks */
 	a->api = NULL;
 	if (!a->open_handles) {

@@ -44,6 +44,8 @@
 #define AGENT_MAX_NODE_IPS 2
 #define AGENT_MAX_LABELS 64
 #define AGENT_MAX_TAINTS 32
+/* Pod CIDRs of the cluster (the server's --cluster-cidr default). */
+#define AGENT_DEFAULT_CLUSTER_CIDR "10.42.0.0/16,fd42::/56"
 
 struct agent_config {
 	const char *kubeconfig;		/* required */
@@ -57,6 +59,12 @@ struct agent_config {
 	int64_t lease_renew_ms;		/* 0: AGENT_LEASE_RENEW_MS (tests lower it) */
 	int64_t status_report_ms;	/* 0: AGENT_STATUS_REPORT_MS */
 	int64_t check_ms;		/* 0: AGENT_CHECK_MS */
+	/* node-to-node network (agent/overlay.h, docs/network.md) */
+	const char *network_backend;	/* "vxlan" (NULL), "host-gw" or "none" */
+	const char *network_iface;	/* uplink; NULL: the node IP's / default route's */
+	const char *cluster_cidr;	/* NULL: AGENT_DEFAULT_CLUSTER_CIDR */
+	int64_t vxlan_vni;		/* 0: NET_OVERLAY_VNI (1) */
+	int64_t vxlan_port;		/* 0: NET_VXLAN_PORT (8472) */
 };
 
 /* Fills defaults (all zero/NULL except data_dir and eviction_hard). */

@@ -79,6 +79,7 @@ struct agent {
 	uint64_t last_report_ms;	/* 0: never reported */
 	unsigned backoff_ms;
 	uv_timer_t lease_timer, check_timer, retry_timer;
+	struct overlay *overlay;	/* agent/overlay.h; NULL with backend none */
 	int open_handles;
 	void (*done)(void *data);
 	void *done_data;

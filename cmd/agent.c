@@ -28,6 +28,11 @@ int cmd_agent(int argc, char **argv)
 		{ "control-plane", FLAG_BOOL, &c.control_plane, "Label the node node-role.kubernetes.io/control-plane (set by k1s server)", NULL },
 		{ "lease-renew-interval", FLAG_INT, &c.lease_renew_ms, "Lease renew interval in ms (tests; default 10000)", NULL },
 		{ "node-status-check-interval", FLAG_INT, &c.check_ms, "Condition check interval in ms (tests; default 10000)", NULL },
+		{ "network-backend", FLAG_STR, &c.network_backend, "Node-to-node pod network: vxlan (default), host-gw or none", NULL },
+		{ "network-iface", FLAG_STR, &c.network_iface, "Interface carrying node-to-node traffic (default: the node IP's, else the default route's)", NULL },
+		{ "cluster-cidr", FLAG_STR, &c.cluster_cidr, "Pod CIDRs of the cluster, as given to the server (default " AGENT_DEFAULT_CLUSTER_CIDR ")", NULL },
+		{ "vxlan-vni", FLAG_INT, &c.vxlan_vni, "VXLAN id (default 1)", NULL },
+		{ "vxlan-port", FLAG_INT, &c.vxlan_port, "VXLAN UDP port (default 8472)", NULL },
 		FLAG_END,
 	};
 
