@@ -166,6 +166,8 @@ int overlay__peer_decode(const cJSON *node, struct net_overlay_peer *out)
 	return 0;
 }
 
+static void schedule(struct overlay *o, uint64_t delay_ms);
+
 /* ---- annotations of this node ---- */
 
 static void on_patched(struct api_result *res, void *ud)
@@ -237,6 +239,7 @@ static void publish(struct overlay *o)
 /* ---- syncing ---- */
 
 static void on_timer(uv_timer_t *t);
+
 
 static void schedule(struct overlay *o, uint64_t delay_ms)
 {
