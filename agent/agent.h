@@ -65,6 +65,7 @@ struct agent_config {
 	const char *cluster_cidr;	/* NULL: AGENT_DEFAULT_CLUSTER_CIDR */
 	int64_t vxlan_vni;		/* 0: NET_OVERLAY_VNI (1) */
 	int64_t vxlan_port;		/* 0: NET_VXLAN_PORT (8472) */
+	int64_t network_resync_ms;	/* 0: OVERLAY_RESYNC_MS (tests lower it) */
 };
 
 /* Fills defaults (all zero/NULL except data_dir and eviction_hard). */

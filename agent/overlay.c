@@ -34,6 +34,7 @@ struct overlay {
 	bool masq_changed;
 	char err[NET_ERR_MAX], masq_err[NET_ERR_MAX];
 	unsigned last_pod_mtu;
+	uint64_t resync_ms;		/* periodic full sync, in ms */
 };
 
 /* ---- configuration ---- */
@@ -352,7 +353,7 @@ static void after_work_cb(uv_work_t *w, int status)
 		o->dirty = false;
 		schedule(o, OVERLAY_COALESCE_MS);
 	} else {
-		schedule(o, failed ? o->backoff_ms : OVERLAY_RESYNC_MS);
+		schedule(o, failed ? o->backoff_ms : o->resync_ms);
 	}
 }
 
@@ -441,6 +442,7 @@ int overlay__start(uv_loop_t *loop, struct api_client *api, const struct agent_c
 	o->node = xstrdup(node);
 	o->iface = cfg->network_iface ? xstrdup(cfg->network_iface) : NULL;
 	config_from(o, cfg, ips, n_ips);
+	o->resync_ms = cfg->network_resync_ms > 0 ? (uint64_t)cfg->network_resync_ms : OVERLAY_RESYNC_MS;
 	uv_timer_init(loop, &o->timer);
 	o->timer.data = o;
 	o->timer_open = true;

@@ -33,6 +33,7 @@ int cmd_agent(int argc, char **argv)
 		{ "cluster-cidr", FLAG_STR, &c.cluster_cidr, "Pod CIDRs of the cluster, as given to the server (default " AGENT_DEFAULT_CLUSTER_CIDR ")", NULL },
 		{ "vxlan-vni", FLAG_INT, &c.vxlan_vni, "VXLAN id (default 1)", NULL },
 		{ "vxlan-port", FLAG_INT, &c.vxlan_port, "VXLAN UDP port (default 8472)", NULL },
+		{ "network-resync-interval", FLAG_INT, &c.network_resync_ms, "Full network resync interval in ms (tests; default 30000)", NULL },
 		FLAG_END,
 	};
 

@@ -18,6 +18,9 @@
 #                           waits until all are Ready and have podCIDRs
 #   mn_ns I                 the netns name of node I ("inet" for the internet)
 #   mn_x I CMD...           runs CMD in node I's network namespace (host mount ns)
+#   mn_bg NAME I CMD...     the same in the background, pid in MN_PID[NAME]
+#                           (killed on teardown)
+#   mn_assign_cidrs I       gives node I its podCIDRs unless it has some
 #   kc ARGS...              kubectl as admin (run inside node 1)
 #   mn_agent_start I [FLAGS]  (re)starts node I's agent; mn_agent_stop I stops it
 #   mn_server_stop          stops the server
@@ -49,6 +52,13 @@ declare -A MN_PID=()
 
 mn_ns() { echo "$MN-$( [ "$1" = inet ] && echo inet || echo "n$1")"; }
 mn_x() { local i=$1; shift; nsenter --net="/run/netns/$(mn_ns "$i")" "$@"; }
+# mn_bg NAME I CMD...: CMD in node I's namespace in the background, its pid
+# (the process itself, not a subshell) in MN_PID[NAME]
+mn_bg() {
+	local name=$1 i=$2; shift 2
+	nsenter --net="/run/netns/$(mn_ns "$i")" "$@" &
+	MN_PID[$name]=$!
+}
 mn_ip4() { echo "192.168.77.1$1"; }
 mn_ip6() { echo "fd77::1$1"; }
 kc() { mn_x 1 kubectl --kubeconfig "$MN_DIR/admin.yaml" "$@"; }
@@ -122,11 +132,10 @@ mn_server_start() {
 	[ "$MN_FAMILIES" = ipv6 ] && host="[$(mn_ip6 1)]"
 	mkdir -p "$MN_DIR/n1"
 	# shellcheck disable=SC2046,SC2086
-	mn_x 1 "$K1S" server --disable-agent --data-dir "$MN_DIR/n1/server" \
+	mn_bg server 1 "$K1S" server --disable-agent --data-dir "$MN_DIR/n1/server" \
 		--https-listen-port "$MN_PORT" --tls-san "$(mn_ip4 1)" --tls-san "$(mn_ip6 1)" \
 		--write-kubeconfig "$MN_DIR/admin.yaml" --ready-file "$MN_DIR/ready" \
-		$(mn_cidrs) $MN_SERVER_FLAGS > "$MN_DIR/server.log" 2>&1 &
-	MN_PID[server]=$!
+		$(mn_cidrs) $MN_SERVER_FLAGS > "$MN_DIR/server.log" 2>&1
 	poll 20 test -f "$MN_DIR/ready" || return 1
 	sed "s#server: https://[^ ]*#server: https://$host:$MN_PORT#" "$MN_DIR/admin.yaml" > "$MN_DIR/agent.yaml"
 }
@@ -144,11 +153,10 @@ mn_agent_start() {
 	zone=$(echo "$MN_ZONES" | awk -v i="$i" '{print $i}')
 	[ -n "$zone" ] && ips+=(--node-label "topology.kubernetes.io/zone=$zone")
 	# shellcheck disable=SC2086
-	mn_x "$i" "$K1S" agent --kubeconfig "$MN_DIR/agent.yaml" --node-name "node$i" \
+	mn_bg "agent$i" "$i" "$K1S" agent --kubeconfig "$MN_DIR/agent.yaml" --node-name "node$i" \
 		"${ips[@]}" --data-dir "$MN_DIR/n$i/agent" $(mn_cidrs | cut -d' ' -f1-2) \
 		--lease-renew-interval 1000 --node-status-check-interval 500 \
-		$MN_AGENT_FLAGS "$@" >> "$MN_DIR/agent$i.log" 2>&1 &
-	MN_PID[agent$i]=$!
+		$MN_AGENT_FLAGS "$@" >> "$MN_DIR/agent$i.log" 2>&1
 }
 
 mn_agent_stop() {
@@ -173,6 +181,7 @@ mn_assign_cidrs() {
 	mn_has_cidrs "node$i" && return 0
 	[ "$MN_FAMILIES" != ipv6 ] && c+=("\"10.42.$((i - 1)).0/24\"")
 	[ "$MN_FAMILIES" != ipv4 ] && c+=("\"fd42:0:0:$((i - 1))::/64\"")
+	[ "$MN_FAMILIES" != ipv4 ] && [ "$i" = 1 ] && c[-1]='"fd42::/64"'
 	kc patch node "node$i" -p "{\"spec\":{\"podCIDRs\":[$(IFS=,; echo "${c[*]}")]}}" >/dev/null
 }
 
