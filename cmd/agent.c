@@ -28,6 +28,12 @@ int cmd_agent(int argc, char **argv)
 		{ "control-plane", FLAG_BOOL, &c.control_plane, "Label the node node-role.kubernetes.io/control-plane (set by k1s server)", NULL },
 		{ "lease-renew-interval", FLAG_INT, &c.lease_renew_ms, "Lease renew interval in ms (tests; default 10000)", NULL },
 		{ "node-status-check-interval", FLAG_INT, &c.check_ms, "Condition check interval in ms (tests; default 10000)", NULL },
+		{ "cluster-dns", FLAG_STR, &c.cluster_dns, "Cluster DNS address written to pods' resolv.conf (default 10.43.0.10)", NULL },
+		{ "cluster-domain", FLAG_STR, &c.cluster_domain, "Cluster domain (default cluster.local)", NULL },
+		{ "runc-root", FLAG_STR, &c.runc_root, "runc state directory (default /run/k1s/runc)", NULL },
+		{ "cgroup-parent", FLAG_STR, &c.cgroup_parent, "Parent cgroup of the containers (default /k1s)", NULL },
+		{ "pod-backoff-min", FLAG_INT, &c.pod_backoff_ms, "First crash-loop back-off in ms (tests; default 10000)", NULL },
+		{ "disable-pods", FLAG_BOOL, &c.disable_pods, "Register the node but run no pods", NULL },
 		{ "network-backend", FLAG_STR, &c.network_backend, "Node-to-node pod network: vxlan (default), host-gw or none", NULL },
 		{ "network-iface", FLAG_STR, &c.network_iface, "Interface carrying node-to-node traffic (default: the node IP's, else the default route's)", NULL },
 		{ "cluster-cidr", FLAG_STR, &c.cluster_cidr, "Pod CIDRs of the cluster, as given to the server (default " AGENT_DEFAULT_CLUSTER_CIDR ")", NULL },
@@ -53,7 +59,7 @@ int cmd_agent(int argc, char **argv)
 		agent_config_release(&c);
 		return 2;
 	}
-	if (c.lease_renew_ms < 0 || c.check_ms < 0) {
+	if (c.lease_renew_ms < 0 || c.check_ms < 0 || c.pod_backoff_ms < 0) {
 		fprintf(stderr, "error: agent: intervals must be positive\n");
 		agent_config_release(&c);
 		return 2;
