@@ -30,6 +30,8 @@
 #   MN_ZONES      "z1 z2 z1": topology.kubernetes.io/zone label per node
 #   MN_AGENT_FLAGS  extra flags for every agent (e.g. --network-backend host-gw)
 #   MN_SERVER_FLAGS extra flags for the server
+#   MN_IMAGES     non-empty: build the test images (tests/images/build.sh) and
+#                 import k1s.local/busybox:test on every node
 #
 # Everything is torn down on exit, even on failure: processes (agents, the
 # server, anything else started with the data dirs in its command line),
@@ -47,6 +49,7 @@ MN_FAMILIES=${MN_FAMILIES:-dual}
 MN_ZONES=${MN_ZONES:-}
 MN_AGENT_FLAGS=${MN_AGENT_FLAGS:-}
 MN_SERVER_FLAGS=${MN_SERVER_FLAGS:-}
+MN_IMAGES=${MN_IMAGES:-}
 MN_PORT=6443
 declare -A MN_PID=()
 
@@ -64,16 +67,25 @@ mn_ip6() { echo "fd77::1$1"; }
 kc() { mn_x 1 kubectl --kubeconfig "$MN_DIR/admin.yaml" "$@"; }
 
 mn_teardown() {
-	local p
+	local p r c
 	for p in "${MN_PID[@]}"; do kill -9 "$p" 2>/dev/null; done
 	for p in "${MN_PID[@]}"; do wait "$p" 2>/dev/null; done
 	if [ -n "$MN_DIR" ]; then
+		for p in $(pgrep -f "k1s (agent|server) .*$MN_DIR"); do kill -9 "$p" 2>/dev/null; done
+		for r in "$MN_DIR"/n*/runc; do
+			[ -d "$r" ] || continue
+			for c in $(runc --root "$r" list -q 2>/dev/null); do runc --root "$r" delete -f "$c"; done
+		done
 		for p in $(pgrep -f "$MN_DIR"); do kill -9 "$p" 2>/dev/null; done
 		findmnt -rn -o TARGET | grep "^$MN_DIR/" | sort -r | while read -r m; do
 			umount -l "$m" 2>/dev/null
 		done
+		for c in /sys/fs/cgroup/*/"$MN"-n* /sys/fs/cgroup/"$MN"-n*; do
+			[ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} \; 2>/dev/null
+		done
 	fi
 	for p in $(ip netns list | awk '{print $1}' | grep "^$MN-"); do ip netns del "$p"; done
+	MN_PID=()
 }
 
 mn_logs_on_failure() {
@@ -152,9 +164,14 @@ mn_agent_start() {
 	[ "$MN_FAMILIES" != ipv4 ] && ips+=(--node-ip "$(mn_ip6 "$i")")
 	zone=$(echo "$MN_ZONES" | awk -v i="$i" '{print $i}')
 	[ -n "$zone" ] && ips+=(--node-label "topology.kubernetes.io/zone=$zone")
+	if [ -n "$MN_IMAGES" ] && [ ! -d "$MN_DIR/n$i/agent/images/import" ]; then
+		mkdir -p "$MN_DIR/n$i/agent/images/import"
+		cp "$MN_DIR/img/busybox.tar" "$MN_DIR/n$i/agent/images/import/"
+	fi
 	# shellcheck disable=SC2086
 	mn_bg "agent$i" "$i" "$K1S" agent --kubeconfig "$MN_DIR/agent.yaml" --node-name "node$i" \
 		"${ips[@]}" --data-dir "$MN_DIR/n$i/agent" $(mn_cidrs | cut -d' ' -f1-2) \
+		--runc-root "$MN_DIR/n$i/runc" --cgroup-parent "/$MN-n$i" --pod-backoff-min 1000 \
 		--lease-renew-interval 1000 --node-status-check-interval 500 \
 		$MN_AGENT_FLAGS "$@" >> "$MN_DIR/agent$i.log" 2>&1
 }
@@ -192,6 +209,10 @@ mn_start() {
 	on_exit "rm -rf '$MN_DIR'"
 	on_exit mn_teardown
 	on_exit mn_logs_on_failure
+	if [ -n "$MN_IMAGES" ]; then
+		bash "$(dirname "${BASH_SOURCE[0]}")/../images/build.sh" "$MN_DIR/img" >/dev/null ||
+			{ echo "# cannot build the test images"; return 1; }
+	fi
 	mn_net_setup || { echo "# cannot build the namespaces"; return 1; }
 	mn_server_start || { echo "# server did not start"; return 1; }
 	for i in $(seq "$MN_N"); do mn_agent_start "$i"; done
@@ -204,4 +225,38 @@ mn_start() {
 	for i in $(seq "$MN_N"); do
 		poll 10 mn_has_cidrs "node$i" || { echo "# node$i has no podCIDRs"; return 1; }
 	done
+}
+
+# mn_pod I NAME [COMMAND]: a busybox pod on node I (spec.nodeName), running
+# COMMAND (default: sleep), in the default namespace.
+mn_pod() {
+	local i=$1 name=$2 cmd=${3:-sleep 3600}
+	kc apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: $name}
+spec:
+  nodeName: node$i
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: k1s.local/busybox:test
+    command: [sh, -c, '$cmd']
+EOF
+}
+mn_pod_running() { [ "$(kc get pod "$1" -o jsonpath='{.status.phase}')" = Running ]; }
+# mn_pod_x I POD CMD...: CMD (from the host) in the network namespace of POD
+# on node I (through its sandbox's pid in runc's state).
+mn_pod_x() {
+	local i=$1 pod=$2 uid pid
+	shift 2
+	uid=$(kc get pod "$pod" -o jsonpath='{.metadata.uid}')
+	pid=$(runc --root "$MN_DIR/n$i/runc" state "$uid" 2>/dev/null | sed -n 's/^ *"pid": \([0-9]*\),/\1/p')
+	[ -n "$pid" ] || return 1
+	nsenter --net="/proc/$pid/ns/net" "$@"
+}
+# mn_pod_ip POD FAMILY(4|6)
+mn_pod_ip() {
+	kc get pod "$1" -o jsonpath='{.status.podIPs[*].ip}' | tr ' ' '\n' |
+		if [ "$2" = 6 ]; then grep :; else grep -v :; fi
 }

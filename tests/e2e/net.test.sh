@@ -25,9 +25,7 @@ while True:
         d, a = s.recvfrom(100); s.sendto(a[0].encode(), a)
 '
 }
-# echo_from NODE SRC DST: the address DST's echo saw for a datagram from SRC.
-echo_from() {
-	mn_x "$1" /usr/bin/python3 -c '
+ECHO_CLIENT='
 import socket, sys
 src, dst = sys.argv[1], sys.argv[2]
 s = socket.socket(socket.AF_INET6 if ":" in dst else socket.AF_INET, socket.SOCK_DGRAM)
@@ -36,8 +34,13 @@ for _ in range(6):
     s.sendto(b"x", (dst, 7777))
     try: print(s.recv(100).decode()); break
     except socket.timeout: pass
-' "$2" "$3"
-}
+'
+# echo_from NODE SRC DST: the address DST's echo saw for a datagram from SRC.
+echo_from() { mn_x "$1" /usr/bin/python3 -c "$ECHO_CLIENT" "$2" "$3"; }
+# echo_from_pod NODE POD DST: the same from a pod (its own address)
+echo_from_pod() { mn_pod_x "$1" "$2" /usr/bin/python3 -c "$ECHO_CLIENT" "" "$3"; }
+# ping_pod NODE POD ADDR: one ping from the pod
+ping_pod() { mn_pod_x "$1" "$2" busybox ping -c1 -W2 "$3"; }
 
 ann() { kc get node "$1" -o jsonpath="{.metadata.annotations.k1s\.io/$2}"; }
 cidr() { # NODE FAMILY(0|1): that node's podCIDR of the family
@@ -53,6 +56,7 @@ count() { # NODE CMD...: number of output lines
 
 # ---- dual stack, 3 nodes ---------------------------------------------------
 MN_ZONES="z1 z2 z1"
+MN_IMAGES=1
 MN_AGENT_FLAGS="--network-resync-interval 1000"
 mn_start 3 || { not_ok "3-node dual-stack cluster starts"; exit 1; }
 ok "3-node dual-stack cluster starts"
@@ -115,6 +119,36 @@ expect_eq "IPv6 from a pod address reaches the internet masqueraded as the node"
 	"$(echo_from 1 "$(net_of "$(cidr node1 1)")" 2001:db8:1::1)"
 expect_eq "node traffic itself is not masqueraded (control)" "$(mn_ip4 2)" "$(echo_from 2 "$(mn_ip4 2)" 198.51.100.1)"
 
+# ---- pods: same node, across nodes, both families, to nodes, to the internet
+mn_pod 1 a1; mn_pod 1 a2; mn_pod 2 b; mn_pod 3 c
+check "pods run on node1 (2), node2 and node3" poll 60 eval "mn_pod_running a1 && mn_pod_running a2 && mn_pod_running b && mn_pod_running c"
+expect_eq "podIPs: IPv4 first, then IPv6, from the node's podCIDRs" "$(net_of "$(cidr node2 0)" | sed 's/0$//') $(net_of "$(cidr node2 1)")" \
+	"$(mn_pod_ip b 4 | sed 's/[0-9]*$//') $(mn_pod_ip b 6 | sed 's/[0-9a-f]*$//')"
+for f in 4 6; do
+	check "IPv$f pod to pod, same node (a1 -> a2)" ping_pod 1 a1 "$(mn_pod_ip a2 $f)"
+	check "IPv$f pod to pod, across nodes (a1 on node1 -> b on node2)" ping_pod 1 a1 "$(mn_pod_ip b $f)"
+	check "IPv$f pod to pod, across nodes, the other way (b -> a1)" ping_pod 2 b "$(mn_pod_ip a1 $f)"
+	check "IPv$f pod to pod, node3 -> node1 (c -> a2)" ping_pod 3 c "$(mn_pod_ip a2 $f)"
+done
+check "IPv4 pod to its node" ping_pod 1 a1 "$(mn_ip4 1)"
+check "IPv6 pod to its node" ping_pod 1 a1 "$(mn_ip6 1)"
+check "IPv4 pod to another node" ping_pod 1 a1 "$(mn_ip4 3)"
+check "IPv6 pod to another node" ping_pod 1 a1 "$(mn_ip6 3)"
+check "IPv4 node to a pod on another node" mn_x 3 busybox ping -c1 -W2 "$(mn_pod_ip a1 4)"
+expect_eq "IPv4 pod egress to the internet is masqueraded as its node" "$(mn_ip4 2)" \
+	"$(echo_from_pod 2 b 198.51.100.1)"
+expect_eq "IPv6 pod egress to the internet is masqueraded as its node" "$(mn_ip6 2)" \
+	"$(echo_from_pod 2 b 2001:db8:1::1)"
+# an echo inside pod b (its argument only marks it for the teardown)
+(mn_pod_x 2 b /usr/bin/python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 7777))
+while True:
+    d, a = s.recvfrom(100); s.sendto(a[0].encode(), a)
+' "$MN_DIR" &)
+expect_eq "pod to pod across nodes keeps the pod's address (no masquerade)" "$(mn_pod_ip a1 4)" \
+	"$(sleep 0.3; mn_pod_x 1 a1 /usr/bin/python3 -c "$ECHO_CLIENT" "" "$(mn_pod_ip b 4)")"
+
 # an agent restart keeps the kernel state; the restarted agent changes nothing
 mn_agent_stop 2
 check "a stopped agent leaves its overlay in place" programmed 2 1
@@ -124,6 +158,8 @@ since_restart() { tail -n +$((lines + 1)) "$MN_DIR/agent2.log"; }
 check "the restarted agent re-syncs" poll 10 eval "since_restart | grep -q 'pod MTU'"
 expect_eq "... without changing anything" 0 "$(since_restart | grep -c 'entries added\|table written')"
 check "node1 still reaches node2 after the restart" mn_x 1 busybox ping -c1 -W2 "$(net_of "$(cidr node2 0)")"
+check "pods stay connected across the agent restart (a1 -> b, IPv4 and IPv6)" \
+	eval "ping_pod 1 a1 $(mn_pod_ip b 4) && ping_pod 1 a1 $(mn_pod_ip b 6)"
 
 # drift: an entry removed behind the agent's back comes back on the next
 # periodic sync (every second here)
@@ -149,7 +185,7 @@ kc delete node node2 >/dev/null
 check "with no peer left, node1 has no VXLAN device" \
 	poll 10 eval "! mn_x 1 ip link show k1s.vx4 >/dev/null 2>&1 && ! mn_x 1 ip link show k1s.vx6 >/dev/null 2>&1"
 expect_eq "... and no route into the cluster CIDRs but its own" "" \
-	"$(mn_x 1 ip route | grep '^10\.42\.'; mn_x 1 ip -6 route | grep '^fd42:')"
+	"$(mn_x 1 ip route | grep '^10\.42\.' | grep -v 'dev k1s0 '; mn_x 1 ip -6 route | grep '^fd42:' | grep -v 'dev k1s0 ')"
 
 # host-gw: plain routes via the peers' node addresses, no VXLAN device
 mn_agent_stop 1
@@ -165,6 +201,13 @@ mn_hostgw() {
 	mn_x 1 ip -6 route show "$c6" | grep -q "via $(mn_ip6 2) dev eth0"
 }
 check "host-gw: node1 routes node2's pod CIDRs via node2's addresses" poll 20 mn_hostgw
+mn_pod 2 b2
+if poll 60 mn_pod_running b2; then
+	check "host-gw: IPv4 pod to pod across nodes" ping_pod 1 a1 "$(mn_pod_ip b2 4)"
+	check "host-gw: IPv6 pod to pod across nodes" ping_pod 1 a1 "$(mn_pod_ip b2 6)"
+else
+	not_ok "host-gw: a pod runs on the re-registered node2"
+fi
 expect_eq "host-gw: no VXLAN device, no VTEP annotation" "0 " \
 	"$(mn_x 1 ip -o link show type vxlan | grep -c k1s) $(ann node1 vtep-mac)"
 MN_AGENT_FLAGS=
