@@ -17,7 +17,8 @@ struct want {
 	struct net_route route;
 	struct inet_addr vtep;		/* VXLAN: the peer's public IP (FDB dst) */
 	uint8_t mac[6];			/* VXLAN: the peer's VTEP MAC */
-	bool seen;
+	bool seen;			/* present and right */
+	bool replace;			/* present with another gateway/device */
 };
 
 struct sync {
@@ -92,8 +93,15 @@ static int reconcile_routes(struct sync *s, int f, struct want *w, size_t nw)
 			match->seen = true;
 			continue;
 		}
-		if (match)
-			continue;	/* replaced below */
+		if (match) {
+			/* replaced below; a route on another device goes first, as
+			 * IPv6 rejects an onlink gateway that another device's
+			 * route covers */
+			match->replace = true;
+			if (strcmp(match->route.dev, rt[i].dev))
+				note(s, net_route_del(s->ns, &rt[i]));
+			continue;
+		}
 		note(s, net_route_del(s->ns, &rt[i]));
 		s->st->removed++;
 	}
@@ -104,7 +112,10 @@ static int reconcile_routes(struct sync *s, int f, struct want *w, size_t nw)
 		w[j].route.flags |= NET_ROUTE_REPLACE;
 		ret = net_route_add(s->ns, &w[j].route);
 		note(s, ret);
-		s->st->added++;
+		if (w[j].replace)
+			s->st->changed++;
+		else
+			s->st->added++;
 	}
 	return 0;
 }
@@ -119,29 +130,35 @@ static int reconcile_neigh(struct sync *s, int f, const struct want *w, size_t n
 {
 	const char *dev = vx_name[f];
 	struct net_neigh *v;
-	bool *ok = xcalloc(nw + 1, sizeof(bool));
+	unsigned char *ok = xcalloc(nw + 1, 1);
 	size_t n;
 	int ret = net_neigh_list(s->ns, dev, f ? AF_INET6 : AF_INET, &v, &n);
 
 	if (ret)
 		goto out;
+	/* ok[j]: 1 = present and right, 2 = present with another MAC */
 	for (size_t i = 0; i < n; i++) {
-		bool keep = false;
+		bool wanted_addr = false;
 
 		if (!(v[i].state & NUD_PERMANENT))
 			continue;
-		for (size_t j = 0; j < nw && !keep; j++)
-			if (inet_addr_equal(&w[j].route.gw, &v[i].addr))
-				keep = ok[j] = v[i].has_mac && mac_eq(v[i].mac, w[j].mac);
-		if (!keep) {
+		for (size_t j = 0; j < nw && !wanted_addr; j++)
+			if (inet_addr_equal(&w[j].route.gw, &v[i].addr)) {
+				wanted_addr = true;
+				ok[j] = v[i].has_mac && mac_eq(v[i].mac, w[j].mac) ? 1 : 2;
+			}
+		if (!wanted_addr) {
 			note(s, net_neigh_del(s->ns, dev, &v[i].addr));
 			s->st->removed++;
 		}
 	}
 	for (size_t j = 0; j < nw; j++)
-		if (!ok[j]) {
+		if (ok[j] != 1) {
 			note(s, net_neigh_set(s->ns, dev, &w[j].route.gw, w[j].mac));
-			s->st->added++;
+			if (ok[j])
+				s->st->changed++;
+			else
+				s->st->added++;
 		}
 	free(v);
 out:
