@@ -77,17 +77,19 @@ static int check_ips(struct agent *a, char **err)
 	return 0;
 }
 
-/* With no --node-ip: the first IPv4 address of an up, non-loopback link. */
+/* With no --node-ip: the first IPv4 address of an up, non-loopback link
+ * (of --network-iface when given: that choice is honoured exactly). */
 static void default_ip(struct agent *a)
 {
 	static char found[INET_ADDRSTRLEN];
+	const char *iface = a->cfg.network_iface;
 	struct ifaddrs *ifs, *i;
 
 	if (a->n_ip || getifaddrs(&ifs))
 		return;
 	for (i = ifs; i && !found[0]; i = i->ifa_next)
 		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && (i->ifa_flags & IFF_UP) &&
-		    !(i->ifa_flags & IFF_LOOPBACK))
+		    !(i->ifa_flags & IFF_LOOPBACK) && (!iface || !strcmp(i->ifa_name, iface)))
 			inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, found, sizeof(found));
 	freeifaddrs(ifs);
 	a->ip[a->n_ip++] = found[0] ? found : "127.0.0.1";

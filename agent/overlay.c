@@ -35,6 +35,7 @@ struct overlay {
 	char err[NET_ERR_MAX], masq_err[NET_ERR_MAX];
 	unsigned last_pod_mtu;
 	uint64_t resync_ms;		/* periodic full sync, in ms */
+	bool no_pods;			/* --disable-pods: no masquerade table */
 };
 
 /* ---- configuration ---- */
@@ -297,8 +298,8 @@ static void work_cb(uv_work_t *w)
 	o->ret = net_overlay_sync(&o->ns, &o->job, &o->st);
 	if (o->ret)
 		snprintf(o->err, sizeof(o->err), "%s", net_ns_error(&o->ns));
-	if (!o->job.n_own)
-		return;		/* no pod network here yet: leave nftables alone */
+	if (!o->job.n_own || o->no_pods)
+		return;		/* no pod network here (yet): leave nftables alone */
 	for (size_t i = 0; i < o->job.n_cluster; i++)
 		for (size_t j = 0; j < o->job.n_own; j++)
 			if (o->job.cluster[i].addr.family == o->job.own[j].addr.family)
@@ -442,6 +443,7 @@ int overlay__start(uv_loop_t *loop, struct api_client *api, const struct agent_c
 	o->node = xstrdup(node);
 	o->iface = cfg->network_iface ? xstrdup(cfg->network_iface) : NULL;
 	config_from(o, cfg, ips, n_ips);
+	o->no_pods = cfg->disable_pods;
 	o->resync_ms = cfg->network_resync_ms > 0 ? (uint64_t)cfg->network_resync_ms : OVERLAY_RESYNC_MS;
 	uv_timer_init(loop, &o->timer);
 	o->timer.data = o;
