@@ -145,7 +145,7 @@ import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 7777))
 while True:
     d, a = s.recvfrom(100); s.sendto(a[0].encode(), a)
-' "$MN_DIR" &)
+' "$MN_DIR" 2>/dev/null &)
 expect_eq "pod to pod across nodes keeps the pod's address (no masquerade)" "$(mn_pod_ip a1 4)" \
 	"$(sleep 0.3; mn_pod_x 1 a1 /usr/bin/python3 -c "$ECHO_CLIENT" "" "$(mn_pod_ip b 4)")"
 
