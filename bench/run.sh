@@ -20,4 +20,6 @@ echo "== bench/api"
 
 echo "== bench/dns"; BUILD="$BUILD" bench/dns/run.sh || rc=1
 
+echo "== bench/net"; BUILD="$BUILD" bench/net/run.sh || rc=1
+
 exit "$rc"

@@ -17,6 +17,7 @@ pkgs=(
 	runc nftables iproute2 btrfs-progs
 	# tests and benchmarks
 	busybox-static etcd-server etcd-client python3-kubernetes curl procps psmisc util-linux openssl dnsmasq-base
+	iperf3
 )
 missing=()
 for p in "${pkgs[@]}"; do
