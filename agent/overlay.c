@@ -4,6 +4,7 @@
  * annotations (see agent/overlay.h).
  */
 #include "overlay.h"
+#include "pod.h"
 #include "lib/apiclient.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -36,6 +37,7 @@ struct overlay {
 	unsigned last_pod_mtu;
 	uint64_t resync_ms;		/* periodic full sync, in ms */
 	bool no_pods;			/* --disable-pods: no masquerade table */
+	unsigned hairpins;		/* bridge ports switched to hairpin by the job */
 };
 
 /* ---- configuration ---- */
@@ -269,14 +271,12 @@ static void collect_peer(const cJSON *node, void *ud)
 			 json_get_str(json_get(node, "metadata"), "name", "?"));
 		return;
 	}
-	if (!strcmp(p.name, c->o->node) || c->n >= NET_OVERLAY_MAX_PEERS) {
-		if (!strcmp(p.name, c->o->node)) {
-			c->o->job.n_own = p.n_cidrs;
-			memcpy(c->o->job.own, p.cidrs, sizeof(p.cidrs));
-		}
-		return;
+	if (!strcmp(p.name, c->o->node)) {
+		c->o->job.n_own = p.n_cidrs;
+		memcpy(c->o->job.own, p.cidrs, sizeof(p.cidrs));
+	} else if (c->n < NET_OVERLAY_MAX_PEERS) {
+		c->o->peers[c->n++] = p;
 	}
-	c->o->peers[c->n++] = p;
 }
 
 static void work_cb(uv_work_t *w)
@@ -284,10 +284,12 @@ static void work_cb(uv_work_t *w)
 	struct overlay *o = container_of(w, struct overlay, work);
 	struct inet_prefix masq[2];
 	size_t nm = 0;
+	int ret;
 
 	o->err[0] = o->masq_err[0] = '\0';
 	o->masq_ret = 0;
 	o->masq_changed = false;
+	o->hairpins = 0;
 	if (!o->ns.nl) {
 		o->ret = net_ns_open(&o->ns, NULL);
 		if (o->ret) {
@@ -307,6 +309,13 @@ static void work_cb(uv_work_t *w)
 	o->masq_ret = net_masq_sync(&o->ns, masq, nm, &o->masq_changed);
 	if (o->masq_ret)
 		snprintf(o->masq_err, sizeof(o->masq_err), "%s", net_ns_error(&o->ns));
+	/* hairpin on every pod's bridge port (a pod reaching itself through a
+	 * service); the bridge appears with the first pod network */
+	ret = net_bridge_hairpin_all(&o->ns, POD_BRIDGE, &o->hairpins);
+	if (ret && ret != -ENODEV && !o->masq_ret) {
+		o->masq_ret = ret;
+		snprintf(o->masq_err, sizeof(o->masq_err), "%s", net_ns_error(&o->ns));
+	}
 }
 
 static void overlay_free(struct overlay *o)
@@ -336,10 +345,10 @@ static void after_work_cb(uv_work_t *w, int status)
 		log_warn("overlay: %s", o->err);
 	if (o->masq_ret)
 		log_warn("overlay: %s", o->masq_err);
-	if (st->added || st->changed || st->removed || o->masq_changed)
-		log_info("overlay: %zu peers, %u entries added, %u changed, %u removed%s%s",
+	if (st->added || st->changed || st->removed || o->masq_changed || o->hairpins)
+		log_info("overlay: %zu peers, %u entries added, %u changed, %u removed%s, %u ports to hairpin%s",
 			 o->job.n_peers, st->added, st->changed, st->removed,
-			 o->masq_changed ? ", masquerade table written" : "",
+			 o->masq_changed ? ", masquerade table written" : "", o->hairpins,
 			 st->skipped ? " (some peers not ready)" : "");
 	if (st->pod_mtu && st->pod_mtu != o->last_pod_mtu) {
 		log_info("overlay: uplink %s, pod MTU %u", st->uplink[0][0] ? st->uplink[0] : st->uplink[1],

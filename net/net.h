@@ -433,6 +433,12 @@ void net_vtep_mac(const char *node, int family, uint8_t mac[6]);
 int net_overlay_sync(struct net_ns *ns, const struct net_overlay *o,
 		     struct net_overlay_state *st);
 
+/* Turns hairpin mode on for every port of bridge that lacks it (so a pod
+ * reaches itself through a service IP); ports already in hairpin mode cost
+ * nothing but the one dump. *changed = ports switched. -ENODEV when the
+ * bridge does not exist. */
+int net_bridge_hairpin_all(struct net_ns *ns, const char *bridge, unsigned *changed);
+
 /* ---- masquerading (net/masq.c, nftables through libnftnl) --------------
  *
  * k1s's own table NET_NFT_TABLE in family ip and ip6:

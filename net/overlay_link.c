@@ -281,3 +281,76 @@ int net__vxlan_ensure(struct net_ns *ns, const struct net_vxlan *want, const uin
 	}
 	return ret;
 }
+
+/* ---- hairpin on the pod bridge's ports ---------------------------------- */
+
+struct port {
+	char name[NET_IFNAME_MAX];
+	int master;
+	int hairpin;		/* -1 = not reported */
+};
+
+struct port_vec {
+	struct port *v;
+	size_t n, alloc;
+};
+
+static int protinfo_cb(const struct nlattr *a, void *data)
+{
+	if (mnl_attr_get_type(a) == IFLA_BRPORT_MODE && mnl_attr_get_payload_len(a) >= 1)
+		*(int *)data = *(const uint8_t *)mnl_attr_get_payload(a);
+	return MNL_CB_OK;
+}
+
+static int port_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[IFLA_MAX + 1] = { 0 };
+	struct port_vec *pv = data;
+	struct port p = { .hairpin = -1 };
+
+	if (nlh->nlmsg_type != RTM_NEWLINK ||
+	    mnl_attr_parse(nlh, sizeof(struct ifinfomsg), attr_cb, tb) < 0 ||
+	    !tb[IFLA_MASTER] || !tb[IFLA_IFNAME] ||
+	    mnl_attr_validate(tb[IFLA_IFNAME], MNL_TYPE_NUL_STRING))
+		return MNL_CB_OK;
+	if (pv->n >= NET_DUMP_MAX) {
+		errno = E2BIG;
+		return MNL_CB_ERROR;
+	}
+	snprintf(p.name, sizeof(p.name), "%s", mnl_attr_get_str(tb[IFLA_IFNAME]));
+	p.master = (int)mnl_attr_get_u32(tb[IFLA_MASTER]);
+	if (tb[IFLA_PROTINFO])
+		mnl_attr_parse_nested(tb[IFLA_PROTINFO], protinfo_cb, &p.hairpin);
+	ALLOC_GROW(pv->v, pv->n + 1, pv->alloc);
+	pv->v[pv->n++] = p;
+	return MNL_CB_OK;
+}
+
+int net_bridge_hairpin_all(struct net_ns *ns, const char *bridge, unsigned *changed)
+{
+	struct port_vec pv = { 0 };
+	char buf[NET_MSG_MAX];
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+	int br, ret;
+
+	*changed = 0;
+	br = net__ifindex(ns, bridge);
+	if (br < 0)
+		return br;
+	nlh = net__msg(ns, buf, RTM_GETLINK, 0);
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_BRIDGE;
+	ret = net__dump(ns, nlh, port_cb, &pv, "bridge ports");
+	for (size_t i = 0; i < pv.n && !ret; i++) {
+		if (pv.v[i].master != br || pv.v[i].hairpin == 1)
+			continue;
+		ret = net_bridge_port_set_hairpin(ns, pv.v[i].name, true);
+		if (ret == -ENODEV)
+			ret = 0;	/* the pod went meanwhile */
+		else if (!ret)
+			(*changed)++;
+	}
+	free(pv.v);
+	return ret;
+}

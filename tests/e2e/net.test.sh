@@ -124,6 +124,12 @@ mn_pod 1 a1; mn_pod 1 a2; mn_pod 2 b; mn_pod 3 c
 check "pods run on node1 (2), node2 and node3" poll 60 eval "mn_pod_running a1 && mn_pod_running a2 && mn_pod_running b && mn_pod_running c"
 expect_eq "podIPs: IPv4 first, then IPv6, from the node's podCIDRs" "$(net_of "$(cidr node2 0)" | sed 's/0$//') $(net_of "$(cidr node2 1)")" \
 	"$(mn_pod_ip b 4 | sed 's/[0-9]*$//') $(mn_pod_ip b 6 | sed 's/[0-9a-f]*$//')"
+hairpins() { # every port of node I's pod bridge is in hairpin mode
+	local n
+	n=$(mn_x "$1" bridge -d link show master k1s0 | grep -c 'state')
+	[ "$n" -gt 0 ] && [ "$(mn_x "$1" bridge -d link show master k1s0 | grep -c 'hairpin on')" = "$n" ]
+}
+check "hairpin on every pod port of the bridge" poll 10 hairpins 1
 for f in 4 6; do
 	check "IPv$f pod to pod, same node (a1 -> a2)" ping_pod 1 a1 "$(mn_pod_ip a2 $f)"
 	check "IPv$f pod to pod, across nodes (a1 on node1 -> b on node2)" ping_pod 1 a1 "$(mn_pod_ip b $f)"
@@ -230,7 +236,7 @@ expect_eq "teardown leaves no namespace and no process" "0 0" \
 single_stack() { # FAMILY
 	local fam=$1 dev=k1s.vx4 other=k1s.vx6 tbl=ip none=ip6 c
 	[ "$fam" = ipv6 ] && dev=k1s.vx6 other=k1s.vx4 tbl=ip6 none=ip
-	MN=k1s-t-$$-$fam MN_FAMILIES=$fam MN_PID=()
+	MN=k1s-t-$$-$fam MN_FAMILIES=$fam MN_PID=() MN_IMAGES=${K1S_TEST_HEAVY:+1}
 	mn_start 2 || { not_ok "$fam: 2-node cluster starts"; return; }
 	local v=(); [ "$fam" = ipv6 ] && v=(-6)
 	c=$(kc get node node2 -o jsonpath='{.spec.podCIDRs[0]}')
@@ -239,6 +245,18 @@ single_stack() { # FAMILY
 	expect_eq "$fam: no device, no table for the other family" "0 1" \
 		"$(mn_x 1 ip -o link show | grep -c "$other") $(mn_x 1 nft list tables | grep -c "$none k1s-net\|$tbl k1s-net")"
 	check "$fam: traffic over VXLAN" mn_x 1 busybox ping "${v[@]}" -c1 -W2 "${c%/*}"
+	if [ -n "$MN_IMAGES" ]; then	# K1S_TEST_HEAVY=1: pods too
+		mn_pod 1 x; mn_pod 2 y; echo_server
+		if poll 60 eval "mn_pod_running x && mn_pod_running y"; then
+			expect_eq "$fam: one pod IP, of the cluster's family" 1 \
+				"$(kc get pod x -o jsonpath='{.status.podIPs[*].ip}' | wc -w)"
+			check "$fam: pod to pod across nodes" ping_pod 1 x "$(kc get pod y -o jsonpath='{.status.podIP}')"
+			expect_eq "$fam: pod egress masqueraded" "$( [ $fam = ipv6 ] && mn_ip6 2 || mn_ip4 2)" \
+				"$(echo_from_pod 2 y "$( [ $fam = ipv6 ] && echo 2001:db8:1::1 || echo 198.51.100.1)")"
+		else
+			not_ok "$fam: pods run"
+		fi
+	fi
 	mn_teardown
 }
 single_stack ipv4
