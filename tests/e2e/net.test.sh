@@ -246,13 +246,13 @@ single_stack() { # FAMILY
 		"$(mn_x 1 ip -o link show | grep -c "$other") $(mn_x 1 nft list tables | grep -c "$none k1s-net\|$tbl k1s-net")"
 	check "$fam: traffic over VXLAN" mn_x 1 busybox ping "${v[@]}" -c1 -W2 "${c%/*}"
 	if [ -n "$MN_IMAGES" ]; then	# K1S_TEST_HEAVY=1: pods too
-		mn_pod 1 x; mn_pod 2 y; echo_server
-		if poll 60 eval "mn_pod_running x && mn_pod_running y"; then
+		mn_pod 1 sx; mn_pod 2 sy; echo_server
+		if poll 60 eval "mn_pod_running sx && mn_pod_running sy"; then
 			expect_eq "$fam: one pod IP, of the cluster's family" 1 \
-				"$(kc get pod x -o jsonpath='{.status.podIPs[*].ip}' | wc -w)"
-			check "$fam: pod to pod across nodes" ping_pod 1 x "$(kc get pod y -o jsonpath='{.status.podIP}')"
+				"$(kc get pod sx -o jsonpath='{.status.podIPs[*].ip}' | wc -w)"
+			check "$fam: pod to pod across nodes" ping_pod 1 sx "$(kc get pod sy -o jsonpath='{.status.podIP}')"
 			expect_eq "$fam: pod egress masqueraded" "$( [ $fam = ipv6 ] && mn_ip6 2 || mn_ip4 2)" \
-				"$(echo_from_pod 2 y "$( [ $fam = ipv6 ] && echo 2001:db8:1::1 || echo 198.51.100.1)")"
+				"$(echo_from_pod 2 sy "$( [ $fam = ipv6 ] && echo 2001:db8:1::1 || echo 198.51.100.1)")"
 		else
 			not_ok "$fam: pods run"
 		fi
