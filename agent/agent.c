@@ -5,6 +5,7 @@
 #include "node.h"
 #include "pod.h"
 #include "proxy_run.h"
+#include "overlay.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -79,17 +80,19 @@ static int check_ips(struct agent *a, char **err)
 	return 0;
 }
 
-/* With no --node-ip: the first IPv4 address of an up, non-loopback link. */
+/* With no --node-ip: the first IPv4 address of an up, non-loopback link
+ * (of --network-iface when given: that choice is honoured exactly). */
 static void default_ip(struct agent *a)
 {
 	static char found[INET_ADDRSTRLEN];
+	const char *iface = a->cfg.network_iface;
 	struct ifaddrs *ifs, *i;
 
 	if (a->n_ip || getifaddrs(&ifs))
 		return;
 	for (i = ifs; i && !found[0]; i = i->ifa_next)
 		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && (i->ifa_flags & IFF_UP) &&
-		    !(i->ifa_flags & IFF_LOOPBACK))
+		    !(i->ifa_flags & IFF_LOOPBACK) && (!iface || !strcmp(i->ifa_name, iface)))
 			inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, found, sizeof(found));
 	freeifaddrs(ifs);
 	a->ip[a->n_ip++] = found[0] ? found : "127.0.0.1";
@@ -146,7 +149,7 @@ int agent_new(const struct agent_config *cfg, struct agent **out, char **err)
 		*err = xasprintf("invalid node name '%s' (lowercase DNS subdomain expected)", a->node_name);
 		goto fail;
 	}
-	if (check_ips(a, err) || check_labels_taints(cfg, err) ||
+	if (check_ips(a, err) || check_labels_taints(cfg, err) || overlay__check(cfg, err) ||
 	    node__eviction_parse(cfg->eviction_hard, &a->ev, err))
 		goto fail;
 	default_ip(a);
@@ -206,7 +209,7 @@ int agent_start(struct agent *a, uv_loop_t *loop, char **err)
 	node__start(a);
 	a->renew = agent__renew_start(a);
 	agent__proxy_start(a);	/* logs its own failure; the node runs on */
-	return 0;
+	return overlay__start(loop, a->api, &a->cfg, a->node_name, a->ip, a->n_ip, &a->overlay, err);
 }
 
 static void handle_gone(struct agent *a)
@@ -238,6 +241,8 @@ void agent_stop(struct agent *a, void (*done)(void *data), void *data)
 		pod_manager_stop(a->pods, on_pods_stopped, a);
 	}
 	agent__proxy_stop(a);	/* its informers go before the client */
+	overlay__stop(a->overlay);
+	a->overlay = NULL;
 	api_client_free(a->api);	/* cancels requests: no more callbacks */
 	a->api = NULL;
 	if (!a->open_handles) {

@@ -49,6 +49,8 @@
 #define AGENT_MAX_TAINTS 32
 /* Extra arguments `k1s server` passes to its embedded agent. */
 #define AGENT_MAX_EXTRA_ARGS 32
+/* Pod CIDRs of the cluster (the server's --cluster-cidr default). */
+#define AGENT_DEFAULT_CLUSTER_CIDR "10.42.0.0/16,fd42::/56"
 
 struct agent_config {
 	const char *kubeconfig;		/* required */
@@ -74,6 +76,12 @@ struct agent_config {
 	bool disable_pods;		/* node only, no pod workers */
 	bool disable_proxy;		/* do not run the service proxy (agent/proxy_run.c) */
 	const char *cluster_cidr;	/* pod CIDRs for the proxy; NULL: 10.42.0.0/16,fd42::/56 */
+	/* node-to-node network (agent/overlay.h, docs/network.md) */
+	const char *network_backend;	/* "vxlan" (NULL), "host-gw" or "none" */
+	const char *network_iface;	/* uplink; NULL: the node IP's / default route's */
+	int64_t vxlan_vni;		/* 0: NET_OVERLAY_VNI (1) */
+	int64_t vxlan_port;		/* 0: NET_VXLAN_PORT (8472) */
+	int64_t network_resync_ms;	/* 0: OVERLAY_RESYNC_MS (tests lower it) */
 };
 
 /* Fills defaults (all zero/NULL except data_dir and eviction_hard). */

@@ -81,6 +81,7 @@ struct agent {
 	unsigned backoff_ms;
 	uv_timer_t lease_timer, check_timer, retry_timer;
 	struct renew *renew;		/* certificate renewal (renew.c), joined agents only */
+	struct overlay *overlay;	/* agent/overlay.h; NULL with backend none */
 	int open_handles;
 	void (*done)(void *data);
 	void *done_data;

@@ -43,7 +43,7 @@ int cmd_agent(int argc, char **argv)
 		{ "control-plane", FLAG_BOOL, &c.control_plane, "Label the node node-role.kubernetes.io/control-plane (set by k1s server)", NULL },
 		{ "lease-renew-interval", FLAG_INT, &c.lease_renew_ms, "Lease renew interval in ms (tests; default 10000)", NULL },
 		{ "disable-proxy", FLAG_BOOL, &c.disable_proxy, "Do not run the service proxy (nftables)", "K1S_DISABLE_PROXY" },
-		{ "cluster-cidr", FLAG_STR, &c.cluster_cidr, "Pod CIDRs, for masquerading service traffic (default 10.42.0.0/16,fd42::/56)", "K1S_CLUSTER_CIDR" },
+		{ "cluster-cidr", FLAG_STR, &c.cluster_cidr, "Pod CIDRs of the cluster, as given to the server (default " AGENT_DEFAULT_CLUSTER_CIDR ")", "K1S_CLUSTER_CIDR" },
 		{ "node-status-check-interval", FLAG_INT, &c.check_ms, "Condition check interval in ms (tests; default 10000)", NULL },
 		{ "cluster-dns", FLAG_STR, &c.cluster_dns, "Cluster DNS address written to pods' resolv.conf (default 10.43.0.10)", NULL },
 		{ "cluster-domain", FLAG_STR, &c.cluster_domain, "Cluster domain (default cluster.local)", NULL },
@@ -51,6 +51,11 @@ int cmd_agent(int argc, char **argv)
 		{ "cgroup-parent", FLAG_STR, &c.cgroup_parent, "Parent cgroup of the containers (default /k1s)", NULL },
 		{ "pod-backoff-min", FLAG_INT, &c.pod_backoff_ms, "First crash-loop back-off in ms (tests; default 10000)", NULL },
 		{ "disable-pods", FLAG_BOOL, &c.disable_pods, "Register the node but run no pods", NULL },
+		{ "network-backend", FLAG_STR, &c.network_backend, "Node-to-node pod network: vxlan (default), host-gw or none", NULL },
+		{ "network-iface", FLAG_STR, &c.network_iface, "Interface carrying node-to-node traffic (default: the node IP's, else the default route's)", NULL },
+		{ "vxlan-vni", FLAG_INT, &c.vxlan_vni, "VXLAN id (default 1)", NULL },
+		{ "vxlan-port", FLAG_INT, &c.vxlan_port, "VXLAN UDP port (default 8472)", NULL },
+		{ "network-resync-interval", FLAG_INT, &c.network_resync_ms, "Full network resync interval in ms (tests; default 30000)", NULL },
 		FLAG_END,
 	};
 

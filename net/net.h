@@ -345,4 +345,115 @@ int net_pod_attach(struct net_ns *node, struct net_ns *pod, const struct net_pod
  * when it is already gone. */
 int net_pod_detach(struct net_ns *node, const char *owner);
 
+/* ---- the overlay between nodes (net/overlay*.c) ------------------------
+ *
+ * Each node reaches the other nodes' pod CIDRs either over VXLAN (default)
+ * or with plain routes through the peers' node addresses (host-gw, all
+ * nodes on one L2 segment). net_overlay_sync() turns the wanted state (the
+ * peers as the API describes them) into kernel state by comparing it with
+ * what the kernel holds: it adds what is missing, replaces what differs and
+ * deletes what is ours and no longer wanted; it never flushes. Ours means:
+ *  - VXLAN: the devices NET_OVERLAY_VX4/NET_OVERLAY_VX6 (one per pod
+ *    family) and every route, permanent neighbour and FDB entry on them;
+ *  - host-gw: routes of the main table with a gateway whose destination
+ *    lies inside a cluster CIDR (but is not the node's own pod CIDR).
+ * Per peer and pod family: VXLAN programs one route (podCIDR via the
+ * CIDR's network address, onlink), one permanent neighbour (that address
+ * -> the peer's VTEP MAC) and one FDB entry (MAC -> the peer's public IP);
+ * host-gw one route (podCIDR via the peer's public IP of that family).
+ * A VXLAN device exists only while some peer needs it, so a single node
+ * has none and the last peer's removal leaves nothing behind.
+ *
+ * The underlay of the device for pod family F is family F when the node
+ * has a public address of F, else the other family (IPv6 pods over an
+ * IPv4-only LAN). Every node of a cluster must agree on it.
+ */
+
+#define NET_OVERLAY_VX4 "k1s.vx4"     /* VXLAN device for IPv4 pods */
+#define NET_OVERLAY_VX6 "k1s.vx6"     /* VXLAN device for IPv6 pods */
+#define NET_OVERLAY_VNI 1             /* default VXLAN id (flannel's) */
+#define NET_OVERLAY_MAX_PEERS 5000    /* nodes one sync accepts */
+
+enum net_backend { NET_BACKEND_VXLAN, NET_BACKEND_HOST_GW };
+
+/* Index of a family in the two-slot arrays below: 0 IPv4, 1 IPv6. */
+static inline int net_fam_idx(int family) { return family == AF_INET6; }
+
+struct net_overlay_peer {
+	char name[64];                  /* for messages only (truncated) */
+	size_t n_cidrs;
+	struct inet_prefix cidrs[2];     /* spec.podCIDRs */
+	struct inet_addr public_ip[2];   /* [net_fam_idx]; family 0 = unknown */
+	uint8_t vtep_mac[2][6];         /* per pod family (VXLAN) */
+	bool has_mac[2];
+};
+
+struct net_overlay {
+	enum net_backend backend;
+	uint32_t vni;                   /* 0 = NET_OVERLAY_VNI */
+	uint16_t port;                  /* 0 = NET_VXLAN_PORT */
+	const char *iface;              /* uplink given by the user, NULL = pick */
+	struct inet_addr node_ip[2];     /* given node IPs, family 0 = none */
+	size_t n_own;
+	struct inet_prefix own[2];       /* this node's podCIDRs */
+	size_t n_cluster;
+	struct inet_prefix cluster[2];   /* cluster CIDRs (host-gw ownership, masquerade) */
+	uint8_t vtep_mac[2][6];         /* this node's, per pod family */
+	const struct net_overlay_peer *peers;
+	size_t n_peers;
+};
+
+/* What a sync found (uplinks, public addresses, MTU) and did. */
+struct net_overlay_state {
+	char uplink[2][NET_IFNAME_MAX]; /* per underlay family, "" = none */
+	struct inet_addr public_ip[2];   /* per family, family 0 = none */
+	unsigned uplink_mtu[2];         /* in bytes, 0 = no uplink */
+	unsigned pod_mtu;               /* in bytes: what pods should use (0 = unknown) */
+	unsigned added, changed, removed; /* routes + neighbours + FDB entries */
+	unsigned skipped;               /* peers lacking an address or a MAC */
+};
+
+/* The uplink of family: iface when given (-ENODEV when absent); else the
+ * link holding node_ip (when given and local); else the link of the
+ * default route; else the first up non-loopback link with a global address
+ * of family. *addr = node_ip when given, else the first global address of
+ * family on the uplink (family 0 when it has none). -ENOENT when nothing
+ * fits. dev holds NET_IFNAME_MAX bytes; mtu in bytes. */
+int net_uplink_pick(struct net_ns *ns, const char *iface, const struct inet_addr *node_ip,
+		    int family, char *dev, struct inet_addr *addr, unsigned *mtu);
+
+/* A stable, locally administered unicast MAC for node's VTEP of family
+ * (so a restarted agent or a recreated device keeps it). Can't fail. */
+void net_vtep_mac(const char *node, int family, uint8_t mac[6]);
+
+/* Makes the kernel match o (see above); *st says what it found and did
+ * (filled even on failure, as far as it got). Failures of single entries
+ * do not stop the others: the first error is returned and ns->err says
+ * why. */
+int net_overlay_sync(struct net_ns *ns, const struct net_overlay *o,
+		     struct net_overlay_state *st);
+
+/* Turns hairpin mode on for every port of bridge that lacks it (so a pod
+ * reaches itself through a service IP); ports already in hairpin mode cost
+ * nothing but the one dump. *changed = ports switched. -ENODEV when the
+ * bridge does not exist. */
+int net_bridge_hairpin_all(struct net_ns *ns, const char *bridge, unsigned *changed);
+
+/* ---- masquerading (net/masq.c, nftables through libnftnl) --------------
+ *
+ * k1s's own table NET_NFT_TABLE in family ip and ip6:
+ *   chain postrouting (nat, srcnat): pod traffic (saddr in a cluster CIDR)
+ *     to outside the cluster CIDRs and not multicast -> masquerade
+ *   chain forward (filter): accept traffic from or to the cluster CIDRs
+ * The table carries its configuration as user data, so a sync that finds
+ * the same configuration sends nothing; otherwise the table is replaced in
+ * one atomic batch. Tables of families without a cluster CIDR are deleted.
+ */
+#define NET_NFT_TABLE "k1s-net"
+
+/* cluster: the cluster CIDRs (at most one per family, n <= 2; n = 0 deletes
+ * both tables). *changed (may be NULL) says whether anything was sent. */
+int net_masq_sync(struct net_ns *ns, const struct inet_prefix *cluster, size_t n,
+		  bool *changed);
+
 #endif

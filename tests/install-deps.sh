@@ -19,6 +19,7 @@ pkgs=(
 	busybox-static etcd-server etcd-client python3-kubernetes curl procps psmisc util-linux openssl dnsmasq-base
 	# grpc probe test (a grpc.health.v1 server in python)
 	python3-grpcio
+	iperf3
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # k1s agent: node registration, Lease heartbeat, node status conditions, and
 # the embedded agent of `k1s server`. Every process started here is killed at
-# the end, even on failure.
+# the end, even on failure. The agents run in the host namespace:
+# --network-backend none keeps the overlay and its nftables table out of it
+# (tests/e2e/net.test.sh covers them).
 . "$(dirname "$0")/cluster.sh"
 
 tmpdir dir
@@ -10,7 +12,7 @@ ok "server starts"
 
 AGENT_PID=
 agent_start() { # EXTRA FLAGS...
-	"$K1S" agent --kubeconfig "$KUBECONFIG" --node-name a1 --node-ip 10.77.0.5 --node-ip fd77::5 \
+	"$K1S" agent --kubeconfig "$KUBECONFIG" --network-backend none --node-name a1 --node-ip 10.77.0.5 --node-ip fd77::5 \
 		--node-label topology.kubernetes.io/zone=z1 --data-dir "$dir/agent" \
 		--lease-renew-interval 1000 --node-status-check-interval 500 --disable-pods "$@" >> "$dir/agent.log" 2>&1 &
 	AGENT_PID=$!
@@ -74,7 +76,7 @@ tmpdir dir2
 on_exit "for p in \$(pgrep -f '$dir2'); do kill -9 \$p; done"
 P2=$(free_port)
 # host network namespace: the embedded agent registers its node but runs no pods
-"$K1S" server --data-dir "$dir2" --https-listen-port "$P2" --write-kubeconfig "$dir2/kubeconfig.yaml" \
+"$K1S" server --agent-arg=--network-backend=none --data-dir "$dir2" --https-listen-port "$P2" --write-kubeconfig "$dir2/kubeconfig.yaml" \
 	--ready-file "$dir2/ready" --agent-arg=--disable-pods > "$dir2/server.log" 2>&1 &
 S2=$!
 on_exit "kill -9 $S2; wait $S2"
