@@ -13,6 +13,7 @@ struct ctrl_manager {
 	struct cache cache;
 	struct cache_store *pods, *rs, *deploy, *svcs, *slices, *nodes;
 	struct cache_store *leases;	/* kube-node-lease (node lifecycle) */
+	struct cache_store *daemonsets, *jobs, *cronjobs, *statefulsets, *rcs, *pdbs;
 	struct wq gc_q, rs_q, deploy_q, eps_q;
 	bool started;
 };
@@ -30,6 +31,8 @@ void nlc__start(struct ctrl_manager *m);	/* nodelifecycle.c */
 void nlc__stop(void);
 void tev__start(struct ctrl_manager *m);	/* taintevict.c */
 void tev__stop(void);
+void ds__start(struct ctrl_manager *m);	/* daemonset.c */
+void ds__stop(void);
 /* Pods the taint eviction deleted since start. */
 uint64_t tev__evicted(void);
 

@@ -31,6 +31,12 @@ static struct apiserver *ev_srv;	/* for the re-create after a 404 */
 static const struct { const char *kind, *component; } components[] = {
 	{ "ReplicaSet", "replicaset-controller" },
 	{ "Deployment", "deployment-controller" },
+	{ "DaemonSet", "daemonset-controller" },
+	{ "Job", "job-controller" },
+	{ "CronJob", "cronjob-controller" },
+	{ "StatefulSet", "statefulset-controller" },
+	{ "ReplicationController", "replication-controller" },
+	{ "Node", "node-controller" },
 };
 
 static const char *component_of(const char *kind)

@@ -183,6 +183,52 @@ kc uncordon m2 >/dev/null
 alive; check "uncordon -> the taint goes" poll 10 taints_are m2 ""
 kc delete pod be bu --wait=false >/dev/null
 
+# --- DaemonSet: a pod per node, upstream's tolerations, rolling update
+ds_yaml() { # IMAGE
+	cat <<Y
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agentd}
+spec:
+  selector: {matchLabels: {app: agentd}}
+  template:
+    metadata: {labels: {app: agentd}}
+    spec:
+      containers: [{name: c, image: $1}]
+Y
+}
+ready_all() { # SELECTOR: mark every pod Ready
+	local p
+	for p in $(kc get pods -l "$1" -o name); do
+		kc patch "$p" --subresource=status --type=merge -p '{"status":{"conditions":[{"type":"Ready","status":"True"}]}}' >/dev/null
+	done
+}
+ds_nodes() { kc get pods -l app=agentd -o jsonpath='{range .items[*]}{.spec.nodeName}{"\n"}{end}' | sort | tr '\n' ' '; }
+ds_yaml busybox:1.36 | kc apply -f - >/dev/null
+alive; check "DaemonSet: one pod on every node, bound by the scheduler" poll 10 sh -c "[ \"\$(kubectl --kubeconfig $KUBECONFIG get pods -l app=agentd -o jsonpath='{range .items[*]}{.spec.nodeName}{\"\\n\"}{end}' | sort | tr '\\n' ' ')\" = 'm1 m2 m3 ' ]"
+dstols=$(kc get pods -l app=agentd -o jsonpath='{range .items[0].spec.tolerations[*]}{.key}:{.effect}:{.tolerationSeconds} {end}')
+expect_eq "DaemonSet pods get upstream's tolerations" \
+	"node.kubernetes.io/not-ready:NoExecute: node.kubernetes.io/unreachable:NoExecute: node.kubernetes.io/disk-pressure:NoSchedule: node.kubernetes.io/memory-pressure:NoSchedule: node.kubernetes.io/pid-pressure:NoSchedule: node.kubernetes.io/unschedulable:NoSchedule: " "$dstols"
+ready_all app=agentd
+ds_status() { [ "$(kc get ds agentd -o jsonpath='{.status.desiredNumberScheduled}/{.status.currentNumberScheduled}/{.status.numberReady}/{.status.updatedNumberScheduled}')" = "$1" ]; }
+alive; check "DaemonSet status 3/3/3/3" poll 10 ds_status 3/3/3/3
+ds_yaml busybox:1.37 | kc apply -f - >/dev/null
+new_pods() { kc get pods -l app=agentd -o jsonpath='{range .items[*]}{.spec.containers[0].image} {.metadata.deletionTimestamp}{"\n"}{end}' | grep -c "^busybox:1.37 $"; }
+alive; check "rolling update: one node at a time (maxUnavailable 1)" poll 10 sh -c "[ \$(kubectl --kubeconfig $KUBECONFIG get pods -l app=agentd -o jsonpath='{range .items[*]}{.spec.containers[0].image}{\"\\n\"}{end}' | grep -c 1.37) -eq 1 ]"
+sleep 0.5
+expect_eq "rolling update waits for the new pod to be available" 1 "$(new_pods)"
+for _ in 1 2 3; do ready_all app=agentd; sleep 0.3; done
+ds_done() { ready_all app=agentd; [ "$(new_pods)" -eq 3 ]; }
+alive; check "rolling update completes as new pods become ready" poll 15 ds_done
+reap() { # SELECTOR: play the kubelet for pods being deleted
+	local p
+	for p in $(kc get pods -l "$1" -o jsonpath='{range .items[?(@.metadata.deletionTimestamp)]}{.metadata.name} {end}'); do
+		kc delete pod "$p" --grace-period=0 --force --wait=false >/dev/null 2>&1
+	done
+}
+reap app=agentd
+alive; check "DaemonSet on 3 nodes after the update" poll 10 sh -c "[ \"\$(kubectl --kubeconfig $KUBECONFIG get pods -l app=agentd -o jsonpath='{range .items[*]}{.spec.nodeName}{\"\\n\"}{end}' | sort | tr '\\n' ' ')\" = 'm1 m2 m3 ' ]"
+
 # --- a node stops renewing its Lease
 evpod() { # NAME NODE TOLERATION_JSON
 	cat <<Y | kc apply -f - >/dev/null
@@ -236,6 +282,8 @@ ev_ok() { [ "$(kc get pods -l app=ev -o jsonpath='{range .items[?(@.metadata.del
 	[ "$(kc get pods -l app=ev -o jsonpath='{range .items[*]}{.metadata.deletionTimestamp}/{.spec.nodeName}{"\n"}{end}' | grep -c '^/m[12]$')" -eq 3 ]; }
 alive; check "the deployment's pod on m3 is evicted and replaced on m1/m2" poll 10 ev_ok
 deleting e2; expect_eq "a pod tolerating unreachable forever stays" 1 $?
+dsp=$(kc get pods -l app=agentd -o jsonpath='{range .items[*]}{.spec.nodeName}:{.metadata.deletionTimestamp} {end}')
+case "$dsp" in *m3:\ *) ok "the DaemonSet pod on the unreachable node stays" ;; *) not_ok "the DaemonSet pod on the unreachable node stays" "$dsp" ;; esac
 
 # --- the node comes back before the deadline: eviction cancelled
 evpod c1 m2 '{key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 4}'
