@@ -275,7 +275,8 @@ static void process(struct wq *q, const char *key, void *ud)
 	for (size_t i = 0; i < s.n_nodes; i++) {
 		struct dnode *d = &s.nodes[i];
 
-		qsort(d->pods, d->n_pods, sizeof(*d->pods), cmp_age);
+		if (d->n_pods > 1)
+			qsort(d->pods, d->n_pods, sizeof(*d->pods), cmp_age);
 		if (!d->n_pods && d->run && created < DS_BURST) {
 			cJSON *pod = wl_pod_new(ds, tmpl, NULL);
 
