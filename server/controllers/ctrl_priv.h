@@ -33,6 +33,8 @@ void tev__start(struct ctrl_manager *m);	/* taintevict.c */
 void tev__stop(void);
 void ds__start(struct ctrl_manager *m);	/* daemonset.c */
 void ds__stop(void);
+void job__start(struct ctrl_manager *m);	/* job.c */
+void job__stop(void);
 /* Pods the taint eviction deleted since start. */
 uint64_t tev__evicted(void);
 

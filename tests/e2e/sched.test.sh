@@ -5,32 +5,13 @@
 # itself; pods never run, the test marks them Ready where a controller
 # needs that.
 . "$(dirname "$0")/cluster.sh"
+. "$(dirname "$0")/fakenodes.sh"
 
 tmpdir dir
 server_start "$dir" ${SCHED_SERVER_FLAGS:-} || { not_ok "server starts"; exit 1; }
 ok "server starts"
 alive() { kill -0 "$SERVER_PID" 2>/dev/null || { echo "not ok - the server died"; tail -n 20 "$dir/server.log" | sed 's/^/# /'; exit 1; }; }
 
-now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
-# node_add NAME ZONE CPU MEMORY [PODS]: a Node with a Ready status
-node_add() {
-	cat <<Y | kc apply -f - >/dev/null
-apiVersion: v1
-kind: Node
-metadata:
-  name: $1
-  labels: {topology.kubernetes.io/zone: $2, kubernetes.io/hostname: $1}
-Y
-	node_status "$1" True "$3" "$4" "${5:-110}"
-}
-# node_status NAME READY CPU MEMORY PODS [EXTRA_CONDITIONS_JSON]
-node_status() {
-	local t; t=$(now)
-	kc patch node "$1" --subresource=status --type=merge -p "{\"status\":{
-	  \"allocatable\":{\"cpu\":\"$3\",\"memory\":\"$4\",\"pods\":\"$5\"},
-	  \"capacity\":{\"cpu\":\"$3\",\"memory\":\"$4\",\"pods\":\"$5\"},
-	  \"conditions\":[{\"type\":\"Ready\",\"status\":\"$2\",\"reason\":\"KubeletReady\",\"message\":\"kubelet is posting ready status\",\"lastHeartbeatTime\":\"$t\",\"lastTransitionTime\":\"$t\"}${6:-}]}}" >/dev/null
-}
 pod_node() { kc get pod "$1" -o jsonpath='{.spec.nodeName}'; }
 pod_msg() { kc get pod "$1" -o jsonpath='{.status.conditions[?(@.type=="PodScheduled")].message}'; }
 msg_is() { [ "$(pod_msg "$1")" = "$2" ]; }
@@ -120,31 +101,7 @@ tmpdir dir
 server_start "$dir" --node-monitor-grace-period 3s || { not_ok "server with --node-monitor-grace-period starts"; exit 1; }
 ok "server with --node-monitor-grace-period starts"
 
-# the kubelets' Lease renewals: every node listed in $dir/renew, twice a second
 touch "$dir/renew"
-renew_loop() {
-	local n t
-	while :; do
-		t=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)
-		for n in $(cat "$dir/renew" 2>/dev/null); do
-			curl -sS -o /dev/null --cacert "$TLS/server-ca.crt" --cert "$TLS/client-admin.crt" \
-				--key "$TLS/client-admin.key" -X PATCH -H 'Content-Type: application/merge-patch+json' \
-				"$API/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/$n" \
-				-d "{\"spec\":{\"renewTime\":\"$t\"}}"
-		done
-		sleep 0.5
-	done
-}
-lease_add() {
-	cat <<Y | kc apply -f - >/dev/null
-apiVersion: coordination.k8s.io/v1
-kind: Lease
-metadata: {name: $1, namespace: kube-node-lease}
-spec: {holderIdentity: $1, leaseDurationSeconds: 40, renewTime: "$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)"}
-Y
-	echo "$1" >> "$dir/renew"
-}
-renew_stop() { sed -i "/^$1\$/d" "$dir/renew"; }
 renew_loop &
 RENEW_PID=$!
 on_exit "kill $RENEW_PID"
@@ -197,12 +154,6 @@ spec:
       containers: [{name: c, image: $1}]
 Y
 }
-ready_all() { # SELECTOR: mark every pod Ready
-	local p
-	for p in $(kc get pods -l "$1" -o name); do
-		kc patch "$p" --subresource=status --type=merge -p '{"status":{"conditions":[{"type":"Ready","status":"True"}]}}' >/dev/null
-	done
-}
 ds_nodes() { kc get pods -l app=agentd -o jsonpath='{range .items[*]}{.spec.nodeName}{"\n"}{end}' | sort | tr '\n' ' '; }
 ds_yaml busybox:1.36 | kc apply -f - >/dev/null
 alive; check "DaemonSet: one pod on every node, bound by the scheduler" poll 10 sh -c "[ \"\$(kubectl --kubeconfig $KUBECONFIG get pods -l app=agentd -o jsonpath='{range .items[*]}{.spec.nodeName}{\"\\n\"}{end}' | sort | tr '\\n' ' ')\" = 'm1 m2 m3 ' ]"
@@ -220,12 +171,6 @@ expect_eq "rolling update waits for the new pod to be available" 1 "$(new_pods)"
 for _ in 1 2 3; do ready_all app=agentd; sleep 0.3; done
 ds_done() { ready_all app=agentd; [ "$(new_pods)" -eq 3 ]; }
 alive; check "rolling update completes as new pods become ready" poll 15 ds_done
-reap() { # SELECTOR: play the kubelet for pods being deleted
-	local p
-	for p in $(kc get pods -l "$1" -o jsonpath='{range .items[?(@.metadata.deletionTimestamp)]}{.metadata.name} {end}'); do
-		kc delete pod "$p" --grace-period=0 --force --wait=false >/dev/null 2>&1
-	done
-}
 reap app=agentd
 alive; check "DaemonSet on 3 nodes after the update" poll 10 sh -c "[ \"\$(kubectl --kubeconfig $KUBECONFIG get pods -l app=agentd -o jsonpath='{range .items[*]}{.spec.nodeName}{\"\\n\"}{end}' | sort | tr '\\n' ' ')\" = 'm1 m2 m3 ' ]"
 

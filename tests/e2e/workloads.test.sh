@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Workload controllers inside `k1s server --disable-agent` (Job, CronJob,
+# ReplicationController, StatefulSet, PodDisruptionBudgets with `kubectl
+# drain`), driven by the real kubectl. No kubelet: the test plays it
+# (tests/e2e/fakenodes.sh), setting pod phases and readiness itself.
+. "$(dirname "$0")/cluster.sh"
+. "$(dirname "$0")/fakenodes.sh"
+
+tmpdir dir
+server_start "$dir" || { not_ok "server starts"; exit 1; }
+ok "server starts"
+alive() { kill -0 "$SERVER_PID" 2>/dev/null || { echo "not ok - the server died"; tail -n 20 "$dir/server.log" | sed 's/^/# /'; exit 1; }; }
+touch "$dir/renew"
+renew_loop &
+RENEW_PID=$!
+on_exit "kill $RENEW_PID"
+lease_add w1; node_add w1 zone-a 8 16Gi
+lease_add w2; node_add w2 zone-a 8 16Gi
+
+job_pods() { kc get pods -l "job-name=$1" -o jsonpath='{range .items[*]}{.metadata.name} {end}'; }
+active_pods() { # JOB -> names of pods not finished
+	kc get pods -l "job-name=$1" -o jsonpath='{range .items[*]}{.metadata.name}:{.status.phase}:{.metadata.deletionTimestamp}{"\n"}{end}' |
+		awk -F: '$2 != "Succeeded" && $2 != "Failed" && $3 == "" {print $1}'
+}
+n_active() { [ "$(active_pods "$1" | grep -c .)" -eq "$2" ]; }
+cond_of() { kc get job "$1" -o jsonpath="{.status.conditions[?(@.type==\"$2\")].status}/{.status.conditions[?(@.type==\"$2\")].reason}"; }
+cond_is() { [ "$(cond_of "$1" "$2")" = "$3" ]; }
+succeed_active() { local p; for p in $(active_pods "$1"); do phase "$p" Succeeded; done; }
+fail_active() { local p; for p in $(active_pods "$1"); do phase "$p" Failed; done; }
+
+# --- kubectl create job, to completion
+kc create job once --image=busybox:1.36 -- true >/dev/null
+alive; check "kubectl create job: a pod" poll 10 n_active once 1
+sel=$(kc get job once -o jsonpath='{.spec.selector.matchLabels}')
+case "$sel" in *batch.kubernetes.io/controller-uid*) ok "a generated selector" ;; *) not_ok "a generated selector" "$sel" ;; esac
+succeed_active once
+alive; check "the Job completes when its pod succeeded" poll 10 cond_is once Complete True/CompletionsReached
+check "kubectl wait --for=condition=complete" kc wait --for=condition=complete job/once --timeout=10s
+expect_eq "status succeeded 1, completionTime" "1/yes" "$(kc get job once -o jsonpath='{.status.succeeded}/{.status.completionTime}' | sed 's/\/20.*/\/yes/')"
+check "Completed event" poll 5 sh -c "kubectl --kubeconfig $KUBECONFIG get events --field-selector reason=Completed,involvedObject.name=once -o name | grep -q ."
+
+# --- completions and parallelism
+cat <<Y | kc apply -f - >/dev/null
+apiVersion: batch/v1
+kind: Job
+metadata: {name: par}
+spec:
+  completions: 3
+  parallelism: 2
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: c, image: busybox:1.36}]
+Y
+alive; check "parallelism 2: two pods" poll 10 n_active par 2
+succeed_active par
+alive; check "then the last one of 3 completions" poll 10 n_active par 1
+succeed_active par
+alive; check "3 completions: Complete" poll 10 cond_is par Complete True/CompletionsReached
+expect_eq "3 pods in all" 3 "$(job_pods par | wc -w)"
+
+# --- backoffLimit
+cat <<Y | kc apply -f - >/dev/null
+apiVersion: batch/v1
+kind: Job
+metadata: {name: fail0}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: c, image: busybox:1.36}]
+Y
+cat <<Y | kc apply -f - >/dev/null
+apiVersion: batch/v1
+kind: Job
+metadata: {name: fail1}
+spec:
+  backoffLimit: 1
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: c, image: busybox:1.36}]
+Y
+alive; check "backoffLimit jobs start" poll 10 sh -c "[ \$(kubectl --kubeconfig $KUBECONFIG get pods -l 'job-name in (fail0,fail1)' -o name | wc -l) -eq 2 ]"
+fail_active fail0
+fail_active fail1
+fail1_at=$(date +%s)
+alive; check "backoffLimit 0: one failure fails the Job" poll 10 cond_is fail0 Failed True/BackoffLimitExceeded
+msg=$(kc get job fail0 -o jsonpath='{.status.conditions[?(@.type=="Failed")].message}')
+expect_eq "upstream's message" "Job has reached the specified backoff limit" "$msg"
+
+# --- activeDeadlineSeconds and ttlSecondsAfterFinished (while fail1 backs off)
+cat <<Y | kc apply -f - >/dev/null
+apiVersion: batch/v1
+kind: Job
+metadata: {name: slow}
+spec:
+  activeDeadlineSeconds: 2
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: c, image: busybox:1.36}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: ttl}
+spec:
+  ttlSecondsAfterFinished: 1
+  completionMode: Indexed
+  completions: 2
+  parallelism: 2
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: c, image: busybox:1.36}]
+Y
+alive; check "Indexed: two pods" poll 10 n_active ttl 2
+idx=$(kc get pods -l job-name=ttl -o jsonpath='{range .items[*]}{.metadata.annotations.batch\.kubernetes\.io/job-completion-index}{"\n"}{end}' | sort | tr '\n' ' ')
+expect_eq "Indexed: indexes 0 and 1" "0 1 " "$idx"
+succeed_active ttl
+alive; check "activeDeadlineSeconds: Failed DeadlineExceeded" poll 10 cond_is slow Failed True/DeadlineExceeded
+alive; check "its active pod is deleted" poll 10 n_active slow 0
+alive; check "ttlSecondsAfterFinished: the finished Job is deleted" poll 10 sh -c "kubectl --kubeconfig $KUBECONFIG get job ttl 2>&1 | grep -q NotFound"
+
+alive; check "backoff: a replacement pod ~10 s after the failure" poll 20 n_active fail1 1
+waited=$(( $(date +%s) - fail1_at ))
+check "the replacement waited the backoff (${waited}s)" test "$waited" -ge 8
+fail_active fail1
+alive; check "backoffLimit 1: the second failure fails the Job" poll 10 cond_is fail1 Failed True/BackoffLimitExceeded
+alive; ok "jobs done"
