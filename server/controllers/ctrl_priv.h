@@ -35,6 +35,8 @@ void ds__start(struct ctrl_manager *m);	/* daemonset.c */
 void ds__stop(void);
 void job__start(struct ctrl_manager *m);	/* job.c */
 void job__stop(void);
+void pdb__start(struct ctrl_manager *m);	/* disruption.c */
+void pdb__stop(void);
 /* Pods the taint eviction deleted since start. */
 uint64_t tev__evicted(void);
 

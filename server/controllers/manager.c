@@ -53,7 +53,8 @@ int controllers_start(struct apiserver *s)
 	mgr.leases = cache_add(&mgr.cache, "coordination.k8s.io", "v1", "leases", managed_drop);
 	mgr.daemonsets = cache_add(&mgr.cache, "apps", "v1", "daemonsets", managed_drop);
 	mgr.jobs = cache_add(&mgr.cache, "batch", "v1", "jobs", managed_drop);
-	if (!mgr.jobs || !mgr.daemonsets || !mgr.leases || !mgr.rs || !mgr.deploy || !mgr.pods || !mgr.svcs || !mgr.slices || !mgr.nodes)
+	mgr.pdbs = cache_add(&mgr.cache, "policy", "v1", "poddisruptionbudgets", managed_drop);
+	if (!mgr.pdbs || !mgr.jobs || !mgr.daemonsets || !mgr.leases || !mgr.rs || !mgr.deploy || !mgr.pods || !mgr.svcs || !mgr.slices || !mgr.nodes)
 		BUG("controllers: a cached resource is not served");
 	gc__start(&mgr);
 	rs__start(&mgr);
@@ -64,13 +65,14 @@ int controllers_start(struct apiserver *s)
 	tev__start(&mgr);
 	ds__start(&mgr);
 	job__start(&mgr);
+	pdb__start(&mgr);
 	r = cache_start(&mgr.cache);
 	if (r) {
 		log_error("controllers: cannot fill the cache: %s", strerror(-r));
 		return r;
 	}
 	mgr.started = true;
-	log_info("controllers started: garbage collector, replicaset, deployment, endpointslice, scheduler, node lifecycle, taint eviction, daemonset, job");
+	log_info("controllers started: garbage collector, replicaset, deployment, endpointslice, scheduler, node lifecycle, taint eviction, daemonset, job, disruption");
 	return 0;
 }
 
@@ -88,6 +90,7 @@ void controllers_stop(struct apiserver *s)
 	tev__stop();
 	ds__stop();
 	job__stop();
+	pdb__stop();
 	cache_release(&mgr.cache);
 	ctrl__events_release();
 	memset(&mgr, 0, sizeof(mgr));

@@ -129,3 +129,48 @@ check "the replacement waited the backoff (${waited}s)" test "$waited" -ge 8
 fail_active fail1
 alive; check "backoffLimit 1: the second failure fails the Job" poll 10 cond_is fail1 Failed True/BackoffLimitExceeded
 alive; ok "jobs done"
+
+# --- PodDisruptionBudget, eviction, kubectl drain
+kc cordon w2 >/dev/null
+kc create deployment web --image=busybox:1.36 --replicas=2 >/dev/null
+on_w1() { [ "$(kc get pods -l app=web -o jsonpath='{range .items[*]}{.spec.nodeName} {end}')" = "w1 w1 " ]; }
+alive; check "two replicas on w1 (w2 cordoned)" poll 10 on_w1
+kc uncordon w2 >/dev/null
+# the kubelet: runs pods (Running, Ready), finishes deletions; prints the
+# number of Ready pods not being deleted
+kubelet() {
+	local p t; t=$(now)
+	for p in $(kc get pods -l app=web -o jsonpath='{range .items[*]}{.metadata.name}:{.status.phase}:{.metadata.deletionTimestamp}:{.spec.nodeName} {end}'); do
+		case "$p" in
+		*:Pending::?*) kc patch pod "${p%%:*}" --subresource=status --type=merge \
+			-p "{\"status\":{\"phase\":\"Running\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\",\"lastTransitionTime\":\"$t\"}]}}" >/dev/null ;;
+		*:*:?*:*) kc delete pod "${p%%:*}" --grace-period=0 --force --wait=false >/dev/null 2>&1 ;;
+		esac
+	done
+	kc get pods -l app=web -o jsonpath='{range .items[*]}{.status.phase}:{.metadata.deletionTimestamp} {end}' | tr ' ' '\n' | grep -c '^Running:$'
+}
+running2() { [ "$(kubelet)" -eq 2 ]; }
+alive; check "both replicas running" poll 10 running2
+kc create pdb web --selector=app=web --min-available=1 >/dev/null
+pdb_is() { [ "$(kc get pdb web -o jsonpath='{.status.expectedPods}/{.status.currentHealthy}/{.status.desiredHealthy}/{.status.disruptionsAllowed}')" = "$1" ]; }
+alive; check "PDB status: expected 2, healthy 2, desired 1, allowed 1" poll 10 pdb_is 2/2/1/1
+kc drain w1 --ignore-daemonsets --timeout=60s > "$dir/drain.out" 2>&1 &
+drain_pid=$!
+on_exit "kill $drain_pid"
+min_ready=2
+for _ in $(seq 150); do
+	r=$(kubelet)
+	[ "$r" -lt "$min_ready" ] && min_ready=$r
+	kill -0 "$drain_pid" 2>/dev/null || break
+	sleep 0.2
+done
+wait "$drain_pid"; drain_rc=$?; [ "$drain_rc" = 0 ] || sed "s/^/# /" "$dir/drain.out" | tail -20
+check "kubectl drain succeeds" test "$drain_rc" -eq 0
+check "drain was held back by the budget" grep -q "Cannot evict pod as it would violate the pod's disruption budget" "$dir/drain.out"
+check "node/w1 drained" grep -q "node/w1 drained" "$dir/drain.out"
+check "the budget kept a Ready pod all along (min ${min_ready})" test "$min_ready" -ge 1
+alive; check "both replicas now on w2" poll 10 sh -c "[ \"\$(kubectl --kubeconfig $KUBECONFIG get pods -l app=web -o jsonpath='{range .items[*]}{.spec.nodeName} {end}')\" = 'w2 w2 ' ]"
+expect_eq "w1 is cordoned" true "$(kc get node w1 -o jsonpath='{.spec.unschedulable}')"
+kc delete pdb web >/dev/null
+kc delete deployment web >/dev/null
+alive; ok "drain done"
