@@ -21,6 +21,7 @@ struct ctrl_manager {
 /* Each registers its cache handlers and initializes its queue. */
 void gc__start(struct ctrl_manager *m);
 void rs__start(struct ctrl_manager *m);
+void rs__stop(void);
 void deploy__start(struct ctrl_manager *m);
 void eps__start(struct ctrl_manager *m);
 void sched__start(struct ctrl_manager *m);

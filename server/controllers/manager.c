@@ -54,7 +54,8 @@ int controllers_start(struct apiserver *s)
 	mgr.daemonsets = cache_add(&mgr.cache, "apps", "v1", "daemonsets", managed_drop);
 	mgr.jobs = cache_add(&mgr.cache, "batch", "v1", "jobs", managed_drop);
 	mgr.pdbs = cache_add(&mgr.cache, "policy", "v1", "poddisruptionbudgets", managed_drop);
-	if (!mgr.pdbs || !mgr.jobs || !mgr.daemonsets || !mgr.leases || !mgr.rs || !mgr.deploy || !mgr.pods || !mgr.svcs || !mgr.slices || !mgr.nodes)
+	mgr.rcs = cache_add(&mgr.cache, "", "v1", "replicationcontrollers", managed_drop);
+	if (!mgr.rcs || !mgr.pdbs || !mgr.jobs || !mgr.daemonsets || !mgr.leases || !mgr.rs || !mgr.deploy || !mgr.pods || !mgr.svcs || !mgr.slices || !mgr.nodes)
 		BUG("controllers: a cached resource is not served");
 	gc__start(&mgr);
 	rs__start(&mgr);
@@ -72,7 +73,7 @@ int controllers_start(struct apiserver *s)
 		return r;
 	}
 	mgr.started = true;
-	log_info("controllers started: garbage collector, replicaset, deployment, endpointslice, scheduler, node lifecycle, taint eviction, daemonset, job, disruption");
+	log_info("controllers started: garbage collector, replicaset, replicationcontroller, deployment, endpointslice, scheduler, node lifecycle, taint eviction, daemonset, job, disruption");
 	return 0;
 }
 
@@ -83,6 +84,7 @@ void controllers_stop(struct apiserver *s)
 		return;
 	wq_release(&mgr.gc_q);
 	wq_release(&mgr.rs_q);
+	rs__stop();
 	wq_release(&mgr.deploy_q);
 	wq_release(&mgr.eps_q);
 	sched__stop();

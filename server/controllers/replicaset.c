@@ -1,5 +1,6 @@
 /*
- * server/controllers/replicaset.c - the ReplicaSet controller: keeps
+ * server/controllers/replicaset.c - the ReplicaSet controller (and the
+ * ReplicationController one, the same with a map selector): keeps
  * spec.replicas active pods (not terminating, not Succeeded/Failed) that the
  * ReplicaSet controls, creating them from spec.template (generateName
  * "<rs>-", a controller ownerReference with blockOwnerDeletion) or deleting
@@ -24,6 +25,38 @@
 
 static struct ctrl_manager *rm;
 
+/* The two kinds this controller runs: ReplicaSet and ReplicationController
+ * (whose selector is a plain label map, defaulting to the template's labels). */
+struct rs_kind {
+	const char *group, *plural, *kind;
+	struct cache_store *store;
+	struct wq *q;
+	bool map_selector;
+};
+static struct rs_kind kinds[2];
+static struct wq rc_q;
+
+static const struct rs_kind *kind_of(const cJSON *obj)
+{
+	return strcmp(json_get_str(obj, "kind", ""), "ReplicationController") ? &kinds[0] : &kinds[1];
+}
+
+static bool rs_selects(const cJSON *rs, const cJSON *labels)
+{
+	const cJSON *sel = json_path(rs, "spec.selector"), *kv;
+
+	if (!kind_of(rs)->map_selector)
+		return ctrl_selector_matches(sel, labels);
+	if (!cJSON_IsObject(sel) || !sel->child)
+		sel = json_path(rs, "spec.template.metadata.labels");
+	if (!cJSON_IsObject(sel) || !sel->child)
+		return false;
+	cJSON_ArrayForEach(kv, sel)
+		if (!cJSON_IsString(kv) || strcmp(json_get_str(labels, kv->string, "\x01"), kv->valuestring))
+			return false;
+	return true;
+}
+
 static const char *mstr(const cJSON *obj, const char *key)
 {
 	return json_get_str(json_get(obj, "metadata"), key, "");
@@ -33,7 +66,7 @@ static void enqueue_obj(const cJSON *obj)
 {
 	char *k = cache_key_of(obj);
 
-	wq_add(&rm->rs_q, k);
+	wq_add(kind_of(obj)->q, k);
 	free(k);
 }
 
@@ -97,7 +130,7 @@ static void collect(const cJSON *pod, void *ud)
 	if (!pod_active(pod))
 		return;
 	if (!cref) {
-		if (ctrl_selector_matches(json_path(p->rs, "spec.selector"), labels)) {
+		if (rs_selects(p->rs, labels)) {
 			ALLOC_GROW(p->orphans, p->n_orphans + 1, p->alloc_orphans);
 			p->orphans[p->n_orphans++] = pod;
 		}
@@ -246,7 +279,7 @@ static void write_status(const cJSON *rs, const struct rs_pods *p, struct ctrl_b
 	json_set_int(json_get(c, "status"), "readyReplicas", p->ready);
 	json_set_int(json_get(c, "status"), "availableReplicas", avail);
 	json_set_int(json_get(c, "status"), "observedGeneration", gen);
-	api_internal_update(rm->srv, "apps", "replicasets", "status", c, ctrl_batch_cb,
+	api_internal_update(rm->srv, kind_of(rs)->group, kind_of(rs)->plural, "status", c, ctrl_batch_cb,
 			    ctrl_batch_hold(b));
 	cJSON_Delete(c);
 }
@@ -255,12 +288,12 @@ static void process(struct wq *q, const char *key, void *ud)
 {
 	char ns[ROUTE_SEG_MAX];
 	const char *name = ctrl__split_key(key, ns, sizeof(ns));
-	const cJSON *rs = cache_get(rm->rs, ns, name);
+	const struct rs_kind *k = ud;
+	const cJSON *rs = cache_get(k->store, ns, name);
 	struct rs_pods p = { 0 };
 	struct ctrl_batch *b;
 	int64_t want, diff;
 
-	(void)ud;
 	if (!rs || json_path(rs, "metadata.deletionTimestamp")) {
 		wq_done(q, key, 0);
 		return;
@@ -306,7 +339,7 @@ static void match_rs(const cJSON *rs, void *ud)
 {
 	struct match_ctx *m = ud;
 
-	if (ctrl_selector_matches(json_path(rs, "spec.selector"), json_path(m->pod, "metadata.labels")))
+	if (rs_selects(rs, json_path(m->pod, "metadata.labels")))
 		enqueue_obj(rs);
 }
 
@@ -315,18 +348,20 @@ static void enqueue_for_pod(const cJSON *pod)
 	const cJSON *cref = ctrl_controller_ref(pod);
 
 	if (cref) {
-		if (!strcmp(json_get_str(cref, "kind", ""), "ReplicaSet")) {
-			char *k = xasprintf("%s/%s", mstr(pod, "namespace"), json_get_str(cref, "name", ""));
+		for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
+			if (kinds[i].store && !strcmp(json_get_str(cref, "kind", ""), kinds[i].kind)) {
+				char *k = xasprintf("%s/%s", mstr(pod, "namespace"), json_get_str(cref, "name", ""));
 
-			wq_add(&rm->rs_q, k);
-			free(k);
-		}
+				wq_add(kinds[i].q, k);
+				free(k);
+			}
 		return;
 	}
-	{
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
 		struct match_ctx m = { pod };
 
-		cache_each(rm->rs, mstr(pod, "namespace"), match_rs, &m);
+		if (kinds[i].store)
+			cache_each(kinds[i].store, mstr(pod, "namespace"), match_rs, &m);
 	}
 }
 
@@ -343,7 +378,20 @@ static void on_pod(struct cache_store *st, const cJSON *old, const cJSON *new, v
 void rs__start(struct ctrl_manager *m)
 {
 	rm = m;
-	wq_init(&m->rs_q, m->srv->loop, process, m);
+	kinds[0] = (struct rs_kind){ "apps", "replicasets", "ReplicaSet", m->rs, &m->rs_q, false };
+	kinds[1] = (struct rs_kind){ "", "replicationcontrollers", "ReplicationController", m->rcs, &rc_q, true };
+	wq_init(&m->rs_q, m->srv->loop, process, &kinds[0]);
 	cache_store_on_event(m->rs, on_rs, m);
+	if (m->rcs) {
+		wq_init(&rc_q, m->srv->loop, process, &kinds[1]);
+		cache_store_on_event(m->rcs, on_rs, m);
+	}
 	cache_store_on_event(m->pods, on_pod, m);
+}
+
+void rs__stop(void)
+{
+	if (kinds[1].store)
+		wq_release(&rc_q);
+	memset(kinds, 0, sizeof(kinds));
 }

@@ -174,3 +174,23 @@ expect_eq "w1 is cordoned" true "$(kc get node w1 -o jsonpath='{.spec.unschedula
 kc delete pdb web >/dev/null
 kc delete deployment web >/dev/null
 alive; ok "drain done"
+
+# --- ReplicationController (old manifests)
+cat <<Y | kc apply -f - >/dev/null
+apiVersion: v1
+kind: ReplicationController
+metadata: {name: legacy}
+spec:
+  replicas: 3
+  template:
+    metadata: {labels: {app: legacy}}
+    spec:
+      containers: [{name: c, image: busybox:1.36}]
+Y
+rc_pods() { reap app=legacy; [ "$(kc get pods -l app=legacy -o jsonpath='{range .items[*]}{.metadata.ownerReferences[0].kind} {end}')" = "$1" ]; }
+alive; check "ReplicationController: 3 pods it controls" poll 10 rc_pods "ReplicationController ReplicationController ReplicationController "
+kc scale rc legacy --replicas=1 >/dev/null
+alive; check "scaled to 1" poll 10 rc_pods "ReplicationController "
+alive; check "status.replicas 1" poll 10 sh -c "[ \"\$(kubectl --kubeconfig $KUBECONFIG get rc legacy -o jsonpath='{.status.replicas}')\" = 1 ]"
+kc delete rc legacy >/dev/null
+alive; check "deleting it collects its pods" poll 10 rc_pods ""
