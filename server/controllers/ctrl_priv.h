@@ -38,6 +38,8 @@ void job__start(struct ctrl_manager *m);	/* job.c */
 void job__stop(void);
 void pdb__start(struct ctrl_manager *m);	/* disruption.c */
 void pdb__stop(void);
+void cj__start(struct ctrl_manager *m);	/* cronjob.c */
+void cj__stop(void);
 /* Pods the taint eviction deleted since start. */
 uint64_t tev__evicted(void);
 

@@ -55,7 +55,8 @@ int controllers_start(struct apiserver *s)
 	mgr.jobs = cache_add(&mgr.cache, "batch", "v1", "jobs", managed_drop);
 	mgr.pdbs = cache_add(&mgr.cache, "policy", "v1", "poddisruptionbudgets", managed_drop);
 	mgr.rcs = cache_add(&mgr.cache, "", "v1", "replicationcontrollers", managed_drop);
-	if (!mgr.rcs || !mgr.pdbs || !mgr.jobs || !mgr.daemonsets || !mgr.leases || !mgr.rs || !mgr.deploy || !mgr.pods || !mgr.svcs || !mgr.slices || !mgr.nodes)
+	mgr.cronjobs = cache_add(&mgr.cache, "batch", "v1", "cronjobs", managed_drop);
+	if (!mgr.cronjobs || !mgr.rcs || !mgr.pdbs || !mgr.jobs || !mgr.daemonsets || !mgr.leases || !mgr.rs || !mgr.deploy || !mgr.pods || !mgr.svcs || !mgr.slices || !mgr.nodes)
 		BUG("controllers: a cached resource is not served");
 	gc__start(&mgr);
 	rs__start(&mgr);
@@ -67,13 +68,14 @@ int controllers_start(struct apiserver *s)
 	ds__start(&mgr);
 	job__start(&mgr);
 	pdb__start(&mgr);
+	cj__start(&mgr);
 	r = cache_start(&mgr.cache);
 	if (r) {
 		log_error("controllers: cannot fill the cache: %s", strerror(-r));
 		return r;
 	}
 	mgr.started = true;
-	log_info("controllers started: garbage collector, replicaset, replicationcontroller, deployment, endpointslice, scheduler, node lifecycle, taint eviction, daemonset, job, disruption");
+	log_info("controllers started: garbage collector, replicaset, replicationcontroller, deployment, endpointslice, scheduler, node lifecycle, taint eviction, daemonset, job, cronjob, disruption");
 	return 0;
 }
 
@@ -93,6 +95,7 @@ void controllers_stop(struct apiserver *s)
 	ds__stop();
 	job__stop();
 	pdb__stop();
+	cj__stop();
 	cache_release(&mgr.cache);
 	ctrl__events_release();
 	memset(&mgr, 0, sizeof(mgr));

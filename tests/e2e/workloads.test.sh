@@ -14,6 +14,9 @@ touch "$dir/renew"
 renew_loop &
 RENEW_PID=$!
 on_exit "kill $RENEW_PID"
+# a CronJob every minute, made first: its run is checked at the end
+kc create cronjob tick --image=busybox:1.36 --schedule='* * * * *' -- true >/dev/null
+cj_made=$(date +%s)
 lease_add w1; node_add w1 zone-a 8 16Gi
 lease_add w2; node_add w2 zone-a 8 16Gi
 
@@ -147,6 +150,9 @@ kubelet() {
 		*:*:?*:*) kc delete pod "${p%%:*}" --grace-period=0 --force --wait=false >/dev/null 2>&1 ;;
 		esac
 	done
+	for p in $(kc get pods -o jsonpath='{range .items[?(@.metadata.deletionTimestamp)]}{.metadata.name} {end}'); do
+		kc delete pod "$p" --grace-period=0 --force --wait=false >/dev/null 2>&1
+	done
 	kc get pods -l app=web -o jsonpath='{range .items[*]}{.status.phase}:{.metadata.deletionTimestamp} {end}' | tr ' ' '\n' | grep -c '^Running:$'
 }
 running2() { [ "$(kubelet)" -eq 2 ]; }
@@ -194,3 +200,18 @@ alive; check "scaled to 1" poll 10 rc_pods "ReplicationController "
 alive; check "status.replicas 1" poll 10 sh -c "[ \"\$(kubectl --kubeconfig $KUBECONFIG get rc legacy -o jsonpath='{.status.replicas}')\" = 1 ]"
 kc delete rc legacy >/dev/null
 alive; check "deleting it collects its pods" poll 10 rc_pods ""
+
+# --- CronJob: the run of the minute that began since it was made
+kc create job manual --from=cronjob/tick >/dev/null
+check "kubectl create job --from=cronjob" poll 5 sh -c "kubectl --kubeconfig $KUBECONFIG get job manual -o name | grep -q ."
+left=$(( 65 - ($(date +%s) - cj_made) ))
+[ "$left" -lt 5 ] && left=5
+cj_job() { kc get jobs -o jsonpath='{range .items[*]}{.metadata.ownerReferences[0].kind}/{.metadata.name}{"\n"}{end}' | grep -Eq "^CronJob/tick-[0-9]+$"; }
+alive; check "CronJob: a Job at the next minute" poll "$left" cj_job
+name=$(kc get jobs -o jsonpath='{range .items[*]}{.metadata.ownerReferences[0].kind}/{.metadata.name}{"\n"}{end}' | grep -E '^CronJob/tick-[0-9]+$' | sed 's|^CronJob/||' | head -1)
+mins=${name#tick-}
+ann=$(kc get job "$name" -o jsonpath='{.metadata.annotations.batch\.kubernetes\.io/cronjob-scheduled-timestamp}')
+expect_eq "named by the scheduled minute, annotated with its time" "$(date -u -d "@$((mins * 60))" +%Y-%m-%dT%H:%M:%SZ)" "$ann"
+expect_eq "status.lastScheduleTime" "$ann" "$(kc get cronjob tick -o jsonpath='{.status.lastScheduleTime}')"
+alive; check "status.active lists it" poll 5 sh -c "kubectl --kubeconfig $KUBECONFIG get cronjob tick -o jsonpath='{range .status.active[*]}{.name}{\"\\n\"}{end}' | grep -qx $name"
+alive; ok "workloads done"
