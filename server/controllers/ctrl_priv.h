@@ -40,6 +40,8 @@ void pdb__start(struct ctrl_manager *m);	/* disruption.c */
 void pdb__stop(void);
 void cj__start(struct ctrl_manager *m);	/* cronjob.c */
 void cj__stop(void);
+void sts__start(struct ctrl_manager *m);	/* statefulset.c */
+void sts__stop(void);
 /* Pods the taint eviction deleted since start. */
 uint64_t tev__evicted(void);
 

@@ -56,7 +56,8 @@ int controllers_start(struct apiserver *s)
 	mgr.pdbs = cache_add(&mgr.cache, "policy", "v1", "poddisruptionbudgets", managed_drop);
 	mgr.rcs = cache_add(&mgr.cache, "", "v1", "replicationcontrollers", managed_drop);
 	mgr.cronjobs = cache_add(&mgr.cache, "batch", "v1", "cronjobs", managed_drop);
-	if (!mgr.cronjobs || !mgr.rcs || !mgr.pdbs || !mgr.jobs || !mgr.daemonsets || !mgr.leases || !mgr.rs || !mgr.deploy || !mgr.pods || !mgr.svcs || !mgr.slices || !mgr.nodes)
+	mgr.statefulsets = cache_add(&mgr.cache, "apps", "v1", "statefulsets", managed_drop);
+	if (!mgr.statefulsets || !mgr.cronjobs || !mgr.rcs || !mgr.pdbs || !mgr.jobs || !mgr.daemonsets || !mgr.leases || !mgr.rs || !mgr.deploy || !mgr.pods || !mgr.svcs || !mgr.slices || !mgr.nodes)
 		BUG("controllers: a cached resource is not served");
 	gc__start(&mgr);
 	rs__start(&mgr);
@@ -69,13 +70,14 @@ int controllers_start(struct apiserver *s)
 	job__start(&mgr);
 	pdb__start(&mgr);
 	cj__start(&mgr);
+	sts__start(&mgr);
 	r = cache_start(&mgr.cache);
 	if (r) {
 		log_error("controllers: cannot fill the cache: %s", strerror(-r));
 		return r;
 	}
 	mgr.started = true;
-	log_info("controllers started: garbage collector, replicaset, replicationcontroller, deployment, endpointslice, scheduler, node lifecycle, taint eviction, daemonset, job, cronjob, disruption");
+	log_info("controllers started: garbage collector, replicaset, replicationcontroller, deployment, endpointslice, scheduler, node lifecycle, taint eviction, daemonset, job, cronjob, statefulset, disruption");
 	return 0;
 }
 
@@ -96,6 +98,7 @@ void controllers_stop(struct apiserver *s)
 	job__stop();
 	pdb__stop();
 	cj__stop();
+	sts__stop();
 	cache_release(&mgr.cache);
 	ctrl__events_release();
 	memset(&mgr, 0, sizeof(mgr));

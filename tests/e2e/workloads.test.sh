@@ -201,6 +201,48 @@ alive; check "status.replicas 1" poll 10 sh -c "[ \"\$(kubectl --kubeconfig $KUB
 kc delete rc legacy >/dev/null
 alive; check "deleting it collects its pods" poll 10 rc_pods ""
 
+# --- StatefulSet: ordered, stable names
+run_db() { # the kubelet for app=db: Running + Ready, deletions finished
+	local p t; t=$(now)
+	for p in $(kc get pods -l app=db -o jsonpath='{range .items[*]}{.metadata.name}:{.status.phase}:{.metadata.deletionTimestamp} {end}'); do
+		case "$p" in
+		*:Pending:) kc patch pod "${p%%:*}" --subresource=status --type=merge \
+			-p "{\"status\":{\"phase\":\"Running\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\",\"lastTransitionTime\":\"$t\"}]}}" >/dev/null ;;
+		*:*:?*) kc delete pod "${p%%:*}" --grace-period=0 --force --wait=false >/dev/null 2>&1 ;;
+		esac
+	done
+}
+db_pods() { kc get pods -l app=db -o jsonpath='{range .items[*]}{.metadata.name}{.metadata.deletionTimestamp} {end}'; }
+cat <<Y | kc apply -f - >/dev/null
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  replicas: 3
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers: [{name: c, image: busybox:1.36}]
+Y
+alive; check "StatefulSet: db-0 first" poll 10 sh -c "[ \"\$(kubectl --kubeconfig $KUBECONFIG get pods -l app=db -o name)\" = pod/db-0 ]"
+sleep 0.5
+expect_eq "db-1 waits for db-0 to be Ready" "db-0 " "$(db_pods)"
+expect_eq "hostname and subdomain" "db-0/db" "$(kc get pod db-0 -o jsonpath='{.spec.hostname}/{.spec.subdomain}')"
+db_is() { run_db; [ "$(db_pods)" = "$1" ]; }
+alive; check "then db-1 and db-2 in order as they become Ready" poll 15 db_is "db-0 db-1 db-2 "
+ready3() { run_db; [ "$(kc get sts db -o jsonpath='{.status.readyReplicas}')" = 3 ]; }
+alive; check "status: 3 ready" poll 10 ready3
+kc scale sts db --replicas=1 >/dev/null
+alive; check "scale down deletes db-2 first" poll 10 sh -c "kubectl --kubeconfig $KUBECONFIG get pod db-2 -o jsonpath='{.metadata.deletionTimestamp}' | grep -q . && [ -z \"\$(kubectl --kubeconfig $KUBECONFIG get pod db-1 -o jsonpath='{.metadata.deletionTimestamp}')\" ]"
+alive; check "then db-1" poll 15 db_is "db-0 "
+kc set image sts/db c=busybox:1.37 >/dev/null
+upd() { run_db; [ "$(kc get pod db-0 -o jsonpath='{.spec.containers[0].image}/{.status.phase}' 2>/dev/null)" = busybox:1.37/Running ]; }
+alive; check "rolling update replaces db-0 with the new template" poll 15 upd
+rev_ok() { [ "$(kc get sts db -o jsonpath='{.status.updateRevision}/{.status.currentRevision}')" = "$(kc get pod db-0 -o jsonpath='{.metadata.labels.controller-revision-hash}/{.metadata.labels.controller-revision-hash}')" ]; }
+alive; check "currentRevision = updateRevision = the pod's" poll 10 rev_ok
+
 # --- CronJob: the run of the minute that began since it was made
 kc create job manual --from=cronjob/tick >/dev/null
 check "kubectl create job --from=cronjob" poll 5 sh -c "kubectl --kubeconfig $KUBECONFIG get job manual -o name | grep -q ."
