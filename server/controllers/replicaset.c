@@ -15,6 +15,7 @@
 #include "../apiserver.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/timefmt.h"
 #include "lib/util.h"
 
 #include <errno.h>
@@ -80,6 +81,21 @@ bool ctrl__pod_ready(const cJSON *pod)
 	return false;
 }
 
+/* Ready for at least min_ready seconds. */
+static bool pod_available(const cJSON *pod, int64_t min_ready)
+{
+	const cJSON *c;
+	int64_t t;
+
+	if (min_ready <= 0)
+		return true;
+	cJSON_ArrayForEach(c, json_path(pod, "status.conditions"))
+		if (!strcmp(json_get_str(c, "type", ""), "Ready"))
+			return !rfc3339_parse(json_get_str(c, "lastTransitionTime", ""), &t) &&
+			       (int64_t)wall_ns() - t >= min_ready * 1000000000LL;
+	return false;
+}
+
 static bool pod_active(const cJSON *pod)
 {
 	const char *phase = json_get_str(json_get(pod, "status"), "phase", "");
@@ -109,7 +125,8 @@ struct rs_pods {
 	size_t n, alloc;
 	const cJSON **orphans;	/* matching pods without a controller */
 	size_t n_orphans, alloc_orphans;
-	int64_t fully_labeled, ready;
+	int64_t fully_labeled, ready, available;
+	bool wait_ready;
 };
 
 static bool labels_superset(const cJSON *labels, const cJSON *want)
@@ -142,8 +159,15 @@ static void collect(const cJSON *pod, void *ud)
 	p->v[p->n++] = pod;
 	if (labels_superset(labels, json_path(p->rs, "spec.template.metadata.labels")))
 		p->fully_labeled++;
-	if (ctrl__pod_ready(pod))
+	if (ctrl__pod_ready(pod)) {
+		int64_t min_ready = json_get_int(json_get(p->rs, "spec"), "minReadySeconds", 0);
+
 		p->ready++;
+		if (pod_available(pod, min_ready))
+			p->available++;
+		else
+			p->wait_ready = true;	/* Ready, not yet for minReadySeconds */
+	}
 }
 
 /* Deletion preference: lower deletes first. */
@@ -264,7 +288,7 @@ static int64_t status_int(const cJSON *obj, const char *k)
 static void write_status(const cJSON *rs, const struct rs_pods *p, struct ctrl_batch *b)
 {
 	int64_t gen = json_get_int(json_get(rs, "metadata"), "generation", 0);
-	int64_t avail = p->ready;	/* minReadySeconds is not tracked: ready = available */
+	int64_t avail = p->available;
 	cJSON *c;
 
 	if (json_get(rs, "status") && status_int(rs, "replicas") == (int64_t)p->n &&
@@ -315,6 +339,8 @@ static void process(struct wq *q, const char *key, void *ud)
 			delete_pod(rs, p.v[i], b);
 	}
 	write_status(rs, &p, b);
+	if (p.wait_ready)	/* count them available once minReadySeconds passed */
+		wq_add_after(q, key, 1000);
 	free(p.v);
 	free(p.orphans);
 	ctrl_batch_end(b);

@@ -179,7 +179,62 @@ alive; check "both replicas now on w2" poll 10 sh -c "[ \"\$(kubectl --kubeconfi
 expect_eq "w1 is cordoned" true "$(kc get node w1 -o jsonpath='{.spec.unschedulable}')"
 kc delete pdb web >/dev/null
 kc delete deployment web >/dev/null
+kc uncordon w1 >/dev/null
 alive; ok "drain done"
+
+# --- Deployment rollouts: restart, status, undo, pause/resume, progress deadline
+run_sel() { # SELECTOR: the kubelet, once
+	local p t; t=$(now)
+	for p in $(kc get pods -l "$1" -o jsonpath='{range .items[*]}{.metadata.name}:{.status.phase}:{.metadata.deletionTimestamp}:{.spec.nodeName} {end}'); do
+		case "$p" in
+		*:Pending::?*) kc patch pod "${p%%:*}" --subresource=status --type=merge \
+			-p "{\"status\":{\"phase\":\"Running\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\",\"lastTransitionTime\":\"$t\"}]}}" >/dev/null ;;
+		*:*:?*:*) kc delete pod "${p%%:*}" --grace-period=0 --force --wait=false >/dev/null 2>&1 ;;
+		esac
+	done
+}
+( while :; do run_sel app=roll; sleep 0.3; done ) >/dev/null 2>&1 &
+KUBELET_PID=$!
+on_exit "kill $KUBELET_PID"
+kc create deployment roll --image=busybox:1.36 --replicas=4 >/dev/null
+check "rollout status: 4 replicas available" kc rollout status deployment/roll --timeout=30s
+spread=$(kc get pods -l app=roll -o jsonpath='{range .items[*]}{.spec.nodeName}{"\n"}{end}' | sort | uniq -c | awk '{print $1}' | tr '\n' ' ')
+expect_eq "replicas spread over both nodes" "2 2 " "$spread"
+kc rollout restart deployment/roll >/dev/null
+check "rollout restart completes" kc rollout status deployment/roll --timeout=30s
+expect_eq "a second revision" 2 "$(kc get deployment roll -o jsonpath='{.metadata.annotations.deployment\.kubernetes\.io/revision}')"
+kc rollout undo deployment/roll >/dev/null
+check "rollout undo completes" kc rollout status deployment/roll --timeout=30s
+restarted=$(kc get deployment roll -o jsonpath='{.spec.template.metadata.annotations.kubectl\.kubernetes\.io/restartedAt}')
+expect_eq "undo went back to the template without restartedAt, as revision 3" "/3" "$restarted/$(kc get deployment roll -o jsonpath='{.metadata.annotations.deployment\.kubernetes\.io/revision}')"
+kc rollout pause deployment/roll >/dev/null
+kc set image deployment/roll busybox=busybox:1.37 >/dev/null
+sleep 0.5
+paused=$(kc get deployment roll -o jsonpath='{.status.conditions[?(@.type=="Progressing")].reason}/{.status.updatedReplicas}')
+expect_eq "paused: DeploymentPaused, no new pods" "DeploymentPaused/0" "$paused"
+kc rollout resume deployment/roll >/dev/null
+check "resumed: the rollout completes" kc rollout status deployment/roll --timeout=30s
+new_image() { [ "$(kc get pods -l app=roll -o jsonpath='{range .items[*]}{.spec.containers[0].image} {end}')" = "busybox:1.37 busybox:1.37 busybox:1.37 busybox:1.37 " ]; }
+alive; check "all pods run the new image" poll 10 new_image
+kill "$KUBELET_PID"
+cat <<Y | kc apply -f - >/dev/null
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: stuck}
+spec:
+  replicas: 1
+  progressDeadlineSeconds: 2
+  selector: {matchLabels: {app: stuck}}
+  template:
+    metadata: {labels: {app: stuck}}
+    spec:
+      containers: [{name: c, image: busybox:1.36}]
+Y
+stuck() { [ "$(kc get deployment stuck -o jsonpath='{.status.conditions[?(@.type=="Progressing")].status}/{.status.conditions[?(@.type=="Progressing")].reason}')" = False/ProgressDeadlineExceeded ]; }
+alive; check "no Ready pod for progressDeadlineSeconds: ProgressDeadlineExceeded" poll 10 stuck
+rs_out=$(kc rollout status deployment/stuck --timeout=5s 2>&1)
+case "$rs_out" in *"exceeded its progress deadline"*) ok "kubectl rollout status reports the deadline" ;; *) not_ok "kubectl rollout status reports the deadline" "$rs_out" ;; esac
+kc delete deployment roll stuck >/dev/null
 
 # --- ReplicationController (old manifests)
 cat <<Y | kc apply -f - >/dev/null
@@ -250,7 +305,7 @@ left=$(( 65 - ($(date +%s) - cj_made) ))
 [ "$left" -lt 5 ] && left=5
 cj_job() { kc get jobs -o jsonpath='{range .items[*]}{.metadata.ownerReferences[0].kind}/{.metadata.name}{"\n"}{end}' | grep -Eq "^CronJob/tick-[0-9]+$"; }
 alive; check "CronJob: a Job at the next minute" poll "$left" cj_job
-name=$(kc get jobs -o jsonpath='{range .items[*]}{.metadata.ownerReferences[0].kind}/{.metadata.name}{"\n"}{end}' | grep -E '^CronJob/tick-[0-9]+$' | sed 's|^CronJob/||' | head -1)
+name=$(kc get jobs -o jsonpath='{range .items[*]}{.metadata.ownerReferences[0].kind}/{.metadata.name}{"\n"}{end}' | grep -E '^CronJob/tick-[0-9]+$' | sed 's|^CronJob/||' | sort | tail -1)
 mins=${name#tick-}
 ann=$(kc get job "$name" -o jsonpath='{.metadata.annotations.batch\.kubernetes\.io/cronjob-scheduled-timestamp}')
 expect_eq "named by the scheduled minute, annotated with its time" "$(date -u -d "@$((mins * 60))" +%Y-%m-%dT%H:%M:%SZ)" "$ann"
