@@ -37,6 +37,7 @@ int cmd_server(int argc, char **argv)
 		{ "disable-agent", FLAG_BOOL, &c.disable_agent, "Do not run the embedded agent", NULL },
 		{ "node-monitor-grace-period", FLAG_STR, &c.node_monitor_grace_period, "How long a node may go without renewing its Lease before it is marked unhealthy (default 40s)", NULL },
 		{ "node-eviction-rate", FLAG_STR, &c.node_eviction_rate, "Nodes per second, per zone, whose pods are evicted when nodes go unhealthy (default 0.1)", NULL },
+		{ "event-ttl", FLAG_STR, &c.event_ttl, "How long Events are kept (default 1h)", NULL },
 		{ "ready-file", FLAG_STR, &c.ready_file, "Create this file once the API is serving", NULL },
 		FLAG_END,
 	};
@@ -62,6 +63,10 @@ int cmd_server(int argc, char **argv)
 		if (duration_parse_ms(c.node_monitor_grace_period, &ms) || ms <= 0) {
 			fprintf(stderr, "error: server: invalid --node-monitor-grace-period '%s'\n",
 				c.node_monitor_grace_period);
+			return 2;
+		}
+		if (duration_parse_ms(c.event_ttl, &ms) || ms <= 0) {
+			fprintf(stderr, "error: server: invalid --event-ttl '%s'\n", c.event_ttl);
 			return 2;
 		}
 		if (end == c.node_eviction_rate || *end || rate < 0) {

@@ -33,6 +33,7 @@ void server_config_init(struct server_config *c)
 	c->node_port_range = "30000-32767";
 	c->node_monitor_grace_period = "40s";
 	c->node_eviction_rate = "0.1";
+	c->event_ttl = "1h";
 }
 
 static void error_body(const struct http_request *req, int status, const char *message,

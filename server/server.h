@@ -31,6 +31,7 @@ struct server_config {
 	bool disable_agent;
 	const char *node_monitor_grace_period;	/* Go duration, default "40s" */
 	const char *node_eviction_rate;	/* nodes per second per zone, default "0.1" */
+	const char *event_ttl;		/* Go duration Events are kept, default "1h" */
 	const char *ready_file;		/* touched when serving (tests), or NULL */
 };
 

@@ -42,6 +42,8 @@ void cj__start(struct ctrl_manager *m);	/* cronjob.c */
 void cj__stop(void);
 void sts__start(struct ctrl_manager *m);	/* statefulset.c */
 void sts__stop(void);
+void eventttl__start(struct ctrl_manager *m);	/* eventttl.c */
+void eventttl__stop(void);
 /* Pods the taint eviction deleted since start. */
 uint64_t tev__evicted(void);
 

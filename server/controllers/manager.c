@@ -71,13 +71,14 @@ int controllers_start(struct apiserver *s)
 	pdb__start(&mgr);
 	cj__start(&mgr);
 	sts__start(&mgr);
+	eventttl__start(&mgr);
 	r = cache_start(&mgr.cache);
 	if (r) {
 		log_error("controllers: cannot fill the cache: %s", strerror(-r));
 		return r;
 	}
 	mgr.started = true;
-	log_info("controllers started: garbage collector, replicaset, replicationcontroller, deployment, endpointslice, scheduler, node lifecycle, taint eviction, daemonset, job, cronjob, statefulset, disruption");
+	log_info("controllers started: garbage collector, replicaset, replicationcontroller, deployment, endpointslice, scheduler, node lifecycle, taint eviction, daemonset, job, cronjob, statefulset, disruption, event expiry");
 	return 0;
 }
 
@@ -99,6 +100,7 @@ void controllers_stop(struct apiserver *s)
 	pdb__stop();
 	cj__stop();
 	sts__stop();
+	eventttl__stop();
 	cache_release(&mgr.cache);
 	ctrl__events_release();
 	memset(&mgr, 0, sizeof(mgr));

@@ -242,3 +242,26 @@ deleting c1; expect_eq "the pending eviction was cancelled" 1 $?
 check "cancel event" poll 5 sh -c \
 	"kubectl --kubeconfig $KUBECONFIG get events --field-selector reason=TaintManagerEviction,involvedObject.name=c1 -o jsonpath='{range .items[*]}{.message}{\"\\n\"}{end}' | grep -qx 'Cancelling deletion of Pod default/c1'"
 alive; ok "node lifecycle section done"
+
+# ===== events expire (--event-ttl)
+server_stop
+tmpdir dir
+server_start "$dir" --event-ttl 2s || { not_ok "server with --event-ttl starts"; exit 1; }
+ev_yaml() { # NAME LASTTIMESTAMP
+	cat <<Y
+apiVersion: v1
+kind: Event
+metadata: {name: $1}
+involvedObject: {kind: Pod, name: x, namespace: default}
+reason: Test
+message: test
+type: Normal
+firstTimestamp: "$2"
+lastTimestamp: "$2"
+Y
+}
+ev_yaml old "$(now)" | kc apply -f - >/dev/null
+ev_yaml fresh "$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)" | kc apply -f - >/dev/null
+check "an event older than --event-ttl is deleted" poll 10 sh -c "kubectl --kubeconfig $KUBECONFIG get event old 2>&1 | grep -q NotFound"
+check "a recent one stays" kc get event fresh
+alive; ok "events section done"
