@@ -13,7 +13,7 @@ struct ctrl_manager {
 	struct cache cache;
 	struct cache_store *pods, *rs, *deploy, *svcs, *slices, *nodes;
 	struct cache_store *leases;	/* kube-node-lease (node lifecycle) */
-	struct cache_store *daemonsets, *jobs, *cronjobs, *statefulsets, *rcs, *pdbs;
+	struct cache_store *daemonsets, *jobs, *cronjobs, *statefulsets, *rcs, *pdbs, *namespaces;
 	struct wq gc_q, rs_q, deploy_q, eps_q;
 	bool started;
 };
@@ -44,6 +44,8 @@ void sts__start(struct ctrl_manager *m);	/* statefulset.c */
 void sts__stop(void);
 void eventttl__start(struct ctrl_manager *m);	/* eventttl.c */
 void eventttl__stop(void);
+void ns__start(struct ctrl_manager *m);	/* namespace.c */
+void ns__stop(void);
 /* Pods the taint eviction deleted since start. */
 uint64_t tev__evicted(void);
 

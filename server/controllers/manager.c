@@ -57,7 +57,8 @@ int controllers_start(struct apiserver *s)
 	mgr.rcs = cache_add(&mgr.cache, "", "v1", "replicationcontrollers", managed_drop);
 	mgr.cronjobs = cache_add(&mgr.cache, "batch", "v1", "cronjobs", managed_drop);
 	mgr.statefulsets = cache_add(&mgr.cache, "apps", "v1", "statefulsets", managed_drop);
-	if (!mgr.statefulsets || !mgr.cronjobs || !mgr.rcs || !mgr.pdbs || !mgr.jobs || !mgr.daemonsets || !mgr.leases || !mgr.rs || !mgr.deploy || !mgr.pods || !mgr.svcs || !mgr.slices || !mgr.nodes)
+	mgr.namespaces = cache_add(&mgr.cache, "", "v1", "namespaces", managed_drop);
+	if (!mgr.namespaces || !mgr.statefulsets || !mgr.cronjobs || !mgr.rcs || !mgr.pdbs || !mgr.jobs || !mgr.daemonsets || !mgr.leases || !mgr.rs || !mgr.deploy || !mgr.pods || !mgr.svcs || !mgr.slices || !mgr.nodes)
 		BUG("controllers: a cached resource is not served");
 	gc__start(&mgr);
 	rs__start(&mgr);
@@ -72,13 +73,14 @@ int controllers_start(struct apiserver *s)
 	cj__start(&mgr);
 	sts__start(&mgr);
 	eventttl__start(&mgr);
+	ns__start(&mgr);
 	r = cache_start(&mgr.cache);
 	if (r) {
 		log_error("controllers: cannot fill the cache: %s", strerror(-r));
 		return r;
 	}
 	mgr.started = true;
-	log_info("controllers started: garbage collector, replicaset, replicationcontroller, deployment, endpointslice, scheduler, node lifecycle, taint eviction, daemonset, job, cronjob, statefulset, disruption, event expiry");
+	log_info("controllers started: garbage collector, replicaset, replicationcontroller, deployment, endpointslice, scheduler, node lifecycle, taint eviction, daemonset, job, cronjob, statefulset, disruption, event expiry, namespace");
 	return 0;
 }
 
@@ -101,6 +103,7 @@ void controllers_stop(struct apiserver *s)
 	cj__stop();
 	sts__stop();
 	eventttl__stop();
+	ns__stop();
 	cache_release(&mgr.cache);
 	ctrl__events_release();
 	memset(&mgr, 0, sizeof(mgr));

@@ -264,4 +264,16 @@ ev_yaml old "$(now)" | kc apply -f - >/dev/null
 ev_yaml fresh "$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)" | kc apply -f - >/dev/null
 check "an event older than --event-ttl is deleted" poll 10 sh -c "kubectl --kubeconfig $KUBECONFIG get event old 2>&1 | grep -q NotFound"
 check "a recent one stays" kc get event fresh
-alive; ok "events section done"
+
+# ===== a namespace marked before a restart is still emptied afterwards
+kc create ns held >/dev/null
+kc -n held create configmap c >/dev/null
+kc -n held patch configmap c --type=merge -p '{"metadata":{"finalizers":["example.com/hold"]}}' >/dev/null
+kc delete ns held --wait=false >/dev/null
+check "the finalizer holds the namespace Terminating" poll 5 sh -c "kubectl --kubeconfig $KUBECONFIG get ns held -o jsonpath='{.status.phase}' | grep -qx Terminating"
+server_stop
+rm -f "$dir/ready"
+server_start "$dir" --event-ttl 2s || { not_ok "server restarts"; exit 1; }
+kc -n held patch configmap c --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null
+check "after a restart the namespace is emptied and removed" poll 10 sh -c "kubectl --kubeconfig $KUBECONFIG get ns held 2>&1 | grep -q NotFound"
+alive; ok "events and namespaces done"
