@@ -54,6 +54,7 @@ int cmd_server(int argc, char **argv)
 		{ "disable", FLAG_LIST, &c.disable, "Do not run a packaged component (servicelb)", NULL },
 		{ "lb-pool", FLAG_STR, &c.lb_pool, "ServiceLB addresses: CIDRs or first-last ranges, both families (default: the nodes' addresses)", NULL },
 		{ "max-endpoints-per-slice", FLAG_INT, &c.max_endpoints_per_slice, "Endpoints per EndpointSlice (default 100, at most 1000)", NULL },
+		{ "event-ttl", FLAG_STR, &c.event_ttl, "How long Events are kept (default 1h)", NULL },
 		{ "ready-file", FLAG_STR, &c.ready_file, "Create this file once the API is serving", NULL },
 		FLAG_END,
 	};
@@ -79,6 +80,10 @@ int cmd_server(int argc, char **argv)
 		if (duration_parse_ms(c.node_monitor_grace_period, &ms) || ms <= 0) {
 			fprintf(stderr, "error: server: invalid --node-monitor-grace-period '%s'\n",
 				c.node_monitor_grace_period);
+			return 2;
+		}
+		if (duration_parse_ms(c.event_ttl, &ms) || ms <= 0) {
+			fprintf(stderr, "error: server: invalid --event-ttl '%s'\n", c.event_ttl);
 			return 2;
 		}
 		if (end == c.node_eviction_rate || *end || rate < 0) {

@@ -71,3 +71,21 @@ void admission_node_taints(cJSON *node)
 	json_set_str(t, "effect", "NoSchedule");
 	cJSON_AddItemToArray(taints, t);
 }
+
+void admission_job(cJSON *job)
+{
+	const char *uid = json_get_str(json_get(job, "metadata"), "uid", "");
+	const char *name = json_get_str(json_get(job, "metadata"), "name", "");
+	cJSON *spec = json_obj(job, "spec"), *labels;
+
+	if (!json_get(spec, "completions") && json_get_int(spec, "parallelism", 1) == 1)
+		json_set_int(spec, "completions", 1);
+	if (json_get(spec, "selector") || json_get_bool(spec, "manualSelector", false))
+		return;
+	json_set_str(json_obj(json_obj(spec, "selector"), "matchLabels"), "batch.kubernetes.io/controller-uid", uid);
+	labels = json_obj(json_obj(json_obj(spec, "template"), "metadata"), "labels");
+	json_set_str(labels, "batch.kubernetes.io/controller-uid", uid);
+	json_set_str(labels, "batch.kubernetes.io/job-name", name);
+	json_set_str(labels, "controller-uid", uid);
+	json_set_str(labels, "job-name", name);
+}

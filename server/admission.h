@@ -9,6 +9,7 @@
  *   BestEffort tolerate node.kubernetes.io/memory-pressure:NoSchedule (as
  *   the control plane adds it upstream), so only BestEffort pods avoid a
  *   node under memory pressure.
+ * - The Job strategy's selector generation (see admission_job).
  * - TaintNodesByCondition: a new Node gets
  *   node.kubernetes.io/not-ready:NoSchedule until the node lifecycle
  *   controller sees it Ready.
@@ -22,6 +23,11 @@
 
 /* On create of a pod (after defaulting: status.qosClass is set). */
 void admission_pod_tolerations(cJSON *pod);
+/* On create of a Job (metadata.uid set): the generated selector
+ * (batch.kubernetes.io/controller-uid) and pod labels, unless
+ * manualSelector; completions 1 when neither it nor a parallelism other
+ * than 1 is given (upstream's defaulting). */
+void admission_job(cJSON *job);
 /* On create of a node. */
 void admission_node_taints(cJSON *node);
 

@@ -36,6 +36,7 @@ void server_config_init(struct server_config *c)
 	c->node_monitor_grace_period = "40s";
 	c->node_eviction_rate = "0.1";
 	c->max_endpoints_per_slice = 100;
+	c->event_ttl = "1h";
 }
 
 static void error_body(const struct http_request *req, int status, const char *message,

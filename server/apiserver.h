@@ -139,7 +139,8 @@ cJSON *api_decode_as(const struct api_resource *r, const char *data, size_t len,
 /* Creates the built-in namespaces (and their default service accounts);
  * done runs once they are durable. */
 void api_bootstrap_objects(struct apiserver *s, void (*done)(struct apiserver *s));
-/* A namespace is Terminating: empty it, then remove it (server/nsclean.c). */
+/* A namespace is Terminating: empty it, then remove it (server/nsclean.c).
+ * Nothing happens when a clean-up of ns is already running. */
 void api_namespace_cleanup(struct apiserver *s, const char *ns);
 /* A namespace was created: make its default ServiceAccount. */
 void api_namespace_created(struct apiserver *s, const char *ns);

@@ -35,7 +35,7 @@ struct api_resource;
 struct cache_store;
 
 #define CACHE_MAX_RESOURCES 16
-#define CACHE_MAX_HANDLERS 8	/* per store */
+#define CACHE_MAX_HANDLERS 16	/* per store */
 
 /* Event handlers. old is NULL on add, new is NULL on delete. Both are
  * borrowed for the call only. */

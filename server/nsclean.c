@@ -22,12 +22,20 @@ struct nsclean {
 	char *ns;
 	uv_timer_t timer;
 	int inflight;
+	struct nsclean *next;	/* the clean-ups running */
 };
+
+static struct nsclean *running;	/* one per namespace at most */
 
 static void nsclean_closed(uv_handle_t *h)
 {
 	struct nsclean *n = h->data;
 
+	for (struct nsclean **p = &running; *p; p = &(*p)->next)
+		if (*p == n) {
+			*p = n->next;
+			break;
+		}
 	free(n->ns);
 	free(n);
 }
@@ -122,7 +130,14 @@ static void step(uv_timer_t *t)
 
 void api_namespace_cleanup(struct apiserver *s, const char *ns)
 {
-	struct nsclean *n = xcalloc(1, sizeof(*n));
+	struct nsclean *n;
+
+	for (n = running; n; n = n->next)
+		if (!strcmp(n->ns, ns))
+			return;	/* already at it (the namespace controller asks again) */
+	n = xcalloc(1, sizeof(*n));
+	n->next = running;
+	running = n;
 
 	n->s = s;
 	n->ns = xstrdup(ns);

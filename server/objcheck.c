@@ -403,6 +403,8 @@ void objcheck_admit(struct api_call *c, cJSON *obj, const cJSON *old, struct api
 		admission_pod_tolerations(obj);
 	if (!old && !strcmp(c->res->kind, "Node") && !*c->res->group)
 		admission_node_taints(obj);
+	if (!old && !strcmp(c->res->kind, "Job") && !strcmp(c->res->group, "batch"))
+		admission_job(obj);
 }
 
 void objcheck_write_done(struct api_call *c, int err)
@@ -423,7 +425,12 @@ bool objcheck_graceful_delete(struct api_call *c, const cJSON *obj)
 		return false;
 	if (!strcmp(c->res->kind, "Namespace"))
 		return true;	/* the namespace cleaner removes it once empty */
-	return !strcmp(c->res->kind, "Pod") && json_get_str(json_get(obj, "spec"), "nodeName", NULL);
+	if (strcmp(c->res->kind, "Pod"))
+		return false;
+	/* upstream: unscheduled and finished pods go at once */
+	return json_get_str(json_get(obj, "spec"), "nodeName", NULL) &&
+	       strcmp(json_get_str(json_get(obj, "status"), "phase", ""), "Succeeded") &&
+	       strcmp(json_get_str(json_get(obj, "status"), "phase", ""), "Failed");
 }
 
 void objcheck_on_delete_mark(struct api_call *c, cJSON *obj)

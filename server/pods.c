@@ -2,6 +2,7 @@
 #include "meta.h"
 #include "storage.h"
 #include "validate.h"
+#include "controllers/controllers.h"
 #include "lib/json.h"
 #include "lib/timefmt.h"
 #include "lib/util.h"
@@ -160,17 +161,24 @@ fail:
 	api_call_free(c);
 }
 
+/* upstream deletes finished pods at once, bound or not */
+static bool pod_finished(const cJSON *pod)
+{
+	const char *phase = json_get_str(json_get(pod, "status"), "phase", "");
+
+	return !strcmp(phase, "Succeeded") || !strcmp(phase, "Failed");
+}
+
 void pods_eviction(struct api_call *c)
 {
 	struct api_error e = { 0 };
 	cJSON *body = parse(c, &e), *pod = NULL;
 	int64_t rev;
 
-	if (!body || load_pod(c, &pod, &rev, &e))
+	if (!body || load_pod(c, &pod, &rev, &e) || ctrl_eviction_check(c->srv, pod, &e))
 		goto fail;
-	/* PodDisruptionBudgets are checked here once the disruption controller exists */
 	if (json_get_str(json_get(pod, "spec"), "nodeName", NULL) &&
-	    !json_path(pod, "metadata.deletionTimestamp")) {
+	    !json_path(pod, "metadata.deletionTimestamp") && !pod_finished(pod)) {
 		/* graceful: the kubelet finishes the deletion */
 		meta_mark_deleted(pod, (int64_t)wall_ns(),
 				  json_get_int(json_get(pod, "spec"), "terminationGracePeriodSeconds", 30));

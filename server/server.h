@@ -38,6 +38,7 @@ struct server_config {
 	struct flag_list disable;	/* components not to run: "servicelb" */
 	const char *lb_pool;		/* ServiceLB addresses: CIDRs/ranges, comma-separated; NULL: node IPs */
 	int64_t max_endpoints_per_slice;	/* default 100 */
+	const char *event_ttl;		/* Go duration Events are kept, default "1h" */
 	const char *ready_file;		/* touched when serving (tests), or NULL */
 };
 

@@ -78,6 +78,12 @@ void api_internal_create_sub(struct apiserver *s, const char *group, const char 
 int gc_delete_propagation(cJSON *obj, const cJSON *opts, const char *policy,
 			  struct api_error *e);
 
+/* The PodDisruptionBudget check of pods/eviction (disruption.c): 0 when
+ * pod may be evicted now (the grant counts against its budget), else
+ * -EAGAIN/-EINVAL with e set (429 TooManyRequests with a DisruptionBudget
+ * cause, or 500 for several budgets). */
+int ctrl_eviction_check(struct apiserver *s, const cJSON *pod, struct api_error *e);
+
 /* ---- work queue (server/controllers/queue.c) ---- */
 
 #define WQ_BACKOFF_BASE_MS 5

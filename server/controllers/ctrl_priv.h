@@ -17,12 +17,14 @@ struct ctrl_manager {
 	struct wq slb_q, ep_q, mirror_q;	/* servicelb.c, endpoints.c */
 	struct cache_store *endpoints;
 	bool slb_on;
+	struct cache_store *daemonsets, *jobs, *cronjobs, *statefulsets, *rcs, *pdbs, *namespaces;
 	bool started;
 };
 
 /* Each registers its cache handlers and initializes its queue. */
 void gc__start(struct ctrl_manager *m);
 void rs__start(struct ctrl_manager *m);
+void rs__stop(void);
 void deploy__start(struct ctrl_manager *m);
 void eps__start(struct ctrl_manager *m);
 void manifests__start(struct ctrl_manager *m);
@@ -43,6 +45,20 @@ void nlc__start(struct ctrl_manager *m);	/* nodelifecycle.c */
 void nlc__stop(void);
 void tev__start(struct ctrl_manager *m);	/* taintevict.c */
 void tev__stop(void);
+void ds__start(struct ctrl_manager *m);	/* daemonset.c */
+void ds__stop(void);
+void job__start(struct ctrl_manager *m);	/* job.c */
+void job__stop(void);
+void pdb__start(struct ctrl_manager *m);	/* disruption.c */
+void pdb__stop(void);
+void cj__start(struct ctrl_manager *m);	/* cronjob.c */
+void cj__stop(void);
+void sts__start(struct ctrl_manager *m);	/* statefulset.c */
+void sts__stop(void);
+void eventttl__start(struct ctrl_manager *m);	/* eventttl.c */
+void eventttl__stop(void);
+void ns__start(struct ctrl_manager *m);	/* namespace.c */
+void ns__stop(void);
 /* Pods the taint eviction deleted since start. */
 uint64_t tev__evicted(void);
 /* ServiceLB (servicelb.c): -EINVAL on a bad --lb-pool. */

@@ -278,7 +278,84 @@ static void cleanup_history(const cJSON *d, const struct owned *o, struct ctrl_b
 /* ---- status ---- */
 
 static void set_condition(cJSON *conds, const cJSON *old_conds, const char *type, const char *status,
-			  const char *reason, const char *message, const char *now)
+			  const char *reason, const char *message, const char *now, bool touch);
+
+static const cJSON *condition_of(const cJSON *d, const char *type)
+{
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, json_path(d, "status.conditions"))
+		if (!strcmp(json_get_str(c, "type", ""), type))
+			return c;
+	return NULL;
+}
+
+/*
+ * The Progressing condition, as upstream: NewReplicaSetAvailable once
+ * complete; ReplicaSetUpdated, its lastUpdateTime renewed whenever the
+ * counts move; ProgressDeadlineExceeded when they did not move for
+ * progressDeadlineSeconds (default 600); Unknown DeploymentPaused while
+ * paused, DeploymentResumed after.
+ */
+static void progressing(const cJSON *d, const struct owned *o, const cJSON *st, cJSON *conds,
+			bool complete, const char *now)
+{
+	static const char *const counts[] = { "replicas", "updatedReplicas", "readyReplicas",
+					      "availableReplicas" };
+	const cJSON *old = condition_of(d, "Progressing"), *olds = json_get(d, "status");
+	const char *rs = o->new_rs ? mstr(o->new_rs, "name") : "", *old_reason = json_get_str(old, "reason", "");
+	int64_t deadline = json_get_int(json_get(d, "spec"), "progressDeadlineSeconds", 600), t;
+	bool moved = false;
+	char msg[512];
+
+	for (size_t i = 0; i < ARRAY_SIZE(counts); i++)
+		moved |= json_get_int(st, counts[i], 0) != json_get_int(olds, counts[i], 0);
+	if (json_get_bool(json_get(d, "spec"), "paused", false)) {
+		set_condition(conds, json_path(d, "status.conditions"), "Progressing", "Unknown",
+			      "DeploymentPaused", "Deployment is paused", now, false);
+		return;
+	}
+	if (complete) {
+		snprintf(msg, sizeof(msg), "ReplicaSet \"%s\" has successfully progressed.", rs);
+		set_condition(conds, json_path(d, "status.conditions"), "Progressing", "True",
+			      "NewReplicaSetAvailable", msg, now, false);
+		return;
+	}
+	if (!strcmp(old_reason, "DeploymentPaused")) {
+		set_condition(conds, json_path(d, "status.conditions"), "Progressing", "Unknown",
+			      "DeploymentResumed", "Deployment is resumed", now, true);
+		return;
+	}
+	if (!moved && !strcmp(old_reason, "ProgressDeadlineExceeded")) {
+		set_condition(conds, json_path(d, "status.conditions"), "Progressing", "False",
+			      "ProgressDeadlineExceeded", json_get_str(old, "message", ""), now, false);
+		return;
+	}
+	if (!moved && old && !rfc3339_parse(json_get_str(old, "lastUpdateTime", ""), &t) &&
+	    (int64_t)wall_ns() - t >= deadline * 1000000000LL) {
+		snprintf(msg, sizeof(msg), "ReplicaSet \"%s\" has timed out progressing.", rs);
+		set_condition(conds, json_path(d, "status.conditions"), "Progressing", "False",
+			      "ProgressDeadlineExceeded", msg, now, false);
+		ctrl_event(dm->srv, d, "Warning", "ProgressDeadlineExceeded", "%s", msg);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "ReplicaSet \"%s\" is progressing.", rs);
+	set_condition(conds, json_path(d, "status.conditions"), "Progressing", "True", "ReplicaSetUpdated",
+		      msg, now, moved);
+	/* come back when the deadline would pass */
+	{
+		char *k = cache_key_of(d);
+		int64_t since = old && !moved && !rfc3339_parse(json_get_str(old, "lastUpdateTime", ""), &t) ?
+				t : (int64_t)wall_ns();
+		int64_t left_ms = (since + deadline * 1000000000LL - (int64_t)wall_ns()) / 1000000 + 100;
+
+		wq_add_after(&dm->deploy_q, k, left_ms > 0 ? (uint64_t)left_ms : 100);
+		free(k);
+	}
+}
+
+static void set_condition(cJSON *conds, const cJSON *old_conds, const char *type, const char *status,
+			  const char *reason, const char *message, const char *now, bool touch)
 {
 	cJSON *c = cJSON_CreateObject();
 	const cJSON *prev = NULL, *it;
@@ -289,7 +366,7 @@ static void set_condition(cJSON *conds, const cJSON *old_conds, const char *type
 	json_set_str(c, "type", type);
 	json_set_str(c, "status", status);
 	/* unchanged conditions keep their times, so status writes settle */
-	if (prev && !strcmp(json_get_str(prev, "status", ""), status) &&
+	if (prev && !touch && !strcmp(json_get_str(prev, "status", ""), status) &&
 	    !strcmp(json_get_str(prev, "reason", ""), reason)) {
 		json_set_str(c, "lastUpdateTime", json_get_str(prev, "lastUpdateTime", now));
 		json_set_str(c, "lastTransitionTime", json_get_str(prev, "lastTransitionTime", now));
@@ -310,7 +387,7 @@ static void write_status(const cJSON *d, const struct owned *o, struct ctrl_batc
 	int64_t want = spec_replicas(d), replicas = 0, ready = 0, avail = 0, updated = 0;
 	int64_t unav = int_or_percent(json_get(ru, "maxUnavailable"), "25%", want, false);
 	cJSON *c = cJSON_Duplicate(d, 1), *st = cJSON_CreateObject(), *conds;
-	char now[RFC3339_MAX], msg[512];
+	char now[RFC3339_MAX];
 	bool complete;
 
 	if (!strcmp(json_get_str(json_path(d, "spec.strategy"), "type", "RollingUpdate"), "Recreate"))
@@ -338,15 +415,12 @@ static void write_status(const cJSON *d, const struct owned *o, struct ctrl_batc
 	conds = cJSON_CreateArray();
 	if (avail >= want - unav)
 		set_condition(conds, json_path(d, "status.conditions"), "Available", "True",
-			      "MinimumReplicasAvailable", "Deployment has minimum availability.", now);
+			      "MinimumReplicasAvailable", "Deployment has minimum availability.", now, false);
 	else
 		set_condition(conds, json_path(d, "status.conditions"), "Available", "False",
-			      "MinimumReplicasUnavailable", "Deployment does not have minimum availability.", now);
+			      "MinimumReplicasUnavailable", "Deployment does not have minimum availability.", now, false);
 	complete = o->new_rs && updated == want && replicas == want && avail == want;
-	snprintf(msg, sizeof(msg), complete ? "ReplicaSet \"%s\" has successfully progressed." :
-		 "ReplicaSet \"%s\" is progressing.", o->new_rs ? mstr(o->new_rs, "name") : "");
-	set_condition(conds, json_path(d, "status.conditions"), "Progressing", "True",
-		      complete ? "NewReplicaSetAvailable" : "ReplicaSetUpdated", msg, now);
+	progressing(d, o, st, conds, complete, now);
 	json_set(st, "conditions", conds);
 	if (json_get(d, "status") && json_equal(st, json_get(d, "status"))) {
 		cJSON_Delete(st);
@@ -389,7 +463,9 @@ static void process(struct wq *q, const char *key, void *ud)
 	ctrl_template_hash(json_path(d, "spec.template"),
 			   (uint32_t)json_get_int(json_get(d, "status"), "collisionCount", 0), hash);
 	if (!o.new_rs) {
-		if (!json_get_bool(json_get(d, "spec"), "paused", false)) {
+		if (json_get_bool(json_get(d, "spec"), "paused", false)) {
+			write_status(d, &o, b);	/* no new ReplicaSet while paused */
+		} else {
 			int64_t want = spec_replicas(d), total = 0, start;
 			const cJSON *ru = json_path(d, "spec.strategy.rollingUpdate");
 
@@ -413,6 +489,8 @@ static void process(struct wq *q, const char *key, void *ud)
 		api_internal_patch(dm->srv, "apps", "deployments", ns, name, p, ctrl_batch_cb,
 				   ctrl_batch_hold(b));
 		cJSON_Delete(p);
+	} else if (json_get_bool(json_get(d, "spec"), "paused", false)) {
+		write_status(d, &o, b);	/* a paused rollout takes no step */
 	} else if (!(recreate_type ? recreate(d, &o, b) : rolling(d, &o, b))) {
 		cleanup_history(d, &o, b);
 		write_status(d, &o, b);

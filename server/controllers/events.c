@@ -32,6 +32,12 @@ static const struct { const char *kind, *component; } components[] = {
 	{ "ReplicaSet", "replicaset-controller" },
 	{ "Deployment", "deployment-controller" },
 	{ "Service", "service-controller" },
+	{ "DaemonSet", "daemonset-controller" },
+	{ "Job", "job-controller" },
+	{ "CronJob", "cronjob-controller" },
+	{ "StatefulSet", "statefulset-controller" },
+	{ "ReplicationController", "replication-controller" },
+	{ "Node", "node-controller" },
 };
 
 static const char *component_of(const char *kind)

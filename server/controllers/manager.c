@@ -62,7 +62,16 @@ int controllers_start(struct apiserver *s)
 	mgr.nodes = cache_add(&mgr.cache, "", "v1", "nodes", node_drop);
 	mgr.leases = cache_add(&mgr.cache, "coordination.k8s.io", "v1", "leases", managed_drop);
 	mgr.endpoints = cache_add(&mgr.cache, "", "v1", "endpoints", managed_drop);
-	if (!mgr.leases || !mgr.endpoints || !mgr.rs || !mgr.deploy || !mgr.pods || !mgr.svcs || !mgr.slices || !mgr.nodes)
+	mgr.daemonsets = cache_add(&mgr.cache, "apps", "v1", "daemonsets", managed_drop);
+	mgr.jobs = cache_add(&mgr.cache, "batch", "v1", "jobs", managed_drop);
+	mgr.pdbs = cache_add(&mgr.cache, "policy", "v1", "poddisruptionbudgets", managed_drop);
+	mgr.rcs = cache_add(&mgr.cache, "", "v1", "replicationcontrollers", managed_drop);
+	mgr.cronjobs = cache_add(&mgr.cache, "batch", "v1", "cronjobs", managed_drop);
+	mgr.statefulsets = cache_add(&mgr.cache, "apps", "v1", "statefulsets", managed_drop);
+	mgr.namespaces = cache_add(&mgr.cache, "", "v1", "namespaces", managed_drop);
+	if (!mgr.endpoints || !mgr.namespaces || !mgr.statefulsets || !mgr.cronjobs || !mgr.rcs || !mgr.pdbs ||
+	    !mgr.jobs || !mgr.daemonsets || !mgr.leases || !mgr.rs || !mgr.deploy || !mgr.pods ||
+	    !mgr.svcs || !mgr.slices || !mgr.nodes)
 		BUG("controllers: a cached resource is not served");
 	gc__start(&mgr);
 	rs__start(&mgr);
@@ -77,14 +86,22 @@ int controllers_start(struct apiserver *s)
 	mgr.slb_on = !disabled(s, "servicelb");
 	if (mgr.slb_on && slb__start(&mgr))
 		return -EINVAL;
+	ds__start(&mgr);
+	job__start(&mgr);
+	pdb__start(&mgr);
+	cj__start(&mgr);
+	sts__start(&mgr);
+	eventttl__start(&mgr);
+	ns__start(&mgr);
 	r = cache_start(&mgr.cache);
 	if (r) {
 		log_error("controllers: cannot fill the cache: %s", strerror(-r));
 		return r;
 	}
 	mgr.started = true;
-	log_info("controllers started: garbage collector, replicaset, deployment, endpointslice, "
-		 "endpoints, endpointslice mirroring, scheduler, node lifecycle, taint eviction, nodeipam, "
+	log_info("controllers started: garbage collector, replicaset, replicationcontroller, deployment, "
+		 "endpointslice, endpoints, endpointslice mirroring, scheduler, node lifecycle, taint eviction, "
+		 "nodeipam, daemonset, job, cronjob, statefulset, disruption, event expiry, namespace, "
 		 "manifests%s", mgr.slb_on ? ", servicelb" : "");
 	return 0;
 }
@@ -96,6 +113,7 @@ void controllers_stop(struct apiserver *s)
 		return;
 	wq_release(&mgr.gc_q);
 	wq_release(&mgr.rs_q);
+	rs__stop();
 	wq_release(&mgr.deploy_q);
 	wq_release(&mgr.eps_q);
 	manifests__stop();
@@ -109,6 +127,13 @@ void controllers_stop(struct apiserver *s)
 		wq_release(&mgr.slb_q);
 		slb__stop();
 	}
+	ds__stop();
+	job__stop();
+	pdb__stop();
+	cj__stop();
+	sts__stop();
+	eventttl__stop();
+	ns__stop();
 	cache_release(&mgr.cache);
 	ctrl__events_release();
 	memset(&mgr, 0, sizeof(mgr));

@@ -1,5 +1,6 @@
 /*
- * server/controllers/replicaset.c - the ReplicaSet controller: keeps
+ * server/controllers/replicaset.c - the ReplicaSet controller (and the
+ * ReplicationController one, the same with a map selector): keeps
  * spec.replicas active pods (not terminating, not Succeeded/Failed) that the
  * ReplicaSet controls, creating them from spec.template (generateName
  * "<rs>-", a controller ownerReference with blockOwnerDeletion) or deleting
@@ -14,6 +15,7 @@
 #include "../apiserver.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/timefmt.h"
 #include "lib/util.h"
 
 #include <errno.h>
@@ -24,6 +26,38 @@
 
 static struct ctrl_manager *rm;
 
+/* The two kinds this controller runs: ReplicaSet and ReplicationController
+ * (whose selector is a plain label map, defaulting to the template's labels). */
+struct rs_kind {
+	const char *group, *plural, *kind;
+	struct cache_store *store;
+	struct wq *q;
+	bool map_selector;
+};
+static struct rs_kind kinds[2];
+static struct wq rc_q;
+
+static const struct rs_kind *kind_of(const cJSON *obj)
+{
+	return strcmp(json_get_str(obj, "kind", ""), "ReplicationController") ? &kinds[0] : &kinds[1];
+}
+
+static bool rs_selects(const cJSON *rs, const cJSON *labels)
+{
+	const cJSON *sel = json_path(rs, "spec.selector"), *kv;
+
+	if (!kind_of(rs)->map_selector)
+		return ctrl_selector_matches(sel, labels);
+	if (!cJSON_IsObject(sel) || !sel->child)
+		sel = json_path(rs, "spec.template.metadata.labels");
+	if (!cJSON_IsObject(sel) || !sel->child)
+		return false;
+	cJSON_ArrayForEach(kv, sel)
+		if (!cJSON_IsString(kv) || strcmp(json_get_str(labels, kv->string, "\x01"), kv->valuestring))
+			return false;
+	return true;
+}
+
 static const char *mstr(const cJSON *obj, const char *key)
 {
 	return json_get_str(json_get(obj, "metadata"), key, "");
@@ -33,7 +67,7 @@ static void enqueue_obj(const cJSON *obj)
 {
 	char *k = cache_key_of(obj);
 
-	wq_add(&rm->rs_q, k);
+	wq_add(kind_of(obj)->q, k);
 	free(k);
 }
 
@@ -44,6 +78,21 @@ bool ctrl__pod_ready(const cJSON *pod)
 	cJSON_ArrayForEach(c, json_path(pod, "status.conditions"))
 		if (!strcmp(json_get_str(c, "type", ""), "Ready"))
 			return !strcmp(json_get_str(c, "status", ""), "True");
+	return false;
+}
+
+/* Ready for at least min_ready seconds. */
+static bool pod_available(const cJSON *pod, int64_t min_ready)
+{
+	const cJSON *c;
+	int64_t t;
+
+	if (min_ready <= 0)
+		return true;
+	cJSON_ArrayForEach(c, json_path(pod, "status.conditions"))
+		if (!strcmp(json_get_str(c, "type", ""), "Ready"))
+			return !rfc3339_parse(json_get_str(c, "lastTransitionTime", ""), &t) &&
+			       (int64_t)wall_ns() - t >= min_ready * 1000000000LL;
 	return false;
 }
 
@@ -76,7 +125,8 @@ struct rs_pods {
 	size_t n, alloc;
 	const cJSON **orphans;	/* matching pods without a controller */
 	size_t n_orphans, alloc_orphans;
-	int64_t fully_labeled, ready;
+	int64_t fully_labeled, ready, available;
+	bool wait_ready;
 };
 
 static bool labels_superset(const cJSON *labels, const cJSON *want)
@@ -97,7 +147,7 @@ static void collect(const cJSON *pod, void *ud)
 	if (!pod_active(pod))
 		return;
 	if (!cref) {
-		if (ctrl_selector_matches(json_path(p->rs, "spec.selector"), labels)) {
+		if (rs_selects(p->rs, labels)) {
 			ALLOC_GROW(p->orphans, p->n_orphans + 1, p->alloc_orphans);
 			p->orphans[p->n_orphans++] = pod;
 		}
@@ -109,8 +159,15 @@ static void collect(const cJSON *pod, void *ud)
 	p->v[p->n++] = pod;
 	if (labels_superset(labels, json_path(p->rs, "spec.template.metadata.labels")))
 		p->fully_labeled++;
-	if (ctrl__pod_ready(pod))
+	if (ctrl__pod_ready(pod)) {
+		int64_t min_ready = json_get_int(json_get(p->rs, "spec"), "minReadySeconds", 0);
+
 		p->ready++;
+		if (pod_available(pod, min_ready))
+			p->available++;
+		else
+			p->wait_ready = true;	/* Ready, not yet for minReadySeconds */
+	}
 }
 
 /* Deletion preference: lower deletes first. */
@@ -231,7 +288,7 @@ static int64_t status_int(const cJSON *obj, const char *k)
 static void write_status(const cJSON *rs, const struct rs_pods *p, struct ctrl_batch *b)
 {
 	int64_t gen = json_get_int(json_get(rs, "metadata"), "generation", 0);
-	int64_t avail = p->ready;	/* minReadySeconds is not tracked: ready = available */
+	int64_t avail = p->available;
 	cJSON *c;
 
 	if (json_get(rs, "status") && status_int(rs, "replicas") == (int64_t)p->n &&
@@ -246,7 +303,7 @@ static void write_status(const cJSON *rs, const struct rs_pods *p, struct ctrl_b
 	json_set_int(json_get(c, "status"), "readyReplicas", p->ready);
 	json_set_int(json_get(c, "status"), "availableReplicas", avail);
 	json_set_int(json_get(c, "status"), "observedGeneration", gen);
-	api_internal_update(rm->srv, "apps", "replicasets", "status", c, ctrl_batch_cb,
+	api_internal_update(rm->srv, kind_of(rs)->group, kind_of(rs)->plural, "status", c, ctrl_batch_cb,
 			    ctrl_batch_hold(b));
 	cJSON_Delete(c);
 }
@@ -255,12 +312,12 @@ static void process(struct wq *q, const char *key, void *ud)
 {
 	char ns[ROUTE_SEG_MAX];
 	const char *name = ctrl__split_key(key, ns, sizeof(ns));
-	const cJSON *rs = cache_get(rm->rs, ns, name);
+	const struct rs_kind *k = ud;
+	const cJSON *rs = cache_get(k->store, ns, name);
 	struct rs_pods p = { 0 };
 	struct ctrl_batch *b;
 	int64_t want, diff;
 
-	(void)ud;
 	if (!rs || json_path(rs, "metadata.deletionTimestamp")) {
 		wq_done(q, key, 0);
 		return;
@@ -282,6 +339,8 @@ static void process(struct wq *q, const char *key, void *ud)
 			delete_pod(rs, p.v[i], b);
 	}
 	write_status(rs, &p, b);
+	if (p.wait_ready)	/* count them available once minReadySeconds passed */
+		wq_add_after(q, key, 1000);
 	free(p.v);
 	free(p.orphans);
 	ctrl_batch_end(b);
@@ -306,7 +365,7 @@ static void match_rs(const cJSON *rs, void *ud)
 {
 	struct match_ctx *m = ud;
 
-	if (ctrl_selector_matches(json_path(rs, "spec.selector"), json_path(m->pod, "metadata.labels")))
+	if (rs_selects(rs, json_path(m->pod, "metadata.labels")))
 		enqueue_obj(rs);
 }
 
@@ -315,18 +374,20 @@ static void enqueue_for_pod(const cJSON *pod)
 	const cJSON *cref = ctrl_controller_ref(pod);
 
 	if (cref) {
-		if (!strcmp(json_get_str(cref, "kind", ""), "ReplicaSet")) {
-			char *k = xasprintf("%s/%s", mstr(pod, "namespace"), json_get_str(cref, "name", ""));
+		for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
+			if (kinds[i].store && !strcmp(json_get_str(cref, "kind", ""), kinds[i].kind)) {
+				char *k = xasprintf("%s/%s", mstr(pod, "namespace"), json_get_str(cref, "name", ""));
 
-			wq_add(&rm->rs_q, k);
-			free(k);
-		}
+				wq_add(kinds[i].q, k);
+				free(k);
+			}
 		return;
 	}
-	{
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
 		struct match_ctx m = { pod };
 
-		cache_each(rm->rs, mstr(pod, "namespace"), match_rs, &m);
+		if (kinds[i].store)
+			cache_each(kinds[i].store, mstr(pod, "namespace"), match_rs, &m);
 	}
 }
 
@@ -343,7 +404,20 @@ static void on_pod(struct cache_store *st, const cJSON *old, const cJSON *new, v
 void rs__start(struct ctrl_manager *m)
 {
 	rm = m;
-	wq_init(&m->rs_q, m->srv->loop, process, m);
+	kinds[0] = (struct rs_kind){ "apps", "replicasets", "ReplicaSet", m->rs, &m->rs_q, false };
+	kinds[1] = (struct rs_kind){ "", "replicationcontrollers", "ReplicationController", m->rcs, &rc_q, true };
+	wq_init(&m->rs_q, m->srv->loop, process, &kinds[0]);
 	cache_store_on_event(m->rs, on_rs, m);
+	if (m->rcs) {
+		wq_init(&rc_q, m->srv->loop, process, &kinds[1]);
+		cache_store_on_event(m->rcs, on_rs, m);
+	}
 	cache_store_on_event(m->pods, on_pod, m);
+}
+
+void rs__stop(void)
+{
+	if (kinds[1].store)
+		wq_release(&rc_q);
+	memset(kinds, 0, sizeof(kinds));
 }

@@ -33,6 +33,8 @@
 #define SCHED_BUCKETS 4096
 #define SCHED_RETRY_DELAY_MS 20		/* cluster changes gathered before a retry */
 #define SCHED_FLUSH_MS (5 * 60 * 1000)	/* unschedulable pods tried again anyway */
+#define SCHED_BACKOFF_MS 1000		/* upstream's podInitialBackoffSeconds */
+#define SCHED_BACKOFF_MAX_MS 10000	/* and podMaxBackoffSeconds */
 
 /* A pod charged to a node. */
 struct spod {
@@ -41,6 +43,8 @@ struct spod {
 	char *owner;			/* controller uid, or NULL */
 	struct sched_res req;
 	bool assumed;			/* bound by us, the event not in yet */
+	unsigned attempts;		/* failed scheduling attempts in a row */
+	uint64_t failed_ms;		/* loop time of the last one */
 	struct spod *hnext;
 	struct spod *prev, *next;	/* the node's pods */
 };
@@ -193,15 +197,25 @@ static bool pod_pending(const cJSON *pod)
 
 /* ---- retries on cluster changes ---- */
 
+/* A pod that failed waits 1 s, 2 s, ... up to 10 s after its last attempt
+ * before a cluster change may retry it, as in upstream's backoff queue. */
 static void enqueue_pending(const cJSON *pod, void *ud)
 {
 	(void)ud;
 	if (pod_pending(pod)) {
 		char *k = cache_key_of(pod);
 		struct spod *p = *spod_slot(k);
+		uint64_t now = uv_now(S.m->srv->loop), due = 0;
 
+		if (p && p->attempts) {
+			uint64_t wait = SCHED_BACKOFF_MS;
+
+			for (unsigned i = 1; i < p->attempts && wait < SCHED_BACKOFF_MAX_MS; i++)
+				wait *= 2;
+			due = p->failed_ms + (wait < SCHED_BACKOFF_MAX_MS ? wait : SCHED_BACKOFF_MAX_MS);
+		}
 		if (!p || !p->assumed)
-			wq_add(&S.q, k);
+			wq_add_after(&S.q, k, due > now ? due - now : 0);
 		free(k);
 	}
 }
@@ -452,6 +466,7 @@ static void bind_pod(const cJSON *pod, const char *key, const char *node)
 
 	place(p, node, pod);
 	p->assumed = true;
+	p->attempts = 0;
 	b->key = xstrdup(key);
 	b->node = xstrdup(node);
 	b->pod = event_ref(pod);
@@ -492,9 +507,12 @@ static void status_written(int code, const cJSON *obj, void *ud)
 
 static void unschedulable(const cJSON *pod, const char *key, const char *msg)
 {
+	struct spod *p = spod_get(key);
 	cJSON *patch, *conds, *c;
 	char now[RFC3339_MAX];
 
+	p->attempts++;
+	p->failed_ms = uv_now(S.m->srv->loop);
 	ctrl_event_as(S.m->srv, SCHED_NAME, pod, "Warning", "FailedScheduling", "%s", msg);
 	if (condition_is(pod, msg)) {
 		wq_done(&S.q, key, 0);

@@ -5,32 +5,13 @@
 # itself; pods never run, the test marks them Ready where a controller
 # needs that.
 . "$(dirname "$0")/cluster.sh"
+. "$(dirname "$0")/fakenodes.sh"
 
 tmpdir dir
 server_start "$dir" ${SCHED_SERVER_FLAGS:-} || { not_ok "server starts"; exit 1; }
 ok "server starts"
 alive() { kill -0 "$SERVER_PID" 2>/dev/null || { echo "not ok - the server died"; tail -n 20 "$dir/server.log" | sed 's/^/# /'; exit 1; }; }
 
-now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
-# node_add NAME ZONE CPU MEMORY [PODS]: a Node with a Ready status
-node_add() {
-	cat <<Y | kc apply -f - >/dev/null
-apiVersion: v1
-kind: Node
-metadata:
-  name: $1
-  labels: {topology.kubernetes.io/zone: $2, kubernetes.io/hostname: $1}
-Y
-	node_status "$1" True "$3" "$4" "${5:-110}"
-}
-# node_status NAME READY CPU MEMORY PODS [EXTRA_CONDITIONS_JSON]
-node_status() {
-	local t; t=$(now)
-	kc patch node "$1" --subresource=status --type=merge -p "{\"status\":{
-	  \"allocatable\":{\"cpu\":\"$3\",\"memory\":\"$4\",\"pods\":\"$5\"},
-	  \"capacity\":{\"cpu\":\"$3\",\"memory\":\"$4\",\"pods\":\"$5\"},
-	  \"conditions\":[{\"type\":\"Ready\",\"status\":\"$2\",\"reason\":\"KubeletReady\",\"message\":\"kubelet is posting ready status\",\"lastHeartbeatTime\":\"$t\",\"lastTransitionTime\":\"$t\"}${6:-}]}}" >/dev/null
-}
 pod_node() { kc get pod "$1" -o jsonpath='{.spec.nodeName}'; }
 pod_msg() { kc get pod "$1" -o jsonpath='{.status.conditions[?(@.type=="PodScheduled")].message}'; }
 msg_is() { [ "$(pod_msg "$1")" = "$2" ]; }
@@ -120,31 +101,7 @@ tmpdir dir
 server_start "$dir" --node-monitor-grace-period 3s || { not_ok "server with --node-monitor-grace-period starts"; exit 1; }
 ok "server with --node-monitor-grace-period starts"
 
-# the kubelets' Lease renewals: every node listed in $dir/renew, twice a second
 touch "$dir/renew"
-renew_loop() {
-	local n t
-	while :; do
-		t=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)
-		for n in $(cat "$dir/renew" 2>/dev/null); do
-			curl -sS -o /dev/null --cacert "$TLS/server-ca.crt" --cert "$TLS/client-admin.crt" \
-				--key "$TLS/client-admin.key" -X PATCH -H 'Content-Type: application/merge-patch+json' \
-				"$API/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/$n" \
-				-d "{\"spec\":{\"renewTime\":\"$t\"}}"
-		done
-		sleep 0.5
-	done
-}
-lease_add() {
-	cat <<Y | kc apply -f - >/dev/null
-apiVersion: coordination.k8s.io/v1
-kind: Lease
-metadata: {name: $1, namespace: kube-node-lease}
-spec: {holderIdentity: $1, leaseDurationSeconds: 40, renewTime: "$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)"}
-Y
-	echo "$1" >> "$dir/renew"
-}
-renew_stop() { sed -i "/^$1\$/d" "$dir/renew"; }
 renew_loop &
 RENEW_PID=$!
 on_exit "kill $RENEW_PID"
@@ -182,6 +139,40 @@ alive; check "cordon -> unschedulable:NoSchedule" poll 10 taints_are m2 "node.ku
 kc uncordon m2 >/dev/null
 alive; check "uncordon -> the taint goes" poll 10 taints_are m2 ""
 kc delete pod be bu --wait=false >/dev/null
+
+# --- DaemonSet: a pod per node, upstream's tolerations, rolling update
+ds_yaml() { # IMAGE
+	cat <<Y
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agentd}
+spec:
+  selector: {matchLabels: {app: agentd}}
+  template:
+    metadata: {labels: {app: agentd}}
+    spec:
+      containers: [{name: c, image: $1}]
+Y
+}
+ds_nodes() { kc get pods -l app=agentd -o jsonpath='{range .items[*]}{.spec.nodeName}{"\n"}{end}' | sort | tr '\n' ' '; }
+ds_yaml busybox:1.36 | kc apply -f - >/dev/null
+alive; check "DaemonSet: one pod on every node, bound by the scheduler" poll 10 sh -c "[ \"\$(kubectl --kubeconfig $KUBECONFIG get pods -l app=agentd -o jsonpath='{range .items[*]}{.spec.nodeName}{\"\\n\"}{end}' | sort | tr '\\n' ' ')\" = 'm1 m2 m3 ' ]"
+dstols=$(kc get pods -l app=agentd -o jsonpath='{range .items[0].spec.tolerations[*]}{.key}:{.effect}:{.tolerationSeconds} {end}')
+expect_eq "DaemonSet pods get upstream's tolerations" \
+	"node.kubernetes.io/not-ready:NoExecute: node.kubernetes.io/unreachable:NoExecute: node.kubernetes.io/disk-pressure:NoSchedule: node.kubernetes.io/memory-pressure:NoSchedule: node.kubernetes.io/pid-pressure:NoSchedule: node.kubernetes.io/unschedulable:NoSchedule: " "$dstols"
+ready_all app=agentd
+ds_status() { [ "$(kc get ds agentd -o jsonpath='{.status.desiredNumberScheduled}/{.status.currentNumberScheduled}/{.status.numberReady}/{.status.updatedNumberScheduled}')" = "$1" ]; }
+alive; check "DaemonSet status 3/3/3/3" poll 10 ds_status 3/3/3/3
+ds_yaml busybox:1.37 | kc apply -f - >/dev/null
+new_pods() { kc get pods -l app=agentd -o jsonpath='{range .items[*]}{.spec.containers[0].image} {.metadata.deletionTimestamp}{"\n"}{end}' | grep -c "^busybox:1.37 $"; }
+alive; check "rolling update: one node at a time (maxUnavailable 1)" poll 10 sh -c "[ \$(kubectl --kubeconfig $KUBECONFIG get pods -l app=agentd -o jsonpath='{range .items[*]}{.spec.containers[0].image}{\"\\n\"}{end}' | grep -c 1.37) -eq 1 ]"
+sleep 0.5
+expect_eq "rolling update waits for the new pod to be available" 1 "$(new_pods)"
+for _ in 1 2 3; do ready_all app=agentd; sleep 0.3; done
+ds_done() { ready_all app=agentd; [ "$(new_pods)" -eq 3 ]; }
+alive; check "rolling update completes as new pods become ready" poll 15 ds_done
+reap app=agentd
+alive; check "DaemonSet on 3 nodes after the update" poll 10 sh -c "[ \"\$(kubectl --kubeconfig $KUBECONFIG get pods -l app=agentd -o jsonpath='{range .items[*]}{.spec.nodeName}{\"\\n\"}{end}' | sort | tr '\\n' ' ')\" = 'm1 m2 m3 ' ]"
 
 # --- a node stops renewing its Lease
 evpod() { # NAME NODE TOLERATION_JSON
@@ -236,6 +227,8 @@ ev_ok() { [ "$(kc get pods -l app=ev -o jsonpath='{range .items[?(@.metadata.del
 	[ "$(kc get pods -l app=ev -o jsonpath='{range .items[*]}{.metadata.deletionTimestamp}/{.spec.nodeName}{"\n"}{end}' | grep -c '^/m[12]$')" -eq 3 ]; }
 alive; check "the deployment's pod on m3 is evicted and replaced on m1/m2" poll 10 ev_ok
 deleting e2; expect_eq "a pod tolerating unreachable forever stays" 1 $?
+dsp=$(kc get pods -l app=agentd -o jsonpath='{range .items[*]}{.spec.nodeName}:{.metadata.deletionTimestamp} {end}')
+case "$dsp" in *m3:\ *) ok "the DaemonSet pod on the unreachable node stays" ;; *) not_ok "the DaemonSet pod on the unreachable node stays" "$dsp" ;; esac
 
 # --- the node comes back before the deadline: eviction cancelled
 evpod c1 m2 '{key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 4}'
@@ -249,3 +242,38 @@ deleting c1; expect_eq "the pending eviction was cancelled" 1 $?
 check "cancel event" poll 5 sh -c \
 	"kubectl --kubeconfig $KUBECONFIG get events --field-selector reason=TaintManagerEviction,involvedObject.name=c1 -o jsonpath='{range .items[*]}{.message}{\"\\n\"}{end}' | grep -qx 'Cancelling deletion of Pod default/c1'"
 alive; ok "node lifecycle section done"
+
+# ===== events expire (--event-ttl)
+server_stop
+tmpdir dir
+server_start "$dir" --event-ttl 2s || { not_ok "server with --event-ttl starts"; exit 1; }
+ev_yaml() { # NAME LASTTIMESTAMP
+	cat <<Y
+apiVersion: v1
+kind: Event
+metadata: {name: $1}
+involvedObject: {kind: Pod, name: x, namespace: default}
+reason: Test
+message: test
+type: Normal
+firstTimestamp: "$2"
+lastTimestamp: "$2"
+Y
+}
+ev_yaml old "$(now)" | kc apply -f - >/dev/null
+ev_yaml fresh "$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)" | kc apply -f - >/dev/null
+check "an event older than --event-ttl is deleted" poll 10 sh -c "kubectl --kubeconfig $KUBECONFIG get event old 2>&1 | grep -q NotFound"
+check "a recent one stays" kc get event fresh
+
+# ===== a namespace marked before a restart is still emptied afterwards
+kc create ns held >/dev/null
+kc -n held create configmap c >/dev/null
+kc -n held patch configmap c --type=merge -p '{"metadata":{"finalizers":["example.com/hold"]}}' >/dev/null
+kc delete ns held --wait=false >/dev/null
+check "the finalizer holds the namespace Terminating" poll 5 sh -c "kubectl --kubeconfig $KUBECONFIG get ns held -o jsonpath='{.status.phase}' | grep -qx Terminating"
+server_stop
+rm -f "$dir/ready"
+server_start "$dir" --event-ttl 2s || { not_ok "server restarts"; exit 1; }
+kc -n held patch configmap c --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null
+check "after a restart the namespace is emptied and removed" poll 10 sh -c "kubectl --kubeconfig $KUBECONFIG get ns held 2>&1 | grep -q NotFound"
+alive; ok "events and namespaces done"

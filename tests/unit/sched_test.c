@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static cJSON *J(const char *s)
 {
@@ -208,4 +209,46 @@ TEST(sched_admission_tolerations)
 	cJSON_Delete(bu);
 	cJSON_Delete(all);
 	cJSON_Delete(node);
+}
+
+#include "server/controllers/cron.h"
+
+static int64_t utc(int y, int mo, int d, int h, int mi)
+{
+	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi };
+
+	return (int64_t)timegm(&tm);
+}
+
+TEST(cron_parse_and_next)
+{
+	struct cron c;
+	const char *err;
+	int64_t t0 = utc(2026, 11, 27, 10, 3);	/* a Friday */
+
+	ASSERT_OK(cron_parse("*/5 * * * *", &c, &err));
+	ASSERT_EQ(cron_next(&c, t0, true), utc(2026, 11, 27, 10, 5));
+	ASSERT_EQ(cron_next(&c, utc(2026, 11, 27, 10, 5), true), utc(2026, 11, 27, 10, 10));
+	ASSERT_OK(cron_parse("@hourly", &c, &err));
+	ASSERT_EQ(cron_next(&c, t0, true), utc(2026, 11, 27, 11, 0));
+	ASSERT_OK(cron_parse("30 2 * * mon-wed", &c, &err));
+	ASSERT_EQ(cron_next(&c, t0, true), utc(2026, 11, 30, 2, 30));	/* Monday */
+	ASSERT_OK(cron_parse("0 0 1 jan,jul *", &c, &err));
+	ASSERT_EQ(cron_next(&c, t0, true), utc(2027, 1, 1, 0, 0));
+	ASSERT_OK(cron_parse("0 12 13 * 5", &c, &err));	/* the 13th or a Friday */
+	ASSERT_EQ(cron_next(&c, t0, true), utc(2026, 11, 27, 12, 0));
+	ASSERT_OK(cron_parse("0 0 * * 7", &c, &err));	/* 7 = Sunday */
+	ASSERT_EQ(cron_next(&c, t0, true), utc(2026, 11, 29, 0, 0));
+	ASSERT_OK(cron_parse("0 0 29 2 *", &c, &err));
+	ASSERT_EQ(cron_next(&c, t0, true), utc(2028, 2, 29, 0, 0));
+	ASSERT_OK(cron_parse("1-10/3 * * * *", &c, &err));
+	ASSERT_EQ(cron_next(&c, t0, true), utc(2026, 11, 27, 10, 4));
+	ASSERT_OK(cron_parse("0 0 31 2 *", &c, &err));	/* never */
+	ASSERT_EQ(cron_next(&c, t0, true), -1);
+	ASSERT_EQ(cron_parse("* * * *", &c, &err), -EINVAL);
+	ASSERT_STR_EQ(err, "expected exactly 5 fields");
+	ASSERT_EQ(cron_parse("60 * * * *", &c, &err), -EINVAL);
+	ASSERT_STR_EQ(err, "invalid minute field");
+	ASSERT_EQ(cron_parse("* * * foo *", &c, &err), -EINVAL);
+	ASSERT_EQ(cron_parse("*/0 * * * *", &c, &err), -EINVAL);
 }

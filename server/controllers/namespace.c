@@ -1,0 +1,45 @@
+/*
+ * server/controllers/namespace.c - the namespace controller's part beyond
+ * server/nsclean.c: a namespace found Terminating (marked for deletion) has
+ * its clean-up (re)started, so one marked before a server restart is still
+ * emptied and removed; nsclean ignores a namespace it is already cleaning.
+ *
+ * Not done: upstream's NamespaceDeletion* status conditions — a status
+ * write to a namespace that is marked and has no metadata.finalizers makes
+ * the update path remove it at once (its `kubernetes` finalizer lives in
+ * spec.finalizers), so conditions wait for that path to learn about it.
+ */
+#include "workload.h"
+#include "../apiserver.h"
+#include "lib/json.h"
+#include "lib/util.h"
+
+#include <string.h>
+
+static struct ctrl_manager *nm;
+
+static bool terminating(const cJSON *ns)
+{
+	return json_path(ns, "metadata.deletionTimestamp") ||
+	       !strcmp(json_get_str(json_get(ns, "status"), "phase", ""), "Terminating");
+}
+
+static void on_ns(struct cache_store *st, const cJSON *old, const cJSON *new, void *ud)
+{
+	(void)st;
+	(void)old;
+	(void)ud;
+	if (new && terminating(new))
+		api_namespace_cleanup(nm->srv, wl_meta(new, "name"));
+}
+
+void ns__start(struct ctrl_manager *m)
+{
+	nm = m;
+	cache_store_on_event(m->namespaces, on_ns, m);
+}
+
+void ns__stop(void)
+{
+	nm = NULL;
+}
