@@ -337,6 +337,27 @@ static void lease_create(struct agent *a, const char *now)
 	cJSON_Delete(l);
 }
 
+/*
+ * After a gap in renewals (the agent was stopped, or cut off from the API)
+ * the node controller may have set the conditions to Unknown: post the
+ * status again at once instead of at the next change or 5-minute report, as
+ * the kubelet does after it comes back.
+ */
+static void lease_renewed(struct agent *a)
+{
+	uint64_t now = mono_ms();
+	int64_t renew = a->cfg.lease_renew_ms ? a->cfg.lease_renew_ms : AGENT_LEASE_RENEW_MS;
+
+	if (a->last_lease_ms && now - a->last_lease_ms > (uint64_t)(3 * renew)) {
+		log_info("node '%s': back after %llu s without a lease renewal; posting status again",
+			 a->node_name, (unsigned long long)((now - a->last_lease_ms) / 1000));
+		a->last_report_ms = 0;
+		uv_timer_start(&a->check_timer, on_check, 0,
+			       (uint64_t)(a->cfg.check_ms ? a->cfg.check_ms : AGENT_CHECK_MS));
+	}
+	a->last_lease_ms = now;
+}
+
 static void on_lease(struct api_result *res, void *ud)
 {
 	struct agent *a = ud;
@@ -349,6 +370,8 @@ static void on_lease(struct api_result *res, void *ud)
 	} else if (!api_result_ok(res)) {
 		log_warn("node '%s': cannot renew lease: %s (HTTP %d)", a->node_name,
 			 res->status.message, res->code);
+	} else {
+		lease_renewed(a);
 	}
 }
 

@@ -78,6 +78,7 @@ struct agent {
 	bool posting[SIG_N];		/* ... and as in the status patch in flight */
 	int64_t transition_ns[SIG_N + 1];	/* [SIG_N] is Ready */
 	uint64_t last_report_ms;	/* 0: never reported */
+	uint64_t last_lease_ms;		/* last successful lease renewal (mono), 0: none */
 	unsigned backoff_ms;
 	uv_timer_t lease_timer, check_timer, retry_timer;
 	struct renew *renew;		/* certificate renewal (renew.c), joined agents only */

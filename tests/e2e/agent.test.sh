@@ -7,7 +7,7 @@
 . "$(dirname "$0")/cluster.sh"
 
 tmpdir dir
-server_start "$dir" || { not_ok "server starts"; exit 1; }
+server_start "$dir" --node-monitor-grace-period 3s || { not_ok "server starts"; exit 1; }
 ok "server starts"
 
 AGENT_PID=
@@ -58,6 +58,11 @@ expect_eq "lease owned by the node" "Node a1 $uid" "$(lease '{.metadata.ownerRef
 t1=$(lease '{.spec.renewTime}')
 check "lease renewTime advances" poll 5 eval "[ \"\$(lease '{.spec.renewTime}')\" != '$t1' ]"
 
+# a stopped agent: the node controller marks the node Unknown; back, it posts Ready at once
+kill -STOP "$AGENT_PID"
+check "a silent agent's node goes Unknown after the grace period" poll 15 eval "[ \"\$(cond a1 Ready status)\" = Unknown ]"
+kill -CONT "$AGENT_PID"
+check "... and Ready again as soon as the agent is back" poll 8 node_ready a1
 check "agent stops on SIGTERM" agent_stop
 agent_start --eviction-hard 'memory.available<1000Ti'
 check "a too-low memory threshold gives MemoryPressure=True" \
