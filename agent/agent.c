@@ -167,6 +167,11 @@ fail:
 	return ret;
 }
 
+static void on_pod_mtu(void *ud, unsigned mtu)
+{
+	pod_manager_set_mtu(ud, mtu);
+}
+
 int agent_start(struct agent *a, uv_loop_t *loop, char **err)
 {
 	struct api_kubeconfig kc;
@@ -209,7 +214,10 @@ int agent_start(struct agent *a, uv_loop_t *loop, char **err)
 	node__start(a);
 	a->renew = agent__renew_start(a);
 	agent__proxy_start(a);	/* logs its own failure; the node runs on */
-	return overlay__start(loop, a->api, &a->cfg, a->node_name, a->ip, a->n_ip, &a->overlay, err);
+	r = overlay__start(loop, a->api, &a->cfg, a->node_name, a->ip, a->n_ip, &a->overlay, err);
+	if (!r && a->pods)
+		overlay__on_mtu(a->overlay, on_pod_mtu, a->pods);
+	return r;
 }
 
 static void handle_gone(struct agent *a)

@@ -35,6 +35,8 @@ struct overlay {
 	bool masq_changed;
 	char err[NET_ERR_MAX], masq_err[NET_ERR_MAX];
 	unsigned last_pod_mtu;
+	void (*on_mtu)(void *ud, unsigned mtu);	/* told the pod MTU when it changes */
+	void *on_mtu_ud;
 	uint64_t resync_ms;		/* periodic full sync, in ms */
 	bool no_pods;			/* --disable-pods: no masquerade table */
 	unsigned hairpins;		/* bridge ports switched to hairpin by the job */
@@ -354,6 +356,8 @@ static void after_work_cb(uv_work_t *w, int status)
 		log_info("overlay: uplink %s, pod MTU %u", st->uplink[0][0] ? st->uplink[0] : st->uplink[1],
 			 st->pod_mtu);
 		o->last_pod_mtu = st->pod_mtu;
+		if (o->on_mtu)
+			o->on_mtu(o->on_mtu_ud, st->pod_mtu);
 	}
 	publish(o);
 	o->backoff_ms = failed ? (o->backoff_ms ? o->backoff_ms * 2 : OVERLAY_BACKOFF_MIN_MS) : 0;
@@ -487,4 +491,14 @@ void overlay__stop(struct overlay *o)
 	o->inf = NULL;
 	uv_timer_stop(&o->timer);
 	uv_close((uv_handle_t *)&o->timer, on_timer_closed);
+}
+
+void overlay__on_mtu(struct overlay *o, void (*fn)(void *ud, unsigned mtu), void *ud)
+{
+	if (!o)
+		return;
+	o->on_mtu = fn;
+	o->on_mtu_ud = ud;
+	if (fn && o->last_pod_mtu)
+		fn(ud, o->last_pod_mtu);
 }

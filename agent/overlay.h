@@ -53,6 +53,9 @@ int overlay__start(uv_loop_t *loop, struct api_client *api, const struct agent_c
 		   struct overlay **out, char **err);
 /* Stops informer, timer and syncs (see Lifecycle). NULL is fine. */
 void overlay__stop(struct overlay *o);
+/* Calls fn with the pod MTU (uplink MTU minus the overlay's overhead) now if
+ * known and whenever it changes; o may be NULL (backend none). */
+void overlay__on_mtu(struct overlay *o, void (*fn)(void *ud, unsigned mtu), void *ud);
 
 /* Decodes what the overlay needs of a Node into *out: podCIDRs (or the old
  * podCIDR), public addresses (annotations, else the InternalIPs), VTEP MACs.

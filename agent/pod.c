@@ -445,6 +445,13 @@ static void on_poll(uv_timer_t *t)
 
 /* ---- lifecycle ---- */
 
+void pod_manager_set_mtu(struct pod_manager *pm, unsigned mtu)
+{
+	uv_mutex_lock(&pm->net_mu);
+	pm->pod_mtu = mtu;
+	uv_mutex_unlock(&pm->net_mu);
+}
+
 int pod_manager_new(const struct pod_config *cfg, struct pod_manager **out, char **err)
 {
 	struct pod_manager *pm = xcalloc(1, sizeof(*pm));

@@ -73,6 +73,9 @@ struct pod_config {
  * imports <images>/import. 0 or -errno with a malloc'd *err.
  */
 int pod_manager_new(const struct pod_config *cfg, struct pod_manager **out, char **err);
+/* The MTU of pods' eth0 from now on (the overlay's: uplink minus its
+ * overhead); pods created before keep theirs. Any thread. */
+void pod_manager_set_mtu(struct pod_manager *pm, unsigned mtu);
 /*
  * Starts the pod informer (fieldSelector spec.nodeName=<node>) and the
  * node watch that brings the podCIDRs; re-adopts what the runtime state

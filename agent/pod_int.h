@@ -137,6 +137,7 @@ struct pod_manager {
 	struct net_ipam ipam;
 	bool net_ready, net_busy;
 	char *pod_cidrs;		/* "10.42.0.0/24,fd42::/64" as last set up */
+	unsigned pod_mtu;		/* for new pods' eth0; 0: kernel default (overlay sets it) */
 };
 
 /* An image the loop knows: the reference as in the pod spec, its id and config. */

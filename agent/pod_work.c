@@ -124,7 +124,7 @@ static int pod_net_attach(struct pod_manager *pm, const char *uid, const char *n
 {
 	char owner[NET_IPAM_OWNER_MAX + 1];
 	struct net_ns node = { 0 }, pod = { 0 };
-	struct net_pod_net pn = { .owner = owner, .bridge = POD_BRIDGE };
+	struct net_pod_net pn = { .owner = owner, .bridge = POD_BRIDGE, .hairpin = true };
 	int ret;
 
 	snprintf(owner, sizeof(owner), "%s/eth0", uid);
@@ -136,6 +136,7 @@ static int pod_net_attach(struct pod_manager *pm, const char *uid, const char *n
 		snprintf(err, errlen, "%s", net_ipam_error(&pm->ipam));
 	} else {
 		net_ipam_gateways(&pm->ipam, &pn.gateways);
+		pn.mtu = pm->pod_mtu;
 	}
 	uv_mutex_unlock(&pm->net_mu);
 	if (ret)

@@ -130,6 +130,9 @@ hairpins() { # every port of node I's pod bridge is in hairpin mode
 	[ "$n" -gt 0 ] && [ "$(mn_x "$1" bridge -d link show master k1s0 | grep -c 'hairpin on')" = "$n" ]
 }
 check "hairpin on every pod port of the bridge" poll 10 hairpins 1
+# a pod's eth0 takes the overlay's MTU (the uplink's minus the VXLAN overhead
+# of the IPv6 underlay, the larger): pods made after the first overlay sync
+expect_eq "pods' eth0 MTU is the overlay's (1500 - 70)" 'mtu 1430' "$(mn_pod_x 2 b ip -o link show dev eth0 | grep -o 'mtu [0-9]*')"
 for f in 4 6; do
 	check "IPv$f pod to pod, same node (a1 -> a2)" ping_pod 1 a1 "$(mn_pod_ip a2 $f)"
 	check "IPv$f pod to pod, across nodes (a1 on node1 -> b on node2)" ping_pod 1 a1 "$(mn_pod_ip b $f)"
