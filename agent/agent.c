@@ -2,6 +2,7 @@
  * agent/agent.c - the agent's configuration, lifecycle, its own loop for
  * `k1s agent`, and the supervisor that runs it beside `k1s server`.
  */
+#include "dns_run.h"
 #include "node.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -142,7 +143,7 @@ int agent_new(const struct agent_config *cfg, struct agent **out, char **err)
 		goto fail;
 	}
 	if (check_ips(a, err) || check_labels_taints(cfg, err) ||
-	    node__eviction_parse(cfg->eviction_hard, &a->ev, err))
+	    node__eviction_parse(cfg->eviction_hard, &a->ev, err) || agent__dns_check(cfg, err))
 		goto fail;
 	default_ip(a);
 	ret = mkdir_p(cfg->data_dir, 0700);
@@ -180,7 +181,7 @@ int agent_start(struct agent *a, uv_loop_t *loop, char **err)
 	log_info("agent: node '%s', runtime %s, API %s", a->node_name, a->facts.runtime,
 		 a->cfg.kubeconfig);
 	node__start(a);
-	return 0;
+	return agent__dns_start(a, err);
 }
 
 static void on_closed(uv_handle_t *h)
@@ -197,6 +198,7 @@ void agent_stop(struct agent *a, void (*done)(void *data), void *data)
 
 	a->done = done;
 	a->done_data = data;
+	agent__dns_stop(a);
 	api_client_free(a->api);	/* cancels requests: no more callbacks */
 	a->api = NULL;
 	if (!a->open_handles) {

@@ -57,6 +57,9 @@ struct agent_config {
 	int64_t lease_renew_ms;		/* 0: AGENT_LEASE_RENEW_MS (tests lower it) */
 	int64_t status_report_ms;	/* 0: AGENT_STATUS_REPORT_MS */
 	int64_t check_ms;		/* 0: AGENT_CHECK_MS */
+	const char *cluster_dns;	/* NULL: 10.43.0.10,fd43::a; "none": no DNS */
+	const char *cluster_domain;	/* NULL: cluster.local */
+	const char *resolv_conf;	/* DNS upstreams; NULL: /etc/resolv.conf */
 };
 
 /* Fills defaults (all zero/NULL except data_dir and eviction_hard). */

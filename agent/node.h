@@ -80,6 +80,7 @@ struct agent {
 	unsigned backoff_ms;
 	uv_timer_t lease_timer, check_timer, retry_timer;
 	int open_handles;
+	struct agent_dns *dns;		/* node-local cluster DNS (dns_run.c) */
 	void (*done)(void *data);
 	void *done_data;
 };

@@ -27,6 +27,9 @@ int cmd_agent(int argc, char **argv)
 		{ "eviction-hard", FLAG_STR, &c.eviction_hard, "Pressure thresholds (default " AGENT_DEFAULT_EVICTION_HARD ")", NULL },
 		{ "control-plane", FLAG_BOOL, &c.control_plane, "Label the node node-role.kubernetes.io/control-plane (set by k1s server)", NULL },
 		{ "lease-renew-interval", FLAG_INT, &c.lease_renew_ms, "Lease renew interval in ms (tests; default 10000)", NULL },
+		{ "cluster-dns", FLAG_STR, &c.cluster_dns, "Cluster DNS addresses this node answers on, one per family, or none (default 10.43.0.10,fd43::a)", "K1S_CLUSTER_DNS" },
+		{ "cluster-domain", FLAG_STR, &c.cluster_domain, "Cluster domain (default cluster.local)", "K1S_CLUSTER_DOMAIN" },
+		{ "resolv-conf", FLAG_STR, &c.resolv_conf, "Upstream nameservers for the cluster DNS (default /etc/resolv.conf)", "K1S_RESOLV_CONF" },
 		{ "node-status-check-interval", FLAG_INT, &c.check_ms, "Condition check interval in ms (tests; default 10000)", NULL },
 		FLAG_END,
 	};

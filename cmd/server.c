@@ -13,7 +13,7 @@
 int cmd_server(int argc, char **argv)
 {
 	struct server_config c;
-	char **args = NULL;
+	char **args = NULL, dns[128];
 	int nargs, r;
 
 	server_config_init(&c);
@@ -30,6 +30,8 @@ int cmd_server(int argc, char **argv)
 		{ "token-auth-file", FLAG_STR, &c.token_auth_file, "Static bearer tokens (token,user,uid,\"groups\")", NULL },
 		{ "cluster-cidr", FLAG_STR, &c.cluster_cidr, "Pod CIDRs (default 10.42.0.0/16,fd42::/56)", NULL },
 		{ "service-cidr", FLAG_STR, &c.service_cidr, "Service CIDRs (default 10.43.0.0/16,fd43::/112)", NULL },
+		{ "cluster-dns", FLAG_STR, &c.cluster_dns, "Cluster DNS service IPs, or none (default: the 10th address of each --service-cidr, 10.43.0.10,fd43::a)", "K1S_CLUSTER_DNS" },
+		{ "cluster-domain", FLAG_STR, &c.cluster_domain, "Cluster domain (default cluster.local)", "K1S_CLUSTER_DOMAIN" },
 		{ "history-events", FLAG_INT, &c.history_events, "Revisions of history kept for watches and paged lists (default 10000)", NULL },
 		{ "history-seconds", FLAG_INT, &c.history_seconds, "Age of history kept for watches and paged lists (default 300)", NULL },
 		{ "service-node-port-range", FLAG_STR, &c.node_port_range, "Port range for NodePort services (default 30000-32767)", NULL },
@@ -51,6 +53,15 @@ int cmd_server(int argc, char **argv)
 		fprintf(stderr, "error: server: invalid --https-listen-port %lld\n", (long long)c.https_port);
 		return 2;
 	}
+	if (server_cluster_dns(&c, dns, sizeof(dns))) {
+		fprintf(stderr, "error: server: invalid --cluster-dns or --service-cidr\n");
+		return 2;
+	}
+	c.cluster_dns = dns;
+	/* the embedded agent answers on the same addresses, for the same domain */
+	setenv("K1S_CLUSTER_DNS", dns, 1);
+	if (c.cluster_domain)
+		setenv("K1S_CLUSTER_DOMAIN", c.cluster_domain, 1);
 	/* embedded agent: a supervised `k1s agent` child (agent/node_embedded.c) */
 	pid_t agent = c.disable_agent ? -1 :
 		agent_embedded_start(c.write_kubeconfig, c.data_dir, &c.node_ip);

@@ -3,6 +3,8 @@
 # the embedded agent of `k1s server`. Every process started here is killed at
 # the end, even on failure.
 . "$(dirname "$0")/cluster.sh"
+# this suite runs in the host's network namespace: no cluster DNS link there
+export K1S_CLUSTER_DNS=none
 
 tmpdir dir
 server_start "$dir" || { not_ok "server starts"; exit 1; }
