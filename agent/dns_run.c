@@ -35,7 +35,8 @@ struct agent_dns {
 	bool working;			/* work queued, after_work not run yet */
 	bool timer_open;
 	int link_err;			/* result of the work */
-	bool on_lo;		/* no dummy driver: addresses on "lo" */
+	bool on_lo;
+	unsigned sync_waits;		/* ticks waited for the informers */		/* no dummy driver: addresses on "lo" */
 	char link_msg[NET_ERR_MAX];
 	size_t published;		/* slices acknowledged this round */
 };
@@ -47,7 +48,7 @@ static const char *resolv_path(const struct agent *a)
 
 static bool dns_off(const struct agent_config *c)
 {
-	return c->cluster_dns && (!*c->cluster_dns || !strcmp(c->cluster_dns, "none"));
+	return c->disable_dns;
 }
 
 /* "10.43.0.10,fd43::a" -> at most one address per family. */
@@ -143,6 +144,30 @@ static cJSON *slice_new(struct agent_dns *d, size_t i)
 }
 
 static void arm(struct agent_dns *d, uint64_t ms);
+
+/* Adds the kube-dns Service's clusterIPs of families --cluster-dns lacks
+ * (the server passes only the first one to its embedded agent). */
+static void add_service_addrs(struct agent_dns *d)
+{
+	const cJSON *svc = dns_feed_service(d->feed, "kube-system", "kube-dns"), *it;
+
+	cJSON_ArrayForEach(it, json_get(json_get(svc, "spec"), "clusterIPs")) {
+		struct inet_prefix p = { 0 };
+		bool have = false;
+
+		if (d->n == DNS_MAX_IPS || !cJSON_IsString(it) || inet_addr_parse(it->valuestring, &p.addr))
+			continue;
+		for (size_t i = 0; i < d->n; i++)
+			have |= d->addrs[i].addr.family == p.addr.family;
+		if (have)
+			continue;
+		p.len = p.addr.family == AF_INET ? 32 : 128;
+		d->addrs[d->n] = p;
+		inet_addr_format(&p.addr, d->listen_s[d->n]);
+		d->listen[d->n] = d->listen_s[d->n];
+		d->n++;
+	}
+}
 
 struct pub_req {
 	struct agent_dns *d;
@@ -281,6 +306,11 @@ static void on_timer(uv_timer_t *t)
 
 	switch (d->state) {
 	case ST_LINK:
+		if (!dns_feed_synced(d->feed) && d->sync_waits++ < AGENT_DNS_SYNC_WAITS) {
+			arm(d, 100);
+			break;
+		}
+		add_service_addrs(d);
 		d->working = true;
 		uv_queue_work(d->a->loop, &d->work, link_work, link_done);
 		break;

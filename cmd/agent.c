@@ -27,10 +27,15 @@ int cmd_agent(int argc, char **argv)
 		{ "eviction-hard", FLAG_STR, &c.eviction_hard, "Pressure thresholds (default " AGENT_DEFAULT_EVICTION_HARD ")", NULL },
 		{ "control-plane", FLAG_BOOL, &c.control_plane, "Label the node node-role.kubernetes.io/control-plane (set by k1s server)", NULL },
 		{ "lease-renew-interval", FLAG_INT, &c.lease_renew_ms, "Lease renew interval in ms (tests; default 10000)", NULL },
-		{ "cluster-dns", FLAG_STR, &c.cluster_dns, "Cluster DNS addresses this node answers on, one per family, or none (default 10.43.0.10,fd43::a)", "K1S_CLUSTER_DNS" },
-		{ "cluster-domain", FLAG_STR, &c.cluster_domain, "Cluster domain (default cluster.local)", "K1S_CLUSTER_DOMAIN" },
 		{ "resolv-conf", FLAG_STR, &c.resolv_conf, "Upstream nameservers for the cluster DNS (default /etc/resolv.conf)", "K1S_RESOLV_CONF" },
+		{ "disable-dns", FLAG_BOOL, &c.disable_dns, "Do not serve the node-local cluster DNS", "K1S_DISABLE_DNS" },
 		{ "node-status-check-interval", FLAG_INT, &c.check_ms, "Condition check interval in ms (tests; default 10000)", NULL },
+		{ "cluster-dns", FLAG_STR, &c.cluster_dns, "Cluster DNS address written to pods' resolv.conf; the node's DNS answers on it and on the kube-dns Service IPs (default 10.43.0.10)", NULL },
+		{ "cluster-domain", FLAG_STR, &c.cluster_domain, "Cluster domain (default cluster.local)", NULL },
+		{ "runc-root", FLAG_STR, &c.runc_root, "runc state directory (default /run/k1s/runc)", NULL },
+		{ "cgroup-parent", FLAG_STR, &c.cgroup_parent, "Parent cgroup of the containers (default /k1s)", NULL },
+		{ "pod-backoff-min", FLAG_INT, &c.pod_backoff_ms, "First crash-loop back-off in ms (tests; default 10000)", NULL },
+		{ "disable-pods", FLAG_BOOL, &c.disable_pods, "Register the node but run no pods", NULL },
 		FLAG_END,
 	};
 
@@ -50,7 +55,7 @@ int cmd_agent(int argc, char **argv)
 		agent_config_release(&c);
 		return 2;
 	}
-	if (c.lease_renew_ms < 0 || c.check_ms < 0) {
+	if (c.lease_renew_ms < 0 || c.check_ms < 0 || c.pod_backoff_ms < 0) {
 		fprintf(stderr, "error: agent: intervals must be positive\n");
 		agent_config_release(&c);
 		return 2;

@@ -224,6 +224,9 @@ int dns_feed_start(struct api_client *c, struct dns_zone *z, bool pods,
 		   struct dns_feed **out);
 /* True once every informer completed its first list. */
 bool dns_feed_synced(const struct dns_feed *f);
+/* A Service from the feed's informer store (owned by it), or NULL. */
+const struct cJSON *dns_feed_service(const struct dns_feed *f, const char *ns,
+				     const char *name);
 /* Events applied so far (tests, metrics). */
 uint64_t dns_feed_events(const struct dns_feed *f);
 /* Stops the informers (no more zone changes) and frees f. Must run before

@@ -369,6 +369,11 @@ bool dns_feed_synced(const struct dns_feed *f)
 	       (!f->pods || api_informer_synced(f->pods));
 }
 
+const cJSON *dns_feed_service(const struct dns_feed *f, const char *ns, const char *name)
+{
+	return api_informer_get(f->svcs, ns, name);
+}
+
 uint64_t dns_feed_events(const struct dns_feed *f)
 {
 	return f->events;

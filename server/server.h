@@ -27,10 +27,14 @@ struct server_config {
 	const char *service_cidr;	/* default 10.43.0.0/16,fd43::/112 */
 	const char *cluster_dns;	/* kube-dns clusterIPs; NULL: server_cluster_dns() */
 	const char *cluster_domain;	/* NULL: cluster.local */
+	int64_t node_cidr_mask_v4;	/* node podCIDR prefix length, default 24 */
+	int64_t node_cidr_mask_v6;	/* ... IPv6, default 64 */
 	const char *node_port_range;	/* default 30000-32767 */
 	int64_t history_events;		/* watch/list history kept, events; 0 = store default */
 	int64_t history_seconds;	/* ... and age, in seconds; 0 = store default */
 	bool disable_agent;
+	const char *node_monitor_grace_period;	/* Go duration, default "40s" */
+	const char *node_eviction_rate;	/* nodes per second per zone, default "0.1" */
 	const char *ready_file;		/* touched when serving (tests), or NULL */
 };
 

@@ -4,7 +4,7 @@
 # the end, even on failure.
 . "$(dirname "$0")/cluster.sh"
 # this suite runs in the host's network namespace: no cluster DNS link there
-export K1S_CLUSTER_DNS=none
+export K1S_DISABLE_DNS=true
 
 tmpdir dir
 server_start "$dir" || { not_ok "server starts"; exit 1; }

@@ -8,44 +8,64 @@
 #   │                                   └─ DNS on k1s-dns (dummy, or   │
 #   │                                      lo without the dummy driver)│
 #   │                                      10.43.0.10, fd43::a :53     │
-#   │ lo: 10.99.0.1 = node IP, 192.0.2.53 = "the internet"              │
+#   │ up0 (veth): 10.99.0.1, fd99::1 = node IPs; lo: 192.0.2.53 = "the  │
+#   │   internet"                                                      │
 #   │   fake upstream (python3) 192.0.2.53:53, answers 192.0.2.7       │
 #   │ kubectl, dnsq.py queries                                         │
 #   └──────────────────────────────────────────────────────────────────┘
 #
 # Nothing leaves the namespace; it is deleted on exit with everything in it.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/cluster.sh"
 cd "$(dirname "$0")/../.."
 K1S=$(realpath "$K1S")
 
-NS=k1s-t-dns-$$
-tmpdir T
-cp tests/e2e/dnsq.py "$T/dnsq.py"
-if ! ip netns add "$NS" 2>"$T/err"; then
-	echo "ok - skipped: cannot create a network namespace ($(cat "$T/err"))"
+if [ "$(id -u)" -ne 0 ] || ! ip netns list >/dev/null 2>&1; then
+	ok "dns-cluster # skip: needs root and ip netns"
 	exit 0
 fi
+NS=k1s-t-dns$$
+CG=k1s-t-dns$$
+tmpdir T
+cp tests/e2e/dnsq.py "$T/dnsq.py"
+ip netns add "$NS" || { not_ok "netns"; exit 1; }
 on_exit "ip netns del $NS"
-nx() { ip netns exec "$NS" "$@"; }
+on_exit "for c in /sys/fs/cgroup/*/$CG; do [ -d \"\$c\" ] && find \"\$c\" -depth -type d -exec rmdir {} \\; ; done"
+on_exit "grep ' $T' /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r -n1 umount -l"
+on_exit "for id in \$(runc --root $T/runc list -q 2>/dev/null); do runc --root $T/runc delete -f \$id; done"
+on_exit "for p in \$(pgrep -f 'k1s shim $T/'); do kill -9 \$p; done"
+nx() { nsenter --net=/run/netns/"$NS" "$@"; }
 nx ip link set lo up
-nx ip addr add 10.99.0.1/32 dev lo
+nx ip link add up0 type veth peer name up1
+nx ip addr add 10.99.0.1/24 dev up0
+nx ip addr add fd99::1/64 dev up0 nodad
+nx ip link set up0 up
+nx ip link set up1 up
+nx ip route add default dev up0
+nx ip -6 route add default dev up0
 nx ip addr add 192.0.2.53/32 dev lo
 
 # the "internet": a fake upstream resolver inside the namespace
 : > "$T/upstream.log"
-nx python3 "$T/dnsq.py" fake "$T/upstream.port" "$T/upstream.log" 192.0.2.53 53 &
-fake_pid=$!
+nsenter --net=/run/netns/"$NS" python3 "$T/dnsq.py" fake "$T/upstream.port" "$T/upstream.log" 192.0.2.53 53 &
+fake_pid=$!	# nsenter execs python3
 on_exit "kill $fake_pid"
 poll 10 test -s "$T/upstream.port" || not_ok "fake upstream starts"
+# the node's resolv.conf: the cluster DNS itself (skipped) and the upstream
 printf 'nameserver 10.43.0.10\nnameserver 192.0.2.53\n' > "$T/resolv.conf"
 
-PORT=$((20000 + RANDOM % 20000))
+mkdir -p "$T/data/agent/images/import"
+if [ -n "${DNS_POD_TEST:-1}" ] && command -v runc >/dev/null && [ -x /bin/busybox ] &&
+	bash tests/images/build.sh "$T/img" >/dev/null 2>&1; then
+	cp "$T/img/busybox.tar" "$T/data/agent/images/import/"
+fi
+PORT=$(free_port)
 KUBECONFIG=$T/kubeconfig.yaml
-K1S_RESOLV_CONF=$T/resolv.conf nx "$K1S" server --data-dir "$T/data" --https-listen-port "$PORT" \
-	--node-ip 10.99.0.1 --write-kubeconfig "$KUBECONFIG" --ready-file "$T/ready" \
-	> "$T/server.log" 2>&1 &
-server_pid=$!
-on_exit "kill $server_pid; wait $server_pid"
+nsenter --net=/run/netns/"$NS" "$K1S" server --data-dir "$T/data" --https-listen-port "$PORT" \
+	--node-ip 10.99.0.1 --node-ip fd99::1 --write-kubeconfig "$KUBECONFIG" --ready-file "$T/ready" \
+	--agent-arg=--runc-root="$T/runc" --agent-arg=--cgroup-parent=/$CG \
+	--agent-arg=--resolv-conf="$T/resolv.conf" > "$T/server.log" 2>&1 &
+server_pid=$!	# nsenter execs k1s: this is the server
+on_exit "kill $server_pid; wait $server_pid; for p in \$(pgrep -f 'k1s agent .*--data-dir $T/data/agent'); do kill -9 \$p; done"
 on_exit "[ \$_failed = 0 ] || { echo '# server log (dns lines):'; grep -i dns '$T/server.log' | tail -n 20 | sed 's/^/# /'; }"
 if ! poll 20 test -f "$T/ready"; then
 	not_ok "server starts" "$(tail -n 5 "$T/server.log" | tr '\n' ' ')"
@@ -162,6 +182,41 @@ kc -n other create service clusterip api --tcp=443:8443 >/dev/null
 check "a service in another namespace" poll 10 eval \
 	"q 10.43.0.10 api.other.svc.cluster.local A | grep -q '^NOERROR A:10.43.'"
 
+
+# a busybox pod resolving through its resolv.conf (ClusterFirst -> 10.43.0.10)
+if [ -f "$T/data/agent/images/import/busybox.tar" ]; then
+	node=$(kc get nodes -o jsonpath='{.items[0].metadata.name}')
+	cat > "$T/pod.yaml" <<Y
+apiVersion: v1
+kind: Pod
+metadata: {name: resolver}
+spec:
+  nodeName: $node
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: k1s.local/busybox:test
+    command: [sh, -c, "cat /etc/resolv.conf; for n in kubernetes.default api.other; do ping -c1 -W1 \$n; done;
+      nslookup -type=AAAA kube-dns.kube-system.svc.cluster.local; nslookup www.example.com; exit 0"]
+Y
+	kc apply -f "$T/pod.yaml" >/dev/null
+	phase() { kc get pod resolver -o jsonpath='{.status.phase}'; }
+	logs() { cat "$T"/data/agent/logs/pods/default_resolver_*/c/0.log 2>/dev/null; }
+	api=$(kc -n other get svc api -o jsonpath='{.spec.clusterIP}')
+	check "a busybox pod runs its lookups" poll 40 eval '[ "$(phase)" = Succeeded ]'
+	check "its resolv.conf names 10.43.0.10 with the search path" eval \
+		"logs | grep -q 'nameserver 10.43.0.10' && logs | grep -q 'search default.svc.cluster.local svc.cluster.local cluster.local'"
+	check "the pod resolves kubernetes.default through the search path" eval "logs | grep -q 'PING kubernetes.default (10.43.0.1)'"
+	check "... and a service of another namespace as svc.ns" eval "logs | grep -qF 'PING api.other ($api)'"
+	check "... the AAAA of kube-dns (fd43::a)" eval "logs | grep -q 'Address: fd43::a'"
+	check "... and an outside name, forwarded to the upstream" eval "logs | grep -q 'Address: 192.0.2.7'"
+	[ "$_failed" = 0 ] || logs | tail -n 20 | sed 's/^/# /'
+else
+	ok "pod resolution # skip: needs runc, /bin/busybox and the test images"
+fi
+
 kill "$server_pid"
-if poll 15 sh -c "! kill -0 $server_pid 2>/dev/null"; then ok "server and agent stop"; else not_ok "server and agent stop"; fi
+check "server and agent stop" poll 15 eval \
+	"! kill -0 $server_pid 2>/dev/null && ! pgrep -f 'k1s agent .*--data-dir $T/data/agent'"
 exit $_failed

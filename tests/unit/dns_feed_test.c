@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <sys/socket.h>
 
+#include <cjson/cJSON.h>
+
 #include "dns/dns_int.h"
 #include "lib/util.h"
 #include "tests/unit/dns_testlib.h"
