@@ -229,8 +229,8 @@ const struct cJSON *dns_feed_service(const struct dns_feed *f, const char *ns,
 				     const char *name);
 /* Events applied so far (tests, metrics). */
 uint64_t dns_feed_events(const struct dns_feed *f);
-/* Stops the informers (no more zone changes) and frees f. Must run before
- * the client is freed. */
+/* Stops the informers (no more zone changes) and frees f (the last bytes
+ * in a close callback of the loop). Must run before the client is freed. */
 void dns_feed_free(struct dns_feed *f);
 
 #endif

@@ -5,8 +5,15 @@
  * EndpointSlices are merged per service: the feed keeps an index
  * "ns/service" -> names of its slices, and a slice event re-reads just the
  * slices of its service from the informer's store.
+ *
+ * Memory: the records live in the zone, so the informers keep only what
+ * they must (the `trim` option): the key and resourceVersion of Services
+ * and Pods, the DNS fields of EndpointSlices.
  */
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +40,8 @@ struct dns_feed {
 	struct dns_endpoint *eps;	/* scratch for one service's merge */
 	size_t eps_alloc;
 	uint64_t events;
+	bool trimmed;			/* malloc_trim after the first lists */
+	uv_timer_t timer;		/* runs it; the feed is freed once it closed */
 };
 
 /* ---- decoding (JSON -> the zone's structs) ---- */
@@ -219,6 +228,58 @@ static void apply_endpoints(struct dns_feed *f, const char *ns, const char *svc)
 		log_warn("dns: endpoints of '%s/%s' not served: %s", ns, svc, strerror(-r));
 }
 
+/* ---- trimming what the informers keep (the callbacks saw it all) ---- */
+
+/* Deletes every member of o whose name is not in keep (NULL-ended). */
+static void keep_only(cJSON *o, const char *const *keep)
+{
+	cJSON *it = o ? o->child : NULL, *next;
+
+	for (; it; it = next) {
+		size_t i = 0;
+
+		next = it->next;
+		while (keep[i] && strcmp(keep[i], it->string))
+			i++;
+		if (!keep[i])
+			cJSON_Delete(cJSON_DetachItemViaPointer(o, it));
+	}
+}
+
+static const char *const meta_keys[] = { "name", "namespace", "resourceVersion", NULL };
+
+/* Services and Pods: only the key and resourceVersion stay (their records
+ * live in the zone), except kube-dns, whose clusterIPs the agent reads. */
+static void trim_meta(cJSON *obj, void *ud)
+{
+	static const char *const top[] = { "metadata", NULL };
+	(void)ud;
+	if (!strcmp(meta_str(obj, "namespace"), "kube-system") && !strcmp(meta_str(obj, "name"), "kube-dns"))
+		return;
+	keep_only(obj, top);
+	keep_only(json_get(obj, "metadata"), meta_keys);
+}
+
+/* EndpointSlices: what dns_slice_decode() and the index read, because a
+ * slice event re-merges its siblings from the store. */
+static void trim_slice(cJSON *obj, void *ud)
+{
+	static const char *const top[] = { "metadata", "addressType", "endpoints", NULL };
+	static const char *const meta[] = { "name", "namespace", "resourceVersion", "labels", NULL };
+	static const char *const ep[] = { "addresses", "conditions", "hostname", "nodeName", NULL };
+	static const char *const cond[] = { "ready", NULL };
+	cJSON *m = json_get(obj, "metadata"), *labels = json_get(m, "labels"), *it;
+
+	(void)ud;
+	keep_only(obj, top);
+	keep_only(m, meta);
+	keep_only(labels, (const char *const[]){ SLICE_LABEL, NULL });
+	cJSON_ArrayForEach(it, json_get(obj, "endpoints")) {
+		keep_only(it, ep);
+		keep_only(json_get(it, "conditions"), cond);
+	}
+}
+
 /* ---- informer callbacks ---- */
 
 static void svc_set(struct api_informer *inf, const cJSON *obj, void *ud)
@@ -329,29 +390,53 @@ static void pod_delete(struct api_informer *inf, const cJSON *obj, void *ud)
 	dns_zone_remove_pod(f->z, meta_str(obj, "namespace"), meta_str(obj, "name"));
 }
 
+static void trim_heap(uv_timer_t *t)
+{
+	(void)t;
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
+/* A first list of many objects leaves megabytes of freed response and
+ * parse buffers that glibc keeps; give them back once. */
+static void synced(struct api_informer *inf, void *ud)
+{
+	struct dns_feed *f = ud;
+
+	(void)inf;
+	if (f->trimmed || !dns_feed_synced(f))
+		return;
+	f->trimmed = true;
+	/* after this turn: the HTTP layer frees the list body on return */
+	uv_timer_start(&f->timer, trim_heap, 0, 0);
+}
+
 int dns_feed_start(struct api_client *c, struct dns_zone *z, bool pods, struct dns_feed **out)
 {
 	struct dns_feed *f = xcalloc(1, sizeof(*f));
 	struct api_informer_opts o = {
 		.path = "/api/v1/services", .on_add = svc_set, .on_update = svc_update,
-		.on_delete = svc_delete, .ud = f,
+		.on_delete = svc_delete, .trim = trim_meta, .on_synced = synced, .ud = f,
 	};
 	int r;
 
 	f->z = z;
+	uv_timer_init(api_client_loop(c), &f->timer);
+	f->timer.data = f;
 	r = api_informer_start(c, &o, &f->svcs);
 	if (!r) {
 		o = (struct api_informer_opts){
 			.path = "/apis/discovery.k8s.io/v1/endpointslices",
 			.on_add = slice_add, .on_update = slice_update, .on_delete = slice_delete,
-			.ud = f,
+			.trim = trim_slice, .on_synced = synced, .ud = f,
 		};
 		r = api_informer_start(c, &o, &f->slices);
 	}
 	if (!r && pods) {
 		o = (struct api_informer_opts){
 			.path = "/api/v1/pods", .on_add = pod_set, .on_update = pod_update,
-			.on_delete = pod_delete, .ud = f,
+			.on_delete = pod_delete, .trim = trim_meta, .on_synced = synced, .ud = f,
 		};
 		r = api_informer_start(c, &o, &f->pods);
 	}
@@ -379,6 +464,11 @@ uint64_t dns_feed_events(const struct dns_feed *f)
 	return f->events;
 }
 
+static void feed_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
 void dns_feed_free(struct dns_feed *f)
 {
 	if (!f)
@@ -399,5 +489,5 @@ void dns_feed_free(struct dns_feed *f)
 		}
 	dns__hmap_release(&f->idx);
 	free(f->eps);
-	free(f);
+	uv_close((uv_handle_t *)&f->timer, feed_closed);
 }
