@@ -23,6 +23,10 @@ if [ "$(id -u)" -ne 0 ] || ! ip netns list >/dev/null 2>&1; then
 	ok "dns-cluster # skip: needs root and ip netns"
 	exit 0
 fi
+expect_fail "server rejects a --cluster-dns outside the service CIDR" 2 \
+	"$K1S" server --cluster-dns 1.2.3.4 --data-dir /nonexistent/k1s
+expect_fail "agent rejects a malformed --cluster-dns" 1 \
+	"$K1S" agent --kubeconfig /nonexistent --cluster-dns 10.43.0.10,10.43.0.11
 NS=k1s-t-dns$$
 CG=k1s-t-dns$$
 tmpdir T
