@@ -58,7 +58,7 @@ poll 10 test -s "$T/upstream.port" || not_ok "fake upstream starts"
 printf 'nameserver 10.43.0.10\nnameserver 192.0.2.53\n' > "$T/resolv.conf"
 
 mkdir -p "$T/data/agent/images/import"
-if [ -n "${DNS_POD_TEST:-1}" ] && command -v runc >/dev/null && [ -x /bin/busybox ] &&
+if [ "${DNS_POD_TEST:-1}" != 0 ] && command -v runc >/dev/null && [ -x /bin/busybox ] &&
 	bash tests/images/build.sh "$T/img" >/dev/null 2>&1; then
 	cp "$T/img/busybox.tar" "$T/data/agent/images/import/"
 fi
