@@ -96,7 +96,8 @@ int cmd_server(int argc, char **argv)
 		snprintf(domain_arg, sizeof(domain_arg), "--cluster-domain=%s", c.cluster_domain);
 		extra[n_extra++] = domain_arg;
 	}
-	extra[n_extra++] = dns_arg;
+	if (*dns)
+		extra[n_extra++] = dns_arg;
 	for (size_t i = 0; i < agent_args.n && n_extra < AGENT_MAX_EXTRA_ARGS; i++)
 		extra[n_extra++] = agent_args.v[i];
 	pid_t agent = c.disable_agent ? -1 :

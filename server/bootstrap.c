@@ -233,10 +233,13 @@ int server_cluster_dns(const struct server_config *c, char *out, size_t len)
 	size_t n = 0, m = 0;
 	int ret = 0;
 
+	out[0] = 0;
 	for (tok = strtok_r(dup, ",", &save); tok && n < 2; tok = strtok_r(NULL, ",", &save))
 		if (inet_prefix_parse(tok, INET_PREFIX_STRICT, &cidr[n++]))
 			ret = -EINVAL;
 	free(dup);
+	if (ret)	/* services_init() reports a bad --service-cidr */
+		return c->cluster_dns ? -EINVAL : 0;
 	if (c->cluster_dns && !strcmp(c->cluster_dns, "none")) {
 		snprintf(out, len, "none");
 		return 0;
@@ -288,7 +291,7 @@ static void kube_dns_service(struct apiserver *s)
 	cJSON *svc, *m, *spec, *l, *ips, *fams, *ports;
 	char *dup, *save = NULL, *tok;
 
-	if (!dns || !strcmp(dns, "none") ||
+	if (!dns || !*dns || !strcmp(dns, "none") ||
 	    exists(s, registry_find("", "v1", "services"), "kube-system", "kube-dns"))
 		return;
 	svc = cJSON_CreateObject();

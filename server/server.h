@@ -42,7 +42,8 @@ struct server_config {
 void server_config_init(struct server_config *c);
 /* The cluster DNS addresses, comma-separated: c->cluster_dns when set
  * (checked: one address per family, each inside the --service-cidr of its
- * family), else the 10th address of each service CIDR. 0 or -EINVAL. */
+ * family), else the 10th address of each service CIDR ("" when the
+ * --service-cidr itself is bad: server_run() reports that). 0 or -EINVAL. */
 int server_cluster_dns(const struct server_config *c, char *out, size_t len);
 /* Runs the server until asked to stop; returns the exit status. */
 int server_run(const struct server_config *c);
