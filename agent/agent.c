@@ -2,6 +2,7 @@
  * agent/agent.c - the agent's configuration, lifecycle, its own loop for
  * `k1s agent`, and the supervisor that runs it beside `k1s server`.
  */
+#include "dns_run.h"
 #include "node.h"
 #include "pod.h"
 #include "proxy_run.h"
@@ -150,7 +151,7 @@ int agent_new(const struct agent_config *cfg, struct agent **out, char **err)
 		goto fail;
 	}
 	if (check_ips(a, err) || check_labels_taints(cfg, err) || overlay__check(cfg, err) ||
-	    node__eviction_parse(cfg->eviction_hard, &a->ev, err))
+	    node__eviction_parse(cfg->eviction_hard, &a->ev, err) || agent__dns_check(cfg, err))
 		goto fail;
 	default_ip(a);
 	ret = mkdir_p(cfg->data_dir, 0700);
@@ -217,7 +218,9 @@ int agent_start(struct agent *a, uv_loop_t *loop, char **err)
 	r = overlay__start(loop, a->api, &a->cfg, a->node_name, a->ip, a->n_ip, &a->overlay, err);
 	if (!r && a->pods)
 		overlay__on_mtu(a->overlay, on_pod_mtu, a->pods);
-	return r;
+	if (r)
+		return r;
+	return agent__dns_start(a, err);
 }
 
 static void handle_gone(struct agent *a)
@@ -244,6 +247,7 @@ void agent_stop(struct agent *a, void (*done)(void *data), void *data)
 	a->done_data = data;
 	agent__renew_stop(a->renew);
 	a->renew = NULL;
+	agent__dns_stop(a);
 	if (a->pods && a->open_handles) {
 		a->open_handles++;
 		pod_manager_stop(a->pods, on_pods_stopped, a);

@@ -82,6 +82,9 @@ struct agent_config {
 	int64_t vxlan_vni;		/* 0: NET_OVERLAY_VNI (1) */
 	int64_t vxlan_port;		/* 0: NET_VXLAN_PORT (8472) */
 	int64_t network_resync_ms;	/* 0: OVERLAY_RESYNC_MS (tests lower it) */
+	/* cluster DNS (agent/dns_run.h); it also answers on cluster_dns */
+	const char *resolv_conf;	/* DNS upstreams; NULL: /etc/resolv.conf */
+	bool disable_dns;		/* no node-local cluster DNS */
 };
 
 /* Fills defaults (all zero/NULL except data_dir and eviction_hard). */

@@ -84,6 +84,7 @@ struct agent {
 	struct renew *renew;		/* certificate renewal (renew.c), joined agents only */
 	struct overlay *overlay;	/* agent/overlay.h; NULL with backend none */
 	int open_handles;
+	struct agent_dns *dns;		/* node-local cluster DNS (dns_run.c) */
 	void (*done)(void *data);
 	void *done_data;
 	struct prun *proxy;		/* the service proxy (agent/proxy_run.c), or NULL */

@@ -19,7 +19,7 @@ int cmd_server(int argc, char **argv)
 	struct server_config c;
 	const char *config_file = NULL;
 	bool disable_proxy = false;
-	char **args = NULL;
+	char **args = NULL, dns[128];
 	int nargs, r;
 
 	struct flag_list agent_args = { 0 };
@@ -42,6 +42,8 @@ int cmd_server(int argc, char **argv)
 		{ "node-cidr-mask-size-ipv4", FLAG_INT, &c.node_cidr_mask_v4, "Prefix length of each node's IPv4 pod CIDR (default 24)", NULL },
 		{ "node-cidr-mask-size-ipv6", FLAG_INT, &c.node_cidr_mask_v6, "Prefix length of each node's IPv6 pod CIDR (default 64)", NULL },
 		{ "service-cidr", FLAG_STR, &c.service_cidr, "Service CIDRs (default 10.43.0.0/16,fd43::/112)", NULL },
+		{ "cluster-dns", FLAG_STR, &c.cluster_dns, "Cluster DNS service IPs, one per family (default: the 10th address of each --service-cidr, 10.43.0.10,fd43::a)", "K1S_CLUSTER_DNS" },
+		{ "cluster-domain", FLAG_STR, &c.cluster_domain, "Cluster domain (default cluster.local)", "K1S_CLUSTER_DOMAIN" },
 		{ "history-events", FLAG_INT, &c.history_events, "Revisions of history kept for watches and paged lists (default 10000)", NULL },
 		{ "history-seconds", FLAG_INT, &c.history_seconds, "Age of history kept for watches and paged lists (default 300)", NULL },
 		{ "service-node-port-range", FLAG_STR, &c.node_port_range, "Port range for NodePort services (default 30000-32767)", NULL },
@@ -100,21 +102,25 @@ int cmd_server(int argc, char **argv)
 		setenv("K1S_DISABLE_PROXY", "1", 1);
 	if (c.cluster_cidr)
 		setenv("K1S_CLUSTER_CIDR", c.cluster_cidr, 1);
-	/* embedded agent: a supervised `k1s agent` child (agent/node_embedded.c) */
-	/* the cluster DNS is the 10th address of the first service CIDR */
-	char dns_arg[64 + INET_ADDR_STRLEN] = "--cluster-dns=10.43.0.10";
-	const char *extra[AGENT_MAX_EXTRA_ARGS + 1];
-	size_t n_extra = 0;
-	{
-		char first[INET_PREFIX_STRLEN], ip[INET_ADDR_STRLEN];
-		struct inet_prefix svc;
-		struct inet_addr a;
-
-		snprintf(first, sizeof(first), "%.*s", (int)strcspn(c.service_cidr, ","), c.service_cidr);
-		if (!inet_prefix_parse(first, INET_PREFIX_STRICT, &svc) && !inet_prefix_nth(&svc, 10, &a))
-			snprintf(dns_arg, sizeof(dns_arg), "--cluster-dns=%s", inet_addr_format(&a, ip));
+	if (server_cluster_dns(&c, dns, sizeof(dns))) {
+		fprintf(stderr, "error: server: invalid --cluster-dns or --service-cidr\n");
+		return 2;
 	}
-	extra[n_extra++] = dns_arg;
+	c.cluster_dns = dns;
+	/* embedded agent: a supervised `k1s agent` child (agent/node_embedded.c) */
+	/* pods' resolv.conf names the first cluster DNS address; the agent's
+	 * DNS serves every family of the kube-dns Service (docs/dns.md) */
+	char dns_arg[64 + INET_ADDR_STRLEN], domain_arg[300];
+	const char *extra[AGENT_MAX_EXTRA_ARGS + 2];
+	size_t n_extra = 0;
+
+	snprintf(dns_arg, sizeof(dns_arg), "--cluster-dns=%.*s", (int)strcspn(dns, ","), dns);
+	if (c.cluster_domain) {
+		snprintf(domain_arg, sizeof(domain_arg), "--cluster-domain=%s", c.cluster_domain);
+		extra[n_extra++] = domain_arg;
+	}
+	if (*dns)
+		extra[n_extra++] = dns_arg;
 	for (size_t i = 0; i < agent_args.n && n_extra < AGENT_MAX_EXTRA_ARGS; i++)
 		extra[n_extra++] = agent_args.v[i];
 	pid_t agent = c.disable_agent ? -1 :

@@ -191,4 +191,46 @@ void dns_server_flush_cache(struct dns_server *s);
  * callbacks. */
 void dns_server_close(struct dns_server *s);
 
+/* ---- the zone fed from the API (feed.c) ----
+ *
+ * Informers (lib/apiclient.h) on Services, EndpointSlices and optionally
+ * Pods keep a zone current: each event sets or removes the records of that
+ * one object (a slice event re-merges only the slices of its service).
+ * Objects that cannot be served (a limit exceeded, a name that is not a DNS
+ * label) are logged and left out; a Service without a clusterIP yet is
+ * left out until it gets one.
+ */
+struct cJSON;
+struct api_client;
+struct dns_feed;
+
+/* Decodes a v1 Service. Strings point into obj (valid while it lives), the
+ * named ports go to ports. -ENOENT when it has no clusterIP yet, -EINVAL
+ * when malformed or over a limit. */
+int dns_service_decode(const struct cJSON *obj, struct dns_service *out,
+		       struct dns_port ports[DNS_MAX_PORTS]);
+/* Appends the endpoints of a discovery.k8s.io/v1 EndpointSlice to *eps
+ * (*n used, *alloc allocated; grown with xrealloc; strings point into
+ * slice). FQDN slices add nothing. -E2BIG beyond DNS_MAX_ENDPOINTS. */
+int dns_slice_decode(const struct cJSON *slice, struct dns_endpoint **eps,
+		     size_t *n, size_t *alloc);
+/* The IPs a pod answers for (none for hostNetwork pods and finished ones). */
+int dns_pod_decode(const struct cJSON *pod, struct dns_addr ips[DNS_MAX_IPS], size_t *n);
+
+/* Starts the informers on c (pods: also a Pod informer, for pod PTRs and
+ * verified pod records) feeding z, which must outlive the feed. 0 or
+ * -errno. */
+int dns_feed_start(struct api_client *c, struct dns_zone *z, bool pods,
+		   struct dns_feed **out);
+/* True once every informer completed its first list. */
+bool dns_feed_synced(const struct dns_feed *f);
+/* A Service from the feed's informer store (owned by it), or NULL. */
+const struct cJSON *dns_feed_service(const struct dns_feed *f, const char *ns,
+				     const char *name);
+/* Events applied so far (tests, metrics). */
+uint64_t dns_feed_events(const struct dns_feed *f);
+/* Stops the informers (no more zone changes) and frees f (the last bytes
+ * in a close callback of the loop). Must run before the client is freed. */
+void dns_feed_free(struct dns_feed *f);
+
 #endif

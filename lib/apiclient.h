@@ -154,6 +154,13 @@ struct api_informer_opts {
 	void (*on_update)(struct api_informer *inf, const cJSON *old,
 			  const cJSON *obj, void *ud);
 	void (*on_delete)(struct api_informer *inf, const cJSON *obj, void *ud);
+	/* Optional, like client-go's transform but after the callbacks: called
+	 * on each added or updated object once on_add/on_update saw it whole,
+	 * to drop (in place) what need not stay in the store. It must keep
+	 * metadata.name, .namespace and .resourceVersion. The `old` object of
+	 * on_update, the object of on_delete and api_informer_get() are then
+	 * the trimmed ones. Saves memory for large collections. */
+	void (*trim)(cJSON *obj, void *ud);
 	/* After each completed (re-)list has been applied. */
 	void (*on_synced)(struct api_informer *inf, void *ud);
 	void *ud;

@@ -242,6 +242,8 @@ static void apply_upsert(struct api_informer *inf, cJSON *obj)
 			inf->o.on_update(inf, old, obj, inf->o.ud);
 		cJSON_Delete(old);
 	}
+	if (inf->o.trim)
+		inf->o.trim(obj, inf->o.ud);
 }
 
 static void apply_delete(struct api_informer *inf, const cJSON *obj)

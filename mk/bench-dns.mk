@@ -8,3 +8,7 @@ bench: $(BUILD)/dns-bench $(BUILD)/dns-serve
 # tests/fuzz/dns_fuzz.c includes dns/*.c (mk/fuzz.mk builds lib/ server/
 # store/ only): rebuild it when they change.
 $(BUILD)/fuzz/dns_fuzz: $(wildcard dns/*.c dns/*.h)
+# bench/dns/cluster.sh: the DNS fed from a real API server (RSS, update latency)
+$(BUILD)/dns-feed-bench: $(BUILD)/obj/bench/dns/feed_bench.o $(BUILD)/libk1s.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+bench: $(BUILD)/dns-feed-bench

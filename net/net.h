@@ -150,6 +150,15 @@ struct net_vxlan {
  * bad vni or address. */
 int net_vxlan_add(struct net_ns *ns, const struct net_vxlan *v);
 
+/* Creates a dummy link (down); the name must carry the "k1s" prefix.
+ * -EEXIST when the name is taken. */
+int net_dummy_add(struct net_ns *ns, const char *name);
+/* Makes sure the dummy link name exists, is up and holds exactly addrs[0..n)
+ * (other addresses, except the IPv6 link-local, are removed). Idempotent;
+ * -EEXIST when a link of that name is not a dummy. */
+int net_dummy_ensure(struct net_ns *ns, const char *name, const struct inet_prefix *addrs,
+		     size_t n);
+
 /* ---- addresses on links ----------------------------------------------- */
 
 /* An address configured on a link. */

@@ -2,12 +2,14 @@
  * server/bootstrap.c - objects every cluster has: the namespaces default,
  * kube-system, kube-public and kube-node-lease, and a `default`
  * ServiceAccount in every namespace (made when the namespace is created, as
- * the serviceaccounts controller does upstream).
+ * the serviceaccounts controller does upstream), the `kubernetes` Service,
+ * and kube-system/kube-dns with the cluster DNS IPs.
  */
 #include "apiserver.h"
 #include "meta.h"
 #include "services.h"
 #include "storage.h"
+#include "lib/inet.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -67,6 +69,8 @@ static void create(struct apiserver *s, const char *group, const char *plural, c
 	free(val);
 	cJSON_Delete(obj);
 }
+
+static void kube_dns_service(struct apiserver *s);
 
 void api_namespace_created(struct apiserver *s, const char *ns)
 {
@@ -212,8 +216,117 @@ void api_bootstrap_objects(struct apiserver *s, void (*done)(struct apiserver *s
 		api_namespace_created(s, builtin_namespaces[i]);
 	}
 	kubernetes_service(s);
+	kube_dns_service(s);
 	if (--pending == 0 && when_done) {
 		when_done = NULL;
 		done(s);
 	}
+}
+
+/* ---- the kube-dns Service (answered by every agent, see docs/dns.md) ---- */
+
+int server_cluster_dns(const struct server_config *c, char *out, size_t len)
+{
+	struct inet_prefix cidr[2];
+	struct inet_addr ip[2];
+	char *dup = xstrdup(c->service_cidr), *save = NULL, *tok, buf[INET_ADDR_STRLEN];
+	size_t n = 0, m = 0;
+	int ret = 0;
+
+	out[0] = 0;
+	for (tok = strtok_r(dup, ",", &save); tok && n < 2; tok = strtok_r(NULL, ",", &save))
+		if (inet_prefix_parse(tok, INET_PREFIX_STRICT, &cidr[n++]))
+			ret = -EINVAL;
+	free(dup);
+	if (ret)	/* services_init() reports a bad --service-cidr */
+		return c->cluster_dns ? -EINVAL : 0;
+	if (c->cluster_dns && !strcmp(c->cluster_dns, "none")) {
+		snprintf(out, len, "none");
+		return 0;
+	}
+	if (c->cluster_dns) {
+		dup = xstrdup(c->cluster_dns);
+		save = NULL;
+		for (tok = strtok_r(dup, ",", &save); tok && !ret; tok = strtok_r(NULL, ",", &save)) {
+			bool in = false;
+
+			if (m == 2 || inet_addr_parse(tok, &ip[m]) || (m && ip[0].family == ip[1].family))
+				ret = -EINVAL;
+			for (size_t i = 0; !ret && i < n; i++)
+				in |= inet_prefix_contains(&cidr[i], &ip[m]);
+			if (!in)
+				ret = -EINVAL;
+			m++;
+		}
+		free(dup);
+	} else {
+		for (m = 0; m < n && !ret; m++)
+			ret = inet_prefix_nth(&cidr[m], 10, &ip[m]);
+	}
+	if (ret || !m)
+		return -EINVAL;
+	out[0] = 0;
+	for (size_t i = 0; i < m; i++)
+		snprintf(out + strlen(out), len - strlen(out), "%s%s", i ? "," : "",
+			 inet_addr_format(&ip[i], buf));
+	return 0;
+}
+
+static void add_port(cJSON *ports, const char *name, const char *proto, int port)
+{
+	cJSON *p = cJSON_CreateObject();
+
+	json_set_str(p, "name", name);
+	json_set_int(p, "port", port);
+	json_set_str(p, "protocol", proto);
+	json_set_int(p, "targetPort", port);
+	cJSON_AddItemToArray(ports, p);
+}
+
+/* kube-system/kube-dns as on k3s (labels, ports, the fixed clusterIPs),
+ * without a selector: each agent publishes its own EndpointSlice. */
+static void kube_dns_service(struct apiserver *s)
+{
+	const char *dns = s->cfg->cluster_dns;
+	cJSON *svc, *m, *spec, *l, *ips, *fams, *ports;
+	char *dup, *save = NULL, *tok;
+
+	if (!dns || !*dns || !strcmp(dns, "none") ||
+	    exists(s, registry_find("", "v1", "services"), "kube-system", "kube-dns"))
+		return;
+	svc = cJSON_CreateObject();
+	m = json_obj(svc, "metadata");
+	spec = json_obj(svc, "spec");
+	json_set_str(svc, "apiVersion", "v1");
+	json_set_str(svc, "kind", "Service");
+	json_set_str(m, "name", "kube-dns");
+	json_set_str(m, "namespace", "kube-system");
+	l = json_obj(m, "labels");
+	json_set_str(l, "k8s-app", "kube-dns");
+	json_set_str(l, "kubernetes.io/cluster-service", "true");
+	json_set_str(l, "kubernetes.io/name", "CoreDNS");
+	json_set_str(json_obj(m, "annotations"), "prometheus.io/port", "9153");
+	json_set_str(json_obj(m, "annotations"), "prometheus.io/scrape", "true");
+	json_set_str(spec, "type", "ClusterIP");
+	ips = cJSON_CreateArray();
+	fams = cJSON_CreateArray();
+	dup = xstrdup(dns);
+	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		cJSON_AddItemToArray(ips, cJSON_CreateString(tok));
+		cJSON_AddItemToArray(fams, cJSON_CreateString(strchr(tok, ':') ? "IPv6" : "IPv4"));
+	}
+	free(dup);
+	json_set_str(spec, "clusterIP", cJSON_GetArrayItem(ips, 0)->valuestring);
+	json_set_str(spec, "ipFamilyPolicy", cJSON_GetArraySize(ips) > 1 ? "RequireDualStack" : "SingleStack");
+	json_set(spec, "clusterIPs", ips);
+	json_set(spec, "ipFamilies", fams);
+	json_set_str(spec, "sessionAffinity", "None");
+	json_set_str(spec, "internalTrafficPolicy", "Cluster");
+	ports = cJSON_CreateArray();
+	add_port(ports, "dns", "UDP", 53);
+	add_port(ports, "dns-tcp", "TCP", 53);
+	add_port(ports, "metrics", "TCP", 9153);
+	json_set(spec, "ports", ports);
+	json_obj(json_obj(svc, "status"), "loadBalancer");
+	create(s, "", "services", "kube-system", svc);
 }

@@ -26,6 +26,8 @@ struct server_config {
 	const char *token;		/* join secret (or whole K10 token); NULL = kept/generated */
 	const char *cluster_cidr;	/* default 10.42.0.0/16,fd42::/56 */
 	const char *service_cidr;	/* default 10.43.0.0/16,fd43::/112 */
+	const char *cluster_dns;	/* kube-dns clusterIPs; NULL: server_cluster_dns() */
+	const char *cluster_domain;	/* NULL: cluster.local */
 	int64_t node_cidr_mask_v4;	/* node podCIDR prefix length, default 24 */
 	int64_t node_cidr_mask_v6;	/* ... IPv6, default 64 */
 	const char *node_port_range;	/* default 30000-32767 */
@@ -44,6 +46,11 @@ struct server_config {
 
 /* Fills the defaults. */
 void server_config_init(struct server_config *c);
+/* The cluster DNS addresses, comma-separated: c->cluster_dns when set
+ * (checked: one address per family, each inside the --service-cidr of its
+ * family), else the 10th address of each service CIDR ("" when the
+ * --service-cidr itself is bad: server_run() reports that). 0 or -EINVAL. */
+int server_cluster_dns(const struct server_config *c, char *out, size_t len);
 /* Runs the server until asked to stop; returns the exit status. */
 int server_run(const struct server_config *c);
 

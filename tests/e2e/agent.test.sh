@@ -5,6 +5,8 @@
 # --network-backend none keeps the overlay and its nftables table out of it
 # (tests/e2e/net.test.sh covers them).
 . "$(dirname "$0")/cluster.sh"
+# this suite runs in the host's network namespace: no cluster DNS link there
+export K1S_DISABLE_DNS=true
 
 tmpdir dir
 server_start "$dir" --node-monitor-grace-period 3s || { not_ok "server starts"; exit 1; }

@@ -1,0 +1,389 @@
+/*
+ * agent/dns_run.c - the node-local cluster DNS: the zone fed from the API
+ * (dns/feed.c), the dummy link holding the cluster DNS addresses (net/), the
+ * server bound on them (dns/server.c) and this node's kube-dns
+ * EndpointSlices. States: LINK (waiting for the link work) -> BIND ->
+ * PUBLISH -> SERVING; a failure goes back to LINK after a retry delay.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dns_run.h"
+#include "node.h"
+#include "dns/dns.h"
+#include "lib/json.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "net/net.h"
+
+enum dns_state { ST_LINK, ST_BIND, ST_PUBLISH, ST_SERVING, ST_STOPPED };
+
+struct agent_dns {
+	struct agent *a;
+	enum dns_state state;
+	struct inet_prefix addrs[DNS_MAX_IPS];	/* /32 and /128 */
+	char listen_s[DNS_MAX_IPS][INET_ADDR_STRLEN];
+	const char *listen[DNS_MAX_IPS + 1];
+	size_t n;
+	struct dns_zone *z;
+	struct dns_feed *feed;
+	struct dns_server *srv;
+	uv_timer_t timer;
+	uv_work_t work;
+	bool working;			/* work queued, after_work not run yet */
+	bool timer_open;
+	int link_err;			/* result of the work */
+	bool on_lo;
+	unsigned sync_waits;		/* ticks waited for the informers */		/* no dummy driver: addresses on "lo" */
+	char link_msg[NET_ERR_MAX];
+	size_t published;		/* slices acknowledged this round */
+};
+
+static const char *resolv_path(const struct agent *a)
+{
+	return a->cfg.resolv_conf ? a->cfg.resolv_conf : "/etc/resolv.conf";
+}
+
+static bool dns_off(const struct agent_config *c)
+{
+	return c->disable_dns;
+}
+
+/* "10.43.0.10,fd43::a" -> at most one address per family. */
+static int parse_addrs(const char *s, struct inet_prefix *out, size_t *n, char **err)
+{
+	char *dup = xstrdup(s), *save = NULL, *tok;
+	int ret = 0;
+
+	*n = 0;
+	for (tok = strtok_r(dup, ",", &save); tok && !ret; tok = strtok_r(NULL, ",", &save)) {
+		struct inet_prefix p = { 0 };
+
+		if (inet_addr_parse(tok, &p.addr) || *n == DNS_MAX_IPS ||
+		    (*n && out[0].addr.family == p.addr.family)) {
+			*err = xasprintf("invalid --cluster-dns '%s': want one IPv4 and/or one IPv6 address", s);
+			ret = -EINVAL;
+			break;
+		}
+		p.len = p.addr.family == AF_INET ? 32 : 128;
+		out[(*n)++] = p;
+	}
+	if (!ret && !*n) {
+		*err = xasprintf("invalid --cluster-dns '%s'", s);
+		ret = -EINVAL;
+	}
+	free(dup);
+	return ret;
+}
+
+int agent__dns_check(const struct agent_config *c, char **err)
+{
+	struct inet_prefix p[DNS_MAX_IPS];
+	size_t n;
+
+	if (dns_off(c))
+		return 0;
+	if (parse_addrs(c->cluster_dns ? c->cluster_dns : AGENT_DNS_DEFAULT, p, &n, err))
+		return -EINVAL;
+	if (c->cluster_domain && (!*c->cluster_domain || strlen(c->cluster_domain) > 200 ||
+				  strchr(c->cluster_domain, '/'))) {
+		*err = xasprintf("invalid --cluster-domain '%s'", c->cluster_domain);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- this node's kube-dns EndpointSlices ---- */
+
+static cJSON *slice_new(struct agent_dns *d, size_t i)
+{
+	struct agent *a = d->a;
+	bool v6 = d->addrs[i].addr.family == AF_INET6;
+	cJSON *o = cJSON_CreateObject(), *m = json_obj(o, "metadata"), *l, *ep, *ports, *ref, *arr;
+	char *name = xasprintf("kube-dns-%s-%s", a->node_name, v6 ? "ipv6" : "ipv4");
+	static const struct { const char *name, *proto; } pt[] = { { "dns", "UDP" }, { "dns-tcp", "TCP" } };
+
+	json_set_str(o, "apiVersion", "discovery.k8s.io/v1");
+	json_set_str(o, "kind", "EndpointSlice");
+	json_set_str(m, "name", name);
+	json_set_str(m, "namespace", "kube-system");
+	l = json_obj(m, "labels");
+	json_set_str(l, "kubernetes.io/service-name", "kube-dns");
+	json_set_str(l, "endpointslice.kubernetes.io/managed-by", "agent.k1s.io");
+	ref = cJSON_CreateObject();
+	json_set_str(ref, "apiVersion", "v1");
+	json_set_str(ref, "kind", "Node");
+	json_set_str(ref, "name", a->node_name);
+	json_set_str(ref, "uid", a->uid);
+	arr = cJSON_CreateArray();
+	cJSON_AddItemToArray(arr, ref);
+	json_set(m, "ownerReferences", arr);
+	json_set_str(o, "addressType", v6 ? "IPv6" : "IPv4");
+	ep = cJSON_CreateObject();
+	json_set(ep, "addresses", cJSON_CreateStringArray((const char *[]){ d->listen_s[i] }, 1));
+	json_set_bool(json_obj(ep, "conditions"), "ready", true);
+	json_set_bool(json_obj(ep, "conditions"), "serving", true);
+	json_set_bool(json_obj(ep, "conditions"), "terminating", false);
+	json_set_str(ep, "nodeName", a->node_name);
+	arr = cJSON_CreateArray();
+	cJSON_AddItemToArray(arr, ep);
+	json_set(o, "endpoints", arr);
+	ports = cJSON_CreateArray();
+	for (size_t k = 0; k < ARRAY_SIZE(pt); k++) {
+		cJSON *p = cJSON_CreateObject();
+		json_set_str(p, "name", pt[k].name);
+		json_set_int(p, "port", 53);
+		json_set_str(p, "protocol", pt[k].proto);
+		cJSON_AddItemToArray(ports, p);
+	}
+	json_set(o, "ports", ports);
+	free(name);
+	return o;
+}
+
+static void arm(struct agent_dns *d, uint64_t ms);
+
+/* Adds the kube-dns Service's clusterIPs of families --cluster-dns lacks
+ * (the server passes only the first one to its embedded agent). */
+static void add_service_addrs(struct agent_dns *d)
+{
+	const cJSON *svc = dns_feed_service(d->feed, "kube-system", "kube-dns"), *it;
+
+	cJSON_ArrayForEach(it, json_get(json_get(svc, "spec"), "clusterIPs")) {
+		struct inet_prefix p = { 0 };
+		bool have = false;
+
+		if (d->n == DNS_MAX_IPS || !cJSON_IsString(it) || inet_addr_parse(it->valuestring, &p.addr))
+			continue;
+		for (size_t i = 0; i < d->n; i++)
+			have |= d->addrs[i].addr.family == p.addr.family;
+		if (have)
+			continue;
+		p.len = p.addr.family == AF_INET ? 32 : 128;
+		d->addrs[d->n] = p;
+		inet_addr_format(&p.addr, d->listen_s[d->n]);
+		d->listen[d->n] = d->listen_s[d->n];
+		d->n++;
+	}
+}
+
+struct pub_req {
+	struct agent_dns *d;
+	size_t i;
+	bool patched;
+};
+
+static void published(struct api_result *res, void *ud)
+{
+	struct pub_req *p = ud;
+	struct agent_dns *d = p->d;
+	cJSON *o;
+	char *path;
+
+	if (!p->patched && res->code == 409) {
+		/* exists (agent restart): bring it up to date */
+		o = slice_new(d, p->i);
+		path = api_path("discovery.k8s.io/v1", "endpointslices", "kube-system",
+				json_get_str(json_get(o, "metadata"), "name", ""), NULL);
+		p->patched = true;
+		api_patch(d->a->api, path, API_PATCH_MERGE, o, published, p);
+		free(path);
+		cJSON_Delete(o);
+		return;
+	}
+	free(p);
+	if (d->state != ST_PUBLISH)
+		return;
+	if (!api_result_ok(res)) {
+		log_warn("dns: cannot publish the kube-dns EndpointSlice: %s",
+			 res->err ? strerror(-res->err) : res->status.message);
+		arm(d, AGENT_DNS_RETRY_MS);
+		return;
+	}
+	if (++d->published == d->n) {
+		d->state = ST_SERVING;
+		log_info("dns: kube-dns EndpointSlices of node '%s' published", d->a->node_name);
+	}
+}
+
+static void publish(struct agent_dns *d)
+{
+	char *path = api_path("discovery.k8s.io/v1", "endpointslices", "kube-system", NULL, NULL);
+
+	d->published = 0;
+	for (size_t i = 0; i < d->n; i++) {
+		struct pub_req *p = xcalloc(1, sizeof(*p));
+		cJSON *o = slice_new(d, i);
+
+		p->d = d;
+		p->i = i;
+		if (api_create(d->a->api, path, o, published, p))
+			free(p);
+		cJSON_Delete(o);
+	}
+	free(path);
+}
+
+/* ---- the link (off the loop) and the server ---- */
+
+static void link_work(uv_work_t *w)
+{
+	struct agent_dns *d = container_of(w, struct agent_dns, work);
+	struct net_ns ns = { 0 };
+
+	d->link_msg[0] = 0;
+	d->link_err = net_ns_open(&ns, NULL);
+	if (!d->link_err)
+		d->link_err = net_dummy_ensure(&ns, AGENT_DNS_LINK, d->addrs, d->n);
+	if (d->link_err == -EOPNOTSUPP) {
+		/* a kernel without the dummy driver: loopback holds them */
+		d->link_err = 0;
+		for (size_t i = 0; i < d->n && !d->link_err; i++) {
+			d->link_err = net_addr_add(&ns, "lo", &d->addrs[i]);
+			if (d->link_err == -EEXIST)
+				d->link_err = 0;
+		}
+		d->on_lo = true;
+	}
+	if (d->link_err)
+		snprintf(d->link_msg, sizeof(d->link_msg), "%s", net_ns_error(&ns));
+	net_ns_release(&ns);
+}
+
+static void bind_server(struct agent_dns *d)
+{
+	struct dns_server_config cfg = {
+		.listen = d->listen, .default_port = 53,
+		.resolv_conf = resolv_path(d->a),
+	};
+	int r = dns_server_start(d->a->loop, d->z, &cfg, &d->srv);
+
+	if (r) {
+		log_warn("dns: cannot serve on %s: %s; retrying", d->listen_s[0], uv_strerror(r));
+		d->srv = NULL;
+		d->state = ST_LINK;
+		arm(d, AGENT_DNS_RETRY_MS);
+		return;
+	}
+	log_info("dns: serving cluster DNS on %s%s%s (upstream from '%s')", d->listen_s[0],
+		 d->n > 1 ? " and " : "", d->n > 1 ? d->listen_s[1] : "", cfg.resolv_conf);
+	d->state = ST_PUBLISH;
+	arm(d, 0);
+}
+
+static void free_if_done(struct agent_dns *d)
+{
+	if (d->state == ST_STOPPED && !d->working && !d->timer_open)
+		free(d);
+}
+
+static void link_done(uv_work_t *w, int status)
+{
+	struct agent_dns *d = container_of(w, struct agent_dns, work);
+
+	d->working = false;
+	if (d->state == ST_STOPPED) {
+		free_if_done(d);
+		return;
+	}
+	if (status || d->link_err) {
+		log_warn("dns: cannot set up link '%s': %s; retrying", AGENT_DNS_LINK,
+			 d->link_msg[0] ? d->link_msg : strerror(-d->link_err));
+		arm(d, AGENT_DNS_RETRY_MS);
+		return;
+	}
+	if (d->on_lo)
+		log_warn("dns: the kernel has no dummy links; cluster DNS addresses are on 'lo'");
+	d->state = ST_BIND;
+	bind_server(d);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	struct agent_dns *d = t->data;
+
+	switch (d->state) {
+	case ST_LINK:
+		if (!dns_feed_synced(d->feed) && d->sync_waits++ < AGENT_DNS_SYNC_WAITS) {
+			arm(d, 100);
+			break;
+		}
+		add_service_addrs(d);
+		d->working = true;
+		uv_queue_work(d->a->loop, &d->work, link_work, link_done);
+		break;
+	case ST_PUBLISH:
+		if (!d->a->uid) {	/* the Node is not registered yet */
+			arm(d, 500);
+			break;
+		}
+		publish(d);
+		break;
+	default:
+		break;
+	}
+}
+
+static void arm(struct agent_dns *d, uint64_t ms)
+{
+	if (d->state != ST_STOPPED)
+		uv_timer_start(&d->timer, on_timer, ms, 0);
+}
+
+int agent__dns_start(struct agent *a, char **err)
+{
+	struct agent_dns *d;
+	int r;
+
+	if (dns_off(&a->cfg))
+		return 0;
+	d = xcalloc(1, sizeof(*d));
+	d->a = a;
+	if (parse_addrs(a->cfg.cluster_dns ? a->cfg.cluster_dns : AGENT_DNS_DEFAULT, d->addrs, &d->n, err)) {
+		free(d);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < d->n; i++) {
+		inet_addr_format(&d->addrs[i].addr, d->listen_s[i]);
+		d->listen[i] = d->listen_s[i];
+	}
+	d->z = dns_zone_new(a->cfg.cluster_domain);
+	r = dns_feed_start(a->api, d->z, true, &d->feed);
+	if (r) {
+		*err = xasprintf("cannot start the DNS informers: %s", strerror(-r));
+		dns_zone_free(d->z);
+		free(d);
+		return r;
+	}
+	uv_timer_init(a->loop, &d->timer);
+	d->timer.data = d;
+	d->timer_open = true;
+	a->dns = d;
+	arm(d, 0);
+	return 0;
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+	struct agent_dns *d = h->data;
+
+	d->timer_open = false;
+	free_if_done(d);
+}
+
+void agent__dns_stop(struct agent *a)
+{
+	struct agent_dns *d = a->dns;
+
+	if (!d)
+		return;
+	a->dns = NULL;
+	d->state = ST_STOPPED;
+	dns_feed_free(d->feed);		/* before the API client goes */
+	if (d->srv)
+		dns_server_close(d->srv);
+	dns_zone_free(d->z);		/* the server no longer reads it */
+	uv_close((uv_handle_t *)&d->timer, timer_closed);
+}
