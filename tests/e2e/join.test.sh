@@ -34,7 +34,7 @@ AGENTS=()
 agent() { # NAME DATA-DIR [FLAGS...]: start an agent in the background
 	local name=$1 dir=$2; shift 2
 	nsenter --net=/run/netns/"$NS" "$K1S" agent --server "$URL" --data-dir "$dir" --node-name "$name" \
-		--lease-renew-interval 1000 --disable-pods "$@" > "$dir.log" 2>&1 &
+		--lease-renew-interval 1000 --disable-pods --disable-dns --network-backend none "$@" > "$dir.log" 2>&1 &
 	AGENTS+=($!)
 	on_exit "kill -9 $!"
 }
