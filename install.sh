@@ -107,12 +107,18 @@ install_binary() {
 	case "${INSTALL_K1S_SKIP_DOWNLOAD:-}" in
 	true|1|yes)
 		here=$(dirname "$0")
-		for f in "$here/build/k1s-static" "$here/build/k1s"; do
-			if [ -x "$f" ] && [ -f "$here/install.sh" ]; then
+		if [ -f "$here/install.sh" ]; then
+			# this checkout's build: the static binary, unless the plain one is newer
+			f=
+			[ -x "$here/build/k1s-static" ] && f=$here/build/k1s-static
+			if [ -x "$here/build/k1s" ] && { [ -z "$f" ] || [ -n "$(find "$here/build/k1s" -newer "$f")" ]; }; then
+				f=$here/build/k1s
+			fi
+			if [ -n "$f" ]; then
 				put_binary "$f"
 				return
 			fi
-		done
+		fi
 		[ -x "$BIN_DIR/k1s" ] || fatal "INSTALL_K1S_SKIP_DOWNLOAD is set but $BIN_DIR/k1s does not exist"
 		info "using $BIN_DIR/k1s"
 		;;
