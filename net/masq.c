@@ -383,6 +383,8 @@ static int masq_run(struct net_ns *ns, const struct inet_prefix *cluster, size_t
 out:
 	if (changed)
 		*changed = any && !ret;
+	if (n.b)
+		mnl_nlmsg_batch_stop(n.b);
 	if (n.sock)
 		mnl_socket_close(n.sock);
 	free(n.buf);
