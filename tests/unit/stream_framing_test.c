@@ -64,7 +64,7 @@ static const struct ws_case {
 	{ "over limit", "82fe010037fa213d", -EMSGSIZE, "" },
 	{ "64-bit top bit", "82ff800000000000000037fa213d", -EPROTO, "" },
 	{ "close then ignored", "888237fa213d3412" "818537fa213d7f9f4d5158", 0, "8:" "\x03\xe8" },
-	{ "close of 1 byte", "888137fa213d", -EPROTO, "" },
+	{ "close of 1 byte", "888137fa213d00", -EPROTO, "" },
 };
 
 static size_t unhex(const char *h, uint8_t *out)
