@@ -3,6 +3,7 @@
  * `k1s agent`, and the supervisor that runs it beside `k1s server`.
  */
 #include "node.h"
+#include "kubelet.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -26,6 +27,7 @@ void agent_config_init(struct agent_config *c)
 	memset(c, 0, sizeof(*c));
 	c->data_dir = "/var/lib/k1s/agent";
 	c->eviction_hard = AGENT_DEFAULT_EVICTION_HARD;
+	c->kubelet_port = KUBELET_PORT;
 }
 
 void agent_config_release(struct agent_config *c)
@@ -179,6 +181,7 @@ int agent_start(struct agent *a, uv_loop_t *loop, char **err)
 	a->open_handles = 3;
 	log_info("agent: node '%s', runtime %s, API %s", a->node_name, a->facts.runtime,
 		 a->cfg.kubeconfig);
+	agent__kubelet_start(a);
 	node__start(a);
 	return 0;
 }
@@ -197,6 +200,8 @@ void agent_stop(struct agent *a, void (*done)(void *data), void *data)
 
 	a->done = done;
 	a->done_data = data;
+	kubelet_stop(a->kubelet);
+	a->kubelet = NULL;
 	api_client_free(a->api);	/* cancels requests: no more callbacks */
 	a->api = NULL;
 	if (!a->open_handles) {
@@ -223,6 +228,27 @@ void agent_free(struct agent *a)
 const char *agent_node_name(const struct agent *a)
 {
 	return a->node_name;
+}
+
+/* The kubelet API; without certificates the agent runs on without it. */
+void agent__kubelet_start(struct agent *a)
+{
+	struct kubelet_config kc = {
+		.data_dir = a->cfg.data_dir,
+		.port = (int)a->cfg.kubelet_port,
+		.cert_file = a->cfg.kubelet_cert,
+		.key_file = a->cfg.kubelet_key,
+		.client_ca_file = a->cfg.kubelet_client_ca,
+	};
+	char *err = NULL;
+
+	if (a->cfg.kubelet_port <= 0)
+		return;
+	if (kubelet_start(a->loop, &kc, &a->kubelet, &err)) {
+		log_warn("agent: kubelet API not served: %s", err ? err : "error");
+		a->kubelet = NULL;
+	}
+	free(err);
 }
 
 /* ---- `k1s agent` on its own loop ---- */

@@ -57,6 +57,10 @@ struct agent_config {
 	int64_t lease_renew_ms;		/* 0: AGENT_LEASE_RENEW_MS (tests lower it) */
 	int64_t status_report_ms;	/* 0: AGENT_STATUS_REPORT_MS */
 	int64_t check_ms;		/* 0: AGENT_CHECK_MS */
+	/* kubelet API (agent/kubelet.h): port 0 disables it; files default to
+	 * <data_dir>/pki/kubelet.{crt,key} and <data_dir>/pki/client-ca.crt */
+	int64_t kubelet_port;		/* default 10250 */
+	const char *kubelet_cert, *kubelet_key, *kubelet_client_ca;
 };
 
 /* Fills defaults (all zero/NULL except data_dir and eviction_hard). */

@@ -79,10 +79,13 @@ struct agent {
 	uint64_t last_report_ms;	/* 0: never reported */
 	unsigned backoff_ms;
 	uv_timer_t lease_timer, check_timer, retry_timer;
+	struct kubelet *kubelet;		/* the kubelet API, NULL when not served */
 	int open_handles;
 	void (*done)(void *data);
 	void *done_data;
 };
 
+/* Serves the kubelet API (agent/kubelet.h) if it can (agent.c). */
+void agent__kubelet_start(struct agent *a);
 /* Starts registration (then heartbeat); timers must be initialised. */
 void node__start(struct agent *a);

@@ -28,6 +28,10 @@ int cmd_agent(int argc, char **argv)
 		{ "control-plane", FLAG_BOOL, &c.control_plane, "Label the node node-role.kubernetes.io/control-plane (set by k1s server)", NULL },
 		{ "lease-renew-interval", FLAG_INT, &c.lease_renew_ms, "Lease renew interval in ms (tests; default 10000)", NULL },
 		{ "node-status-check-interval", FLAG_INT, &c.check_ms, "Condition check interval in ms (tests; default 10000)", NULL },
+		{ "kubelet-port", FLAG_INT, &c.kubelet_port, "Port of the kubelet API, 0 disables it (default 10250)", NULL },
+		{ "kubelet-cert", FLAG_STR, &c.kubelet_cert, "Kubelet API serving certificate (default <data-dir>/pki/kubelet.crt)", NULL },
+		{ "kubelet-key", FLAG_STR, &c.kubelet_key, "Its key (default <data-dir>/pki/kubelet.key)", NULL },
+		{ "kubelet-client-ca", FLAG_STR, &c.kubelet_client_ca, "CA of accepted client certificates (default <data-dir>/pki/client-ca.crt)", NULL },
 		FLAG_END,
 	};
 

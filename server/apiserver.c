@@ -5,6 +5,7 @@
 #include "apiserver.h"
 #include "kubeconfig.h"
 #include "pki.h"
+#include "podproxy.h"
 #include "services.h"
 #include "storage.h"
 #include "controllers/controllers.h"
@@ -194,7 +195,7 @@ int server_run(const struct server_config *cfg)
 		return 1;
 	}
 	registry_init();
-	if (setup_pki(s, &pki, &tls))
+	if (setup_pki(s, &pki, &tls) || podproxy_init(s, &pki))
 		goto out;
 	if (cfg->token_auth_file) {
 		struct pki_err perr = { { 0 } };
@@ -231,6 +232,7 @@ int server_run(const struct server_config *cfg)
 out:
 	if (s->http)
 		http_server_close(s->http, NULL, NULL);
+	podproxy_release(s);
 	services_release(s);
 	storage_close(s);
 	uv_walk(s->loop, walk_close, NULL);

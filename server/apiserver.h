@@ -57,6 +57,7 @@ struct apiserver {
 	struct api_metrics metrics;
 	struct svc_state *svc;		/* service IP and port allocation (services.c) */
 	struct watch_stream *watches;	/* open watch streams (watch.c) */
+	struct http_client *kubelet_client;	/* to kubelets, as kube-apiserver (podproxy.c) */
 	uv_signal_t sigterm, sigint;
 };
 
