@@ -4,6 +4,7 @@
  */
 #include "node.h"
 #include "kubelet.h"
+#include "pod.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -175,6 +176,25 @@ int agent_start(struct agent *a, uv_loop_t *loop, char **err)
 	api_kubeconfig_release(&kc);
 	if (r)
 		return r;
+	if (!a->cfg.disable_pods) {
+		struct pod_config pc = {
+			.loop = loop, .api = a->api, .node_name = a->node_name,
+			.data_dir = a->cfg.data_dir, .node_ips = a->ip, .n_node_ips = a->n_ip,
+			.cluster_dns = a->cfg.cluster_dns, .cluster_domain = a->cfg.cluster_domain,
+			.runc_root = a->cfg.runc_root, .cgroup_parent = a->cfg.cgroup_parent,
+			.backoff_min_ms = (unsigned)a->cfg.pod_backoff_ms,
+		};
+
+		r = pod_manager_new(&pc, &a->pods, err);
+		if (r) {
+			pod_manager_free(a->pods);
+			a->pods = NULL;
+			api_client_free(a->api);
+			a->api = NULL;
+			return r;
+		}
+		pod_manager_start(a->pods);
+	}
 	uv_timer_init(loop, &a->lease_timer);
 	uv_timer_init(loop, &a->check_timer);
 	uv_timer_init(loop, &a->retry_timer);
@@ -186,12 +206,20 @@ int agent_start(struct agent *a, uv_loop_t *loop, char **err)
 	return 0;
 }
 
-static void on_closed(uv_handle_t *h)
+static void handle_gone(struct agent *a)
 {
-	struct agent *a = h->data;
-
 	if (--a->open_handles == 0 && a->done)
 		a->done(a->done_data);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+	handle_gone(h->data);
+}
+
+static void on_pods_stopped(void *data)
+{
+	handle_gone(data);
 }
 
 void agent_stop(struct agent *a, void (*done)(void *data), void *data)
@@ -202,6 +230,10 @@ void agent_stop(struct agent *a, void (*done)(void *data), void *data)
 	a->done_data = data;
 	kubelet_stop(a->kubelet);
 	a->kubelet = NULL;
+	if (a->pods && a->open_handles) {
+		a->open_handles++;
+		pod_manager_stop(a->pods, on_pods_stopped, a);
+	}
 	api_client_free(a->api);	/* cancels requests: no more callbacks */
 	a->api = NULL;
 	if (!a->open_handles) {
@@ -219,6 +251,7 @@ void agent_free(struct agent *a)
 {
 	if (!a)
 		return;
+	pod_manager_free(a->pods);
 	free(a->node_name);
 	free(a->kubelet_version);
 	free(a->uid);
@@ -239,6 +272,7 @@ void agent__kubelet_start(struct agent *a)
 		.cert_file = a->cfg.kubelet_cert,
 		.key_file = a->cfg.kubelet_key,
 		.client_ca_file = a->cfg.kubelet_client_ca,
+		.runc_root = a->cfg.runc_root,
 	};
 	char *err = NULL;
 

@@ -308,7 +308,7 @@ int kubelet_start(uv_loop_t *loop, const struct kubelet_config *cfg, struct kube
 	k->data_dir = xstrdup(cfg->data_dir);
 	if (!cfg->rt) {
 		k->state_dir = xasprintf("%s/containers", cfg->data_dir);
-		k->rt_own.runc_root = "/run/k1s/runc";
+		k->rt_own.runc_root = cfg->runc_root ? cfg->runc_root : "/run/k1s/runc";
 		k->rt_own.state_dir = k->state_dir;
 		k->rt_own.cgroup_parent = "/k1s";
 		k->cfg.rt = &k->rt_own;

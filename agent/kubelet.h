@@ -48,7 +48,8 @@ struct kubelet_config {
 	const char *bind_address;	/* NULL: 0.0.0.0 and [::] */
 	const char *cert_file, *key_file, *client_ca_file;	/* NULL: defaults */
 	const struct rt *rt;		/* runc and state dirs (borrowed); NULL: runc from
-					 * PATH, --root /run/k1s/runc, <data_dir>/containers */
+					 * PATH, --root runc_root, <data_dir>/containers */
+	const char *runc_root;		/* NULL: /run/k1s/runc */
 };
 
 struct kubelet;

@@ -32,6 +32,12 @@ int cmd_agent(int argc, char **argv)
 		{ "kubelet-cert", FLAG_STR, &c.kubelet_cert, "Kubelet API serving certificate (default <data-dir>/pki/kubelet.crt)", NULL },
 		{ "kubelet-key", FLAG_STR, &c.kubelet_key, "Its key (default <data-dir>/pki/kubelet.key)", NULL },
 		{ "kubelet-client-ca", FLAG_STR, &c.kubelet_client_ca, "CA of accepted client certificates (default <data-dir>/pki/client-ca.crt)", NULL },
+		{ "cluster-dns", FLAG_STR, &c.cluster_dns, "Cluster DNS address written to pods' resolv.conf (default 10.43.0.10)", NULL },
+		{ "cluster-domain", FLAG_STR, &c.cluster_domain, "Cluster domain (default cluster.local)", NULL },
+		{ "runc-root", FLAG_STR, &c.runc_root, "runc state directory (default /run/k1s/runc)", NULL },
+		{ "cgroup-parent", FLAG_STR, &c.cgroup_parent, "Parent cgroup of the containers (default /k1s)", NULL },
+		{ "pod-backoff-min", FLAG_INT, &c.pod_backoff_ms, "First crash-loop back-off in ms (tests; default 10000)", NULL },
+		{ "disable-pods", FLAG_BOOL, &c.disable_pods, "Register the node but run no pods", NULL },
 		FLAG_END,
 	};
 
@@ -51,7 +57,7 @@ int cmd_agent(int argc, char **argv)
 		agent_config_release(&c);
 		return 2;
 	}
-	if (c.lease_renew_ms < 0 || c.check_ms < 0) {
+	if (c.lease_renew_ms < 0 || c.check_ms < 0 || c.pod_backoff_ms < 0) {
 		fprintf(stderr, "error: agent: intervals must be positive\n");
 		agent_config_release(&c);
 		return 2;

@@ -6,6 +6,9 @@
 #include "lib/flags.h"
 #include "server/server.h"
 #include "agent/agent.h"
+#include "lib/inet.h"
+
+#include <string.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +18,8 @@ int cmd_server(int argc, char **argv)
 	struct server_config c;
 	char **args = NULL;
 	int nargs, r;
+
+	struct flag_list agent_args = { 0 };
 
 	server_config_init(&c);
 	const struct flag flags[] = {
@@ -29,10 +34,13 @@ int cmd_server(int argc, char **argv)
 		{ "write-kubeconfig-mode", FLAG_STR, &c.write_kubeconfig_mode, "Mode of the kubeconfig file (default 0600)", "K1S_KUBECONFIG_MODE" },
 		{ "token-auth-file", FLAG_STR, &c.token_auth_file, "Static bearer tokens (token,user,uid,\"groups\")", NULL },
 		{ "cluster-cidr", FLAG_STR, &c.cluster_cidr, "Pod CIDRs (default 10.42.0.0/16,fd42::/56)", NULL },
+		{ "node-cidr-mask-size-ipv4", FLAG_INT, &c.node_cidr_mask_v4, "Prefix length of each node's IPv4 pod CIDR (default 24)", NULL },
+		{ "node-cidr-mask-size-ipv6", FLAG_INT, &c.node_cidr_mask_v6, "Prefix length of each node's IPv6 pod CIDR (default 64)", NULL },
 		{ "service-cidr", FLAG_STR, &c.service_cidr, "Service CIDRs (default 10.43.0.0/16,fd43::/112)", NULL },
 		{ "history-events", FLAG_INT, &c.history_events, "Revisions of history kept for watches and paged lists (default 10000)", NULL },
 		{ "history-seconds", FLAG_INT, &c.history_seconds, "Age of history kept for watches and paged lists (default 300)", NULL },
 		{ "service-node-port-range", FLAG_STR, &c.node_port_range, "Port range for NodePort services (default 30000-32767)", NULL },
+		{ "agent-arg", FLAG_LIST, &agent_args, "Extra argument for the embedded agent (repeatable, e.g. --agent-arg=--runc-root=/run/x)", NULL },
 		{ "disable-agent", FLAG_BOOL, &c.disable_agent, "Do not run the embedded agent", NULL },
 		{ "ready-file", FLAG_STR, &c.ready_file, "Create this file once the API is serving", NULL },
 		FLAG_END,
@@ -52,11 +60,28 @@ int cmd_server(int argc, char **argv)
 		return 2;
 	}
 	/* embedded agent: a supervised `k1s agent` child (agent/node_embedded.c) */
+	/* the cluster DNS is the 10th address of the first service CIDR */
+	char dns_arg[64 + INET_ADDR_STRLEN] = "--cluster-dns=10.43.0.10";
+	const char *extra[AGENT_MAX_EXTRA_ARGS + 1];
+	size_t n_extra = 0;
+	{
+		char first[INET_PREFIX_STRLEN], ip[INET_ADDR_STRLEN];
+		struct inet_prefix svc;
+		struct inet_addr a;
+
+		snprintf(first, sizeof(first), "%.*s", (int)strcspn(c.service_cidr, ","), c.service_cidr);
+		if (!inet_prefix_parse(first, INET_PREFIX_STRICT, &svc) && !inet_prefix_nth(&svc, 10, &a))
+			snprintf(dns_arg, sizeof(dns_arg), "--cluster-dns=%s", inet_addr_format(&a, ip));
+	}
+	extra[n_extra++] = dns_arg;
+	for (size_t i = 0; i < agent_args.n && n_extra < AGENT_MAX_EXTRA_ARGS; i++)
+		extra[n_extra++] = agent_args.v[i];
 	pid_t agent = c.disable_agent ? -1 :
-		agent_embedded_start(c.write_kubeconfig, c.data_dir, &c.node_ip);
+		agent_embedded_start(c.write_kubeconfig, c.data_dir, &c.node_ip, extra, n_extra);
 	r = server_run(&c);
 	agent_embedded_stop(agent);
 	flag_list_release(&c.tls_san);
 	flag_list_release(&c.node_ip);
+	flag_list_release(&agent_args);
 	return r;
 }

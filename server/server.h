@@ -25,6 +25,8 @@ struct server_config {
 	const char *token_auth_file;	/* static bearer tokens, or NULL */
 	const char *cluster_cidr;	/* default 10.42.0.0/16,fd42::/56 */
 	const char *service_cidr;	/* default 10.43.0.0/16,fd43::/112 */
+	int64_t node_cidr_mask_v4;	/* node podCIDR prefix length, default 24 */
+	int64_t node_cidr_mask_v6;	/* ... IPv6, default 64 */
 	const char *node_port_range;	/* default 30000-32767 */
 	int64_t history_events;		/* watch/list history kept, events; 0 = store default */
 	int64_t history_seconds;	/* ... and age, in seconds; 0 = store default */

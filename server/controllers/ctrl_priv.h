@@ -12,7 +12,7 @@ struct ctrl_manager {
 	struct apiserver *srv;
 	struct cache cache;
 	struct cache_store *pods, *rs, *deploy, *svcs, *slices, *nodes;
-	struct wq gc_q, rs_q, deploy_q, eps_q;
+	struct wq gc_q, rs_q, deploy_q, eps_q, nodeipam_q;
 	bool started;
 };
 
@@ -21,6 +21,14 @@ void gc__start(struct ctrl_manager *m);
 void rs__start(struct ctrl_manager *m);
 void deploy__start(struct ctrl_manager *m);
 void eps__start(struct ctrl_manager *m);
+/* Node IPAM (nodeipam.c): spec.podCIDRs from --cluster-cidr. */
+void nodeipam__start(struct ctrl_manager *m);
+void nodeipam__stop(void);
+/* Pure parts, for tests: parse the pools; the subnet at index i of pool k;
+ * the index of a podCIDR in its pool (-1 when outside). */
+int nodeipam__parse(const char *cidrs, unsigned mask4, unsigned mask6);
+void nodeipam__subnet(size_t k, size_t i, char *buf);
+long nodeipam__index(const char *cidr);
 
 /* Splits "ns/name" into ns (may be "") and name; returns name. ns has
  * ROUTE_SEG_MAX bytes. */

@@ -20,9 +20,9 @@ static const char *const pod_drop[] = {
 	"status.initContainerStatuses", "status.ephemeralContainerStatuses", NULL,
 };
 static const char *const managed_drop[] = { "metadata.managedFields", NULL };
-/* Nodes: only their labels are read (topology zone). */
-static const char *const node_drop[] = { "metadata.managedFields", "metadata.annotations", "spec",
-					 "status", NULL };
+/* Nodes: their labels (topology zone) and spec.podCIDRs (node IPAM) are read. */
+static const char *const node_drop[] = { "metadata.managedFields", "metadata.annotations",
+					 "spec.taints", "status", NULL };
 
 const char *ctrl__split_key(const char *key, char *ns, size_t ns_size)
 {
@@ -56,13 +56,14 @@ int controllers_start(struct apiserver *s)
 	rs__start(&mgr);
 	deploy__start(&mgr);
 	eps__start(&mgr);
+	nodeipam__start(&mgr);
 	r = cache_start(&mgr.cache);
 	if (r) {
 		log_error("controllers: cannot fill the cache: %s", strerror(-r));
 		return r;
 	}
 	mgr.started = true;
-	log_info("controllers started: garbage collector, replicaset, deployment, endpointslice");
+	log_info("controllers started: garbage collector, replicaset, deployment, endpointslice, nodeipam");
 	return 0;
 }
 
@@ -75,6 +76,7 @@ void controllers_stop(struct apiserver *s)
 	wq_release(&mgr.rs_q);
 	wq_release(&mgr.deploy_q);
 	wq_release(&mgr.eps_q);
+	nodeipam__stop();
 	cache_release(&mgr.cache);
 	ctrl__events_release();
 	memset(&mgr, 0, sizeof(mgr));
