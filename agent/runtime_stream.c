@@ -21,7 +21,6 @@
 #include <unistd.h>
 
 #define EXEC_ARGS_MAX (RT_ARGS_MAX + 16)
-#define EXEC_ERR_MAX 4096		/* bytes of runc's stderr kept for messages */
 
 struct rt_exec {
 	uv_loop_t *loop;
@@ -29,15 +28,13 @@ struct rt_exec {
 	void *ud;
 	uv_process_t proc;
 	uv_pipe_t in, out, err, pty;
-	uv_poll_t lpoll, cpoll;		/* console socket: listening, accepted */
-	int lfd, cfd;
 	uv_timer_t timer;
 	int open;			/* handles not yet closed */
 	bool tty, has_in, in_closed, pty_open, exited, done, aborted;
 	bool out_eof, err_eof;
 	int code;
 	uint16_t cols, rows;
-	struct buf errtxt;		/* runc's stderr in tty mode */
+	struct buf errtxt;		/* unused: runc's errors reach the output */
 };
 
 static void on_handle_closed(uv_handle_t *h)
@@ -60,10 +57,6 @@ static void close_h(struct rt_exec *x, void *h)
 
 static void close_all(struct rt_exec *x)
 {
-	if (x->lfd >= 0)
-		close_h(x, &x->lpoll);
-	if (x->cfd >= 0)
-		close_h(x, &x->cpoll);
 	close_h(x, &x->in);
 	close_h(x, &x->out);
 	close_h(x, &x->err);
@@ -82,11 +75,6 @@ static void finish(struct rt_exec *x)
 		x->cbs.on_exit(x, x->code, x->errtxt.data, x->ud);
 	}
 	close_all(x);
-	if (x->lfd >= 0)
-		close(x->lfd);
-	if (x->cfd >= 0)
-		close(x->cfd);
-	x->lfd = x->cfd = -1;
 }
 
 static void maybe_finish(struct rt_exec *x)
@@ -101,8 +89,6 @@ static void on_drain_timeout(uv_timer_t *t)
 
 	if (x->exited)
 		finish(x);
-	else	/* the console socket never delivered a pty */
-		uv_process_kill(&x->proc, SIGHUP);
 }
 
 static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *b)
@@ -119,10 +105,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	int fd = (s == (uv_stream_t *)&x->err) ? 2 : 1;
 
 	if (n > 0) {
-		if (x->tty && fd == 2) {
-			if (x->errtxt.len < EXEC_ERR_MAX)
-				buf_add(&x->errtxt, b->base, (size_t)n);
-		} else if (!x->aborted && x->cbs.on_output) {
+		if (!x->aborted && x->cbs.on_output) {
 			x->cbs.on_output(x, fd, b->base, (size_t)n, x->ud);
 		}
 	} else if (n < 0) {	/* EOF, or EIO from a pty whose slave closed */
@@ -142,8 +125,6 @@ static void on_exit_cb(uv_process_t *p, int64_t status, int sig)
 
 	x->exited = true;
 	x->code = sig ? 128 + sig : (int)status;
-	if (!x->pty_open && x->tty)
-		x->out_eof = true;	/* runc never handed over the terminal */
 	uv_timer_start(&x->timer, on_drain_timeout, RT_EXEC_DRAIN_MS, 0);
 	maybe_finish(x);
 }
@@ -153,90 +134,45 @@ static void apply_size(struct rt_exec *x)
 	struct winsize ws = { .ws_row = x->rows, .ws_col = x->cols };
 	uv_os_fd_t fd;
 
-	if (x->pty_open && x->cols && x->rows && !uv_fileno((uv_handle_t *)&x->pty, &fd))
+	if (x->pty_open && x->cols && x->rows && !uv_fileno((uv_handle_t *)&x->pty, &fd)) {
 		ioctl(fd, TIOCSWINSZ, &ws);
+		if (x->proc.pid > 0 && !x->exited)	/* runc copies the size on SIGWINCH */
+			kill(x->proc.pid, SIGWINCH);
+	}
 }
 
-/* The pty master arrived on the console socket. */
-static void got_master(struct rt_exec *x, int fd)
+/*
+ * A pty pair for a terminal exec: runc gets the slave as its stdin, stdout
+ * and stderr, so it takes it for its host console: it sets it raw, copies
+ * between it and the container's own pty, and on SIGWINCH copies its size
+ * over. We keep the master. Returns the slave fd, or -errno.
+ */
+static int pty_open(struct rt_exec *x)
 {
+	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), sl;
+	struct winsize ws = { .ws_row = x->rows ? x->rows : 24, .ws_col = x->cols ? x->cols : 80 };
+	char name[64];
+
+	if (m < 0)
+		return -errno;
+	if (grantpt(m) || unlockpt(m) || ptsname_r(m, name, sizeof(name)) ||
+	    (sl = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
+		int e = -errno;
+
+		close(m);
+		return e;
+	}
+	ioctl(m, TIOCSWINSZ, &ws);
 	x->pty.data = x;
 	uv_pipe_init(x->loop, &x->pty, 0);
 	x->open++;
-	if (uv_pipe_open(&x->pty, fd)) {
-		close(fd);
-		x->out_eof = true;
-		return;
+	if (uv_pipe_open(&x->pty, m)) {
+		close(m);
+		close(sl);
+		return -EIO;
 	}
 	x->pty_open = true;
-	apply_size(x);
-	uv_read_start((uv_stream_t *)&x->pty, alloc_cb, on_read);
-}
-
-static void on_console_msg(uv_poll_t *p, int status, int events)
-{
-	struct rt_exec *x = p->data;
-	char data[256], ctl[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { data, sizeof(data) };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
-			    .msg_controllen = sizeof(ctl) };
-	struct cmsghdr *c;
-	ssize_t n = recvmsg(x->cfd, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-
-	if (n < 0 && errno == EAGAIN)
-		return;
-	uv_poll_stop(p);
-	for (c = CMSG_FIRSTHDR(&m); n >= 0 && c; c = CMSG_NXTHDR(&m, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(c), sizeof(int));
-			got_master(x, fd);
-			return;
-		}
-	log_warn("exec: runc sent no terminal on the console socket");
-}
-
-static void on_console_conn(uv_poll_t *p, int status, int events)
-{
-	struct rt_exec *x = p->data;
-	int fd = accept4(x->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-
-	if (fd < 0)
-		return;
-	uv_poll_stop(p);
-	x->cfd = fd;
-	x->cpoll.data = x;
-	uv_poll_init(x->loop, &x->cpoll, fd);
-	x->open++;
-	uv_poll_start(&x->cpoll, UV_READABLE, on_console_msg);
-}
-
-/* An abstract unix socket for --console-socket; its name into path. */
-static int console_listen(struct rt_exec *x, char *path, size_t size)
-{
-	static unsigned seq;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	socklen_t len;
-
-	if (fd < 0)
-		return -errno;
-	snprintf(path, size, "@k1s-exec-%d-%u", (int)getpid(), ++seq);
-	snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "%s", path + 1);
-	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
-	if (bind(fd, (struct sockaddr *)&sa, len) || listen(fd, 1)) {
-		int e = -errno;
-
-		close(fd);
-		return e;
-	}
-	x->lfd = fd;
-	x->lpoll.data = x;
-	uv_poll_init(x->loop, &x->lpoll, fd);
-	x->open++;
-	uv_poll_start(&x->lpoll, UV_READABLE, on_console_conn);
-	return 0;
+	return sl;
 }
 
 static void pipe_init(struct rt_exec *x, uv_pipe_t *p)
@@ -247,7 +183,7 @@ static void pipe_init(struct rt_exec *x, uv_pipe_t *p)
 }
 
 static int spawn(struct rt_exec *x, const struct rt *rt, const char *id,
-		 const struct rt_exec_opts *o, const char *console)
+		 const struct rt_exec_opts *o, int slave)
 {
 	const char *argv[EXEC_ARGS_MAX];
 	uv_stdio_container_t io[3];
@@ -258,11 +194,8 @@ static int spawn(struct rt_exec *x, const struct rt *rt, const char *id,
 	argv[n++] = "--root";
 	argv[n++] = rt->runc_root;
 	argv[n++] = "exec";
-	if (x->tty) {
+	if (x->tty)
 		argv[n++] = "--tty";
-		argv[n++] = "--console-socket";
-		argv[n++] = console;
-	}
 	argv[n++] = id;
 	for (size_t i = 0; o->argv[i]; i++) {
 		if (n >= EXEC_ARGS_MAX - 1)
@@ -272,10 +205,15 @@ static int spawn(struct rt_exec *x, const struct rt *rt, const char *id,
 	argv[n] = NULL;
 	io[0].flags = x->has_in ? UV_CREATE_PIPE | UV_READABLE_PIPE : UV_IGNORE;
 	io[0].data.stream = (uv_stream_t *)&x->in;
-	io[1].flags = x->tty ? UV_IGNORE : UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+	io[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
 	io[1].data.stream = (uv_stream_t *)&x->out;
 	io[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
 	io[2].data.stream = (uv_stream_t *)&x->err;
+	if (x->tty)
+		for (int i = 0; i < 3; i++) {
+			io[i].flags = UV_INHERIT_FD;
+			io[i].data.fd = slave;
+		}
 	po.file = argv[0];
 	po.args = (char **)argv;
 	po.stdio = io;
@@ -290,8 +228,7 @@ int rt_exec_start(uv_loop_t *loop, const struct rt *rt, const char *id,
 		  struct rt_exec **out)
 {
 	struct rt_exec *x;
-	char console[64] = "";
-	int r;
+	int r, slave = -1;
 
 	if (rt_id_check(id) || !o->argv || !o->argv[0])
 		return -EINVAL;
@@ -299,7 +236,6 @@ int rt_exec_start(uv_loop_t *loop, const struct rt *rt, const char *id,
 	x->loop = loop;
 	x->cbs = *cbs;
 	x->ud = ud;
-	x->lfd = x->cfd = -1;
 	x->tty = o->tty;
 	x->has_in = o->stdin && !o->tty;	/* with a tty stdin is the pty */
 	x->cols = o->cols;
@@ -310,22 +246,27 @@ int rt_exec_start(uv_loop_t *loop, const struct rt *rt, const char *id,
 	x->open++;
 	if (x->has_in)
 		pipe_init(x, &x->in);
-	if (!x->tty)
+	if (!x->tty) {
 		pipe_init(x, &x->out);
-	pipe_init(x, &x->err);
-	if (x->tty && (r = console_listen(x, console, sizeof(console))) < 0) {
+		pipe_init(x, &x->err);
+	} else if ((slave = pty_open(x)) < 0) {
+		r = slave;
 		x->proc.data = NULL;	/* never spawned: not a handle to close */
 		goto fail;
 	}
-	r = spawn(x, rt, id, o, console);
+	r = spawn(x, rt, id, o, slave);
 	x->open++;	/* the process handle: initialised even when spawn failed */
+	if (slave >= 0)
+		close(slave);	/* runc holds it now: EIO on the master once runc is gone */
 	if (r)
 		goto fail;
-	if (x->tty)
-		uv_timer_start(&x->timer, on_drain_timeout, RT_EXEC_CONSOLE_MS, 0);
-	else
+	if (x->tty) {
+		x->err_eof = true;
+		uv_read_start((uv_stream_t *)&x->pty, alloc_cb, on_read);
+	} else {
 		uv_read_start((uv_stream_t *)&x->out, alloc_cb, on_read);
-	uv_read_start((uv_stream_t *)&x->err, alloc_cb, on_read);
+		uv_read_start((uv_stream_t *)&x->err, alloc_cb, on_read);
+	}
 	if (!o->stdin && x->tty)
 		x->in_closed = true;
 	*out = x;
@@ -334,8 +275,6 @@ fail:
 	log_warn("exec in %s: cannot start runc: %s", id, strerror(-r));
 	x->aborted = x->done = true;
 	close_all(x);
-	if (x->lfd >= 0)
-		close(x->lfd);
 	return r;
 }
 

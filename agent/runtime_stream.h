@@ -4,9 +4,12 @@
  *
  * Unlike the rest of the runtime layer (agent/runtime.h) nothing here
  * blocks: runc is spawned with uv_spawn and its output arrives through
- * callbacks. With a terminal, runc is given --console-socket (an abstract
- * unix socket the agent listens on) and sends back the pty master, which
- * then carries stdin and the merged output; resizes are TIOCSWINSZ on it.
+ * callbacks. With a terminal, runc's stdin/stdout/stderr are the slave of
+ * a pty the agent opens (runc refuses --console-socket unless detached, and
+ * a detached exec loses its exit code): runc makes it raw and copies it to
+ * and from the container's own pty. The master carries stdin and the
+ * merged output; a resize is TIOCSWINSZ on it plus SIGWINCH to runc, which
+ * copies the size into the container.
  *
  * Lifetime: rt_exec_start() -> callbacks -> on_exit exactly once (after
  * the process exited and its output was drained, or at most
@@ -26,7 +29,6 @@
 #include "agent/runtime.h"
 
 #define RT_EXEC_DRAIN_MS 1000		/* output drained after the exit, at most */
-#define RT_EXEC_CONSOLE_MS 10000	/* runc must hand over the pty within this */
 
 struct rt_exec;
 
@@ -40,8 +42,9 @@ struct rt_exec_opts {
 struct rt_exec_cbs {
 	/* Output of the process: fd 1 (stdout, or the terminal) or 2. */
 	void (*on_output)(struct rt_exec *x, int fd, const void *data, size_t len, void *ud);
-	/* The process ended: exit code (128 + signal when killed), or -errno
-	 * when it could not be started (runc failed: its message in msg). */
+	/* The process ended: its exit code (128 + signal when killed; runc's
+	 * own failures, e.g. no such executable, exit 255 after printing the
+	 * reason on stderr / the terminal). msg is "" (reserved). */
 	void (*on_exit)(struct rt_exec *x, int code, const char *msg, void *ud);
 };
 
