@@ -61,6 +61,7 @@ struct pod_ctr {
 	unsigned backoff_ms;		/* crash-loop / start backoff; 0 = none yet */
 	uint64_t retry_at_ms;		/* mono ms before which no start is tried */
 	bool backoff_event;		/* BackOff event sent for this wait */
+	unsigned backoff_cur_ms;	/* the back-off of the current wait */
 	/* probes */
 	bool probing;
 	bool has_readiness, has_startup;
@@ -189,6 +190,7 @@ struct ctr_start {
 	bool share_pid;
 	char *sandbox;			/* sandbox id = pod uid */
 	bool host_network;
+	int64_t started_ns;		/* out: the runtime's start time */
 };
 
 /* Builds c for container ctr of p, attempt a. 0, or -errno with *reason

@@ -264,6 +264,7 @@ static void crash_backoff(struct pod *p, struct pod_ctr *c)
 		c->backoff_ms = backoff_min(p->pm);
 	} else {
 		c->retry_at_ms = now + c->backoff_ms;
+		c->backoff_cur_ms = c->backoff_ms;
 		c->backoff_ms = c->backoff_ms * 2 > POD_BACKOFF_MAX_MS ? POD_BACKOFF_MAX_MS : c->backoff_ms * 2;
 	}
 	c->backoff_event = false;
@@ -483,8 +484,7 @@ static void start_ctr(struct pod *p, struct pod_ctr *c)
 			free(m);
 		} else if (!c->failures) {
 			char *m = xasprintf("back-off %us restarting failed container=%s pod=%s_%s(%s)",
-					    (unsigned)((c->retry_at_ms - now + 999) / 1000), c->name, p->name,
-					    p->ns, p->uid);
+					    (c->backoff_cur_ms + 999) / 1000, c->name, p->name, p->ns, p->uid);
 
 			set_wait(c, "CrashLoopBackOff", m);
 			if (!c->backoff_event)
@@ -781,7 +781,7 @@ static void start_done(struct pod *p, struct pod_work *w)
 	c->run = CTR_RUNNING;
 	c->ever_ran = true;
 	c->failures = 0;
-	c->started_ns = (int64_t)wall_ns();
+	c->started_ns = w->cs.started_ns ? w->cs.started_ns : (int64_t)wall_ns();
 	c->finished_ns = 0;
 	c->ready_probe = c->started_probe = false;
 	set_wait(c, NULL, NULL);

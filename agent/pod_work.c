@@ -394,8 +394,14 @@ int pod__work_start(struct pod_manager *pm, struct ctr_start *c, char *err, size
 		goto out;
 	}
 	ret = create_start(pm, c, r.merged, err, errlen);
-	if (ret)
+	if (ret) {
 		img_rootfs_unmount(&r);
+	} else {
+		struct rt_status st;
+
+		if (rt_container_status(&pm->rt, c->id, &st) == 0)
+			c->started_ns = st.started_ns;
+	}
 out:
 	img_rootfs_release(&r);
 	return ret;

@@ -4,6 +4,7 @@
  */
 #include "cmd.h"
 #include "lib/flags.h"
+#include "lib/timefmt.h"
 #include "server/server.h"
 #include "agent/agent.h"
 #include "lib/inet.h"
@@ -42,6 +43,8 @@ int cmd_server(int argc, char **argv)
 		{ "service-node-port-range", FLAG_STR, &c.node_port_range, "Port range for NodePort services (default 30000-32767)", NULL },
 		{ "agent-arg", FLAG_LIST, &agent_args, "Extra argument for the embedded agent (repeatable, e.g. --agent-arg=--runc-root=/run/x)", NULL },
 		{ "disable-agent", FLAG_BOOL, &c.disable_agent, "Do not run the embedded agent", NULL },
+		{ "node-monitor-grace-period", FLAG_STR, &c.node_monitor_grace_period, "How long a node may go without renewing its Lease before it is marked unhealthy (default 40s)", NULL },
+		{ "node-eviction-rate", FLAG_STR, &c.node_eviction_rate, "Nodes per second, per zone, whose pods are evicted when nodes go unhealthy (default 0.1)", NULL },
 		{ "ready-file", FLAG_STR, &c.ready_file, "Create this file once the API is serving", NULL },
 		FLAG_END,
 	};
@@ -58,6 +61,21 @@ int cmd_server(int argc, char **argv)
 	if (c.https_port < 1 || c.https_port > 65535) {
 		fprintf(stderr, "error: server: invalid --https-listen-port %lld\n", (long long)c.https_port);
 		return 2;
+	}
+	{
+		int64_t ms;
+		char *end;
+		double rate = strtod(c.node_eviction_rate, &end);
+
+		if (duration_parse_ms(c.node_monitor_grace_period, &ms) || ms <= 0) {
+			fprintf(stderr, "error: server: invalid --node-monitor-grace-period '%s'\n",
+				c.node_monitor_grace_period);
+			return 2;
+		}
+		if (end == c.node_eviction_rate || *end || rate < 0) {
+			fprintf(stderr, "error: server: invalid --node-eviction-rate '%s'\n", c.node_eviction_rate);
+			return 2;
+		}
 	}
 	/* embedded agent: a supervised `k1s agent` child (agent/node_embedded.c) */
 	/* the cluster DNS is the 10th address of the first service CIDR */

@@ -31,6 +31,8 @@ struct server_config {
 	int64_t history_events;		/* watch/list history kept, events; 0 = store default */
 	int64_t history_seconds;	/* ... and age, in seconds; 0 = store default */
 	bool disable_agent;
+	const char *node_monitor_grace_period;	/* Go duration, default "40s" */
+	const char *node_eviction_rate;	/* nodes per second per zone, default "0.1" */
 	const char *ready_file;		/* touched when serving (tests), or NULL */
 };
 
