@@ -92,8 +92,27 @@ static void x_output(struct rt_exec *x, int fd, const void *d, size_t n, void *u
 {
 	struct kexec *e = ud;
 
+	if (!e->s)
+		return;
+	ks_write(e->s, fd == 2 ? KS_STDERR : KS_STDOUT, d, n);
+	if (ks_queued(e->s) > KS_HIGH_WATER)	/* the client is slower than the process */
+		rt_exec_pause_output(x, true);
+}
+
+static void x_stdin_drain(struct rt_exec *x, void *ud)
+{
+	struct kexec *e = ud;
+
 	if (e->s)
-		ks_write(e->s, fd == 2 ? KS_STDERR : KS_STDOUT, d, n);
+		ks_pause_read(e->s, false);
+}
+
+static void s_drain(struct ks_session *s, void *ud)
+{
+	struct kexec *e = ud;
+
+	if (e->x)
+		rt_exec_pause_output(e->x, false);
 }
 
 static void x_exit(struct rt_exec *x, int code, const char *msg, void *ud)
@@ -135,7 +154,8 @@ static void a_end(void *ud)
 static void s_ready(struct ks_session *s, void *ud)
 {
 	struct kexec *e = ud;
-	static const struct rt_exec_cbs cbs = { .on_output = x_output, .on_exit = x_exit };
+	static const struct rt_exec_cbs cbs = { .on_output = x_output, .on_exit = x_exit,
+						.on_stdin_drain = x_stdin_drain };
 	struct rt_exec_opts o = { .argv = (const char *const *)e->argv, .tty = e->tty,
 				  .stdin = e->stdin, .cols = e->cols, .rows = e->rows };
 	int r;
@@ -184,8 +204,9 @@ static void s_data(struct ks_session *s, int chan, const void *d, size_t n, void
 
 	if (chan == KS_RESIZE)
 		resize(e, d, n);
-	else if (chan == KS_STDIN && e->x)
-		rt_exec_write(e->x, d, n);
+	else if (chan == KS_STDIN && e->x && !rt_exec_write(e->x, d, n) &&
+		 rt_exec_stdin_queued(e->x) > KS_HIGH_WATER)
+		ks_pause_read(s, true);	/* resumed by x_stdin_drain */
 }
 
 static void s_eof(struct ks_session *s, int chan, void *ud)
@@ -229,7 +250,8 @@ void kl_serve_exec(struct kubelet *k, struct http_request *req, const struct kl_
 		   bool attach)
 {
 	static const struct ks_handler h = { .on_ready = s_ready, .on_data = s_data,
-					     .on_eof = s_eof, .on_close = s_close };
+					     .on_eof = s_eof, .on_close = s_close,
+					     .on_drain = s_drain };
 	struct kexec *e = xcalloc(1, sizeof(*e));
 	bool want[KS_NCHAN] = { 0 };
 	struct ks_session *s;

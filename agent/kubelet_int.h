@@ -79,7 +79,10 @@ struct ks_handler {
 	void (*on_eof)(struct ks_session *s, int chan, void *ud);
 	/* the connection is gone (also after ks_finish); s is freed afterwards */
 	void (*on_close)(struct ks_session *s, void *ud);
+	/* optional: everything sent to the client was taken by the kernel */
+	void (*on_drain)(struct ks_session *s, void *ud);
 };
+#define KS_HIGH_WATER (1024 * 1024)	/* bytes queued either way before pausing */
 /*
  * Upgrades req to WebSocket or SPDY, whichever it asks for, with a
  * v5/v4.channel.k8s.io protocol; answers req either way (400 when neither
@@ -90,6 +93,10 @@ int ks_upgrade(struct kubelet *k, struct http_request *req, const bool want[KS_N
 	       const struct ks_handler *h, void *ud, struct ks_session **out);
 /* Sends bytes on stdout/stderr. 0 or -EPIPE. */
 int ks_write(struct ks_session *s, int chan, const void *d, size_t n);
+/* Bytes queued towards the client. */
+size_t ks_queued(const struct ks_session *s);
+/* Stops/resumes reading from the client (backpressure on stdin). */
+void ks_pause_read(struct ks_session *s, bool pause);
 /* Sends status_json on the error channel, ends every stream and closes. */
 void ks_finish(struct ks_session *s, const char *status_json);
 /* True when the request asks for a WebSocket upgrade. */

@@ -34,6 +34,7 @@
 #define PF_PAIRS_MAX 256		/* connections forwarded at once per session */
 #define PF_PENDING_MAX (4 * 1024 * 1024)	/* client bytes held before connect */
 #define PF_DATA_MAX 65536		/* bytes per DATA frame we send */
+#define PF_HIGH_WATER (1024 * 1024)	/* bytes queued either way before pausing */
 
 struct kpf;
 
@@ -46,6 +47,7 @@ struct pfpair {
 	uv_tcp_t tcp;
 	uv_connect_t conn;
 	bool tcp_init, connected, closing, fin_in, done;
+	bool paused;			/* reading from the pod stopped: client behind */
 	struct buf pending;		/* client data before the connection is up */
 };
 
@@ -169,6 +171,10 @@ static void on_tcp_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	if (n > 0 && !p->pf->closed) {
 		spdy_data(&out, p->data_id, 0, b->base, (size_t)n);
 		pf_send(p->pf, &out);
+		if (p->pf->t && http_tunnel_queued(p->pf->t) > PF_HIGH_WATER) {
+			uv_read_stop(s);	/* resumed by pf_drain */
+			p->paused = true;
+		}
 	} else if (n < 0) {
 		pair_end(p, n == UV_EOF ? NULL : uv_strerror((int)n));
 	}
@@ -177,8 +183,13 @@ static void on_tcp_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 
 static void on_written(uv_write_t *w, int status)
 {
+	struct pfpair *p = w->handle->data;
+
 	free(w->data);
 	free(w);
+	/* the pod took its data: read from the client again */
+	if (!p->closing && p->pf->t && uv_stream_get_write_queue_size((uv_stream_t *)&p->tcp) == 0)
+		http_tunnel_pause_read(p->pf->t, false);
 }
 
 static void tcp_send(struct pfpair *p, const void *d, size_t n)
@@ -192,6 +203,9 @@ static void tcp_send(struct pfpair *p, const void *d, size_t n)
 	if (uv_write(w, (uv_stream_t *)&p->tcp, &b, 1, on_written)) {
 		free(w->data);
 		free(w);
+	} else if (uv_stream_get_write_queue_size((uv_stream_t *)&p->tcp) > PF_HIGH_WATER &&
+		   p->pf->t) {
+		http_tunnel_pause_read(p->pf->t, true);	/* the pod is slower than the client */
 	}
 }
 
@@ -384,6 +398,17 @@ static void pf_read(struct http_tunnel *t, const void *data, size_t len, void *u
 	}
 }
 
+static void pf_drain(struct http_tunnel *t, void *ud)
+{
+	struct kpf *pf = ud;
+
+	for (struct pfpair *p = pf->pairs; p; p = p->next)
+		if (p->paused && !p->closing) {
+			p->paused = false;
+			uv_read_start((uv_stream_t *)&p->tcp, tcp_alloc, on_tcp_read);
+		}
+}
+
 static void pf_close(struct http_tunnel *t, int err, void *ud)
 {
 	struct kpf *pf = ud;
@@ -401,7 +426,8 @@ static void pf_close(struct http_tunnel *t, int err, void *ud)
 
 void kl_serve_portforward(struct kubelet *k, struct http_request *req, const struct kl_target *t)
 {
-	static const struct http_tunnel_cbs cbs = { .on_read = pf_read, .on_close = pf_close };
+	static const struct http_tunnel_cbs cbs = { .on_read = pf_read, .on_drain = pf_drain,
+						    .on_close = pf_close };
 	static const char *const protos[] = { "portforward.k8s.io" };
 	const char *up = http_request_header(req, "Upgrade"), *v;
 	struct http_header h[2];

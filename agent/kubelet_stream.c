@@ -168,6 +168,25 @@ static void on_read(struct http_tunnel *t, const void *data, size_t len, void *u
 	}
 }
 
+static void on_drain(struct http_tunnel *t, void *ud)
+{
+	struct ks_session *s = ud;
+
+	if (!s->finished && s->h.on_drain)
+		s->h.on_drain(s, s->ud);
+}
+
+size_t ks_queued(const struct ks_session *s)
+{
+	return s->t ? http_tunnel_queued(s->t) : 0;
+}
+
+void ks_pause_read(struct ks_session *s, bool pause)
+{
+	if (s->t)
+		http_tunnel_pause_read(s->t, pause);
+}
+
 static void on_wait_closed(uv_handle_t *h)
 {
 	struct ks_session *s = h->data;
@@ -215,7 +234,8 @@ static const char *spdy_protocol(struct http_request *req, const char *const *su
 
 static int answer_upgrade(struct ks_session *s, struct http_request *req)
 {
-	static const struct http_tunnel_cbs cbs = { .on_read = on_read, .on_close = on_tunnel_close };
+	static const struct http_tunnel_cbs cbs = { .on_read = on_read, .on_drain = on_drain,
+						    .on_close = on_tunnel_close };
 	char accept[WS_ACCEPT_LEN + 1];
 	struct http_header h[3];
 	const char *proto;

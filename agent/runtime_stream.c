@@ -31,6 +31,7 @@ struct rt_exec {
 	uv_timer_t timer;
 	int open;			/* handles not yet closed */
 	bool tty, has_in, in_closed, pty_open, exited, done, aborted;
+	bool paused;			/* output reading stopped by the caller */
 	bool out_eof, err_eof;
 	int code;
 	uint16_t cols, rows;
@@ -87,7 +88,9 @@ static void on_drain_timeout(uv_timer_t *t)
 {
 	struct rt_exec *x = t->data;
 
-	if (x->exited)
+	if (x->paused)	/* the reader is behind: the output is not lost, wait */
+		uv_timer_start(&x->timer, on_drain_timeout, RT_EXEC_DRAIN_MS, 0);
+	else if (x->exited)
 		finish(x);
 }
 
@@ -280,8 +283,46 @@ fail:
 
 static void on_written(uv_write_t *w, int status)
 {
+	struct rt_exec *x = w->handle->data;
+
 	free(w->data);
 	free(w);
+	if (!x->aborted && !x->done && x->cbs.on_stdin_drain && !rt_exec_stdin_queued(x))
+		x->cbs.on_stdin_drain(x, x->ud);
+}
+
+size_t rt_exec_stdin_queued(const struct rt_exec *x)
+{
+	const uv_stream_t *s = x->tty ? (const uv_stream_t *)&x->pty : (const uv_stream_t *)&x->in;
+
+	if (x->tty ? !x->pty_open : !x->has_in)
+		return 0;
+	return uv_stream_get_write_queue_size(s);
+}
+
+void rt_exec_pause_output(struct rt_exec *x, bool pause)
+{
+	uv_stream_t *s[2] = { NULL, NULL };
+
+	if (x->done || x->paused == pause)
+		return;
+	x->paused = pause;
+	if (x->tty) {
+		if (x->pty_open && !x->out_eof)
+			s[0] = (uv_stream_t *)&x->pty;
+	} else {
+		if (!x->out_eof)
+			s[0] = (uv_stream_t *)&x->out;
+		if (!x->err_eof)
+			s[1] = (uv_stream_t *)&x->err;
+	}
+	for (int i = 0; i < 2; i++)
+		if (s[i]) {
+			if (pause)
+				uv_read_stop(s[i]);
+			else
+				uv_read_start(s[i], alloc_cb, on_read);
+		}
 }
 
 int rt_exec_write(struct rt_exec *x, const void *data, size_t len)

@@ -46,6 +46,8 @@ struct rt_exec_cbs {
 	 * own failures, e.g. no such executable, exit 255 after printing the
 	 * reason on stderr / the terminal). msg is "" (reserved). */
 	void (*on_exit)(struct rt_exec *x, int code, const char *msg, void *ud);
+	/* Optional: everything written to stdin was taken by the process. */
+	void (*on_stdin_drain)(struct rt_exec *x, void *ud);
 };
 
 /* Starts argv in container id. 0 or -errno (nothing then runs). */
@@ -54,6 +56,10 @@ int rt_exec_start(uv_loop_t *loop, const struct rt *rt, const char *id,
 		  struct rt_exec **out);
 /* Queues stdin bytes. 0, -EPIPE when stdin is closed or was not asked for. */
 int rt_exec_write(struct rt_exec *x, const void *data, size_t len);
+/* Bytes written to stdin and not yet taken by the process. */
+size_t rt_exec_stdin_queued(const struct rt_exec *x);
+/* Stops/resumes reading the process's output (backpressure). */
+void rt_exec_pause_output(struct rt_exec *x, bool pause);
 /* Closes stdin (EOF for the process; with a terminal, sends ^D). */
 void rt_exec_close_stdin(struct rt_exec *x);
 /* Sets the terminal size (no-op without a terminal). */

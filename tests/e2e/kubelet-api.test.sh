@@ -9,7 +9,8 @@
 #
 # The cluster (server + embedded agent running real pods) lives in a network
 # namespace made here; runc state and cgroups are private to this run.
-# Everything is removed on exit, even on failure.
+# Everything is removed on exit, even on failure. KAPI_BLOB_KB sets the size
+# of the file kubectl cp moves both ways (default 2048; 40000 is a heavy run).
 . "$(dirname "$0")/lib.sh"
 
 OLD_KUBECTL=${OLD_KUBECTL:-/usr/lib/google-cloud-sdk/bin/kubectl.1.27}
@@ -160,7 +161,7 @@ if [ -x "$OLD_KUBECTL" ]; then
 fi
 
 # ---- cp both ways (tar over exec) ----
-head -c 300000 /dev/urandom > "$T/blob"
+head -c $(( ${KAPI_BLOB_KB:-2048} * 1024 )) /dev/urandom > "$T/blob"
 check "cp to the pod" kc cp "$T/blob" app:/tmp/blob
 expect_eq "cp to the pod: content" "$(sha256sum < "$T/blob" | cut -d' ' -f1)" \
 	"$(kc exec app -- sha256sum /tmp/blob | cut -d' ' -f1)"
