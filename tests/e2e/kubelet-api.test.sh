@@ -88,7 +88,7 @@ spec:
   containers:
   - name: main
     image: k1s.local/busybox:test
-    command: [sh, -c, 'echo first; echo second >&2; echo third; i=0; while :; do echo tick \$i; i=\$((i+1)); sleep 0.3; done']
+    command: [sh, -c, 'echo first; sleep 0.2; echo second >&2; sleep 0.2; echo third; i=0; while :; do echo tick \$i; i=\$((i+1)); sleep 0.3; done']
 ---
 apiVersion: v1
 kind: Pod
