@@ -15,6 +15,7 @@
  * plain SPDY.
  */
 #include "kubelet_int.h"
+#include "runtime_int.h"
 #include "lib/log.h"
 #include "lib/spdy.h"
 #include "lib/util.h"
@@ -424,6 +425,29 @@ static void pf_close(struct http_tunnel *t, int err, void *ud)
 	pf_maybe_free(pf);
 }
 
+/*
+ * /proc/<pause pid>/ns/net of the pod's sandbox, from its pid file (not
+ * rt_sandbox_ns_path(), which runs `runc state`: this is the agent's loop).
+ */
+static int sandbox_netns(struct kubelet *k, const char *uid, char **path)
+{
+	char *pidf = rt__path(k->cfg.rt, uid, RT_F_PID);
+	pid_t pid = 0;
+	int r = rt__read_pid(pidf, &pid, NULL);
+
+	free(pidf);
+	*path = NULL;
+	if (r || pid <= 0 || kl_container_exited(k, uid))
+		return -ESRCH;
+	*path = xasprintf("/proc/%d/ns/net", (int)pid);
+	if (access(*path, F_OK)) {
+		free(*path);
+		*path = NULL;
+		return -ESRCH;
+	}
+	return 0;
+}
+
 void kl_serve_portforward(struct kubelet *k, struct http_request *req, const struct kl_target *t)
 {
 	static const struct http_tunnel_cbs cbs = { .on_read = pf_read, .on_drain = pf_drain,
@@ -450,8 +474,7 @@ void kl_serve_portforward(struct kubelet *k, struct http_request *req, const str
 		kl_fail(req, 429, "too many streaming sessions");
 		return;
 	}
-	if (kl_find_pod(k, t->ns, t->pod, &uid) ||
-	    rt_sandbox_ns_path((struct rt *)k->cfg.rt, uid, RT_NS_NET, &ns)) {
+	if (kl_find_pod(k, t->ns, t->pod, &uid) || sandbox_netns(k, uid, &ns)) {
 		kl_fail(req, 404, "pod %s/%s has no running sandbox on this node", t->ns, t->pod);
 		free(uid);
 		return;

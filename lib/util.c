@@ -63,10 +63,7 @@ char *xstrdup(const char *s)
 
 char *xstrndup(const char *s, size_t n)
 {
-	char *p;
-
-	n = strnlen(s, n);	/* like strndup(3): never reads past the NUL */
-	p = xmalloc(n + 1);
+	char *p = xmalloc(n + 1);
 
 	memcpy(p, s, n);
 	p[n] = '\0';
