@@ -321,11 +321,11 @@ int ks_write(struct ks_session *s, int chan, const void *d, size_t n)
 	if (!s->t || s->finished)
 		return -EPIPE;
 	if (s->ws) {
-		buf_grow(&b, n + 16);
-		buf_addch(&b, (char)chan);
-		buf_add(&b, d, n);
 		struct buf f = BUF_INIT;
 
+		buf_grow(&b, n + 1);
+		buf_addch(&b, (char)chan);
+		buf_add(&b, d, n);
 		ws_frame_encode(&f, WS_OP_BINARY, true, false, b.data, b.len);
 		buf_release(&b);
 		send_buf(s, &f);
