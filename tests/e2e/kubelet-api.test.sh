@@ -123,6 +123,7 @@ check "logs --previous differs from the current run" sh -c "[ '$prev' != \"\$(ns
 
 # ---- exec (kubectl 1.32: WebSocket v5; kubectl 1.27: SPDY v4) ----
 expect_fail "exec passes the exit code through" 3 kc exec app -- sh -c 'exit 3'
+expect_eq "exec passes dashed arguments to the command" "hi-" "$(kc exec app -- echo -n hi; echo -)"
 expect_eq "exec stdout apart from stderr" "out" "$(kc exec app -- sh -c 'echo out; echo err >&2' 2>/dev/null)"
 expect_eq "exec stderr" "err" "$(kc exec app -- sh -c 'echo out; echo err >&2' 2>&1 >/dev/null)"
 expect_eq "exec -i carries stdin and its end" "abc|done" \
