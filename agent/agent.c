@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ifaddrs.h>
+#include <malloc.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
@@ -302,6 +303,10 @@ int agent_run(const struct agent_config *cfg)
 	int r;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* pod work (runc, stops with grace) must not starve in libuv's 4 threads */
+	setenv("UV_THREADPOOL_SIZE", "16", 0);
+	/* one malloc arena per pool thread would cost the agent megabytes */
+	mallopt(M_ARENA_MAX, 2);
 	r = agent_new(cfg, &a, &err);
 	if (!r)
 		r = agent_start(a, loop, &err);

@@ -471,7 +471,8 @@ int pod_manager_new(const struct pod_config *cfg, struct pod_manager **out, char
 	pm->rt.runc_root = pm->runc_root;
 	pm->rt.state_dir = xasprintf("%s/containers", pm->data_dir);
 	pm->rt.cgroup_parent = pm->cgroup_parent;
-	uv_mutex_init(&pm->mu);
+	uv_mutex_init(&pm->img_mu);
+	uv_mutex_init(&pm->net_mu);
 	*out = pm;
 	mkdir_p(pm->pods_dir, 0700);
 	mkdir_p(pm->logs_dir, 0755);
@@ -563,7 +564,9 @@ void pod_manager_free(struct pod_manager *pm)
 	vol_manager_free(pm->vol);
 	img_store_release(&pm->images);
 	net_ipam_close(&pm->ipam);
-	uv_mutex_destroy(&pm->mu);
+	uv_mutex_destroy(&pm->img_mu);
+	uv_mutex_destroy(&pm->net_mu);
+	pod__images_forget(pm);
 	for (size_t i = 0; i < 2; i++)
 		free(pm->node_ips[i]);
 	free((char *)pm->rt.state_dir);

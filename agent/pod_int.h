@@ -7,8 +7,9 @@
  * containers first, in spec order, then app containers). At most one work
  * item (uv_queue_work) per pod is in flight (pod.busy); the worker thread
  * only sees the work item's own copies, never the pod, the manager's JSON or
- * the API client. Shared across threads, under pm->mu: the image store, the
- * IPAM allocator and netlink.
+ * the API client. Shared across threads: the image store (pm->img_mu) and
+ * the IPAM allocator (pm->net_mu); the loop never waits for these mutexes
+ * (image lookups go through a step and a loop-owned cache).
  *
  * File map: pod.c (manager, informers, re-adoption, orphans, lookups),
  * pod_sync.c (the per-pod state machine on the loop), pod_spec.c (a
@@ -129,11 +130,20 @@ struct pod_manager {
 	void (*done)(void *);
 	void *done_data;
 	struct pod_adopted *adopted;	/* from the start-up scan, until matched */
-	/* pod network (under mu) */
-	uv_mutex_t mu;
+	struct pod_image *images_seen;	/* loop-owned cache: image ref -> id + config */
+	uv_mutex_t img_mu;		/* the image store */
+	/* pod network (under net_mu) */
+	uv_mutex_t net_mu;
 	struct net_ipam ipam;
 	bool net_ready, net_busy;
 	char *pod_cidrs;		/* "10.42.0.0/24,fd42::/64" as last set up */
+};
+
+/* An image the loop knows: the reference as in the pod spec, its id and config. */
+struct pod_image {
+	struct pod_image *next;
+	char *ref, *id;
+	cJSON *config;
 };
 
 /* A runtime container found at start-up (re-adoption). */
@@ -198,10 +208,15 @@ struct ctr_start {
 int pod__ctr_start_build(struct pod *p, struct pod_ctr *ctr, const cJSON *spec,
 			 struct ctr_start *c, const char **reason, char **msg);
 void pod__ctr_start_release(struct ctr_start *c);
-/* Resolves the image of ctr (policy included) on the loop: 0 with the image
- * id and config in *id and *config (malloc'd), or -ENOENT + reason/msg. */
-int pod__image_resolve(struct pod_manager *pm, const cJSON *spec, char **id, cJSON **config,
-		       const char **reason, char **msg);
+/* The image of a container from the loop's cache: 0 with the image id and
+ * config in *id and *config (malloc'd), or -EINPROGRESS when it must be
+ * looked up first (pod__work_image, then pod__image_learn). */
+int pod__image_resolve(struct pod_manager *pm, const cJSON *spec, char **id, cJSON **config);
+/* Records a lookup's result (id NULL: not found; config is taken). */
+void pod__image_learn(struct pod_manager *pm, const char *ref, const char *id, cJSON *config);
+/* Why a missing image cannot run: reason (static) and malloc'd message. */
+void pod__image_missing(const cJSON *spec, const char **reason, char **msg);
+void pod__images_forget(struct pod_manager *pm);
 /* The pod's /etc files; malloc'd texts. */
 char *pod__hosts_text(const struct pod *p);
 char *pod__resolv_text(const struct pod *p);
@@ -209,6 +224,9 @@ char *pod__resolv_text(const struct pod *p);
 const cJSON *pod__ctr_spec(const struct pod *p, const struct pod_ctr *ctr);
 
 /* ---- pod_work.c: on the thread pool ---- */
+/* Looks ref up in the image store (re-read when missing): -ENOENT or 0 with
+ * the id and parsed config (malloc'd). */
+int pod__work_image(struct pod_manager *pm, const char *ref, char **id, cJSON **config);
 int pod__work_start(struct pod_manager *pm, struct ctr_start *c, char *err, size_t errlen);
 int pod__work_sandbox(struct pod_manager *pm, const char *uid, const char *hostname,
 		      bool share_pid, bool host_network, char **netns, char ips[2][INET_ADDR_STRLEN],

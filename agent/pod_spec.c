@@ -44,41 +44,62 @@ static const char *pull_policy(const cJSON *spec)
 	return !colon || !strcmp(colon, ":latest") ? "Always" : "IfNotPresent";
 }
 
-int pod__image_resolve(struct pod_manager *pm, const cJSON *spec, char **id, cJSON **config,
-		       const char **reason, char **msg)
+int pod__image_resolve(struct pod_manager *pm, const cJSON *spec, char **id, cJSON **config)
 {
 	const char *image = json_get_str(spec, "image", "");
-	const struct img_image *img;
-	char *path, *text = NULL;
 
+	for (struct pod_image *i = pm->images_seen; i; i = i->next)
+		if (!strcmp(i->ref, image)) {
+			*id = xstrdup(i->id);
+			*config = cJSON_Duplicate(i->config, 1);
+			return 0;
+		}
 	*id = NULL;
 	*config = NULL;
-	uv_mutex_lock(&pm->mu);
-	img = pm->images_ok ? img_find(&pm->images, image) : NULL;
-	if (!img && pm->images_ok && img_store_reload(&pm->images) == 0)
-		img = img_find(&pm->images, image);	/* imported since (k1s images import) */
-	if (img)
-		*id = xstrdup(img->id);
-	uv_mutex_unlock(&pm->mu);
-	if (!*id) {
-		if (!strcmp(pull_policy(spec), "Never")) {
-			*reason = "ErrImageNeverPull";
-			*msg = xasprintf("Container image \"%s\" is not present with pull policy of Never", image);
-		} else {
-			*reason = "ErrImagePull";
-			*msg = xasprintf("failed to pull image \"%s\": image not found in the node's image store (registry pull is not supported yet)",
-					 image);
-		}
-		return -ENOENT;
+	return -EINPROGRESS;
+}
+
+void pod__image_learn(struct pod_manager *pm, const char *ref, const char *id, cJSON *config)
+{
+	struct pod_image *i;
+
+	if (!id) {
+		cJSON_Delete(config);
+		return;
 	}
-	path = xasprintf("%s/blobs/sha256/%s", pm->images.root, *id + strlen("sha256:"));
-	if (read_file(path, IMG_MAX_JSON_BYTES, &text, NULL) >= 0)
-		*config = cJSON_Parse(text);
-	free(text);
-	free(path);
-	if (!*config)
-		*config = cJSON_CreateObject();
-	return 0;
+	i = xcalloc(1, sizeof(*i));
+	i->ref = xstrdup(ref);
+	i->id = xstrdup(id);
+	i->config = config;
+	i->next = pm->images_seen;
+	pm->images_seen = i;
+}
+
+void pod__images_forget(struct pod_manager *pm)
+{
+	while (pm->images_seen) {
+		struct pod_image *i = pm->images_seen;
+
+		pm->images_seen = i->next;
+		free(i->ref);
+		free(i->id);
+		cJSON_Delete(i->config);
+		free(i);
+	}
+}
+
+void pod__image_missing(const cJSON *spec, const char **reason, char **msg)
+{
+	const char *image = json_get_str(spec, "image", "");
+
+	if (!strcmp(pull_policy(spec), "Never")) {
+		*reason = "ErrImageNeverPull";
+		*msg = xasprintf("Container image \"%s\" is not present with pull policy of Never", image);
+	} else {
+		*reason = "ErrImagePull";
+		*msg = xasprintf("failed to pull image \"%s\": image not found in the node's image store (registry pull is not supported yet)",
+				 image);
+	}
 }
 
 /* ---- /etc files ---- */
@@ -282,7 +303,7 @@ int pod__ctr_start_build(struct pod *p, struct pod_ctr *ctr, const cJSON *spec,
 	int ret;
 
 	memset(c, 0, sizeof(*c));
-	ret = pod__image_resolve(pm, spec, &c->image, &config, reason, msg);
+	ret = pod__image_resolve(pm, spec, &c->image, &config);
 	if (ret)
 		goto out;
 	cfg = json_get(config, "config");

@@ -32,7 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum work_op { W_SANDBOX, W_START, W_STOP, W_STATUS, W_TEARDOWN, W_REMOVE };
+enum work_op { W_SANDBOX, W_START, W_STOP, W_STATUS, W_TEARDOWN, W_REMOVE, W_IMAGE };
 
 struct pod_work {
 	uv_work_t req;
@@ -46,6 +46,9 @@ struct pod_work {
 	char *netns;
 	char ips[2][INET_ADDR_STRLEN];
 	size_t n_ips;
+	/* W_IMAGE */
+	char *image_ref, *image_id;
+	cJSON *image_config;
 	/* W_START */
 	struct ctr_start cs;
 	size_t ctr;
@@ -57,6 +60,7 @@ struct pod_work {
 	size_t n;
 	unsigned grace_ms;
 	bool all;
+	uint64_t t_queued, t_run, t_ran;	/* mono ns, for the timing log */
 };
 
 static void work_run(uv_work_t *req)
@@ -64,6 +68,7 @@ static void work_run(uv_work_t *req)
 	struct pod_work *w = container_of(req, struct pod_work, req);
 	struct pod_manager *pm = w->p->pm;
 
+	w->t_run = mono_ns();
 	switch (w->op) {
 	case W_SANDBOX:
 		w->ret = pod__work_sandbox(pm, w->p->uid, w->hostname, w->share_pid, w->host_network,
@@ -88,7 +93,11 @@ static void work_run(uv_work_t *req)
 		for (size_t i = 0; i < w->n; i++)
 			pod__work_remove(pm, w->ids[i]);
 		break;
+	case W_IMAGE:
+		w->ret = pod__work_image(pm, w->image_ref, &w->image_id, &w->image_config);
+		break;
 	}
+	w->t_ran = mono_ns();
 }
 
 static void work_free(struct pod_work *w)
@@ -100,6 +109,9 @@ static void work_free(struct pod_work *w)
 	free(w->st);
 	free(w->hostname);
 	free(w->netns);
+	free(w->image_ref);
+	free(w->image_id);
+	cJSON_Delete(w->image_config);
 	pod__ctr_start_release(&w->cs);
 	free(w);
 }
@@ -119,6 +131,7 @@ static void work_queue(struct pod_work *w)
 {
 	w->p->busy = true;
 	w->p->pm->works++;
+	w->t_queued = mono_ns();
 	uv_queue_work(w->p->pm->loop, &w->req, work_run, work_done);
 }
 
@@ -413,6 +426,22 @@ static void start_sandbox(struct pod *p)
 	work_queue(w);
 }
 
+/* A small file the pod reads, replaced by rename; no fsync (it is rewritten
+ * whenever the sandbox is, and this runs on the loop). */
+static void write_text(const char *path, const char *text)
+{
+	char *tmp = xasprintf("%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd >= 0) {
+		int r = write_all(fd, text, strlen(text));
+
+		if (close(fd) || r || rename(tmp, path))
+			unlink(tmp);
+	}
+	free(tmp);
+}
+
 static void write_etc(struct pod *p)
 {
 	char *dir = pod__dir(p->pm, p->uid), *path, *text;
@@ -420,12 +449,12 @@ static void write_etc(struct pod *p)
 
 	path = xasprintf("%s/etc-hosts", dir);
 	text = pod__hosts_text(p);
-	write_file_atomic(path, text, strlen(text), 0644);
+	write_text(path, text);
 	free(path);
 	free(text);
 	path = xasprintf("%s/resolv.conf", dir);
 	text = pod__resolv_text(p);
-	write_file_atomic(path, text, strlen(text), 0644);
+	write_text(path, text);
 	free(path);
 	free(text);
 	path = xasprintf("%s/hostname", dir);
@@ -437,7 +466,7 @@ static void write_etc(struct pod *p)
 	} else {
 		text = xasprintf("%.63s\n", json_get_str(spec, "hostname", p->name));
 	}
-	write_file_atomic(path, text, strlen(text), 0644);
+	write_text(path, text);
 	free(path);
 	free(text);
 	free(dir);
@@ -502,6 +531,12 @@ static void start_ctr(struct pod *p, struct pod_ctr *c)
 	c->attempt = w->attempt;
 	r = pod__ctr_start_build(p, c, pod__ctr_spec(p, c), &w->cs, &reason, &msg);
 	c->attempt = saved;
+	if (r == -EINPROGRESS) {	/* the image is looked up first */
+		w->op = W_IMAGE;
+		w->image_ref = xstrdup(c->image_ref);
+		work_queue(w);
+		return;
+	}
 	if (r) {
 		free(w);
 		if (r == -EAGAIN) {
@@ -718,11 +753,12 @@ void pod__sync(struct pod *p)
 		struct net_ipam_addrs a;
 
 		snprintf(owner, sizeof(owner), "%s/eth0", p->uid);
-		uv_mutex_lock(&pm->mu);
-		if (net_ipam_lookup(&pm->ipam, owner, &a) == 0)
-			for (size_t i = 0; i < a.n && i < 2; i++)
-				inet_addr_format(&a.addr[i].addr, p->ips[p->n_ips++]);
-		uv_mutex_unlock(&pm->mu);
+		if (uv_mutex_trylock(&pm->net_mu) == 0) {	/* never wait on the loop */
+			if (net_ipam_lookup(&pm->ipam, owner, &a) == 0)
+				for (size_t i = 0; i < a.n && i < 2; i++)
+					inet_addr_format(&a.addr[i].addr, p->ips[p->n_ips++]);
+			uv_mutex_unlock(&pm->net_mu);
+		}
 	}
 	r = vol_pod_setup(pm->vol, p->obj, &err);
 	if (r) {
@@ -766,6 +802,8 @@ static void start_done(struct pod *p, struct pod_work *w)
 				     "RunContainerError";
 
 		log_warn("pods: %s/%s: container %s: %s", p->ns, p->name, c->name, w->err);
+		if (w->ret == -ENOENT)
+			pod__images_forget(p->pm);	/* an image went away: look again */
 		start_failed(p, c, reason, w->err);
 		return;
 	}
@@ -814,6 +852,9 @@ static void work_done(uv_work_t *req, int status)
 	(void)status;
 	pm->works--;
 	p->busy = false;
+	LOG_V(2, "pods: %s/%s: step %d: %d, queued %.1f ms, ran %.1f ms, done after %.1f ms",
+		 p->ns, p->name, (int)w->op, w->ret, (double)(w->t_run - w->t_queued) / 1e6,
+		 (double)(w->t_ran - w->t_run) / 1e6, (double)(mono_ns() - w->t_ran) / 1e6);
 	if (pm->stopping) {
 		work_free(w);
 		if (!pm->works && !pm->closing && pm->done)
@@ -842,6 +883,21 @@ static void work_done(uv_work_t *req, int status)
 		break;
 	case W_REMOVE:
 		break;
+	case W_IMAGE: {
+		struct pod_ctr *c = &p->ctrs[w->ctr];
+
+		pod__image_learn(pm, w->image_ref, w->image_id, w->image_config);
+		w->image_config = NULL;
+		if (w->ret) {
+			const char *reason;
+			char *msg;
+
+			pod__image_missing(pod__ctr_spec(p, c), &reason, &msg);
+			start_failed(p, c, reason, msg);
+			free(msg);
+		}
+		break;
+	}
 	case W_STOP:
 	case W_STATUS:
 		for (size_t i = 0; i < w->n; i++) {

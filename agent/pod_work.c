@@ -2,8 +2,9 @@
  * agent/pod_work.c - the blocking halves of the pod workers, run on the
  * libuv thread pool: sandbox + pod network, container create/start (root
  * filesystem, user, OCI spec), stop, remove, teardown, and the node's pod
- * network. Nothing here touches a struct pod or the API; the image store,
- * IPAM and netlink are used under pm->mu.
+ * network. Nothing here touches a struct pod or the API; the image store is
+ * used under pm->img_mu, IPAM under pm->net_mu; netlink needs no lock (each
+ * call opens its own handles). The loop never waits for either mutex.
  */
 #include "agent/pod_int.h"
 #include "lib/log.h"
@@ -79,7 +80,7 @@ int pod__work_net_setup(struct pod_manager *pm, const char *cidrs, char *err, si
 		snprintf(err, errlen, "invalid podCIDRs '%s'", cidrs);
 		return ret;
 	}
-	uv_mutex_lock(&pm->mu);
+	uv_mutex_lock(&pm->net_mu);
 	net_ipam_close(&pm->ipam);
 	ret = net_ipam_open(&pm->ipam, pm->ipam_dir, pfx, n);
 	if (ret == -ESTALE) {	/* the node got other podCIDRs: start afresh */
@@ -112,7 +113,7 @@ int pod__work_net_setup(struct pod_manager *pm, const char *cidrs, char *err, si
 		pm->net_ready = true;
 	net_ns_release(&node);
 out:
-	uv_mutex_unlock(&pm->mu);
+	uv_mutex_unlock(&pm->net_mu);
 	return ret;
 }
 
@@ -127,18 +128,18 @@ static int pod_net_attach(struct pod_manager *pm, const char *uid, const char *n
 	int ret;
 
 	snprintf(owner, sizeof(owner), "%s/eth0", uid);
-	uv_mutex_lock(&pm->mu);
+	uv_mutex_lock(&pm->net_mu);
 	if (!pm->net_ready) {
 		snprintf(err, errlen, "the node has no podCIDRs yet");
 		ret = -EAGAIN;
-		goto out;
-	}
-	ret = net_ipam_assign(&pm->ipam, owner, &pn.addrs);
-	if (ret) {
+	} else if ((ret = net_ipam_assign(&pm->ipam, owner, &pn.addrs))) {
 		snprintf(err, errlen, "%s", net_ipam_error(&pm->ipam));
-		goto out;
+	} else {
+		net_ipam_gateways(&pm->ipam, &pn.gateways);
 	}
-	net_ipam_gateways(&pm->ipam, &pn.gateways);
+	uv_mutex_unlock(&pm->net_mu);
+	if (ret)
+		return ret;
 	ret = net_ns_open(&node, NULL);
 	if (!ret)
 		ret = net_ns_open(&pod, netns);
@@ -156,8 +157,6 @@ static int pod_net_attach(struct pod_manager *pm, const char *uid, const char *n
 		inet_addr_format(&pn.addrs.addr[i].addr, ips[(*n_ips)++]);
 	net_ns_release(&pod);
 	net_ns_release(&node);
-out:
-	uv_mutex_unlock(&pm->mu);
 	return ret;
 }
 
@@ -380,11 +379,11 @@ int pod__work_start(struct pod_manager *pm, struct ctr_start *c, char *err, size
 	struct img_rootfs r = { 0 };
 	int ret;
 
-	uv_mutex_lock(&pm->mu);
+	uv_mutex_lock(&pm->img_mu);
 	ret = img_rootfs_prepare(&pm->images, c->image, c->ctr_dir, &r);
 	if (ret)
 		snprintf(err, errlen, "%s", img_store_error(&pm->images));
-	uv_mutex_unlock(&pm->mu);
+	uv_mutex_unlock(&pm->img_mu);
 	if (ret)
 		goto out;
 	img_rootfs_unmount(&r);		/* an earlier try of this attempt */
@@ -396,15 +395,43 @@ int pod__work_start(struct pod_manager *pm, struct ctr_start *c, char *err, size
 	ret = create_start(pm, c, r.merged, err, errlen);
 	if (ret) {
 		img_rootfs_unmount(&r);
-	} else {
-		struct rt_status st;
+	} else {	/* the start time runtime.c recorded (no `runc state` for it) */
+		char *p = xasprintf("%s/%s/started", pm->rt.state_dir, c->id), *text = NULL;
 
-		if (rt_container_status(&pm->rt, c->id, &st) == 0)
-			c->started_ns = st.started_ns;
+		if (read_file(p, 64, &text, NULL) >= 0)
+			c->started_ns = strtoll(text, NULL, 10);
+		free(text);
+		free(p);
 	}
 out:
 	img_rootfs_release(&r);
 	return ret;
+}
+
+int pod__work_image(struct pod_manager *pm, const char *ref, char **id, cJSON **config)
+{
+	const struct img_image *img;
+	char *path, *text = NULL;
+
+	*id = NULL;
+	*config = NULL;
+	uv_mutex_lock(&pm->img_mu);
+	img = pm->images_ok ? img_find(&pm->images, ref) : NULL;
+	if (!img && pm->images_ok && img_store_reload(&pm->images) == 0)
+		img = img_find(&pm->images, ref);	/* imported since (k1s images import) */
+	if (img)
+		*id = xstrdup(img->id);
+	uv_mutex_unlock(&pm->img_mu);
+	if (!*id)
+		return -ENOENT;
+	path = xasprintf("%s/blobs/sha256/%s", pm->images.root, *id + strlen("sha256:"));
+	if (read_file(path, IMG_MAX_JSON_BYTES, &text, NULL) >= 0)
+		*config = cJSON_Parse(text);
+	free(text);
+	free(path);
+	if (!*config)
+		*config = cJSON_CreateObject();
+	return 0;
 }
 
 int pod__work_stop(struct pod_manager *pm, const char *id, unsigned grace_ms)
@@ -467,7 +494,6 @@ int pod__work_teardown(struct pod_manager *pm, const char *uid, unsigned grace_m
 	rt_sandbox_stop(&pm->rt, uid, POD_SHIM_STOP_MS);
 	rt_sandbox_remove(&pm->rt, uid);
 	snprintf(owner, sizeof(owner), "%s/eth0", uid);
-	uv_mutex_lock(&pm->mu);
 	{
 		struct net_ns node = { 0 };
 
@@ -475,10 +501,11 @@ int pod__work_teardown(struct pod_manager *pm, const char *uid, unsigned grace_m
 			net_pod_detach(&node, owner);
 			net_ns_release(&node);
 		}
-		if (pm->net_ready)
-			net_ipam_unassign(&pm->ipam, owner);
 	}
-	uv_mutex_unlock(&pm->mu);
+	uv_mutex_lock(&pm->net_mu);
+	if (pm->net_ready)
+		net_ipam_unassign(&pm->ipam, owner);
+	uv_mutex_unlock(&pm->net_mu);
 	dir = xasprintf("%s/%s", pm->pods_dir, uid);
 	{
 		char *ctr = xasprintf("%s/ctr", dir), *etc[] = {

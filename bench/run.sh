@@ -20,4 +20,6 @@ echo "== bench/api"
 
 echo "== bench/dns"; BUILD="$BUILD" bench/dns/run.sh || rc=1
 
+echo "== bench/pods"; BUILD="$BUILD" bench/pods/run.sh || rc=1
+
 exit "$rc"

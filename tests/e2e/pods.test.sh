@@ -102,6 +102,24 @@ check "/etc/hosts has the pod IP and name" eval "logf web c | grep -Eq '10\.42\.
 check "kubectl get pods shows 1/1 Running" eval "kc get pods web --no-headers | grep -q '1/1 *Running'"
 check "events Created and Started" eval "kc get events --field-selector involvedObject.name=web -o jsonpath='{.items[*].reason}' | grep -q 'Created Started'"
 
+# ---- a Deployment: the scheduler binds its pods, the agent runs them ----
+kc apply -f - >/dev/null <<Y
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: dep}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: dep}}
+  template:
+    metadata: {labels: {app: dep}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - {name: c, $img, command: [sleep, "3600"]}
+Y
+dep_ready() { [ "$(kc get deployment dep -o jsonpath='{.status.readyReplicas}')" = 2 ]; }
+check "a Deployment reaches 2/2 Ready" poll 30 dep_ready
+
 # ---- pod-to-pod over both families; hostNetwork ----
 ip4=$(echo "$ips" | cut -d' ' -f1); ip6=$(echo "$ips" | cut -d' ' -f2)
 pod pinger "  restartPolicy: Never" "  - name: c
@@ -174,7 +192,8 @@ check "not shared: no signal crosses" eval "! logf pid-false a | grep -q got-hup
 # ---- kill -9 the agent: containers keep running and are re-adopted ----
 before=$(kc get pods -o jsonpath='{range .items[*]}{.metadata.name}={.status.containerStatuses[*].containerID}/{.status.containerStatuses[*].restartCount} {end}' | tr ' ' '\n' | grep -E '^(web|init|pid-true)=' | sort)
 apid=$(pgrep -f "k1s agent .*--data-dir $D/agent")
-shims=$(pgrep -fc "k1s shim $D/")
+webuid=$(kc get pod web -o jsonpath='{.metadata.uid}')
+shims=$(pgrep -f "k1s shim $D/agent/containers/$webuid" | sort | tr '\n' ' ')
 kill -9 $apid
 new_agent() { p=$(pgrep -f "k1s agent .*--data-dir $D/agent"); [ -n "$p" ] && [ "$p" != "$apid" ]; }
 check "the agent is restarted by its supervisor" poll 10 new_agent
@@ -182,7 +201,7 @@ check "the restarted agent re-adopts" poll 10 grep -q "found to re-adopt" "$D/se
 sleep 2
 after=$(kc get pods -o jsonpath='{range .items[*]}{.metadata.name}={.status.containerStatuses[*].containerID}/{.status.containerStatuses[*].restartCount} {end}' | tr ' ' '\n' | grep -E '^(web|init|pid-true)=' | sort)
 expect_eq "same containers, restartCount unchanged" "$before" "$after"
-check "shims survived" test "$(pgrep -fc "k1s shim $D/")" -ge "$shims"
+expect_eq "the pod's shims survived" "$shims" "$(pgrep -f "k1s shim $D/agent/containers/$webuid" | sort | tr '\n' ' ')"
 check "still Ready after re-adoption" ready web
 
 # ---- delete cleans up everything ----
@@ -195,6 +214,9 @@ check "no pod directory left" test ! -e "$D/agent/pods/$uid"
 check "no overlay mount of the pod left" eval "! grep -q $uid /proc/mounts"
 expect_eq "its veth is gone" $((nveth - 1)) "$(veths)"
 check "its addresses are free" eval "! grep -q $uid $D/agent/ipam/ipam-v4 $D/agent/ipam/ipam-v6"
+kc delete deployment dep --timeout=30s >/dev/null 2>&1
 kc delete pods --all --timeout=60s >/dev/null 2>&1
-check "all pods deleted, nothing left running" eval "[ -z \"\$(ls $D/agent/containers)\" ]"
+nothing_left() { [ -z "$(ls "$D/agent/containers")" ] && [ -z "$(kc get pods -o name)" ]; }
+check "all pods deleted, nothing left running" poll 20 nothing_left
+[ $_failed = 0 ] || { kc get pods -o wide; ls "$D/agent/containers"; } 2>&1 | sed 's/^/# /' 
 exit $_failed
