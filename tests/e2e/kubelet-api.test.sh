@@ -147,13 +147,19 @@ check "attach streams the container's output" grep -q '^tick ' "$T/attach"
 
 # ---- port-forward ----
 kc exec app -- sh -c 'mkdir -p /tmp/www && echo hello-pf > /tmp/www/index.html && httpd -p 8080 -h /tmp/www'
-pf() { # KUBECTL LOCAL-PORT
-	nsenter --net=/run/netns/"$NS" "$1" port-forward pod/app "$2":8080 > "$T/pf.log" 2>&1 &
-	local pid=$!
-	poll 10 grep -q Forwarding "$T/pf.log"
+pf() { # KUBECTL LOCAL-PORT: two GETs through one port-forward; a kubectl that
+	# died before forwarding (a busy machine) is started once more
+	local pid try
+	for try in 1 2; do
+		nsenter --net=/run/netns/"$NS" "$1" port-forward pod/app "$2":8080 > "$T/pf.log" 2>&1 &
+		pid=$!
+		poll 15 grep -q Forwarding "$T/pf.log" && kill -0 "$pid" 2>/dev/null && break
+		kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+		echo "# port-forward attempt $try: $(tr '\n' ' ' < "$T/pf.log")" >&2
+	done
 	in_ns curl -sS -m 5 "http://127.0.0.1:$2/index.html"
 	in_ns curl -sS -m 5 "http://127.0.0.1:$2/index.html"
-	kill "$pid"; wait "$pid" 2>/dev/null
+	kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
 }
 expect_eq "port-forward carries HTTP (kubectl 1.32)" "hello-pf hello-pf" "$(pf kubectl 18080 | tr '\n' ' ' | sed 's/ $//')"
 if [ -x "$OLD_KUBECTL" ]; then
