@@ -167,11 +167,16 @@ struct pp {
 	struct http_call *call;
 	struct http_tunnel *tc, *tk;	/* client side, kubelet side */
 	bool streaming, upgrade;
+	bool retried;			/* a reset pooled connection was retried once */
+	struct http_call_opts o;	/* to retry: url and headers below */
+	char *url;
+	struct http_header h[16];
 	int open;			/* tunnels open */
 };
 
 static void pp_free(struct pp *p)
 {
+	free(p->url);
 	api_call_free(p->c);
 	free(p);
 }
@@ -329,6 +334,13 @@ static void on_complete(struct http_call *call, int err, struct http_response *r
 	struct pp *p = ud;
 
 	p->call = NULL;
+	/* a kept-alive connection the kubelet had closed: the POST of a SPDY
+	 * upgrade is not retried by the client layer, so once here */
+	if (!resp && !p->streaming && !p->retried && (err == -ECONNRESET || err == -EPIPE)) {
+		p->retried = true;
+		if (!http_call_start(p->c->srv->kubelet_client, &p->o, &p->call))
+			return;
+	}
 	http_request_on_cancel(p->c->req, NULL, NULL);
 	if (p->streaming) {
 		http_stream_end(p->c->req);
@@ -433,7 +445,6 @@ static void on_upgrade(struct http_call *call, const struct http_response *resp,
 void podproxy_serve(struct api_call *c)
 {
 	struct pp *p;
-	struct http_header h[16];
 	struct http_call_opts o = { 0 };
 	size_t n = 0, it;
 	const char *v;
@@ -458,11 +469,11 @@ void podproxy_serve(struct api_call *c)
 	p->c = c;
 	p->upgrade = c->req->upgrade;
 	for (size_t i = 0; p->upgrade && i < ARRAY_SIZE(fwd_req); i++)
-		for (it = 0; n < ARRAY_SIZE(h) && (v = http_request_header_next(c->req, fwd_req[i], &it));)
-			h[n++] = (struct http_header){ fwd_req[i], v };
+		for (it = 0; n < ARRAY_SIZE(p->h) && (v = http_request_header_next(c->req, fwd_req[i], &it));)
+			p->h[n++] = (struct http_header){ fwd_req[i], v };
 	o.method = c->req->method;
 	o.url = url;
-	o.headers = h;
+	o.headers = p->h;
 	o.n_headers = n;
 	o.ud = p;
 	o.on_complete = on_complete;
@@ -474,11 +485,13 @@ void podproxy_serve(struct api_call *c)
 		o.on_headers = on_headers;
 		o.on_body = on_body;
 	}
+	p->url = url;	/* header values point into c->req, alive as long as p */
+	o.url = p->url;
+	p->o = o;
 	http_request_on_cancel(c->req, on_client_gone, p);
-	if (http_call_start(c->srv->kubelet_client, &o, &p->call)) {
+	if (http_call_start(c->srv->kubelet_client, &p->o, &p->call)) {
 		http_request_on_cancel(c->req, NULL, NULL);
 		api_respond_errorf(c, STATUS_INTERNAL_ERROR, "bad kubelet URL %s", url);
 		pp_free(p);
 	}
-	free(url);
 }

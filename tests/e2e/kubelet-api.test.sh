@@ -104,6 +104,8 @@ running() { kc get pod "$1" -o jsonpath='{.status.phase}' | grep -q Running; }
 check "pod app runs" poll 30 running app
 
 # ---- logs ----
+has_lines() { [ "$(kc logs app | wc -l)" -ge 4 ]; }
+check "logs: the container has written its first lines" poll 15 has_lines
 expect_eq "logs: the first lines" "first second third" "$(kc logs app | head -n 3 | tr '\n' ' ' | sed 's/ $//')"
 expect_eq "logs -c" "first" "$(kc logs app -c main | head -n 1)"
 check "logs --tail=1 is one tick" sh -c "[ \"\$(nsenter --net=/run/netns/$NS kubectl logs app --tail=1 | grep -c '^tick ')\" = 1 ]"
