@@ -4,6 +4,7 @@
  */
 #include "dns_run.h"
 #include "node.h"
+#include "kubelet.h"
 #include "pod.h"
 #include "proxy_run.h"
 #include "overlay.h"
@@ -33,6 +34,7 @@ void agent_config_init(struct agent_config *c)
 	c->eviction_hard = AGENT_DEFAULT_EVICTION_HARD;
 	c->cert_renew_days = 30;
 	c->cert_check_ms = 12 * 3600 * 1000;
+	c->kubelet_port = KUBELET_PORT;
 }
 
 void agent_config_release(struct agent_config *c)
@@ -212,6 +214,7 @@ int agent_start(struct agent *a, uv_loop_t *loop, char **err)
 	a->open_handles = 3;
 	log_info("agent: node '%s', runtime %s, API %s", a->node_name, a->facts.runtime,
 		 a->cfg.kubeconfig);
+	agent__kubelet_start(a);
 	node__start(a);
 	a->renew = agent__renew_start(a);
 	agent__proxy_start(a);	/* logs its own failure; the node runs on */
@@ -248,6 +251,8 @@ void agent_stop(struct agent *a, void (*done)(void *data), void *data)
 	agent__renew_stop(a->renew);
 	a->renew = NULL;
 	agent__dns_stop(a);
+	kubelet_stop(a->kubelet);
+	a->kubelet = NULL;
 	if (a->pods && a->open_handles) {
 		a->open_handles++;
 		pod_manager_stop(a->pods, on_pods_stopped, a);
@@ -282,6 +287,28 @@ void agent_free(struct agent *a)
 const char *agent_node_name(const struct agent *a)
 {
 	return a->node_name;
+}
+
+/* The kubelet API; without certificates the agent runs on without it. */
+void agent__kubelet_start(struct agent *a)
+{
+	struct kubelet_config kc = {
+		.data_dir = a->cfg.data_dir,
+		.port = (int)a->cfg.kubelet_port,
+		.cert_file = a->cfg.kubelet_cert,
+		.key_file = a->cfg.kubelet_key,
+		.client_ca_file = a->cfg.kubelet_client_ca,
+		.runc_root = a->cfg.runc_root,
+	};
+	char *err = NULL;
+
+	if (a->cfg.kubelet_port <= 0)
+		return;
+	if (kubelet_start(a->loop, &kc, &a->kubelet, &err)) {
+		log_warn("agent: kubelet API not served: %s", err ? err : "error");
+		a->kubelet = NULL;
+	}
+	free(err);
 }
 
 /* ---- `k1s agent` on its own loop ---- */

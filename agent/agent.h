@@ -67,6 +67,10 @@ struct agent_config {
 	const char *join_server;	/* joined with a token: renew certificates from it */
 	int64_t cert_renew_days;	/* renew with this many days left (default 30) */
 	int64_t cert_check_ms;		/* how often to look (default 12 h) */
+	/* kubelet API (agent/kubelet.h): port 0 disables it; files default to
+	 * <data_dir>/pki/kubelet.{crt,key} and <data_dir>/pki/client-ca.crt */
+	int64_t kubelet_port;		/* default 10250 */
+	const char *kubelet_cert, *kubelet_key, *kubelet_client_ca;
 	/* pods (agent/pod.h) */
 	const char *cluster_dns;	/* resolv.conf nameserver; NULL: 10.43.0.10 */
 	const char *cluster_domain;	/* NULL: cluster.local */

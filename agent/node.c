@@ -186,7 +186,7 @@ static cJSON *status_patch(struct agent *a, const bool cond[SIG_N])
 	json_set_str(info, "operatingSystem", "linux");
 	json_set_str(info, "architecture", a->facts.arch);
 	ep = json_obj(json_obj(st, "daemonEndpoints"), "kubeletEndpoint");
-	json_set_int(ep, "Port", 10250);
+	json_set_int(ep, "Port", a->cfg.kubelet_port > 0 ? a->cfg.kubelet_port : 10250);
 	return p;
 }
 

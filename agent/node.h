@@ -83,6 +83,7 @@ struct agent {
 	uv_timer_t lease_timer, check_timer, retry_timer;
 	struct renew *renew;		/* certificate renewal (renew.c), joined agents only */
 	struct overlay *overlay;	/* agent/overlay.h; NULL with backend none */
+	struct kubelet *kubelet;		/* the kubelet API, NULL when not served */
 	int open_handles;
 	struct agent_dns *dns;		/* node-local cluster DNS (dns_run.c) */
 	void (*done)(void *data);
@@ -94,5 +95,7 @@ struct agent {
 struct renew *agent__renew_start(struct agent *a);
 void agent__renew_stop(struct renew *rn);
 
+/* Serves the kubelet API (agent/kubelet.h) if it can (agent.c). */
+void agent__kubelet_start(struct agent *a);
 /* Starts registration (then heartbeat); timers must be initialised. */
 void node__start(struct agent *a);

@@ -7,6 +7,7 @@
 #include "join.h"
 #include "lib/kubeconfig.h"
 #include "pki.h"
+#include "podproxy.h"
 #include "services.h"
 #include "storage.h"
 #include "controllers/controllers.h"
@@ -201,7 +202,7 @@ int server_run(const struct server_config *cfg)
 		return 1;
 	}
 	registry_init();
-	if (setup_pki(s, &pki, &tls))
+	if (setup_pki(s, &pki, &tls) || podproxy_init(s, &pki))
 		goto out;
 	if (join_init(s, &pki))
 		goto out;
@@ -243,6 +244,7 @@ out:
 	crd_stop();
 	if (s->http)
 		http_server_close(s->http, NULL, NULL);
+	podproxy_release(s);
 	services_release(s);
 	storage_close(s);
 	uv_walk(s->loop, walk_close, NULL);

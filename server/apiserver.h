@@ -58,6 +58,7 @@ struct apiserver {
 	struct svc_state *svc;		/* service IP and port allocation (services.c) */
 	struct watch_stream *watches;	/* open watch streams (watch.c) */
 	struct join *join;		/* join token and endpoints (join.c) */
+	struct http_client *kubelet_client;	/* to kubelets, as kube-apiserver (podproxy.c) */
 	uv_signal_t sigterm, sigint;
 };
 

@@ -4,6 +4,7 @@
  * of resource paths to the REST verbs, authorization, and answering with
  * content negotiation (JSON or Table).
  */
+#include "podproxy.h"
 #include "apiserver.h"
 #include "convert.h"
 #include "crd.h"
@@ -550,10 +551,8 @@ static bool serve_resource(struct api_call *c)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(streaming_subs); i++)
 		if (!strcmp(r->sub, streaming_subs[i])) {
-			api_respond_errorf(c, STATUS_SERVICE_UNAVAILABLE,
-					   "%s of pod %s/%s is not available: no kubelet serves this node yet",
-					   r->sub, r->ns, r->name);
-			return false;
+			podproxy_serve(c);	/* server/podproxy.c: to the node's kubelet */
+			return true;
 		}
 	if (!(c->res->verbs & c->verb) && !r->sub[0]) {
 		api_respond_errorf(c, STATUS_METHOD_NOT_ALLOWED,
