@@ -23,7 +23,7 @@ static bool tolerated(const cJSON *tols, const char *key, const char *effect)
 	return false;
 }
 
-static void add(cJSON *spec, const char *key, const char *effect, int64_t seconds)
+void admission_add_toleration(cJSON *spec, const char *key, const char *effect, int64_t seconds)
 {
 	cJSON *tols = json_get(spec, "tolerations"), *t;
 
@@ -48,10 +48,10 @@ void admission_pod_tolerations(cJSON *pod)
 
 	if (!cJSON_IsObject(spec))
 		return;
-	add(spec, "node.kubernetes.io/not-ready", "NoExecute", ADMISSION_DEFAULT_TOLERATION_SECONDS);
-	add(spec, "node.kubernetes.io/unreachable", "NoExecute", ADMISSION_DEFAULT_TOLERATION_SECONDS);
+	admission_add_toleration(spec, "node.kubernetes.io/not-ready", "NoExecute", ADMISSION_DEFAULT_TOLERATION_SECONDS);
+	admission_add_toleration(spec, "node.kubernetes.io/unreachable", "NoExecute", ADMISSION_DEFAULT_TOLERATION_SECONDS);
 	if (strcmp(json_get_str(json_get(pod, "status"), "qosClass", "BestEffort"), "BestEffort"))
-		add(spec, "node.kubernetes.io/memory-pressure", "NoSchedule", -1);
+		admission_add_toleration(spec, "node.kubernetes.io/memory-pressure", "NoSchedule", -1);
 }
 
 void admission_node_taints(cJSON *node)

@@ -17,12 +17,16 @@
 #ifndef K1S_SERVER_ADMISSION_H
 #define K1S_SERVER_ADMISSION_H
 
+#include <stdint.h>
 #include <cjson/cJSON.h>
 
 #define ADMISSION_DEFAULT_TOLERATION_SECONDS 300
 
 /* On create of a pod (after defaulting: status.qosClass is set). */
 void admission_pod_tolerations(cJSON *pod);
+/* Adds an Exists toleration of key/effect to a pod spec unless one already
+ * tolerates it; seconds < 0: no tolerationSeconds. */
+void admission_add_toleration(cJSON *spec, const char *key, const char *effect, int64_t seconds);
 /* On create of a Job (metadata.uid set): the generated selector
  * (batch.kubernetes.io/controller-uid) and pod labels, unless
  * manualSelector; completions 1 when neither it nor a parallelism other

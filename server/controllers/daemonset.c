@@ -21,6 +21,7 @@
  */
 #include "workload.h"
 #include "sched.h"
+#include "../admission.h"
 #include "../apiserver.h"
 #include "lib/json.h"
 #include "lib/util.h"
@@ -36,36 +37,19 @@ static struct wq ds_q;
 
 /* ---- the pod a node gets ---- */
 
-static void add_toleration(cJSON *spec, const char *key, const char *effect)
-{
-	cJSON *tols = json_get(spec, "tolerations"), *t;
-
-	if (sched_tolerates_key(tols, key, effect))
-		return;
-	if (!cJSON_IsArray(tols)) {
-		tols = cJSON_CreateArray();
-		json_set(spec, "tolerations", tols);
-	}
-	t = cJSON_CreateObject();
-	json_set_str(t, "key", key);
-	json_set_str(t, "operator", "Exists");
-	json_set_str(t, "effect", effect);
-	cJSON_AddItemToArray(tols, t);
-}
-
 /* The template with upstream's DaemonSet tolerations and the revision label. */
 static cJSON *ds_template(const cJSON *ds, const char *hash)
 {
 	cJSON *t = cJSON_Duplicate(json_path(ds, "spec.template"), 1), *spec = json_obj(t, "spec");
 
-	add_toleration(spec, TAINT_NOT_READY, "NoExecute");
-	add_toleration(spec, TAINT_UNREACHABLE, "NoExecute");
-	add_toleration(spec, TAINT_DISK_PRESSURE, "NoSchedule");
-	add_toleration(spec, TAINT_MEMORY_PRESSURE, "NoSchedule");
-	add_toleration(spec, TAINT_PID_PRESSURE, "NoSchedule");
-	add_toleration(spec, TAINT_UNSCHEDULABLE, "NoSchedule");
+	admission_add_toleration(spec, TAINT_NOT_READY, "NoExecute", -1);
+	admission_add_toleration(spec, TAINT_UNREACHABLE, "NoExecute", -1);
+	admission_add_toleration(spec, TAINT_DISK_PRESSURE, "NoSchedule", -1);
+	admission_add_toleration(spec, TAINT_MEMORY_PRESSURE, "NoSchedule", -1);
+	admission_add_toleration(spec, TAINT_PID_PRESSURE, "NoSchedule", -1);
+	admission_add_toleration(spec, TAINT_UNSCHEDULABLE, "NoSchedule", -1);
 	if (json_get_bool(spec, "hostNetwork", false))
-		add_toleration(spec, TAINT_NETWORK_UNAVAILABLE, "NoSchedule");
+		admission_add_toleration(spec, TAINT_NETWORK_UNAVAILABLE, "NoSchedule", -1);
 	json_set_str(json_obj(json_obj(t, "metadata"), "labels"), LABEL_REVISION, hash);
 	return t;
 }
