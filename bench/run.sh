@@ -18,6 +18,9 @@ echo "== bench/proxy"
 echo "== bench/api"
 "$BUILD"/api-bench "$BUILD"/k1s || rc=1
 
+echo "== bench/crd"
+"$BUILD"/crd-bench "$BUILD"/k1s || rc=1
+
 echo "== bench/dns"; BUILD="$BUILD" bench/dns/run.sh || rc=1
 
 echo "== bench/footprint"; BUILD="$BUILD" bench/footprint/run.sh || rc=1

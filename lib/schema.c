@@ -125,7 +125,9 @@ enum schema__kind schema__child(const struct schema *s, const char *key,
 	const struct schema *st = schema__st(s);
 
 	*child = NULL;
-	if (rootlike && !strcmp(key, "metadata") && !has_props(p)) {
+	/* ObjectMeta wins when given: a CRD may constrain name/generateName
+	 * under metadata, which schema_validate() checks in addition */
+	if (rootlike && !strcmp(key, "metadata") && (!has_props(p) || (opts && opts->object_meta))) {
 		*child = opts && opts->object_meta ? opts->object_meta :
 			 p ? p : &any_object;
 		return SCHEMA__KNOWN;

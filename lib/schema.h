@@ -202,6 +202,10 @@ enum {
 	SCHEMA_VERB_DELETE		= 1 << 6,
 	SCHEMA_VERB_DELETECOLLECTION	= 1 << 7,
 	SCHEMA_VERB_CONNECT		= 1 << 8,	/* streaming (exec, log, proxy...) */
+	/* Not a verb but a property of a resource's verbs: its PATCH takes JSON,
+	 * merge and apply patches only, no strategic merge patch (custom
+	 * resources). schema_openapi_v3() lists the patch types accordingly. */
+	SCHEMA_RES_NO_STRATEGIC		= 1 << 9,
 };
 
 struct schema_subresource {
@@ -360,12 +364,26 @@ const struct schema *schema_items(const struct schema *s);
 /*
  * Builds a node tree from an openAPIV3Schema JSON object. Rejects, with a
  * message in err (appended) and -EINVAL: $ref, unknown `type`, a bad pattern,
+ * a keyword given twice in one node,
  * a default/enum that is not JSON-printable, nesting beyond SCHEMA_MAX_DEPTH.
  * Unknown keywords (description, example, externalDocs, x-kubernetes-
  * validations...) are ignored; description is kept. On success *out owns
  * all memory; free with schema_free().
  */
 int schema_parse(const cJSON *json, struct schema **out, struct buf *err);
+/*
+ * The structural-schema rules of a CRD's openAPIV3Schema (JSON), as
+ * apiextensions-apiserver checks them: a type at every node unless
+ * x-kubernetes-int-or-string or x-kubernetes-preserve-unknown-fields
+ * (object at the root), no $ref, no additionalProperties beside properties, only
+ * name/generateName under the root's metadata, the x-kubernetes-list-type /
+ * list-map-keys / map-type / preserve-unknown-fields /
+ * embedded-resource rules, and every default valid against its node and
+ * unchanged by pruning. Errors carry upstream's messages with paths below
+ * `path` ("spec.versions[0].schema.openAPIV3Schema"). Returns 0 or -EINVAL.
+ */
+int schema_check_structural(const cJSON *json, const char *path,
+			    struct schema_errors *errs);
 /* Frees a tree from schema_parse()/schema_new_list(); NULL is fine. Never
  * pass a generated node. */
 void schema_free(struct schema *s);

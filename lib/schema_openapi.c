@@ -21,6 +21,7 @@ struct ectx {
 	const struct schema_opts *opts;
 	const struct schema_resource *const *res;	/* the resources emitted */
 	size_t nres;
+	bool no_strategic;		/* the current resource takes no strategic merge patch */
 };
 
 /* ---- a tiny JSON writer ---- */
@@ -448,6 +449,28 @@ static void emit_content(struct ectx *c, const char *type, const struct schema *
 	close_(c, '}');
 }
 
+/* The patch bodies of a resource without strategic merge patch, as
+ * kube-apiserver lists them for custom resources (kubectl apply then sends
+ * a JSON merge patch). */
+static void emit_patch_types(struct ectx *c)
+{
+	static const char *const types[] = {
+		"application/apply-patch+yaml", "application/json-patch+json",
+		"application/merge-patch+json",
+	};
+
+	key(c, "content");
+	open_(c, '{');
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		key(c, types[i]);
+		open_(c, '{');
+		key(c, "schema");
+		raw(c, "{\"type\":\"object\"}");
+		close_(c, '}');
+	}
+	close_(c, '}');
+}
+
 static void emit_op(struct ectx *c, const char *method, const char *action,
 		    const struct schema_gvk *gvk, const struct schema *body,
 		    const struct schema *reply)
@@ -473,8 +496,11 @@ static void emit_op(struct ectx *c, const char *method, const char *action,
 	if (write) {
 		key(c, "requestBody");
 		open_(c, '{');
-		emit_content(c, !strcmp(action, "patch") ? "application/strategic-merge-patch+json" :
-			     "*/*", !strcmp(action, "patch") ? NULL : body);
+		if (!strcmp(action, "patch") && c->no_strategic)
+			emit_patch_types(c);
+		else
+			emit_content(c, !strcmp(action, "patch") ? "application/strategic-merge-patch+json" :
+				     "*/*", !strcmp(action, "patch") ? NULL : body);
 		kv_raw(c, "required", "true");
 		close_(c, '}');
 	}
@@ -505,6 +531,7 @@ static void emit_resource_paths(struct ectx *c, const struct schema_resource *r)
 	struct buf p = BUF_INIT;
 	size_t base;
 
+	c->no_strategic = r->verbs & SCHEMA_RES_NO_STRATEGIC;
 	path_prefix(&p, r);
 	base = p.len;
 	key(c, p.data);

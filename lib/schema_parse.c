@@ -33,11 +33,71 @@ static int perr(struct pctx *c, const char *what)
  * \d \w \s (and \D \W \S outside brackets), escaped punctuation, (?:...).
  * Rejected: lookaround, backreferences, \b, \uXXXX, lazy quantifiers.
  */
+#define SCHEMA_PATTERN_MAX 4096	/* bytes of a pattern */
+#define SCHEMA_REPEAT_MAX 1000		/* largest {n,m} bound (RE2's), and of their sum */
+
+/* True for a quantifier at p (outside brackets). */
+static bool is_quant(const char *p)
+{
+	return *p == '*' || *p == '+' || *p == '?' || *p == '{';
+}
+
+/*
+ * Bounds that could make regcomp() build huge automata: stacked quantifiers
+ * ("a++", a syntax error in ECMA-262 anyway) and {n,m} bounds above
+ * SCHEMA_REPEAT_MAX, alone or summed over the pattern (*total). Returns
+ * -EINVAL for those.
+ */
+static int check_quant(const char *p, bool prev_quant, const char **end, long *total)
+{
+	long n, max = 0;
+	char *e;
+
+	*end = p;
+	if (prev_quant)
+		return -EINVAL;
+	if (*p != '{')
+		return 0;
+	for (const char *q = p + 1; *q && *q != '}'; q = e) {
+		n = strtol(q, &e, 10);
+		if (e == q) {
+			if (*q != ',')
+				return 0;	/* not a bound: a literal '{' */
+			e++;
+			continue;
+		}
+		if (n > max)
+			max = n;
+	}
+	*total += max;
+	if (max > SCHEMA_REPEAT_MAX || *total > SCHEMA_REPEAT_MAX)
+		return -EINVAL;
+	while (**end && **end != '}')
+		(*end)++;
+	if (!**end)
+		*end = p;
+	return 0;
+}
+
 static int translate_regex(const char *p, struct buf *out)
 {
-	bool br = false;
+	bool br = false, quant = false;
+	long total = 0;
 
+	if (strlen(p) > SCHEMA_PATTERN_MAX)
+		return -EINVAL;
 	for (; *p; p++) {
+		if (!br && is_quant(p)) {
+			const char *end;
+
+			if (check_quant(p, quant, &end, &total))
+				return -EINVAL;
+			buf_add(out, p, (size_t)(end - p) + 1);
+			p = end;
+			quant = true;
+			continue;
+		}
+		quant = false;
 		if (*p == '\\') {
 			char e = *++p;
 
@@ -385,6 +445,13 @@ static int parse_node(struct pctx *c, const cJSON *j, struct schema **out)
 		return perr(c, "schema must be an object");
 	if (c->depth >= SCHEMA_MAX_DEPTH)
 		return perr(c, "schema nested too deeply");
+	{
+		unsigned char *dups = schema__dups(j, NULL, NULL);
+
+		free(dups);
+		if (dups)	/* each keyword is set once: no last-wins, no leaks */
+			return perr(c, "duplicate keyword");
+	}
 	c->depth++;
 	cJSON_ArrayForEach(it, j)
 		if ((ret = parse_keyword(c, s, it)))

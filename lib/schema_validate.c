@@ -9,8 +9,11 @@
 #include "schema_int.h"
 #include "timefmt.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -130,6 +133,77 @@ static bool is_base64(const char *s)
 	return true;
 }
 
+static bool is_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+/* 8-4-4-4-12 hex digits */
+static bool is_uuid(const char *s)
+{
+	static const size_t groups[] = { 8, 4, 4, 4, 12 };
+
+	for (size_t g = 0; g < 5; g++) {
+		if (!is_hex(s, groups[g]))
+			return false;
+		s += groups[g];
+		if (g < 4 && *s++ != '-')
+			return false;
+	}
+	return !*s;
+}
+
+/* YYYY-MM-DD */
+static bool is_date(const char *s)
+{
+	char buf[40];
+	int64_t ns;
+
+	if (strlen(s) != 10)
+		return false;
+	snprintf(buf, sizeof(buf), "%sT00:00:00Z", s);
+	return rfc3339_parse(buf, &ns) == 0;
+}
+
+/* A sequence of <number><unit>, units ns us µs ms s m h d w (strfmt.Duration). */
+static bool is_duration(const char *s)
+{
+	static const char *const units[] = { "ns", "us", "\xc2\xb5s", "ms", "s", "m", "h", "d", "w" };
+
+	if (!*s)
+		return false;
+	while (*s) {
+		const char *n = s;
+		size_t best = 0;
+
+		while (isdigit((unsigned char)*s) || *s == '.')
+			s++;
+		if (s == n)
+			return false;
+		while (*s == ' ')
+			s++;
+		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (!strncmp(s, units[i], strlen(units[i])) && strlen(units[i]) > best)
+				best = strlen(units[i]);
+		if (!best)
+			return false;
+		s += best;
+		while (*s == ' ')
+			s++;
+	}
+	return true;
+}
+
+static bool is_ip(const char *s, int family)
+{
+	unsigned char buf[16];
+
+	return inet_pton(family, s, buf) == 1;
+}
+
 static void check_format(struct vctx *c, const struct schema *s, const cJSON *v)
 {
 	const char *f = s->format ? s->format : schema__st(s)->format;
@@ -142,6 +216,16 @@ static void check_format(struct vctx *c, const struct schema *s, const cJSON *v)
 		ok = rfc3339_parse(v->valuestring, &ns) == 0;
 	else if (!strcmp(f, "byte"))
 		ok = is_base64(v->valuestring);
+	else if (!strcmp(f, "uuid"))
+		ok = is_uuid(v->valuestring);
+	else if (!strcmp(f, "date"))
+		ok = is_date(v->valuestring);
+	else if (!strcmp(f, "duration"))
+		ok = is_duration(v->valuestring);
+	else if (!strcmp(f, "ipv4"))
+		ok = is_ip(v->valuestring, AF_INET);
+	else if (!strcmp(f, "ipv6"))
+		ok = is_ip(v->valuestring, AF_INET6);
 	if (!ok)
 		fail(c, SCHEMA_ERR_INVALID, v, "%s in body must be of type %s: \"%s\"",
 		     path_or_body(c), f, v->valuestring);
@@ -431,6 +515,12 @@ static void validate_object(struct vctx *c, const struct schema *s,
 		old = child == st->additional ? schema__path_mapkey(&c->path, it->string) :
 		      schema__path_key(&c->path, it->string);
 		validate_node(c, child, it, schema__embedded(child));
+		if (rootlike && !strcmp(it->string, "metadata")) {
+			const struct schema *own = schema__prop(s, "metadata");
+
+			if (own && own != child)	/* name/generateName constraints */
+				validate_node(c, own, it, false);
+		}
 		schema__path_pop(&c->path, old);
 	}
 }

@@ -3,6 +3,7 @@
  * admin kubeconfig, datastore, built-in objects, HTTPS listeners.
  */
 #include "apiserver.h"
+#include "crd.h"
 #include "join.h"
 #include "lib/kubeconfig.h"
 #include "pki.h"
@@ -221,6 +222,8 @@ int server_run(const struct server_config *cfg)
 		free(err);
 		goto out;
 	}
+	if (crd_start(s))
+		goto out;
 	if (setup_listeners(s, tls))
 		goto out;
 	uv_signal_init(s->loop, &s->sigterm);
@@ -233,12 +236,14 @@ int server_run(const struct server_config *cfg)
 	status = 0;
 	watch_close_all(s);
 out:
+	crd_stop();
 	if (s->http)
 		http_server_close(s->http, NULL, NULL);
 	services_release(s);
 	storage_close(s);
 	uv_walk(s->loop, walk_close, NULL);
 	uv_run(s->loop, UV_RUN_DEFAULT);
+	crd_release();
 	tls_config_unref(tls);
 	join_release(s);
 	server_pki_release(&pki);

@@ -113,6 +113,8 @@ void rest_deletecollection(struct api_call *c);
 void rest_watch(struct api_call *c);
 /* Ends every open watch stream (shutdown). */
 void watch_close_all(struct apiserver *s);
+/* Ends the watch streams of one resource (a custom resource no longer served). */
+void watch_close_resource(struct apiserver *s, const struct api_resource *r);
 
 /* Label and field selectors of a list or watch request. */
 #include "lib/selector.h"

@@ -6,6 +6,7 @@
  */
 #include "apiserver.h"
 #include "convert.h"
+#include "crd.h"
 #include "discovery.h"
 #include "join.h"
 #include "nodeauthz.h"
@@ -143,7 +144,7 @@ void api_respond_object(struct api_call *c, int code, const cJSON *obj)
 
 	if (k == ACCEPT_TABLE && c->res && obj) {
 		const cJSON *items = json_get(obj, "items");
-		const struct table_printer *p = table_printer_find(c->res->group, c->res->plural);
+		const struct table_printer *p = crd_table_printer(c->res);
 		cJSON *t;
 
 		if (items && cJSON_IsArray(items)) {
@@ -203,6 +204,10 @@ cJSON *api_decode_as(const struct api_resource *r, const char *data, size_t len,
 {
 	cJSON *o = api_decode(data, len, mod_rev);
 
+	if (o && r->crd) {
+		crd_decode(r, o);
+		return o;
+	}
 	if (o && convert_storage_version(r->group, r->plural, NULL) &&
 	    convert_object(o, r->group, r->version)) {
 		cJSON_Delete(o);
@@ -478,6 +483,24 @@ static bool body_is_json(const char *ctype)
 
 static const char *const streaming_subs[] = { "log", "exec", "attach", "portforward" };
 
+/* A deprecated custom resource version answers with a Warning header. */
+static void warn_deprecated(struct api_call *c)
+{
+	struct buf w = BUF_INIT;
+
+	if (!c->res->crd || !c->res->crd->warning || c->sink)
+		return;
+	buf_addstr(&w, "299 - \"");
+	for (const char *p = c->res->crd->warning; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_addch(&w, '\\');
+		buf_addch(&w, *p);
+	}
+	buf_addch(&w, '"');
+	http_response_add_header(c->req, "Warning", w.data);
+	buf_release(&w);
+}
+
 /* Returns true when a verb took over c (and frees it), false when answered here. */
 static bool serve_resource(struct api_call *c)
 {
@@ -496,8 +519,8 @@ static bool serve_resource(struct api_call *c)
 				   "the server does not allow this method on the requested resource");
 		return false;
 	}
-	for (size_t i = 0; i < registry_count(); i++)
-		if (registry_at(i) == c->res)
+	for (size_t i = 0; i < registry_count(); i++)	/* custom resources: not by row */
+		if (registry_at(i) == c->res && !c->res->crd)
 			c->res_index = (int)i;
 	if (!authorize(c))
 		return false;
@@ -537,6 +560,7 @@ static bool serve_resource(struct api_call *c)
 				   "the server does not allow this method on the requested resource");
 		return false;
 	}
+	warn_deprecated(c);
 	switch (c->verb) {
 	case VERB_GET: rest_get(c); return true;
 	case VERB_LIST: rest_list(c); return true;

@@ -4,6 +4,7 @@
  */
 #include "apiserver.h"
 #include "convert.h"
+#include "crd.h"
 #include "storage.h"
 #include "lib/json.h"
 #include "lib/selector.h"
@@ -34,6 +35,8 @@ static bool field_supported(const struct api_resource *r, const char *f)
 {
 	if (!strcmp(f, "metadata.name") || (r->namespaced && !strcmp(f, "metadata.namespace")))
 		return true;
+	if (r->crd)
+		return crd_field_selectable(r, f);
 	for (size_t i = 0; i < ARRAY_SIZE(field_labels); i++) {
 		const char *p = field_labels[i].fields;
 		size_t n = strlen(f);
@@ -334,8 +337,10 @@ static void collect_item(struct api_call *c, const struct sobj *o, cJSON **decod
 		obj = api_decode_as(c->res, o->value, o->len, o->mod_rev);
 	if (!obj)
 		return;
-	cJSON_DeleteItemFromObjectCaseSensitive(obj, "kind");
-	cJSON_DeleteItemFromObjectCaseSensitive(obj, "apiVersion");
+	if (!c->res->crd) {	/* items of custom resource lists keep them, as upstream */
+		cJSON_DeleteItemFromObjectCaseSensitive(obj, "kind");
+		cJSON_DeleteItemFromObjectCaseSensitive(obj, "apiVersion");
+	}
 	cJSON_AddItemToArray(ud, obj);
 }
 
@@ -389,7 +394,8 @@ static bool wants_plain_json(struct api_call *c)
 
 	if (a && (strstr(a, "as=Table") || (!strstr(a, "json") && !strstr(a, "*/*"))))
 		return false;	/* tables, and the 406 of api_respond_object */
-	return !convert_storage_version(c->res->group, c->res->plural, NULL);
+	/* custom resources are pruned and defaulted on read */
+	return !convert_storage_version(c->res->group, c->res->plural, NULL) && !c->res->crd;
 }
 
 void rest_list(struct api_call *c)

@@ -124,8 +124,9 @@ static void generate_name(cJSON *meta)
 
 static bool tracks_generation(const struct api_resource *r)
 {
-	/* kinds whose spec is "desired state" that controllers observe */
-	return r->has_status;
+	/* kinds whose spec is "desired state" that controllers observe; every
+	 * custom resource */
+	return r->has_status || r->crd;
 }
 
 static const char *const server_owned[] = {
@@ -166,19 +167,19 @@ static void keep_from_old(cJSON *meta, const cJSON *old_meta, const char *field)
 		cJSON_DeleteItemFromObjectCaseSensitive(meta, field);
 }
 
-static bool spec_changed(const cJSON *a, const cJSON *b)
+static bool spec_changed(const cJSON *a, const cJSON *b, bool with_status)
 {
 	const cJSON *it;
 
 	cJSON_ArrayForEach(it, a) {
-		if (!strcmp(it->string, "metadata") || !strcmp(it->string, "status") ||
+		if (!strcmp(it->string, "metadata") || (!with_status && !strcmp(it->string, "status")) ||
 		    !strcmp(it->string, "apiVersion") || !strcmp(it->string, "kind"))
 			continue;
 		if (!json_equal(it, json_get(b, it->string)))
 			return true;
 	}
 	cJSON_ArrayForEach(it, b) {
-		if (!strcmp(it->string, "metadata") || !strcmp(it->string, "status") ||
+		if (!strcmp(it->string, "metadata") || (!with_status && !strcmp(it->string, "status")) ||
 		    !strcmp(it->string, "apiVersion") || !strcmp(it->string, "kind"))
 			continue;
 		if (!json_get(a, it->string))
@@ -245,7 +246,8 @@ void meta_prepare_update(cJSON *obj, const cJSON *old, const struct api_resource
 	if (json_get(old_meta, "deletionTimestamp") && finalizers_added(obj, old))
 		field_forbidden(e, "metadata.finalizers",
 				"no new finalizers can be added if the object is being deleted");
-	if (gen && !status_only && spec_changed(obj, old))
+	/* a custom resource without the status subresource: status is spec */
+	if (gen && !status_only && spec_changed(obj, old, r->crd && !r->has_status))
 		json_set_int(meta, "generation", gen + 1);
 	meta_validate(obj, r, e);
 }

@@ -412,6 +412,8 @@ void objcheck_smp_schema(struct api_call *c, struct smp_schema *out)
 
 bool objcheck_graceful_delete(struct api_call *c, const cJSON *obj)
 {
+	if (c->res->hooks && c->res->hooks->graceful_delete)
+		return c->res->hooks->graceful_delete(obj);
 	if (*c->res->group || json_path(obj, "metadata.deletionTimestamp"))
 		return false;
 	if (!strcmp(c->res->kind, "Namespace"))
@@ -421,6 +423,8 @@ bool objcheck_graceful_delete(struct api_call *c, const cJSON *obj)
 
 void objcheck_on_delete_mark(struct api_call *c, cJSON *obj)
 {
+	if (c->res->hooks && c->res->hooks->delete_mark)
+		c->res->hooks->delete_mark(c, obj);
 	if (!strcmp(c->res->kind, "Namespace") && !*c->res->group) {
 		json_set_str(json_obj(obj, "status"), "phase", "Terminating");
 		api_namespace_cleanup(c->srv, json_get_str(json_get(obj, "metadata"), "name", ""));

@@ -8,9 +8,12 @@
  * x-kubernetes-group-version-kind and the fieldValidation parameter, which
  * is how kubectl decides that the server validates fields itself (the
  * engine emits both). Documents are cached until the process ends (they are
- * deterministic).
+ * deterministic), except that a change of the served custom resources
+ * (crd_generation()) drops the cache and changes the hashes of their
+ * groups' documents, so clients fetch them again.
  */
 #include "openapi.h"
+#include "crd.h"
 #include "server/gen/schemas.h"
 #include "lib/json.h"
 #include "lib/schema.h"
@@ -22,7 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OPENAPI_MAX_GV 32	/* cached group-version documents */
+#define OPENAPI_MAX_GV 64	/* cached group-version documents */
+#define OPENAPI_MAX_CR 64	/* custom resources in one group-version document */
 
 struct gv_doc {
 	char *path;		/* "api/v1", "apis/apps/v1" */
@@ -31,16 +35,59 @@ struct gv_doc {
 };
 
 static struct gv_doc cache[OPENAPI_MAX_GV];
+static unsigned cached_generation;
+
+void openapi_release(void)
+{
+	for (size_t i = 0; i < OPENAPI_MAX_GV; i++) {
+		free(cache[i].path);
+		free(cache[i].text);
+		cache[i] = (struct gv_doc){ 0 };
+	}
+}
 
 static char *gv_path(const char *group, const char *version)
 {
 	return *group ? xasprintf("apis/%s/%s", group, version) : xasprintf("api/%s", version);
 }
 
+static bool is_builtin_path(const char *path)
+{
+	for (size_t i = 0; i < gen_nresources; i++) {
+		char *p = gv_path(gen_resources[i].gvk.group, gen_resources[i].gvk.version);
+		bool same = !strcmp(p, path);
+
+		free(p);
+		if (same)
+			return true;
+	}
+	return false;
+}
+
+/* "apis/<group>/<version>" -> group (static buffer), "" otherwise */
+static const char *group_of(const char *path)
+{
+	static char g[256];
+	const char *s, *e;
+
+	g[0] = '\0';
+	if (strncmp(path, "apis/", 5))
+		return g;
+	s = path + 5;
+	e = strchr(s, '/');
+	if (e && (size_t)(e - s) < sizeof(g)) {
+		memcpy(g, s, (size_t)(e - s));
+		g[e - s] = '\0';
+	}
+	return g;
+}
+
 static void hash_of(const char *path, char out[33])
 {
 	unsigned char h[32];
-	char *in = xasprintf("%s %s", K1S_COMMIT, path);
+	char *in = registry_group_versions(group_of(path)) && !is_builtin_path(path) ?
+		   xasprintf("%s %s %u", K1S_COMMIT, path, crd_generation()) :
+		   xasprintf("%s %s", K1S_COMMIT, path);
 
 	mbedtls_sha256_ret((const unsigned char *)in, strlen(in), h, 0);
 	for (int i = 0; i < 16; i++)
@@ -61,7 +108,7 @@ static int build(const char *path, struct gv_doc *d)
 		"io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
 		"io.k8s.apimachinery.pkg.apis.meta.v1.WatchEvent",
 	};
-	const struct schema_resource **res = xcalloc(gen_nresources + 1, sizeof(*res));
+	const struct schema_resource **res = xcalloc(gen_nresources + OPENAPI_MAX_CR + 1, sizeof(*res));
 	const struct schema *extra[ARRAY_SIZE(extra_names)];
 	struct schema_opts o = { 0 };
 	struct buf b = BUF_INIT;
@@ -76,6 +123,7 @@ static int build(const char *path, struct gv_doc *d)
 			res[n++] = r;
 		free(p);
 	}
+	n += crd_openapi_resources(path, res + n, OPENAPI_MAX_CR);
 	for (size_t i = 0; i < ARRAY_SIZE(extra_names); i++) {
 		const struct schema *x = schema_def_lookup(gen_defs, gen_ndefs, extra_names[i]);
 
@@ -113,6 +161,21 @@ static void serve_index(struct api_call *c)
 		}
 		free(p);
 	}
+	for (size_t i = 0; i < registry_count(); i++) {
+		const struct api_resource *r = registry_at(i);
+		char *p, *url, h[33];
+
+		if (!r->crd)
+			continue;
+		p = gv_path(r->group, r->version);
+		if (!json_get(paths, p)) {
+			hash_of(p, h);
+			url = xasprintf("/openapi/v3/%s?hash=%s", p, h);
+			json_set_str(json_obj(paths, p), "serverRelativeURL", url);
+			free(url);
+		}
+		free(p);
+	}
 	api_respond_json(c, 200, idx);
 	cJSON_Delete(idx);
 }
@@ -132,6 +195,10 @@ void openapi_serve(struct api_call *c)
 		return;
 	}
 	path += strlen("/openapi/v3/");
+	if (cached_generation != crd_generation()) {
+		openapi_release();
+		cached_generation = crd_generation();
+	}
 	for (i = 0; i < OPENAPI_MAX_GV && cache[i].path; i++)
 		if (!strcmp(cache[i].path, path))
 			d = &cache[i];

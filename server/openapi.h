@@ -9,5 +9,7 @@
 
 /* Answers a request under /openapi/. Does not free c. */
 void openapi_serve(struct api_call *c);
+/* Drops the cached documents (custom resources changed; shutdown). */
+void openapi_release(void);
 
 #endif

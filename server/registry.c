@@ -1,7 +1,10 @@
 #include "registry.h"
+#include "crd.h"
 #include "reviews.h"
 #include "lib/util.h"
 
+#include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define ALL VERBS_ALL
@@ -10,10 +13,10 @@
 
 /* group, version, kind, plural, singular, short, categories, namespaced, verbs, subresources, storage group, name rule, has status */
 #define R(g, v, k, p, s, sh, cat, ns, verbs, sub, nr, st) \
-	{ g, v, k, p, s, sh, cat, ns, verbs, sub, NULL, nr, st, NULL, NULL }
+	{ g, v, k, p, s, sh, cat, ns, verbs, sub, NULL, nr, st, NULL, NULL, NULL }
 /* A create-only kind answered by a hook, never stored (reviews). */
 #define REVIEW(g, k, p, ns, hooks) \
-	{ g, "v1", k, p, "", NULL, NULL, ns, VERB_CREATE, NULL, NULL, NAME_DNS1123_SUBDOMAIN, false, hooks, NULL }
+	{ g, "v1", k, p, "", NULL, NULL, ns, VERB_CREATE, NULL, NULL, NAME_DNS1123_SUBDOMAIN, false, hooks, NULL, NULL }
 
 static struct api_resource builtin_resources[] = {
 	R("", "v1", "Namespace", "namespaces", "namespace", "ns", NULL, false, ALL & ~VERB_DELETECOLLECTION, "status,finalize", NAME_DNS1123_LABEL, true),
@@ -53,7 +56,7 @@ static struct api_resource builtin_resources[] = {
 	R("storage.k8s.io", "v1", "StorageClass", "storageclasses", "storageclass", "sc", NULL, false, ALL, NULL, SUB_DNS, false),
 	R("storage.k8s.io", "v1", "CSIDriver", "csidrivers", "csidriver", NULL, NULL, false, ALL, NULL, SUB_DNS, false),
 	R("storage.k8s.io", "v1", "VolumeAttachment", "volumeattachments", "volumeattachment", NULL, NULL, false, ALL, "status", SUB_DNS, true),
-	R("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", "customresourcedefinition", "crd,crds", "api-extensions", false, ALL, "status", SUB_DNS, true),
+	{ "apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", "customresourcedefinition", "crd,crds", "api-extensions", false, ALL, "status", NULL, SUB_DNS, true, &crd_hooks, NULL, NULL },
 	R("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", "priorityclass", "pc", NULL, false, ALL, NULL, SUB_DNS, false),
 	R("coordination.k8s.io", "v1", "Lease", "leases", "lease", NULL, NULL, true, ALL, NULL, SUB_DNS, false),
 	R("node.k8s.io", "v1", "RuntimeClass", "runtimeclasses", "runtimeclass", NULL, NULL, false, ALL, NULL, SUB_DNS, false),
@@ -92,6 +95,30 @@ static const struct group_versions groups[] = {
 	{ "authorization.k8s.io", { "v1", NULL } },
 };
 
+/* Run-time rows (custom resources), after the built-in ones. */
+static const struct api_resource **dyn;
+static size_t ndyn, dyn_alloc;
+
+void registry_add(const struct api_resource *r)
+{
+	ALLOC_GROW(dyn, ndyn + 1, dyn_alloc);
+	dyn[ndyn++] = r;
+}
+
+void registry_remove(const struct api_resource *r)
+{
+	for (size_t i = 0; i < ndyn; i++)
+		if (dyn[i] == r) {
+			memmove(&dyn[i], &dyn[i + 1], (ndyn - i - 1) * sizeof(*dyn));
+			if (--ndyn == 0) {
+				free(dyn);
+				dyn = NULL;
+				dyn_alloc = 0;
+			}
+			return;
+		}
+}
+
 void registry_init(void)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(builtin_resources); i++) {
@@ -107,8 +134,8 @@ void registry_init(void)
 const struct api_resource *registry_find(const char *group, const char *version,
 					 const char *plural)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(builtin_resources); i++) {
-		const struct api_resource *r = &builtin_resources[i];
+	for (size_t i = 0; i < registry_count(); i++) {
+		const struct api_resource *r = registry_at(i);
 
 		if (!strcmp(r->group, group) && !strcmp(r->version, version) &&
 		    !strcmp(r->plural, plural))
@@ -120,8 +147,8 @@ const struct api_resource *registry_find(const char *group, const char *version,
 const struct api_resource *registry_find_kind(const char *group, const char *version,
 					      const char *kind)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(builtin_resources); i++) {
-		const struct api_resource *r = &builtin_resources[i];
+	for (size_t i = 0; i < registry_count(); i++) {
+		const struct api_resource *r = registry_at(i);
 
 		if (!strcmp(r->group, group) && !strcmp(r->version, version) &&
 		    !strcmp(r->kind, kind))
@@ -132,12 +159,15 @@ const struct api_resource *registry_find_kind(const char *group, const char *ver
 
 size_t registry_count(void)
 {
-	return ARRAY_SIZE(builtin_resources);
+	return ARRAY_SIZE(builtin_resources) + ndyn;
 }
 
 const struct api_resource *registry_at(size_t i)
 {
-	return i < ARRAY_SIZE(builtin_resources) ? &builtin_resources[i] : NULL;
+	if (i < ARRAY_SIZE(builtin_resources))
+		return &builtin_resources[i];
+	i -= ARRAY_SIZE(builtin_resources);
+	return i < ndyn ? dyn[i] : NULL;
 }
 
 bool registry_has_sub(const struct api_resource *r, const char *sub)
@@ -156,10 +186,68 @@ bool registry_has_sub(const struct api_resource *r, const char *sub)
 	return false;
 }
 
+/* "v1" -> class 0 (GA), "v2beta1" -> 1, "v1alpha2" -> 2, other -> 3. */
+static int version_class(const char *v, long *major, long *minor)
+{
+	char *end;
+
+	*major = *minor = 0;
+	if (v[0] != 'v' || !isdigit((unsigned char)v[1]))
+		return 3;
+	*major = strtol(v + 1, &end, 10);
+	if (!*end)
+		return 0;
+	if (!strncmp(end, "beta", 4) && isdigit((unsigned char)end[4])) {
+		*minor = strtol(end + 4, &end, 10);
+		return *end ? 3 : 1;
+	}
+	if (!strncmp(end, "alpha", 5) && isdigit((unsigned char)end[5])) {
+		*minor = strtol(end + 5, &end, 10);
+		return *end ? 3 : 2;
+	}
+	return 3;
+}
+
+int registry_version_cmp(const char *a, const char *b)
+{
+	long ma, na, mb, nb;
+	int ca = version_class(a, &ma, &na), cb = version_class(b, &mb, &nb);
+
+	if (ca != cb)
+		return ca - cb;
+	if (ca == 3)
+		return strcmp(a, b);
+	if (ma != mb)
+		return ma > mb ? -1 : 1;
+	if (na != nb)
+		return na > nb ? -1 : 1;
+	return 0;
+}
+
+#define REGISTRY_MAX_DYN_VERSIONS 16	/* versions listed per custom group */
+
 const char *const *registry_group_versions(const char *group)
 {
+	static const char *vs[REGISTRY_MAX_DYN_VERSIONS + 1];
+	size_t n = 0;
+
 	for (size_t i = 0; i < ARRAY_SIZE(groups); i++)
 		if (!strcmp(groups[i].group, group))
 			return groups[i].versions;
-	return NULL;
+	for (size_t i = 0; i < ndyn; i++) {
+		size_t j, k;
+
+		if (strcmp(dyn[i]->group, group))
+			continue;
+		for (j = 0; j < n && strcmp(vs[j], dyn[i]->version); j++)
+			;
+		if (j < n || n == REGISTRY_MAX_DYN_VERSIONS)
+			continue;
+		for (k = n; k > 0 && registry_version_cmp(dyn[i]->version, vs[k - 1]) < 0; k--)
+			vs[k] = vs[k - 1];
+		vs[k] = dyn[i]->version;
+		n++;
+	}
+	vs[n] = NULL;
+	return n ? vs : NULL;
 }

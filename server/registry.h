@@ -49,8 +49,12 @@ struct resource_hooks {
 	/* A create that is answered, not stored (access and token reviews).
 	 * Gets the parsed body; answers through c and frees nothing. */
 	void (*answer)(struct api_call *c, cJSON *body);
+	/* Deleting obj only marks it (deletionTimestamp) and delete_mark runs
+	 * on the marked copy (CRDs: their cleanup finalizer). */
+	bool (*graceful_delete)(const cJSON *obj);
+	void (*delete_mark)(struct api_call *c, cJSON *obj);
 };
-struct api_call;
+struct crd_version;
 
 struct api_resource {
 	const char *group;	/* "" for core */
@@ -68,6 +72,7 @@ struct api_resource {
 	bool has_status;		/* status is written through /status only */
 	const struct resource_hooks *hooks;
 	const char *list_kind;		/* computed: "<Kind>List" */
+	const struct crd_version *crd;	/* a custom resource's version (server/crd.h), or NULL */
 };
 
 /* Sets up the built-in rows. Call once at start. */
@@ -85,8 +90,21 @@ const struct api_resource *registry_at(size_t i);
 bool registry_has_sub(const struct api_resource *r, const char *sub);
 /*
  * The versions served for a group, preferred first, as a NULL-terminated
- * static array; NULL when the group is unknown.
+ * array; NULL when the group is unknown. For groups of custom resources
+ * the array is valid until the next call (use it at once).
  */
 const char *const *registry_group_versions(const char *group);
+
+/*
+ * Run-time rows (custom resources). registry_add() appends r (borrowed: it
+ * must stay valid while it is in the registry and as long as a request may
+ * still hold it); registry_remove() takes it out again. Built-in rows win
+ * lookups over run-time ones of the same group/version/plural.
+ */
+void registry_add(const struct api_resource *r);
+void registry_remove(const struct api_resource *r);
+/* Orders versions as Kubernetes does: GA by major descending, then beta,
+ * then alpha, then anything else alphabetically. <0 when a comes first. */
+int registry_version_cmp(const char *a, const char *b);
 
 #endif

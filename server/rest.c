@@ -7,6 +7,7 @@
 #include "apiserver.h"
 #include "meta.h"
 #include "convert.h"
+#include "crd.h"
 #include "objcheck.h"
 #include "pods.h"
 #include "proto.h"
@@ -83,7 +84,7 @@ static int load(struct api_call *c, const char *name, cJSON **out, int64_t *rev,
 
 /* ---- scale subresource (autoscaling/v1 Scale) ---- */
 
-static cJSON *scale_of(const cJSON *obj)
+static cJSON *scale_of_builtin(const cJSON *obj)
 {
 	cJSON *s = cJSON_CreateObject(), *meta = json_obj(s, "metadata");
 	const cJSON *om = json_get(obj, "metadata"), *sel;
@@ -112,6 +113,11 @@ static cJSON *scale_of(const cJSON *obj)
 	return s;
 }
 
+static cJSON *scale_of(struct api_call *c, const cJSON *obj)
+{
+	return c->res->crd ? crd_scale_of(c->res, obj) : scale_of_builtin(obj);
+}
+
 void rest_get(struct api_call *c)
 {
 	struct api_error e = { 0 };
@@ -123,7 +129,7 @@ void rest_get(struct api_call *c)
 		return;
 	}
 	if (!strcmp(c->route.sub, "scale")) {
-		cJSON *s = scale_of(obj);
+		cJSON *s = scale_of(c, obj);
 
 		api_respond_json(c, 200, s);
 		cJSON_Delete(s);
@@ -150,7 +156,9 @@ static int store_value(struct api_call *c, const cJSON *obj, struct buf *b)
 {
 	cJSON *copy = cJSON_Duplicate(obj, 1);
 
-	if (convert_to_storage(copy, c->res->group, c->res->plural)) {
+	if (c->res->crd)
+		crd_to_storage(c->res, copy);
+	else if (convert_to_storage(copy, c->res->group, c->res->plural)) {
 		cJSON_Delete(copy);
 		return -EINVAL;
 	}
@@ -224,7 +232,7 @@ static void write_done(int err, int64_t rev, struct sobj *prev, void *ud)
 		return;
 	}
 	if (!strcmp(c->route.sub, "scale")) {
-		cJSON *sc = scale_of(w->obj);
+		cJSON *sc = scale_of(c, w->obj);
 
 		api_respond_json(c, w->code, sc);
 		cJSON_Delete(sc);
@@ -367,6 +375,12 @@ void rest_create(struct api_call *c)
 		fail(c, &e);
 		return;
 	}
+	if (c->res->crd && c->res->crd->terminating) {
+		api_error_set(&e, STATUS_METHOD_NOT_ALLOWED,
+			      "create not allowed while custom resource definition is terminating");
+		fail(c, &e);
+		return;
+	}
 	obj = parse_body(c, &e);
 	if (!obj || meta_check_identity(obj, c->res, c->res->namespaced ? c->route.ns : NULL, NULL, &e) ||
 	    check_namespace(c, &e) || objcheck_decode(c, obj, &e)) {
@@ -467,7 +481,8 @@ void rest_update(struct api_call *c)
 		return;
 	}
 	if (!strcmp(c->route.sub, "scale")) {
-		cJSON *new = scale_apply(old, body, &e);
+		cJSON *new = c->res->crd ? crd_scale_apply(c->res, old, body, &e) :
+			     scale_apply(old, body, &e);
 
 		cJSON_Delete(body);
 		if (!new) {
@@ -555,6 +570,13 @@ void rest_patch(struct api_call *c)
 	const char *end = NULL;
 	int64_t rev;
 
+	if (!patch_type_of(ctype, &t) && t == PATCH_STRATEGIC && c->res->crd) {
+		api_error_set(&e, STATUS_UNSUPPORTED_MEDIA_TYPE,
+			      "the body of the request was in an unknown format - accepted media types include: "
+			      "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml");
+		fail(c, &e);
+		return;
+	}
 	if (patch_type_of(ctype, &t)) {
 		api_error_set(&e, STATUS_UNSUPPORTED_MEDIA_TYPE,
 			      "the body of the request was in an unknown format - accepted media types include: "
@@ -573,12 +595,13 @@ void rest_patch(struct api_call *c)
 	if (load(c, c->route.name, &old, &rev, &e))
 		goto fail;
 	if (!strcmp(c->route.sub, "scale")) {
-		cJSON *sc = scale_of(old), *patched = apply_patch(c, t, sc, patch, &e);
+		cJSON *sc = scale_of(c, old), *patched = apply_patch(c, t, sc, patch, &e);
 
 		cJSON_Delete(sc);
 		if (!patched)
 			goto fail;
-		new = scale_apply(old, patched, &e);
+		new = c->res->crd ? crd_scale_apply(c->res, old, patched, &e) :
+		      scale_apply(old, patched, &e);
 		cJSON_Delete(patched);
 	} else {
 		new = apply_patch(c, t, old, patch, &e);

@@ -8,6 +8,7 @@
  * Warn answers with Warning headers and drops them, Ignore drops them.
  */
 #include "schema_glue.h"
+#include "crd.h"
 #include "server/gen/schemas.h"
 #include "lib/json.h"
 #include "lib/schema.h"
@@ -43,6 +44,8 @@ static const struct schema *root_of(struct api_call *c)
 {
 	if (!strcmp(c->route.sub, "scale"))
 		return NULL;
+	if (c->res->crd)
+		return c->res->crd->schema;
 	return schema_glue_root(c->res);
 }
 
@@ -54,7 +57,7 @@ static const char *mode_of(struct api_call *c)
 int schema_glue_decode(struct api_call *c, cJSON *obj, struct api_error *e)
 {
 	const struct schema *s = root_of(c);
-	struct schema_opts o = { .object_meta = object_meta() };
+	struct schema_opts o = { .object_meta = object_meta(), .check_list_keys = c->res->crd != NULL };
 	struct schema_errors errs = SCHEMA_ERRORS_INIT;
 	const char *mode = mode_of(c);
 	int ret = 0;
@@ -101,7 +104,7 @@ int schema_glue_decode(struct api_call *c, cJSON *obj, struct api_error *e)
 void schema_glue_defaults(struct api_call *c, cJSON *obj)
 {
 	const struct schema *s = root_of(c);
-	struct schema_opts o = { .object_meta = object_meta() };
+	struct schema_opts o = { .object_meta = object_meta(), .check_list_keys = c->res->crd != NULL };
 
 	if (s)
 		schema_default(s, obj, &o);
@@ -110,7 +113,7 @@ void schema_glue_defaults(struct api_call *c, cJSON *obj)
 void schema_glue_validate(struct api_call *c, const cJSON *obj, struct api_error *e)
 {
 	const struct schema *s = root_of(c);
-	struct schema_opts o = { .object_meta = object_meta() };
+	struct schema_opts o = { .object_meta = object_meta(), .check_list_keys = c->res->crd != NULL };
 	struct schema_errors errs = SCHEMA_ERRORS_INIT;
 
 	if (!s)

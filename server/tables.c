@@ -359,7 +359,8 @@ static cJSON *table_row(const struct table_printer *p, const cJSON *obj, enum ta
 	cJSON *row = cJSON_CreateObject(), *cells = cJSON_CreateArray(), *conds;
 
 	for (size_t c = 0; c < p->ncols; c++)
-		cJSON_AddItemToArray(cells, p->cols[c].cell(obj, now));
+		cJSON_AddItemToArray(cells, p->cols[c].cell ? p->cols[c].cell(obj, now) :
+					     p->cell_at(p, c, obj, now));
 	json_set(row, "cells", cells);
 	if (p->row_conditions && (conds = p->row_conditions(obj)))
 		json_set(row, "conditions", conds);

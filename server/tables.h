@@ -40,6 +40,10 @@ struct table_printer {
 	/* Optional: the row's "conditions" (a new array, e.g. Completed for
 	 * finished pods) or NULL for none. NULL pointer: no conditions. */
 	cJSON *(*row_conditions)(const cJSON *obj);
+	/* Optional, for printers built at run time (CRD printer columns):
+	 * the cell of column col, used for columns whose `cell` is NULL. */
+	cJSON *(*cell_at)(const struct table_printer *p, size_t col, const cJSON *obj,
+			  int64_t now);
 };
 
 /* The printer of a built-in resource, or the default printer. Never NULL. */

@@ -91,8 +91,8 @@ cJSON *table__c_age(const cJSON *o, int64_t now);
 #define COL_IMAGES(fn) { "Images", "string", "", "Images referenced by each container in the template.", 1, fn }
 #define COL_SELECTOR(fn) { "Selector", "string", "", "A label query over pods that should match the replica count.", 1, fn }
 
-#define PRINTER(g, r, cols) { g, r, cols, ARRAY_SIZE(cols), NULL }
-#define PRINTER_ROWCOND(g, r, cols, fn) { g, r, cols, ARRAY_SIZE(cols), fn }
+#define PRINTER(g, r, cols) { g, r, cols, ARRAY_SIZE(cols), NULL, NULL }
+#define PRINTER_ROWCOND(g, r, cols, fn) { g, r, cols, ARRAY_SIZE(cols), fn, NULL }
 
 /* ---- the printer arrays ---- */
 

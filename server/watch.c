@@ -8,6 +8,7 @@
 #include "apiserver.h"
 #include "storage.h"
 #include "tables.h"
+#include "crd.h"
 #include "lib/json.h"
 #include "lib/util.h"
 
@@ -49,7 +50,7 @@ static void emit(struct watch_stream *ws, const char *type, const cJSON *obj)
 	buf_addf(&b, "{\"type\":\"%s\",\"object\":", type);
 	if (ws->table && obj && strcmp(type, "ERROR") && strcmp(type, "BOOKMARK")) {
 		const cJSON *objs[1] = { obj };
-		cJSON *t = table_build(table_printer_find(ws->c->res->group, ws->c->res->plural),
+		cJSON *t = table_build(crd_table_printer(ws->c->res),
 				       objs, 1, TABLE_INCLUDE_METADATA, NULL, (int64_t)wall_ns());
 
 		json_print_buf(t, &b);
@@ -305,4 +306,11 @@ void watch_close_all(struct apiserver *s)
 {
 	for (struct watch_stream *ws = s->watches; ws; ws = ws->next)
 		ws_close(ws);
+}
+
+void watch_close_resource(struct apiserver *s, const struct api_resource *r)
+{
+	for (struct watch_stream *ws = s->watches; ws; ws = ws->next)
+		if (ws->c->res == r)
+			ws_close(ws);
 }

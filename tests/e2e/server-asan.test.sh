@@ -15,6 +15,6 @@ if ! make -s -j"$(nproc)" BUILD="$asan" \
 fi
 ASAN_OPTIONS=detect_leaks=1 K1S_BIN=$PWD/$asan/k1s \
 	tests/e2e/run.sh tests/e2e/apiserver.test.sh tests/e2e/services.test.sh tests/e2e/controllers.test.sh tests/e2e/endpointslice.test.sh \
-		tests/e2e/manifests.test.sh tests/e2e/join.test.sh 2>&1 |
+		tests/e2e/manifests.test.sh tests/e2e/join.test.sh tests/e2e/crd.test.sh 2>&1 |
 	sed -e 's/^ok - /ok - asan: /' -e 's/^not ok - /not ok - asan: /' | grep -Ev '^[0-9]+ passed, [0-9]+ failed$'
 exit 0
