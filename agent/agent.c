@@ -3,6 +3,7 @@
  * `k1s agent`, and the supervisor that runs it beside `k1s server`.
  */
 #include "node.h"
+#include "pod.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -10,6 +11,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ifaddrs.h>
+#include <malloc.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
@@ -175,6 +177,25 @@ int agent_start(struct agent *a, uv_loop_t *loop, char **err)
 	api_kubeconfig_release(&kc);
 	if (r)
 		return r;
+	if (!a->cfg.disable_pods) {
+		struct pod_config pc = {
+			.loop = loop, .api = a->api, .node_name = a->node_name,
+			.data_dir = a->cfg.data_dir, .node_ips = a->ip, .n_node_ips = a->n_ip,
+			.cluster_dns = a->cfg.cluster_dns, .cluster_domain = a->cfg.cluster_domain,
+			.runc_root = a->cfg.runc_root, .cgroup_parent = a->cfg.cgroup_parent,
+			.backoff_min_ms = (unsigned)a->cfg.pod_backoff_ms,
+		};
+
+		r = pod_manager_new(&pc, &a->pods, err);
+		if (r) {
+			pod_manager_free(a->pods);
+			a->pods = NULL;
+			api_client_free(a->api);
+			a->api = NULL;
+			return r;
+		}
+		pod_manager_start(a->pods);
+	}
 	uv_timer_init(loop, &a->lease_timer);
 	uv_timer_init(loop, &a->check_timer);
 	uv_timer_init(loop, &a->retry_timer);
@@ -186,12 +207,20 @@ int agent_start(struct agent *a, uv_loop_t *loop, char **err)
 	return 0;
 }
 
-static void on_closed(uv_handle_t *h)
+static void handle_gone(struct agent *a)
 {
-	struct agent *a = h->data;
-
 	if (--a->open_handles == 0 && a->done)
 		a->done(a->done_data);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+	handle_gone(h->data);
+}
+
+static void on_pods_stopped(void *data)
+{
+	handle_gone(data);
 }
 
 void agent_stop(struct agent *a, void (*done)(void *data), void *data)
@@ -202,6 +231,10 @@ void agent_stop(struct agent *a, void (*done)(void *data), void *data)
 	a->done_data = data;
 	agent__renew_stop(a->renew);
 	a->renew = NULL;
+	if (a->pods && a->open_handles) {
+		a->open_handles++;
+		pod_manager_stop(a->pods, on_pods_stopped, a);
+	}
 	api_client_free(a->api);	/* cancels requests: no more callbacks */
 	a->api = NULL;
 	if (!a->open_handles) {
@@ -219,6 +252,7 @@ void agent_free(struct agent *a)
 {
 	if (!a)
 		return;
+	pod_manager_free(a->pods);
 	free(a->node_name);
 	free(a->kubelet_version);
 	free(a->uid);
@@ -247,6 +281,10 @@ int agent_run(const struct agent_config *cfg)
 	int r;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* pod work (runc, stops with grace) must not starve in libuv's 4 threads */
+	setenv("UV_THREADPOOL_SIZE", "16", 0);
+	/* one malloc arena per pool thread would cost the agent megabytes */
+	mallopt(M_ARENA_MAX, 2);
 	r = agent_new(cfg, &a, &err);
 	if (!r)
 		r = agent_start(a, loop, &err);

@@ -16,7 +16,9 @@
  *    lease_renew_ms; node status conditions (Ready, MemoryPressure,
  *    DiskPressure, PIDPressure) patched on nodes/status when a condition
  *    changes or every status_report_ms.
- * Pod workers, the kubelet API, net/ and proxy/ come with later issues.
+ *  - pods (agent/pod*.c, agent/pod.h): the pods bound to the node, run
+ *    with runc, their network, status and events.
+ * The kubelet API and proxy/ come with later issues.
  *
  * Lifecycle: agent_new() -> agent_start() on a loop -> agent_stop(done) ->
  * agent_free() after done ran. Errors talking to the API are retried with
@@ -44,6 +46,8 @@
 #define AGENT_MAX_NODE_IPS 2
 #define AGENT_MAX_LABELS 64
 #define AGENT_MAX_TAINTS 32
+/* Extra arguments `k1s server` passes to its embedded agent. */
+#define AGENT_MAX_EXTRA_ARGS 32
 
 struct agent_config {
 	const char *kubeconfig;		/* required */
@@ -60,6 +64,13 @@ struct agent_config {
 	const char *join_server;	/* joined with a token: renew certificates from it */
 	int64_t cert_renew_days;	/* renew with this many days left (default 30) */
 	int64_t cert_check_ms;		/* how often to look (default 12 h) */
+	/* pods (agent/pod.h) */
+	const char *cluster_dns;	/* resolv.conf nameserver; NULL: 10.43.0.10 */
+	const char *cluster_domain;	/* NULL: cluster.local */
+	const char *runc_root;		/* NULL: /run/k1s/runc */
+	const char *cgroup_parent;	/* NULL: /k1s */
+	int64_t pod_backoff_ms;		/* first crash back-off; 0: 10 s (tests lower it) */
+	bool disable_pods;		/* node only, no pod workers */
 };
 
 /* Fills defaults (all zero/NULL except data_dir and eviction_hard). */
@@ -87,12 +98,12 @@ int agent_run(const struct agent_config *cfg);
 /*
  * For `k1s server`: forks a supervisor process that runs
  * `<self> agent --kubeconfig kubeconfig --node-name NAME --control-plane
- *  --data-dir DATA_DIR [--node-ip IP...]` once the kubeconfig exists,
+ *  --data-dir DATA_DIR [--node-ip IP...] [extra...]` once the kubeconfig exists,
  * restarts it (with backoff) when it dies, and stops it when the supervisor
  * gets SIGTERM or its parent dies. Returns the supervisor pid or -errno.
  */
 pid_t agent_embedded_start(const char *kubeconfig, const char *data_dir,
-			   const struct flag_list *node_ip);
+			   const struct flag_list *node_ip, const char *const *extra, size_t n_extra);
 /* SIGTERM to the supervisor and waits for it. */
 void agent_embedded_stop(pid_t pid);
 

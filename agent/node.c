@@ -190,15 +190,21 @@ static cJSON *status_patch(struct agent *a, const bool cond[SIG_N])
 	return p;
 }
 
+static void post_status(struct agent *a, const bool cond[SIG_N]);
+
 static void on_untaint(struct api_result *res, void *ud)
 {
 	struct agent *a = ud;
 
-	if (api_result_ok(res))
+	if (api_result_ok(res)) {
 		a->untainted = true;
-	else
+	} else if (res->code == 409 && !a->status_busy) {
+		/* the node changed meanwhile (e.g. node IPAM): again, from a fresh copy */
+		post_status(a, a->cond);
+	} else {
 		log_warn("node '%s': cannot remove the not-ready taint: %s", a->node_name,
 			 res->status.message);
+	}
 }
 
 /* Removes our not-ready taint from node (the patch response). */
@@ -250,6 +256,7 @@ static void on_status(struct api_result *res, void *ud)
 	} else {
 		log_warn("node '%s': cannot update status: %s (HTTP %d)", a->node_name,
 			 res->status.message, res->code);
+		a->last_report_ms = 0;	/* again at the next check */
 	}
 }
 
@@ -282,7 +289,8 @@ static void on_check(uv_timer_t *t)
 		}
 		changed |= cond[i] != a->cond[i];
 	}
-	if (!a->last_report_ms || changed || mono_ms() - a->last_report_ms >= (uint64_t)every)
+	if (!a->last_report_ms || changed || !a->untainted ||
+	    mono_ms() - a->last_report_ms >= (uint64_t)every)
 		post_status(a, cond);
 }
 

@@ -68,6 +68,7 @@ struct agent {
 	struct node_eviction ev;
 	uv_loop_t *loop;
 	struct api_client *api;
+	struct pod_manager *pods;	/* NULL with --disable-pods */
 	char *kubelet_version;		/* the server's gitVersion */
 	char *uid;			/* Node uid once registered */
 	bool registered;

@@ -34,7 +34,7 @@
 #define SUP_BACKOFF_MAX_S 30
 #define SUP_STABLE_S 60
 /* Arguments of the agent command line (fixed ones + 2 per node IP). */
-#define SUP_MAX_ARGS (16 + 2 * AGENT_MAX_NODE_IPS)
+#define SUP_MAX_ARGS (16 + 2 * AGENT_MAX_NODE_IPS + AGENT_MAX_EXTRA_ARGS)
 
 static volatile sig_atomic_t sup_stop;
 
@@ -110,7 +110,7 @@ static int supervise(char *const argv[], const char *kubeconfig, time_t since)
 }
 
 pid_t agent_embedded_start(const char *kubeconfig, const char *data_dir,
-			   const struct flag_list *node_ip)
+			   const struct flag_list *node_ip, const char *const *extra, size_t n_extra)
 {
 	static char exe[4096];
 	char *argv[SUP_MAX_ARGS], host[256] = "", *agent_dir;
@@ -119,9 +119,9 @@ pid_t agent_embedded_start(const char *kubeconfig, const char *data_dir,
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	size_t k = 0;
 
-	if (n <= 0 || node_ip->n > AGENT_MAX_NODE_IPS) {
+	if (n <= 0 || node_ip->n > AGENT_MAX_NODE_IPS || n_extra > AGENT_MAX_EXTRA_ARGS) {
 		log_error("cannot start the embedded agent: %s",
-			  n <= 0 ? "cannot find our own executable" : "too many --node-ip");
+			  n <= 0 ? "cannot find our own executable" : "too many --node-ip or agent arguments");
 		return n <= 0 ? -errno : -EINVAL;
 	}
 	exe[n] = 0;
@@ -143,6 +143,8 @@ pid_t agent_embedded_start(const char *kubeconfig, const char *data_dir,
 		argv[k++] = "--node-ip";
 		argv[k++] = (char *)node_ip->v[i];
 	}
+	for (size_t i = 0; i < n_extra; i++)
+		argv[k++] = (char *)extra[i];
 	argv[k] = NULL;
 	pid = fork();
 	if (pid == 0) {

@@ -24,5 +24,6 @@ echo "== bench/crd"
 echo "== bench/dns"; BUILD="$BUILD" bench/dns/run.sh || rc=1
 
 echo "== bench/footprint"; BUILD="$BUILD" bench/footprint/run.sh || rc=1
+echo "== bench/pods"; BUILD="$BUILD" bench/pods/run.sh || rc=1
 
 exit "$rc"

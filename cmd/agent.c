@@ -43,6 +43,12 @@ int cmd_agent(int argc, char **argv)
 		{ "control-plane", FLAG_BOOL, &c.control_plane, "Label the node node-role.kubernetes.io/control-plane (set by k1s server)", NULL },
 		{ "lease-renew-interval", FLAG_INT, &c.lease_renew_ms, "Lease renew interval in ms (tests; default 10000)", NULL },
 		{ "node-status-check-interval", FLAG_INT, &c.check_ms, "Condition check interval in ms (tests; default 10000)", NULL },
+		{ "cluster-dns", FLAG_STR, &c.cluster_dns, "Cluster DNS address written to pods' resolv.conf (default 10.43.0.10)", NULL },
+		{ "cluster-domain", FLAG_STR, &c.cluster_domain, "Cluster domain (default cluster.local)", NULL },
+		{ "runc-root", FLAG_STR, &c.runc_root, "runc state directory (default /run/k1s/runc)", NULL },
+		{ "cgroup-parent", FLAG_STR, &c.cgroup_parent, "Parent cgroup of the containers (default /k1s)", NULL },
+		{ "pod-backoff-min", FLAG_INT, &c.pod_backoff_ms, "First crash-loop back-off in ms (tests; default 10000)", NULL },
+		{ "disable-pods", FLAG_BOOL, &c.disable_pods, "Register the node but run no pods", NULL },
 		FLAG_END,
 	};
 
@@ -101,7 +107,8 @@ int cmd_agent(int argc, char **argv)
 		c.kubeconfig = kubeconfig;
 		c.join_server = server;
 	}
-	if (c.lease_renew_ms < 0 || c.check_ms < 0 || c.cert_check_ms <= 0 || c.cert_renew_days < 0) {
+	if (c.lease_renew_ms < 0 || c.check_ms < 0 || c.cert_check_ms <= 0 || c.cert_renew_days < 0 ||
+	    c.pod_backoff_ms < 0) {
 		fprintf(stderr, "error: agent: intervals must be positive\n");
 		agent_config_release(&c);
 		return 2;

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -98,5 +99,42 @@ int rfc3339_parse(const char *s, int64_t *ns)
 	t = timegm(&tm);
 	t -= oh * 3600 + om * 60;
 	*ns = (int64_t)t * 1000000000 + frac;
+	return 0;
+}
+
+int duration_parse_ms(const char *s, int64_t *ms)
+{
+	static const struct { const char *unit; double ns; } units[] = {
+		{ "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 },
+	};
+	double total = 0;
+
+	if (!s || !*s)
+		return -EINVAL;
+	if (!strcmp(s, "0")) {
+		*ms = 0;
+		return 0;
+	}
+	while (*s) {
+		char *end;
+		double v = strtod(s, &end);
+		size_t n = 0, i;
+
+		if (end == s || v < 0 || !isalpha((unsigned char)*end))
+			return -EINVAL;
+		s = end;
+		while (isalpha((unsigned char)s[n]))
+			n++;
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (strlen(units[i].unit) == n && !strncmp(s, units[i].unit, n))
+				break;
+		if (i == sizeof(units) / sizeof(units[0]))
+			return -EINVAL;
+		total += v * units[i].ns;
+		s += n;
+	}
+	if (total / 1e6 > 1e15)
+		return -EINVAL;
+	*ms = (int64_t)(total / 1e6);
 	return 0;
 }

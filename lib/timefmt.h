@@ -19,5 +19,8 @@ void rfc3339_format(int64_t ns, char out[RFC3339_MAX]);
 void rfc3339_format_micro(int64_t ns, char out[RFC3339_MAX]);
 /* Parses; 0 and *ns set, or -EINVAL. */
 int rfc3339_parse(const char *s, int64_t *ns);
+/* Parses a Go duration ("40s", "1m30s", "500ms", "2h"; units h m s ms us
+ * ns) into milliseconds (rounded down); 0, or -EINVAL. */
+int duration_parse_ms(const char *s, int64_t *ms);
 
 #endif

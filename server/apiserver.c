@@ -33,6 +33,8 @@ void server_config_init(struct server_config *c)
 	c->cluster_cidr = "10.42.0.0/16,fd42::/56";
 	c->service_cidr = "10.43.0.0/16,fd43::/112";
 	c->node_port_range = "30000-32767";
+	c->node_monitor_grace_period = "40s";
+	c->node_eviction_rate = "0.1";
 }
 
 static void error_body(const struct http_request *req, int status, const char *message,

@@ -4,6 +4,7 @@
 #include "objcheck.h"
 #include "meta.h"
 #include "pods.h"
+#include "admission.h"
 #include "services.h"
 #include "schema_glue.h"
 #include "lib/inet.h"
@@ -398,6 +399,10 @@ void objcheck_admit(struct api_call *c, cJSON *obj, const cJSON *old, struct api
 {
 	if (!strcmp(c->res->kind, "Service") && !*c->res->group)
 		services_admit(c, obj, old, e);
+	if (!old && !strcmp(c->res->kind, "Pod") && !*c->res->group)
+		admission_pod_tolerations(obj);
+	if (!old && !strcmp(c->res->kind, "Node") && !*c->res->group)
+		admission_node_taints(obj);
 }
 
 void objcheck_write_done(struct api_call *c, int err)

@@ -26,11 +26,15 @@ struct server_config {
 	const char *token;		/* join secret (or whole K10 token); NULL = kept/generated */
 	const char *cluster_cidr;	/* default 10.42.0.0/16,fd42::/56 */
 	const char *service_cidr;	/* default 10.43.0.0/16,fd43::/112 */
+	int64_t node_cidr_mask_v4;	/* node podCIDR prefix length, default 24 */
+	int64_t node_cidr_mask_v6;	/* ... IPv6, default 64 */
 	const char *node_port_range;	/* default 30000-32767 */
 	int64_t history_events;		/* watch/list history kept, events; 0 = store default */
 	int64_t history_seconds;	/* ... and age, in seconds; 0 = store default */
 	bool disable_agent;
 	bool keep_removed_manifests;	/* objects of a removed manifest file stay */
+	const char *node_monitor_grace_period;	/* Go duration, default "40s" */
+	const char *node_eviction_rate;	/* nodes per second per zone, default "0.1" */
 	const char *ready_file;		/* touched when serving (tests), or NULL */
 };
 

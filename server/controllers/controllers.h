@@ -61,6 +61,16 @@ void api_internal_patch(struct apiserver *s, const char *group, const char *plur
 			const char *ns, const char *name, const cJSON *patch,
 			api_internal_cb cb, void *ud);
 
+/* The same on a subresource (sub "status", ...); strategic: a strategic
+ * merge patch instead of a JSON merge patch. */
+void api_internal_patch_sub(struct apiserver *s, const char *group, const char *plural,
+			    const char *ns, const char *name, const char *sub, bool strategic,
+			    const cJSON *patch, api_internal_cb cb, void *ud);
+/* POSTs obj to the subresource sub of ns/name (pods/binding, pods/eviction). */
+void api_internal_create_sub(struct apiserver *s, const char *group, const char *plural,
+			     const char *ns, const char *name, const char *sub, const cJSON *obj,
+			     api_internal_cb cb, void *ud);
+
 /* The delete path's propagationPolicy (server/rest.c rest_delete): adds the
  * foregroundDeletion or orphan finalizer to obj for Foreground/Orphan in
  * opts (or the query value policy, may be NULL). 0, or -EINVAL with a 400 in
@@ -156,5 +166,10 @@ bool ctrl_selector_matches(const cJSON *selector, const cJSON *labels);
  * message. Repeats (same object, reason, message) increment count. */
 void ctrl_event(struct apiserver *s, const cJSON *obj, const char *type, const char *reason,
 		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* The same, reported by component (source.component, reportingComponent)
+ * instead of the one ctrl_event derives from obj's kind. */
+void ctrl_event_as(struct apiserver *s, const char *component, const cJSON *obj,
+		   const char *type, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
 
 #endif

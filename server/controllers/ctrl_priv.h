@@ -12,7 +12,8 @@ struct ctrl_manager {
 	struct apiserver *srv;
 	struct cache cache;
 	struct cache_store *pods, *rs, *deploy, *svcs, *slices, *nodes;
-	struct wq gc_q, rs_q, deploy_q, eps_q;
+	struct cache_store *leases;	/* kube-node-lease (node lifecycle) */
+	struct wq gc_q, rs_q, deploy_q, eps_q, nodeipam_q;
 	bool started;
 };
 
@@ -23,6 +24,24 @@ void deploy__start(struct ctrl_manager *m);
 void eps__start(struct ctrl_manager *m);
 void manifests__start(struct ctrl_manager *m);
 void manifests__stop(void);
+/* Node IPAM (nodeipam.c): spec.podCIDRs from --cluster-cidr. */
+void nodeipam__start(struct ctrl_manager *m);
+void nodeipam__stop(void);
+/* Pure parts, for tests: parse the pools; the subnet at index i of pool k;
+ * the index of a podCIDR in its pool (-1 when outside). */
+int nodeipam__parse(const char *cidrs, unsigned mask4, unsigned mask6);
+void nodeipam__subnet(size_t k, size_t i, char *buf);
+long nodeipam__index(const char *cidr);
+void sched__start(struct ctrl_manager *m);
+void sched__stop(void);
+/* Pods the scheduler bound since start. */
+uint64_t sched__bound(void);
+void nlc__start(struct ctrl_manager *m);	/* nodelifecycle.c */
+void nlc__stop(void);
+void tev__start(struct ctrl_manager *m);	/* taintevict.c */
+void tev__stop(void);
+/* Pods the taint eviction deleted since start. */
+uint64_t tev__evicted(void);
 
 /* Splits "ns/name" into ns (may be "") and name; returns name. ns has
  * ROUTE_SEG_MAX bytes. */

@@ -64,8 +64,8 @@ static void created(int code, const cJSON *obj, void *ud)
 	(void)ud;
 }
 
-static cJSON *event_new(const cJSON *obj, const char *type, const char *reason, const char *msg,
-			const char *now)
+static cJSON *event_new(const cJSON *obj, const char *component, const char *type,
+			const char *reason, const char *msg, const char *now)
 {
 	const cJSON *m = json_get(obj, "metadata");
 	const char *ns = json_get_str(m, "namespace", ""), *kind = json_get_str(obj, "kind", "");
@@ -87,12 +87,12 @@ static cJSON *event_new(const cJSON *obj, const char *type, const char *reason, 
 	json_set_str(io, "resourceVersion", json_get_str(m, "resourceVersion", ""));
 	json_set_str(ev, "reason", reason);
 	json_set_str(ev, "message", msg);
-	json_set_str(json_obj(ev, "source"), "component", component_of(kind));
+	json_set_str(json_obj(ev, "source"), "component", component);
 	json_set_str(ev, "firstTimestamp", now);
 	json_set_str(ev, "lastTimestamp", now);
 	json_set_int(ev, "count", 1);
 	json_set_str(ev, "type", type);
-	json_set_str(ev, "reportingComponent", component_of(kind));
+	json_set_str(ev, "reportingComponent", component);
 	json_set_str(ev, "reportingInstance", "k1s");
 	free(name);
 	return ev;
@@ -111,17 +111,13 @@ static void updated(int code, const cJSON *obj, void *ud)
 	cJSON_Delete(ud);
 }
 
-void ctrl_event(struct apiserver *s, const cJSON *obj, const char *type, const char *reason,
-		const char *fmt, ...)
+static void event_record(struct apiserver *s, const char *component, const cJSON *obj,
+			 const char *type, const char *reason, const char *msg)
 {
-	char msg[EVENT_MESSAGE_MAX], now[RFC3339_MAX], *id;
+	char now[RFC3339_MAX], *id;
 	struct ev_rec *r;
-	va_list ap;
 
 	ev_srv = s;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	rfc3339_format((int64_t)wall_ns(), now);
 	id = xasprintf("%s\n%s\n%s\n%s", json_get_str(json_get(obj, "metadata"), "uid", ""), type,
 		       reason, msg);
@@ -135,9 +131,33 @@ void ctrl_event(struct apiserver *s, const cJSON *obj, const char *type, const c
 		return;
 	}
 	r->id = id;
-	r->ev = event_new(obj, type, reason, msg, now);
+	r->ev = event_new(obj, component, type, reason, msg, now);
 	api_internal_create(s, "", "events", json_path(r->ev, "metadata.namespace")->valuestring,
 			    r->ev, created, NULL);
+}
+
+void ctrl_event(struct apiserver *s, const cJSON *obj, const char *type, const char *reason,
+		const char *fmt, ...)
+{
+	char msg[EVENT_MESSAGE_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	event_record(s, component_of(json_get_str(obj, "kind", "")), obj, type, reason, msg);
+}
+
+void ctrl_event_as(struct apiserver *s, const char *component, const cJSON *obj,
+		   const char *type, const char *reason, const char *fmt, ...)
+{
+	char msg[EVENT_MESSAGE_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	event_record(s, component, obj, type, reason, msg);
 }
 
 void ctrl__events_release(void)

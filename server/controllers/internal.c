@@ -140,17 +140,37 @@ void api_internal_patch(struct apiserver *s, const char *group, const char *plur
 			const char *ns, const char *name, const cJSON *patch,
 			api_internal_cb cb, void *ud)
 {
-	static const struct http_header ctype[] = {
+	api_internal_patch_sub(s, group, plural, ns, name, "", false, patch, cb, ud);
+}
+
+void api_internal_patch_sub(struct apiserver *s, const char *group, const char *plural,
+			    const char *ns, const char *name, const char *sub, bool strategic,
+			    const cJSON *patch, api_internal_cb cb, void *ud)
+{
+	static const struct http_header merge[] = {
 		{ "Content-Type", "application/merge-patch+json" },
 	};
-	struct icall *ic = icall_new(s, "PATCH", VERB_PATCH, group, plural, ns, name, "", patch,
+	static const struct http_header smp[] = {
+		{ "Content-Type", "application/strategic-merge-patch+json" },
+	};
+	struct icall *ic = icall_new(s, "PATCH", VERB_PATCH, group, plural, ns, name, sub, patch,
 				     cb, ud);
 
 	if (!ic)
 		return;
-	ic->req.headers = (struct http_header *)ctype;
+	ic->req.headers = (struct http_header *)(strategic ? smp : merge);
 	ic->req.n_headers = 1;
 	rest_patch(&ic->c);
+}
+
+void api_internal_create_sub(struct apiserver *s, const char *group, const char *plural,
+			     const char *ns, const char *name, const char *sub, const cJSON *obj,
+			     api_internal_cb cb, void *ud)
+{
+	struct icall *ic = icall_new(s, "POST", VERB_CREATE, group, plural, ns, name, sub, obj, cb, ud);
+
+	if (ic)
+		rest_create(&ic->c);
 }
 
 void api_internal_delete(struct apiserver *s, const char *group, const char *plural,

@@ -15,14 +15,14 @@ static struct ctrl_manager mgr;
 /* Fields controllers never read: not kept in the cache. */
 static const char *const pod_drop[] = {
 	"metadata.managedFields", "metadata.annotations",
-	"spec.initContainers", "spec.ephemeralContainers", "spec.volumes",
-	"spec.tolerations", "spec.affinity", "status.containerStatuses",
+	"spec.ephemeralContainers", "spec.volumes", "status.containerStatuses",
 	"status.initContainerStatuses", "status.ephemeralContainerStatuses", NULL,
 };
 static const char *const managed_drop[] = { "metadata.managedFields", NULL };
-/* Nodes: only their labels are read (topology zone). */
-static const char *const node_drop[] = { "metadata.managedFields", "metadata.annotations", "spec",
-					 "status", NULL };
+/* Nodes: labels (topology zone), spec (podCIDRs for node IPAM), allocatable and conditions. */
+static const char *const node_drop[] = { "metadata.managedFields", "metadata.annotations",
+					 "status.images", "status.nodeInfo", "status.volumesInUse",
+					 "status.volumesAttached", "status.daemonEndpoints", NULL };
 
 const char *ctrl__split_key(const char *key, char *ns, size_t ns_size)
 {
@@ -50,20 +50,25 @@ int controllers_start(struct apiserver *s)
 	mgr.svcs = cache_add(&mgr.cache, "", "v1", "services", managed_drop);
 	mgr.slices = cache_add(&mgr.cache, "discovery.k8s.io", "v1", "endpointslices", managed_drop);
 	mgr.nodes = cache_add(&mgr.cache, "", "v1", "nodes", node_drop);
-	if (!mgr.rs || !mgr.deploy || !mgr.pods || !mgr.svcs || !mgr.slices || !mgr.nodes)
+	mgr.leases = cache_add(&mgr.cache, "coordination.k8s.io", "v1", "leases", managed_drop);
+	if (!mgr.leases || !mgr.rs || !mgr.deploy || !mgr.pods || !mgr.svcs || !mgr.slices || !mgr.nodes)
 		BUG("controllers: a cached resource is not served");
 	gc__start(&mgr);
 	rs__start(&mgr);
 	deploy__start(&mgr);
 	eps__start(&mgr);
 	manifests__start(&mgr);
+	nodeipam__start(&mgr);
+	sched__start(&mgr);
+	nlc__start(&mgr);
+	tev__start(&mgr);
 	r = cache_start(&mgr.cache);
 	if (r) {
 		log_error("controllers: cannot fill the cache: %s", strerror(-r));
 		return r;
 	}
 	mgr.started = true;
-	log_info("controllers started: garbage collector, replicaset, deployment, endpointslice");
+	log_info("controllers started: garbage collector, replicaset, deployment, endpointslice, scheduler, node lifecycle, taint eviction, nodeipam");
 	return 0;
 }
 
@@ -77,6 +82,10 @@ void controllers_stop(struct apiserver *s)
 	wq_release(&mgr.deploy_q);
 	wq_release(&mgr.eps_q);
 	manifests__stop();
+	nodeipam__stop();
+	sched__stop();
+	nlc__stop();
+	tev__stop();
 	cache_release(&mgr.cache);
 	ctrl__events_release();
 	memset(&mgr, 0, sizeof(mgr));

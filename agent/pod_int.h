@@ -1,0 +1,246 @@
+/*
+ * agent/pod_int.h - internals of the pod workers (agent/pod*.c). Not
+ * included outside agent/.
+ *
+ * Ownership: the manager owns the pods (a list keyed by uid); a pod owns a
+ * copy of its latest API object and one struct pod_ctr per container (init
+ * containers first, in spec order, then app containers). At most one work
+ * item (uv_queue_work) per pod is in flight (pod.busy); the worker thread
+ * only sees the work item's own copies, never the pod, the manager's JSON or
+ * the API client. Shared across threads: the image store (pm->img_mu) and
+ * the IPAM allocator (pm->net_mu); the loop never waits for these mutexes
+ * (image lookups go through a step and a loop-owned cache).
+ *
+ * File map: pod.c (manager, informers, re-adoption, orphans, lookups),
+ * pod_sync.c (the per-pod state machine on the loop), pod_spec.c (a
+ * container's start request from the pod and image), pod_work.c (what runs
+ * on the thread pool), pod_status.c (status and events).
+ */
+#ifndef K1S_AGENT_POD_INT_H
+#define K1S_AGENT_POD_INT_H
+
+#include "agent/pod.h"
+#include "agent/probe.h"
+#include "agent/runtime.h"
+#include "agent/volume.h"
+#include "images/images.h"
+#include "lib/inet.h"
+#include "net/net.h"
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#define POD_EXIT_POLL_MS 250		/* how often running containers' exit.json is looked for */
+#define POD_RETRY_MS 2000		/* retry of a failed sandbox / volume setup */
+#define POD_MSG_MAX 4096		/* bytes of a termination message */
+
+enum ctr_run {
+	CTR_NONE = 0,	/* no runtime container for the current attempt */
+	CTR_RUNNING,	/* created or running */
+	CTR_EXITED,
+};
+
+struct pod_ctr {
+	char *name;
+	bool init, sidecar;		/* init container; with restartPolicy Always */
+	unsigned attempt;		/* restartCount */
+	enum ctr_run run;
+	bool ever_ran;			/* a container of this name existed */
+	char id[RT_ID_MAX + 1];		/* runtime id of attempt (when run != NONE) */
+	int exit_code, signal;
+	bool oom;
+	int64_t started_ns, finished_ns;	/* wall clock */
+	char *message;			/* termination message, or NULL */
+	/* the previous attempt, for lastState */
+	bool has_last;
+	int last_exit;
+	bool last_oom;
+	int64_t last_started_ns, last_finished_ns;
+	/* waiting state when not running */
+	char *wait_reason, *wait_msg;
+	unsigned failures;		/* consecutive start failures (image, config) */
+	unsigned backoff_ms;		/* crash-loop / start backoff; 0 = none yet */
+	uint64_t retry_at_ms;		/* mono ms before which no start is tried */
+	bool backoff_event;		/* BackOff event sent for this wait */
+	unsigned backoff_cur_ms;	/* the back-off of the current wait */
+	/* probes */
+	bool probing;
+	bool has_readiness, has_startup;
+	bool ready_probe, started_probe;
+	bool liveness_failed;		/* restart requested by the liveness probe */
+	char *image_ref, *image_id;	/* as in the spec / "sha256:..." */
+};
+
+struct pod {
+	struct pod_manager *pm;
+	struct pod *next;
+	char *ns, *name, *uid;
+	cJSON *obj;			/* the latest object from the informer (owned) */
+	bool gone;			/* deleted from the API */
+	bool terminating;		/* deletionTimestamp set, or gone */
+	bool finished;			/* all containers done for good (Succeeded/Failed) */
+	bool torn_down;			/* teardown work completed */
+	bool api_deleted;		/* final DELETE sent */
+	bool host_network, share_pid;
+	bool sandbox_ready;
+	bool net_wait;			/* waiting for the node's podCIDRs */
+	char *netns;			/* /proc/<pause>/ns/net */
+	size_t n_ips;
+	char ips[2][INET_ADDR_STRLEN];
+	struct pod_ctr *ctrs;
+	size_t n_ctrs, n_init;
+	bool busy, dirty;		/* a work item is in flight; sync again after it */
+	unsigned hooks_pending;		/* preStop hooks running */
+	bool prestop_done;
+	uint64_t grace_deadline_ms;	/* mono; when SIGKILL follows */
+	uv_timer_t timer;		/* retries and backoffs */
+	bool timer_on;
+	/* status */
+	int64_t start_ns;		/* startTime, wall clock */
+	cJSON *status_sent;		/* last status written (or being written) */
+	bool status_busy, status_dirty;
+	int64_t cond_ns[5];		/* lastTransitionTime of each condition */
+	bool cond_val[5];
+	char *init_failed_msg;		/* pod Failed because of an init container */
+	char *sandbox_err;		/* last sandbox/volume failure */
+	uint64_t sandbox_retry_ms;	/* loop time before which no sandbox is tried */
+};
+
+struct pod_adopted;
+
+struct pod_manager {
+	struct pod_config cfg;		/* strings owned (copies) */
+	char *data_dir, *node_name, *cluster_dns, *cluster_domain, *runc_root, *cgroup_parent;
+	char *node_ips[2];
+	char *pods_dir, *logs_dir, *ipam_dir;
+	uv_loop_t *loop;
+	struct api_client *api;
+	struct rt rt;
+	struct img_store images;
+	bool images_ok;
+	struct vol_manager *vol;
+	struct probe_manager *probes;
+	struct api_informer *pod_inf, *node_inf;
+	struct pod *pods;
+	size_t n_pods;
+	uv_timer_t poll_timer;
+	bool started, stopping, scanned, synced, orphans_done;
+	unsigned works;			/* work items in flight */
+	unsigned closing;		/* handles being closed */
+	void (*done)(void *);
+	void *done_data;
+	struct pod_adopted *adopted;	/* from the start-up scan, until matched */
+	struct pod_image *images_seen;	/* loop-owned cache: image ref -> id + config */
+	uv_mutex_t img_mu;		/* the image store */
+	/* pod network (under net_mu) */
+	uv_mutex_t net_mu;
+	struct net_ipam ipam;
+	bool net_ready, net_busy;
+	char *pod_cidrs;		/* "10.42.0.0/24,fd42::/64" as last set up */
+};
+
+/* An image the loop knows: the reference as in the pod spec, its id and config. */
+struct pod_image {
+	struct pod_image *next;
+	char *ref, *id;
+	cJSON *config;
+};
+
+/* A runtime container found at start-up (re-adoption). */
+struct pod_adopted {
+	struct pod_adopted *next;
+	char *uid;			/* the pod */
+	char *name;			/* container name, NULL for the sandbox */
+	unsigned attempt;
+	struct rt_status st;
+	char *netns;			/* sandbox: its net namespace path */
+};
+
+/* ---- pod.c ---- */
+struct pod *pod__find(struct pod_manager *pm, const char *uid);
+/* Frees a pod that has no work and no hooks in flight. */
+void pod__forget(struct pod *p);
+char *pod__dir(const struct pod_manager *pm, const char *uid);
+char *pod__log_path(const struct pod_manager *pm, const struct pod *p, const char *ctr,
+		    unsigned attempt);
+
+/* ---- pod_sync.c ---- */
+void pod__sync(struct pod *p);
+void pod__update_obj(struct pod *p, const cJSON *obj);
+/* The exit poller saw exit.json of a running container. */
+void pod__exit_poll(struct pod *p);
+void pod__timer_at(struct pod *p, uint64_t delay_ms);
+
+/* ---- pod_status.c ---- */
+void pod__status_update(struct pod *p);
+void pod__event(struct pod *p, const char *ctr, bool warning, const char *reason,
+		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* "Running", "Pending", "Succeeded", "Failed". */
+const char *pod__phase(const struct pod *p);
+
+/* ---- pod_spec.c: a container start request, built on the loop ---- */
+struct ctr_start {
+	char *id, *name, *log_path, *ctr_dir;
+	char *image;			/* image id (sha256:...) */
+	char **args, **env;		/* NULL-terminated, each owned */
+	char *cwd;
+	char *user;			/* image USER to resolve in the rootfs, or NULL */
+	bool has_uid, has_gid;
+	uint32_t uid, gid;
+	bool run_as_non_root;
+	struct rt_mount *mounts;	/* one block from vol_container_mounts + ours */
+	size_t n_mounts;
+	struct rt_mount *extra;		/* termination log mount */
+	char *term_file;		/* host side of terminationMessagePath */
+	char *term_path;
+	char **cap_add, **cap_drop;
+	bool privileged, readonly, no_new_privs;
+	struct rt_resources res;
+	char *hosts, *resolv, *hostname;
+	bool share_pid;
+	char *sandbox;			/* sandbox id = pod uid */
+	bool host_network;
+	int64_t started_ns;		/* out: the runtime's start time */
+};
+
+/* Builds c for container ctr of p, attempt a. 0, or -errno with *reason
+ * (static) and *msg (malloc'd) set: -EAGAIN = try later (references). */
+int pod__ctr_start_build(struct pod *p, struct pod_ctr *ctr, const cJSON *spec,
+			 struct ctr_start *c, const char **reason, char **msg);
+void pod__ctr_start_release(struct ctr_start *c);
+/* The image of a container from the loop's cache: 0 with the image id and
+ * config in *id and *config (malloc'd), or -EINPROGRESS when it must be
+ * looked up first (pod__work_image, then pod__image_learn). */
+int pod__image_resolve(struct pod_manager *pm, const cJSON *spec, char **id, cJSON **config);
+/* Records a lookup's result (id NULL: not found; config is taken). */
+void pod__image_learn(struct pod_manager *pm, const char *ref, const char *id, cJSON *config);
+/* Why a missing image cannot run: reason (static) and malloc'd message. */
+void pod__image_missing(const cJSON *spec, const char **reason, char **msg);
+void pod__images_forget(struct pod_manager *pm);
+/* The pod's /etc files; malloc'd texts. */
+char *pod__hosts_text(const struct pod *p);
+char *pod__resolv_text(const struct pod *p);
+/* The container spec (from spec.initContainers/containers) of ctr. */
+const cJSON *pod__ctr_spec(const struct pod *p, const struct pod_ctr *ctr);
+
+/* ---- pod_work.c: on the thread pool ---- */
+/* Looks ref up in the image store (re-read when missing): -ENOENT or 0 with
+ * the id and parsed config (malloc'd). */
+int pod__work_image(struct pod_manager *pm, const char *ref, char **id, cJSON **config);
+int pod__work_start(struct pod_manager *pm, struct ctr_start *c, char *err, size_t errlen);
+int pod__work_sandbox(struct pod_manager *pm, const char *uid, const char *hostname,
+		      bool share_pid, bool host_network, char **netns, char ips[2][INET_ADDR_STRLEN],
+		      size_t *n_ips, char *err, size_t errlen);
+/* Stops every container of uid (SIGTERM, grace, SIGKILL), and with all,
+ * removes containers, sandbox, network and the pod directory. */
+int pod__work_teardown(struct pod_manager *pm, const char *uid, unsigned grace_ms, bool all);
+/* Stops one container (grace) without removing it. */
+int pod__work_stop(struct pod_manager *pm, const char *id, unsigned grace_ms);
+/* Removes a runtime container and its rootfs. */
+int pod__work_remove(struct pod_manager *pm, const char *id);
+/* Sets up the node's pod network for cidrs (bridge, gateways, forwarding). */
+int pod__work_net_setup(struct pod_manager *pm, const char *cidrs, char *err, size_t errlen);
+/* Reads the exit record of id and its termination message file. */
+int pod__work_status(struct pod_manager *pm, const char *id, struct rt_status *st);
+
+#endif

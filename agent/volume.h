@@ -1,0 +1,52 @@
+/*
+ * agent/volume.h - a pod's volumes and a container's environment, for the
+ * pod workers (agent/pod*.c).
+ *
+ * Everything here runs on the agent's uv loop and never blocks on the
+ * network: objects a pod refers to (configMaps, secrets, services) come from
+ * informers the manager starts. Files live under
+ * <pods_dir>/<pod uid>/volumes/<volume name>/ (the conventions of
+ * agent/pod.h).
+ *
+ * Errors: 0, -EAGAIN when a referenced object is not known yet (call again
+ * later), other -errno = failed with a malloc'd event message in *err (the
+ * pod worker reports it; for env and mounts it becomes
+ * CreateContainerConfigError).
+ *
+ * The implementation behind this header is owned by branch podvol; the
+ * first one (agent/volume.c) supports emptyDir as a plain directory and env
+ * entries with a plain `value` only.
+ */
+#ifndef K1S_AGENT_VOLUME_H
+#define K1S_AGENT_VOLUME_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+
+struct api_client;
+struct rt_mount;
+struct vol_manager;
+
+/* Starts what the manager needs (e.g. informers on configmaps/secrets/services it reads). */
+int vol_manager_new(struct api_client *c, const char *pods_dir, const char *node_name,
+		    struct vol_manager **out);
+void vol_manager_free(struct vol_manager *m);
+/* Prepares every volume of pod under <pods_dir>/<uid>/volumes/. 0 = ready; -EAGAIN = a referenced
+ * object is not known yet, call again later; other -errno = failed, *err = an event message
+ * (malloc'd). Idempotent: called again on every pod sync; it refreshes configMap/secret/
+ * downwardAPI contents (that is how updates reach running pods). */
+int vol_pod_setup(struct vol_manager *m, const cJSON *pod, char **err);
+/* The bind/tmpfs mounts for one container's volumeMounts (subPath included). *mounts is one
+ * malloc'd block owning its strings; free with free(). */
+int vol_container_mounts(struct vol_manager *m, const cJSON *pod, const cJSON *container,
+			 struct rt_mount **mounts, size_t *n, char **err);
+/* The container's environment, "K=V" strings, NULL-terminated, one malloc'd block (free()).
+ * image_env: the image config's Env (may be NULL). Includes env, envFrom, valueFrom (fieldRef,
+ * resourceFieldRef, configMapKeyRef, secretKeyRef) and the service environment variables.
+ * -EAGAIN / -errno + *err as above (CreateContainerConfigError). */
+int vol_container_env(struct vol_manager *m, const cJSON *pod, const cJSON *container,
+		      const char *const *image_env, char ***env, char **err);
+/* Unmounts tmpfs volumes and removes <pods_dir>/<uid>/volumes. */
+int vol_pod_teardown(struct vol_manager *m, const char *uid);
+
+#endif
