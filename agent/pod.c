@@ -536,6 +536,7 @@ void pod_manager_stop(struct pod_manager *pm, void (*done)(void *data), void *da
 	api_informer_free(pm->pod_inf);
 	api_informer_free(pm->node_inf);
 	pm->pod_inf = pm->node_inf = NULL;
+	vol_manager_stop(pm->vol);	/* its informers use the API client too */
 	if (pm->started) {
 		pm->closing++;
 		pm->poll_timer.data = pm;

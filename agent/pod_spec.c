@@ -308,7 +308,11 @@ int pod__ctr_start_build(struct pod *p, struct pod_ctr *ctr, const cJSON *spec,
 		goto out;
 	cfg = json_get(config, "config");
 	image_env = strv_from_json(json_get(cfg, "Env"), NULL);
-	ret = vol_container_env(pm->vol, p->obj, spec, (const char *const *)image_env, &c->env, &err);
+	const char *pips[2] = { p->ips[0], p->ips[1] }, *hips[2] = { pm->node_ips[0], pm->node_ips[1] };
+	cJSON *env_pod = vol_pod_with_ips(p->obj, p->host_network ? hips : pips,
+					  p->host_network ? 2 : p->n_ips, hips, 2);
+	ret = vol_container_env(pm->vol, env_pod, spec, (const char *const *)image_env, &c->env, &err);
+	cJSON_Delete(env_pod);
 	if (!ret)
 		ret = vol_container_mounts(pm->vol, p->obj, spec, &c->mounts, &c->n_mounts, &err);
 	if (ret) {

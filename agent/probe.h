@@ -7,9 +7,11 @@
  * the container's ready flag, a liveness failure restarts the container,
  * startup gates the other two.
  *
- * The implementation behind this header is owned by branch podvol; the
- * first one (agent/probe.c) reports every probe the container has as
- * succeeded at once and runs no hooks (they complete with 0).
+ * Implemented by agent/probe.c (timers, results), agent/probe_spec.c
+ * (decoding, thresholds) and agent/probe_net.c (httpGet/tcpSocket inside
+ * the pod's netns); exec uses rt_container_exec_sync (runtime_exec.h).
+ * Checks run in libuv's thread pool. done of probe_run_hook runs exactly
+ * once, also for a handler that cannot be decoded (-EINVAL + message).
  */
 #ifndef K1S_AGENT_PROBE_H
 #define K1S_AGENT_PROBE_H

@@ -13,9 +13,12 @@
  * pod worker reports it; for env and mounts it becomes
  * CreateContainerConfigError).
  *
- * The implementation behind this header is owned by branch podvol; the
- * first one (agent/volume.c) supports emptyDir as a plain directory and env
- * entries with a plain `value` only.
+ * Implemented by agent/volume.c (manager, setup, mounts, teardown),
+ * agent/vol_*.c and agent/env.c; the rules are in docs/pod-config.md.
+ * On -EAGAIN *err may also be set (e.g. 'configmap "x" not found': the
+ * object may still be created, so the worker retries; the kubelet shows it
+ * as a FailedMount event). For env, a missing object or key that is not
+ * optional is -ENOENT with upstream's message (CreateContainerConfigError).
  */
 #ifndef K1S_AGENT_VOLUME_H
 #define K1S_AGENT_VOLUME_H
@@ -31,6 +34,9 @@ struct vol_manager;
 int vol_manager_new(struct api_client *c, const char *pods_dir, const char *node_name,
 		    struct vol_manager **out);
 void vol_manager_free(struct vol_manager *m);
+/* Frees the informers (call before the API client goes away, when the agent
+ * stops); lookups answer -EAGAIN afterwards. Local calls (teardown) still work. */
+void vol_manager_stop(struct vol_manager *m);
 /* Prepares every volume of pod under <pods_dir>/<uid>/volumes/. 0 = ready; -EAGAIN = a referenced
  * object is not known yet, call again later; other -errno = failed, *err = an event message
  * (malloc'd). Idempotent: called again on every pod sync; it refreshes configMap/secret/
@@ -46,6 +52,12 @@ int vol_container_mounts(struct vol_manager *m, const cJSON *pod, const cJSON *c
  * -EAGAIN / -errno + *err as above (CreateContainerConfigError). */
 int vol_container_env(struct vol_manager *m, const cJSON *pod, const cJSON *container,
 		      const char *const *image_env, char ***env, char **err);
+/* A copy of pod (cJSON_Delete it) whose status.podIP(s) and hostIP(s) are
+ * the worker's own addresses (NULL or "" entries skipped; n == 0 keeps the
+ * pod's): the API object lacks them until the worker posted its status,
+ * and env fieldRefs status.podIP(s)/hostIP(s) read them from here. */
+cJSON *vol_pod_with_ips(const cJSON *pod, const char *const *pod_ips, size_t n_pod,
+			const char *const *host_ips, size_t n_host);
 /* Unmounts tmpfs volumes and removes <pods_dir>/<uid>/volumes. */
 int vol_pod_teardown(struct vol_manager *m, const char *uid);
 

@@ -17,6 +17,8 @@ pkgs=(
 	runc nftables iproute2 btrfs-progs
 	# tests and benchmarks
 	busybox-static etcd-server etcd-client python3-kubernetes curl procps psmisc util-linux openssl dnsmasq-base
+	# grpc probe test (a grpc.health.v1 server in python)
+	python3-grpcio
 )
 missing=()
 for p in "${pkgs[@]}"; do
