@@ -182,6 +182,37 @@ static void kubernetes_service(struct apiserver *s)
 	}
 }
 
+bool server_component_disabled(const struct server_config *cfg, const char *component)
+{
+	for (size_t i = 0; cfg && i < cfg->disable.n; i++)
+		if (!strcmp(cfg->disable.v[i], component))
+			return true;
+	return false;
+}
+
+/* The default StorageClass `local` of the built-in driver (docs/storage.md);
+ * the VolumeSnapshotClass comes with the snapshot CRDs. Created once: an
+ * edited or deleted class stays as the user left it only while it exists. */
+static void storage_defaults(struct apiserver *s)
+{
+	const struct api_resource *r = registry_find("storage.k8s.io", "v1", "storageclasses");
+	cJSON *o, *m;
+
+	if (server_component_disabled(s->cfg, "local-storage") || exists(s, r, "", "local"))
+		return;
+	o = cJSON_CreateObject();
+	m = json_obj(o, "metadata");
+	json_set_str(o, "apiVersion", "storage.k8s.io/v1");
+	json_set_str(o, "kind", "StorageClass");
+	json_set_str(m, "name", "local");
+	json_set_str(json_obj(m, "annotations"), "storageclass.kubernetes.io/is-default-class", "true");
+	json_set_str(o, "provisioner", "k1s.io/local");
+	json_set_str(o, "reclaimPolicy", "Delete");
+	json_set_str(o, "volumeBindingMode", "WaitForFirstConsumer");
+	json_set_bool(o, "allowVolumeExpansion", true);
+	create(s, "storage.k8s.io", "storageclasses", "", o);
+}
+
 void api_bootstrap_objects(struct apiserver *s, void (*done)(struct apiserver *s))
 {
 	const struct api_resource *r = registry_find("", "v1", "namespaces");
@@ -212,6 +243,7 @@ void api_bootstrap_objects(struct apiserver *s, void (*done)(struct apiserver *s
 		api_namespace_created(s, builtin_namespaces[i]);
 	}
 	kubernetes_service(s);
+	storage_defaults(s);
 	if (--pending == 0 && when_done) {
 		when_done = NULL;
 		done(s);

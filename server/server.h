@@ -32,6 +32,7 @@ struct server_config {
 	int64_t history_events;		/* watch/list history kept, events; 0 = store default */
 	int64_t history_seconds;	/* ... and age, in seconds; 0 = store default */
 	bool disable_agent;
+	struct flag_list disable;	/* components not to run: "local-storage" */
 	bool keep_removed_manifests;	/* objects of a removed manifest file stay */
 	const char *node_monitor_grace_period;	/* Go duration, default "40s" */
 	const char *node_eviction_rate;	/* nodes per second per zone, default "0.1" */
