@@ -36,9 +36,12 @@ void sched__start(struct ctrl_manager *m);
 void sched__stop(void);
 /* Pods the scheduler bound since start. */
 uint64_t sched__bound(void);
+/* Unschedulable pods are tried again soon (a claim changed). */
+void sched__retry(void);
 void nlc__start(struct ctrl_manager *m);	/* nodelifecycle.c */
 void nlc__stop(void);
 void tev__start(struct ctrl_manager *m);	/* taintevict.c */
+#include "pv.h"	/* pv__start, pv__stop */
 void tev__stop(void);
 /* Pods the taint eviction deleted since start. */
 uint64_t tev__evicted(void);

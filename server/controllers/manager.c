@@ -15,7 +15,7 @@ static struct ctrl_manager mgr;
 /* Fields controllers never read: not kept in the cache. */
 static const char *const pod_drop[] = {
 	"metadata.managedFields", "metadata.annotations",
-	"spec.ephemeralContainers", "spec.volumes", "status.containerStatuses",
+	"spec.ephemeralContainers", "status.containerStatuses",
 	"status.initContainerStatuses", "status.ephemeralContainerStatuses", NULL,
 };
 static const char *const managed_drop[] = { "metadata.managedFields", NULL };
@@ -62,13 +62,14 @@ int controllers_start(struct apiserver *s)
 	sched__start(&mgr);
 	nlc__start(&mgr);
 	tev__start(&mgr);
+	pv__start(&mgr);
 	r = cache_start(&mgr.cache);
 	if (r) {
 		log_error("controllers: cannot fill the cache: %s", strerror(-r));
 		return r;
 	}
 	mgr.started = true;
-	log_info("controllers started: garbage collector, replicaset, deployment, endpointslice, scheduler, node lifecycle, taint eviction, nodeipam");
+	log_info("controllers started: garbage collector, replicaset, deployment, endpointslice, scheduler, node lifecycle, taint eviction, nodeipam, persistentvolume");
 	return 0;
 }
 
@@ -86,6 +87,7 @@ void controllers_stop(struct apiserver *s)
 	sched__stop();
 	nlc__stop();
 	tev__stop();
+	pv__stop();
 	cache_release(&mgr.cache);
 	ctrl__events_release();
 	memset(&mgr, 0, sizeof(mgr));
