@@ -4,6 +4,7 @@
  */
 #include "node.h"
 #include "pod.h"
+#include "storage.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -195,6 +196,7 @@ int agent_start(struct agent *a, uv_loop_t *loop, char **err)
 			return r;
 		}
 		pod_manager_start(a->pods);
+		stor_start(loop, a->api, a->cfg.data_dir, a->node_name);
 	}
 	uv_timer_init(loop, &a->lease_timer);
 	uv_timer_init(loop, &a->check_timer);
@@ -235,6 +237,7 @@ void agent_stop(struct agent *a, void (*done)(void *data), void *data)
 		a->open_handles++;
 		pod_manager_stop(a->pods, on_pods_stopped, a);
 	}
+	stor_stop();
 	api_client_free(a->api);	/* cancels requests: no more callbacks */
 	a->api = NULL;
 	if (!a->open_handles) {
