@@ -8,6 +8,7 @@
 #include "meta.h"
 #include "services.h"
 #include "storage.h"
+#include "volsnap.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -191,14 +192,25 @@ bool server_component_disabled(const struct server_config *cfg, const char *comp
 }
 
 /* The default StorageClass `local` of the built-in driver (docs/storage.md);
- * the VolumeSnapshotClass comes with the snapshot CRDs. Created once: an
- * edited or deleted class stays as the user left it only while it exists. */
+ * the snapshot.storage.k8s.io CRDs (server/volsnap.h); the
+ * VolumeSnapshotClass `local` is made by the snapshot controller once they
+ * are served. Made when missing at start: edits are kept. */
 static void storage_defaults(struct apiserver *s)
 {
 	const struct api_resource *r = registry_find("storage.k8s.io", "v1", "storageclasses");
 	cJSON *o, *m;
 
-	if (server_component_disabled(s->cfg, "local-storage") || exists(s, r, "", "local"))
+	const struct api_resource *cr = registry_find("apiextensions.k8s.io", "v1", "customresourcedefinitions");
+	cJSON *crds, *c;
+
+	if (server_component_disabled(s->cfg, "local-storage"))
+		return;
+	crds = volsnap_crds();
+	cJSON_ArrayForEach(c, crds)
+		if (!exists(s, cr, "", json_get_str(json_get(c, "metadata"), "name", "")))
+			create(s, "apiextensions.k8s.io", "customresourcedefinitions", "", cJSON_Duplicate(c, 1));
+	cJSON_Delete(crds);
+	if (exists(s, r, "", "local"))
 		return;
 	o = cJSON_CreateObject();
 	m = json_obj(o, "metadata");
