@@ -9,6 +9,7 @@
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/quantity.h"
+#include "lib/timefmt.h"
 #include "lib/util.h"
 
 #include <errno.h>
@@ -17,12 +18,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
-enum stor_op { OP_OPEN, OP_ENSURE, OP_DELETE };
+enum stor_op { OP_OPEN, OP_ENSURE, OP_DELETE, OP_SNAP, OP_SNAP_CHECK, OP_SNAP_DELETE };
 
 struct stor_job {
 	enum stor_op op;
-	char id[LVOL_ID_MAX + 1];
+	char id[LVOL_ID_MAX + 1];	/* volume, or content (snapshots) */
+	char src[LVOL_ID_MAX + 1];	/* restore/clone source, snapshot's volume, snapshot handle */
+	bool clone;			/* src is a volume (else a snapshot) */
 	uint64_t size;
+	int64_t when;			/* snapshot time, Unix ns */
 	int rc;
 	char *err;
 };
@@ -30,7 +34,7 @@ struct stor_job {
 static struct stor {
 	uv_loop_t *loop;
 	struct api_client *api;
-	struct api_informer *pvs;
+	struct api_informer *pvs, *contents;
 	char *dir, *node;
 	struct lvol_store store;
 	bool opened, busy, stopping;
@@ -83,6 +87,17 @@ static bool volume_exists(const char *id)
 	return ok;
 }
 
+/* Snapshots live in <pool root>/snapshots/<id> (agent/lvol.h). */
+static bool snapshot_exists(const struct stor *s, const char *id)
+{
+	char *p = xasprintf("%s/snapshots/%s", s->store.root, id);
+	struct stat st;
+	bool ok = stat(p, &st) == 0;
+
+	free(p);
+	return ok;
+}
+
 /* ---- the thread pool side ---- */
 
 static enum lvol_backend backend_env(void)
@@ -108,7 +123,12 @@ static void run_job(uv_work_t *w)
 				  ps ? strtoull(ps, NULL, 10) : LVOL_DEFAULT_POOL_SIZE, &j->err);
 		break;
 	case OP_ENSURE:
-		j->rc = lvol_create(&s->store, j->id, j->size, &j->err);
+		if (*j->src && j->clone)
+			j->rc = lvol_clone(&s->store, j->src, j->id, j->size, &j->err);
+		else if (*j->src)
+			j->rc = lvol_restore(&s->store, j->src, j->id, j->size, &j->err);
+		else
+			j->rc = lvol_create(&s->store, j->id, j->size, &j->err);
 		if (j->rc == -EEXIST) {
 			free(j->err);
 			j->err = NULL;
@@ -119,6 +139,34 @@ static void run_job(uv_work_t *w)
 		j->rc = lvol_delete(&s->store, j->id, &j->err);
 		if (j->rc == -ENOENT)
 			j->rc = 0;
+		break;
+	case OP_SNAP: {
+		uint64_t used = 0;
+
+		j->when = (int64_t)wall_ns();
+		j->rc = lvol_snapshot(&s->store, j->src, j->id, &used, &j->err);
+		if (!j->size)
+			j->size = used;
+		if (j->rc == -EEXIST) {	/* taken before a restart: report it */
+			free(j->err);
+			j->err = NULL;
+			j->rc = 0;
+		}
+		break;
+	}
+	case OP_SNAP_CHECK:
+		j->when = (int64_t)wall_ns();
+		j->rc = snapshot_exists(s, j->src) ? 0 : -ENOENT;
+		if (j->rc)
+			j->err = xasprintf("snapshot %s does not exist on this node", j->src);
+		break;
+	case OP_SNAP_DELETE:
+		j->rc = *j->src ? lvol_snapshot_delete(&s->store, j->src, &j->err) : 0;
+		if (j->rc == -ENOENT) {
+			free(j->err);
+			j->err = NULL;
+			j->rc = 0;
+		}
 		break;
 	}
 }
@@ -159,12 +207,65 @@ static void patched(struct api_result *res, void *ud)
 	free(what);
 }
 
+static void report_content(const struct stor_job *j)
+{
+	char *path = api_path(SNAP_GV, "volumesnapshotcontents", NULL, j->id,
+			      j->op == OP_SNAP_DELETE ? NULL : "status");
+	cJSON *patch = cJSON_CreateObject();
+	const cJSON *c = api_informer_get(S->contents, NULL, j->id);
+
+	if (j->op == OP_SNAP_DELETE) {
+		cJSON *m = json_obj(patch, "metadata"), *fins = cJSON_CreateArray(), *it;
+
+		cJSON_ArrayForEach(it, json_path(c, "metadata.finalizers"))
+			if (cJSON_IsString(it) && strcmp(it->valuestring, STOR_FIN_SNAPSHOT))
+				cJSON_AddItemToArray(fins, cJSON_CreateString(it->valuestring));
+		json_set(m, "finalizers", fins);
+		json_set_str(m, "resourceVersion", json_get_str(json_get(c, "metadata"), "resourceVersion", ""));
+	} else {
+		cJSON *st = json_obj(patch, "status");
+
+		json_set_str(st, "snapshotHandle", j->src[0] && j->op == OP_SNAP_CHECK ? j->src : j->id);
+		json_set_bool(st, "readyToUse", true);
+		json_set_int(st, "creationTime", j->when);
+		if (j->op == OP_SNAP)
+			json_set_int(st, "restoreSize", (int64_t)j->size);
+		json_set(st, "error", cJSON_CreateNull());
+	}
+	api_patch(S->api, path, API_PATCH_MERGE, patch, patched, xasprintf("VolumeSnapshotContent %s", j->id));
+	cJSON_Delete(patch);
+	free(path);
+}
+
+/* status.error of a content whose snapshot failed (not retried until the
+ * error is cleared). */
+static void report_error(const struct stor_job *j)
+{
+	char *path = api_path(SNAP_GV, "volumesnapshotcontents", NULL, j->id, "status");
+	cJSON *patch = cJSON_CreateObject(), *e = json_obj(json_obj(patch, "status"), "error");
+	char t[RFC3339_MAX];
+
+	rfc3339_format((int64_t)wall_ns(), t);
+	json_set_str(e, "message", j->err ? j->err : strerror(-j->rc));
+	json_set_str(e, "time", t);
+	json_set_bool(json_get(patch, "status"), "readyToUse", false);
+	api_patch(S->api, path, API_PATCH_MERGE, patch, patched, xasprintf("VolumeSnapshotContent %s", j->id));
+	cJSON_Delete(patch);
+	free(path);
+}
+
 static void report(const struct stor_job *j)
 {
 	char *path = api_path("v1", "persistentvolumes", NULL, j->id, NULL);
 	cJSON *patch = cJSON_CreateObject(), *m = json_obj(patch, "metadata");
 	const cJSON *pv = api_informer_get(S->pvs, NULL, j->id);
 
+	if (j->op >= OP_SNAP) {
+		cJSON_Delete(patch);
+		free(path);
+		report_content(j);
+		return;
+	}
 	if (j->op == OP_ENSURE) {
 		char size[32];
 
@@ -213,16 +314,20 @@ static void job_done(uv_work_t *w, int status)
 	}
 	log_warn("storage: volume operation on '%s' failed: %s", j->op == OP_OPEN ? S->dir : j->id,
 		 j->err ? j->err : strerror(-j->rc));
+	if (j->op == OP_SNAP || j->op == OP_SNAP_CHECK)
+		report_error(j);
 	free(j->err);
 	j->err = NULL;
 	uv_timer_start(&S->retry, on_retry, STOR_RETRY_MS, 0);
 }
 
-static void start_job(enum stor_op op, const char *id, uint64_t size)
+static void start_job(enum stor_op op, const char *id, uint64_t size, const char *src, bool clone)
 {
 	memset(&S->job, 0, sizeof(S->job));
 	S->job.op = op;
 	snprintf(S->job.id, sizeof(S->job.id), "%s", id ? id : "");
+	snprintf(S->job.src, sizeof(S->job.src), "%s", src ? src : "");
+	S->job.clone = clone;
 	S->job.size = size;
 	S->busy = true;
 	S->work.data = S;
@@ -233,6 +338,8 @@ struct pick {
 	const cJSON *pv;
 	enum stor_op op;
 	uint64_t size;
+	const char *src;
+	bool clone;
 };
 
 /* The first PV of ours that needs work. */
@@ -262,6 +369,54 @@ static void find_work(const cJSON *pv, void *ud)
 		p->pv = pv;
 		p->op = OP_ENSURE;
 		p->size = (uint64_t)cap;
+		if (!volume_exists(name)) {
+			p->src = ann(pv, STOR_ANN_CLONE);
+			p->clone = p->src != NULL;
+			if (!p->src)
+				p->src = ann(pv, STOR_ANN_RESTORE);
+		}
+	}
+}
+
+/* The first VolumeSnapshotContent of ours that needs work. */
+static void find_snap_work(const cJSON *c, void *ud)
+{
+	struct pick *p = ud;
+	const char *name = json_get_str(json_get(c, "metadata"), "name", "");
+	const char *node = ann(c, STOR_ANN_NODE);
+	const cJSON *src = json_path(c, "spec.source");
+	const char *vol = json_get_str(src, "volumeHandle", NULL), *handle = json_get_str(src, "snapshotHandle", NULL);
+
+	if (p->pv || strcmp(json_get_str(json_get(c, "spec"), "driver", ""), STOR_DRIVER) ||
+	    strlen(name) > LVOL_ID_MAX || (node && strcmp(node, S->node)) || (!node && vol))
+		return;
+	if (json_path(c, "metadata.deletionTimestamp")) {
+		const cJSON *fins = json_path(c, "metadata.finalizers");
+
+		if (cJSON_GetArraySize(fins) == 1 && cJSON_IsString(cJSON_GetArrayItem(fins, 0)) &&
+		    !strcmp(cJSON_GetArrayItem(fins, 0)->valuestring, STOR_FIN_SNAPSHOT)) {
+			p->pv = c;
+			p->op = OP_SNAP_DELETE;
+			/* Retain keeps the data; the handle is the snapshot's id */
+			p->src = strcmp(json_get_str(json_get(c, "spec"), "deletionPolicy", ""), "Delete") ? NULL :
+				 json_get_str(json_get(c, "status"), "snapshotHandle", handle);
+		}
+		return;
+	}
+	if (json_get_bool(json_get(c, "status"), "readyToUse", false))
+		return;
+	if (vol && node && !json_path(c, "status.error")) {
+		const cJSON *pv = api_informer_get(S->pvs, NULL, vol);
+
+		p->pv = c;
+		p->op = OP_SNAP;
+		p->src = vol;
+		/* restoreSize: the source's size, the least a restore needs */
+		p->size = pv && capacity(pv) > 0 ? (uint64_t)capacity(pv) : 0;
+	} else if (handle && !node && snapshot_exists(S, handle) && !json_path(c, "status.error")) {
+		p->pv = c;
+		p->op = OP_SNAP_CHECK;
+		p->src = handle;
 	}
 }
 
@@ -272,12 +427,14 @@ static void sync_volumes(void)
 	if (!S || S->busy || S->stopping || uv_is_active((uv_handle_t *)&S->retry))
 		return;
 	if (!S->opened) {
-		start_job(OP_OPEN, NULL, 0);
+		start_job(OP_OPEN, NULL, 0, NULL, false);
 		return;
 	}
 	api_informer_foreach(S->pvs, find_work, &p);
+	if (!p.pv)
+		api_informer_foreach(S->contents, find_snap_work, &p);
 	if (p.pv)
-		start_job(p.op, json_get_str(json_get(p.pv, "metadata"), "name", ""), p.size);
+		start_job(p.op, json_get_str(json_get(p.pv, "metadata"), "name", ""), p.size, p.src, p.clone);
 }
 
 static void on_add(struct api_informer *inf, const cJSON *obj, void *ud)
@@ -312,6 +469,9 @@ int stor_start(uv_loop_t *loop, struct api_client *api, const char *data_dir, co
 	uv_timer_init(loop, &S->retry);
 	S->timer_on = true;
 	r = api_informer_start(api, &o, &S->pvs);
+	o.path = "/apis/" SNAP_GV "/volumesnapshotcontents";
+	if (!r)
+		r = api_informer_start(api, &o, &S->contents);
 	if (r) {
 		log_error("storage: cannot watch PersistentVolumes: %s", strerror(-r));
 		stor_stop();
@@ -326,7 +486,8 @@ void stor_stop(void)
 		return;
 	S->stopping = true;
 	api_informer_free(S->pvs);
-	S->pvs = NULL;
+	api_informer_free(S->contents);
+	S->pvs = S->contents = NULL;
 	uv_close((uv_handle_t *)&S->retry, on_timer_closed);
 }
 

@@ -29,6 +29,10 @@ struct api_client;
 #define STOR_ANN_NODE "k1s.io/node"
 #define STOR_ANN_SIZE "k1s.io/size"
 #define STOR_FINALIZER "k1s.io/local-volume"
+#define STOR_FIN_SNAPSHOT "k1s.io/local-snapshot"	/* on VolumeSnapshotContents */
+#define STOR_ANN_RESTORE "k1s.io/restore-from"	/* a new volume from this snapshot handle */
+#define STOR_ANN_CLONE "k1s.io/clone-from"	/* a new volume copying this PV's volume */
+#define SNAP_GV "snapshot.storage.k8s.io/v1"
 #define STOR_RETRY_MS 2000	/* after a failed volume operation */
 
 /* Starts watching PersistentVolumes; 0 or -errno. */

@@ -63,6 +63,7 @@ int controllers_start(struct apiserver *s)
 	nlc__start(&mgr);
 	tev__start(&mgr);
 	pv__start(&mgr);
+	snap__start(&mgr);
 	r = cache_start(&mgr.cache);
 	if (r) {
 		log_error("controllers: cannot fill the cache: %s", strerror(-r));
@@ -88,6 +89,7 @@ void controllers_stop(struct apiserver *s)
 	nlc__stop();
 	tev__stop();
 	pv__stop();
+	snap__stop();
 	cache_release(&mgr.cache);
 	ctrl__events_release();
 	memset(&mgr, 0, sizeof(mgr));

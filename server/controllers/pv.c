@@ -333,10 +333,74 @@ static cJSON *new_pv(const cJSON *pvc, const cJSON *sc, const char *node)
 	return pv;
 }
 
+/* Takes msg. */
+static void provisioning_failed(const cJSON *pvc, char *msg)
+{
+	ctrl_event(P.m->srv, pvc, "Warning", "ProvisioningFailed",
+		   "failed to provision volume with StorageClass \"%s\": %s", claim_class(pvc), msg);
+	free(msg);
+}
+
+/* A restore or clone source: the node that holds it and the annotation
+ * the new PV carries. 0 = go (or no source), -EAGAIN = not yet / refused
+ * (an event says why). */
+static int data_source(const cJSON *pvc, const char **node, const char **key, const char **val)
+{
+	const cJSON *ds = json_path(pvc, "spec.dataSourceRef");
+	const char *kind, *name = NULL, *ns = mstr(pvc, "namespace");
+	int64_t want = pv__bytes(json_path(pvc, "spec.resources.requests.storage")), have;
+
+	if (!ds)
+		ds = json_path(pvc, "spec.dataSource");
+	kind = json_get_str(ds, "kind", "");
+	name = json_get_str(ds, "name", "");
+	if (!strcmp(kind, "VolumeSnapshot") &&
+	    !strcmp(json_get_str(ds, "apiGroup", ""), "snapshot.storage.k8s.io")) {
+		const cJSON *vs = snap__get(ns, name), *c;
+
+		if (!vs || !json_get_bool(json_get(vs, "status"), "readyToUse", false)) {
+			provisioning_failed(pvc, xasprintf("error getting handle for DataSource Type VolumeSnapshot by Name %s: snapshot %s is not Ready",
+							   name, name));
+			return -EAGAIN;
+		}
+		c = snap__content(json_get_str(json_get(vs, "status"), "boundVolumeSnapshotContentName", ""));
+		have = json_get_int(json_get(c, "status"), "restoreSize", 0);
+		if (!c || want < have) {
+			if (c)
+				provisioning_failed(pvc, xasprintf("requested volume size %lld is less than the size %lld for the source snapshot %s",
+								   (long long)want, (long long)have, name));
+			return -EAGAIN;
+		}
+		*node = json_get_str(json_path(c, "metadata.annotations"), PV_ANN_NODE, *node);
+		*key = PV_ANN_RESTORE;
+		*val = json_get_str(json_get(c, "status"), "snapshotHandle", "");
+	} else if (!strcmp(kind, "PersistentVolumeClaim") && !*json_get_str(ds, "apiGroup", "")) {
+		const cJSON *src = cache_get(P.pvcs, ns, name);
+		const cJSON *spv = src ? pv__volume(json_get_str(json_get(src, "spec"), "volumeName", "")) : NULL;
+
+		if (!spv || strcmp(json_get_str(json_path(spv, "spec.csi"), "driver", ""), PV_DRIVER)) {
+			provisioning_failed(pvc, xasprintf("error getting handle for DataSource Type PersistentVolumeClaim by Name %s: the claim is not bound to a k1s.io/local volume",
+							   name));
+			return -EAGAIN;
+		}
+		have = pv__bytes(json_path(spv, "spec.capacity.storage"));
+		if (want < have) {
+			provisioning_failed(pvc, xasprintf("requested volume size %lld is less than the size %lld for the source volume %s",
+							   (long long)want, (long long)have, name));
+			return -EAGAIN;
+		}
+		*node = json_get_str(json_path(spv, "metadata.annotations"), PV_ANN_NODE, *node);
+		*key = PV_ANN_CLONE;
+		*val = mstr(spv, "name");
+	}
+	return 0;
+}
+
 static void provision(const cJSON *pvc, const cJSON *sc, struct ctrl_batch *b)
 {
 	const char *node = json_get_str(json_path(pvc, "metadata.annotations"), PV_ANN_SELECTED_NODE, NULL);
 	bool wffc = !strcmp(json_get_str(sc, "volumeBindingMode", "Immediate"), "WaitForFirstConsumer");
+	const char *src_key = NULL, *src_val = NULL;
 	cJSON *pv;
 
 	if (!node && wffc) {
@@ -346,9 +410,11 @@ static void provision(const cJSON *pvc, const cJSON *sc, struct ctrl_batch *b)
 	}
 	if (!node)
 		cache_each(P.m->nodes, NULL, first_ready, &node);
-	if (!node)
+	if (!node || data_source(pvc, &node, &src_key, &src_val))
 		return;
 	pv = new_pv(pvc, sc, node);
+	if (src_key)
+		json_set_str(json_path(pv, "metadata.annotations"), src_key, src_val);
 	ctrl_event(P.m->srv, pvc, "Normal", "Provisioning",
 		   "External provisioner is provisioning volume for claim \"%s/%s\"",
 		   mstr(pvc, "namespace"), mstr(pvc, "name"));
@@ -678,4 +744,20 @@ void pv__select_node(const cJSON *pod, const char *node)
 				   patch, NULL, NULL);
 		cJSON_Delete(patch);
 	}
+}
+
+void pv__retry_pending(void)
+{
+	if (P.started)
+		cache_each(P.pvcs, NULL, pending_claim, NULL);
+}
+
+const cJSON *pv__claim(const char *ns, const char *name)
+{
+	return P.started ? cache_get(P.pvcs, ns, name) : NULL;
+}
+
+const cJSON *pv__volume(const char *name)
+{
+	return P.started && *name ? cache_get(P.pvs, "", name) : NULL;
 }

@@ -16,6 +16,9 @@
 #define PV_ANN_SELECTED_NODE "volume.kubernetes.io/selected-node"
 #define PV_FIN_PVC "kubernetes.io/pvc-protection"
 #define PV_FIN_PV "kubernetes.io/pv-protection"
+#define PV_ANN_RESTORE "k1s.io/restore-from"		/* snapshot handle a new volume starts from */
+#define PV_ANN_CLONE "k1s.io/clone-from"		/* PV a new volume is a copy of */
+#define STOR_FIN_SNAPSHOT "k1s.io/local-snapshot"	/* agent removes it after deleting the data */
 
 struct ctrl_manager;
 
@@ -32,5 +35,18 @@ bool pv__node_fits(const cJSON *pod, const cJSON *node);
 /* After picking node: unbound WaitForFirstConsumer claims of pod get the
  * volume.kubernetes.io/selected-node annotation (provisioning starts). */
 void pv__select_node(const cJSON *pod, const char *node);
+/* Cached claim and volume, or NULL. Borrowed. */
+const cJSON *pv__claim(const char *ns, const char *name);
+const cJSON *pv__volume(const char *name);
+/* Unbound claims are looked at again (a restore source became ready). */
+void pv__retry_pending(void);
+
+/* The snapshot controller (snapshot.c); its cache starts once the
+ * snapshot.storage.k8s.io CRDs are served. */
+void snap__start(struct ctrl_manager *m);
+void snap__stop(void);
+/* Cached VolumeSnapshot / VolumeSnapshotContent, or NULL. Borrowed. */
+const cJSON *snap__get(const char *ns, const char *name);
+const cJSON *snap__content(const char *name);
 
 #endif

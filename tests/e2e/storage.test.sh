@@ -79,6 +79,7 @@ claim() { # NAME SIZE [EXTRA SPEC]
 jp() { kc get "$1" "$2" -o jsonpath="$3" 2>/dev/null; }
 is() { [ "$(jp "$1" "$2" "$3")" = "$4" ]; }
 logf() { cat "$LOGS"/default_"$1"_*/c/0.log 2>/dev/null; }
+msgs() { logf "$1" | cut -d' ' -f4- | tr '\n' ' '; }
 
 # ---- WaitForFirstConsumer: nothing happens until a pod uses the claim ----
 claim data 20Mi | kc apply -f - >/dev/null
@@ -111,6 +112,74 @@ kc patch pvc data -p '{"spec":{"resources":{"requests":{"storage":"40Mi"}}}}' >/
 check "expansion: PV and claim capacity follow" poll 20 is pvc data '{.status.capacity.storage}' 40Mi
 check "expansion: the node resized the volume" poll 20 is pv "$PV" '{.metadata.annotations.k1s\.io/size}' 41943040
 
+# ---- snapshot (no class named) -> more writes -> restore shows the snapshot's data ----
+snap() { # NAME CLAIM
+	printf 'apiVersion: snapshot.storage.k8s.io/v1\nkind: VolumeSnapshot\nmetadata: {name: %s}\nspec: {source: {persistentVolumeClaimName: %s}}\n' "$1" "$2"
+}
+expect_eq "default VolumeSnapshotClass local" "k1s.io/local Delete true" \
+	"$(jp volumesnapshotclass local '{.driver} {.deletionPolicy} {.metadata.annotations.snapshot\.storage\.kubernetes\.io/is-default-class}')"
+snap s1 data | kc apply -f - >/dev/null
+check "snapshot readyToUse" poll 20 is vs s1 '{.status.readyToUse}' true
+UID1=$(jp vs s1 '{.metadata.uid}')
+expect_eq "snapshot: class, content name, restoreSize" "local snapcontent-$UID1 40Mi" \
+	"$(jp vs s1 '{.spec.volumeSnapshotClassName} {.status.boundVolumeSnapshotContentName} {.status.restoreSize}')" 
+check "snapshot creationTime set" eval "jp vs s1 '{.status.creationTime}' | grep -q T"
+check "content: volumeHandle, Unix-ns creationTime, byte restoreSize" eval \
+	"jp vsc snapcontent-$UID1 '{.spec.source.volumeHandle} {.status.creationTime} {.status.restoreSize}' | grep -Eq '^$PV [0-9.e+]+ 41943040$'"
+check "snapshot finalizers" eval "jp vs s1 '{.metadata.finalizers}' | grep -q volumesnapshot-as-source-protection && jp vs s1 '{.metadata.finalizers}' | grep -q volumesnapshot-bound-protection"
+check "kubectl get vs shows the columns" eval "kc get vs s1 --no-headers | grep -Eq '^s1 +true +data +40Mi +local +snapcontent-'"
+echo two | nx sh -c "cat >> '$POOL/$PV/f'"
+restore() { # NAME SIZE SOURCE-KIND SOURCE
+	local grp="apiGroup: snapshot.storage.k8s.io, "
+	[ "$3" = PersistentVolumeClaim ] && grp=""
+	claim "$1" "$2" ", dataSource: {${grp}kind: $3, name: $4}"
+}
+restore r1 40Mi VolumeSnapshot s1 | kc apply -f - >/dev/null
+expect_eq "dataSourceRef mirrored from dataSource" "VolumeSnapshot s1" "$(jp pvc r1 '{.spec.dataSourceRef.kind} {.spec.dataSourceRef.name}')"
+writer r r1 'cat /data/f; echo read; sleep 3600' | kc apply -f - >/dev/null
+check "restored claim Bound" poll 30 is pvc r1 '{.status.phase}' Bound
+check "a new pod sees exactly the pre-snapshot data" poll 30 eval "[ \"\$(msgs r)\" = 'one read ' ]"
+expect_eq "the source has both writes" "one two" "$(cat "$POOL/$PV/f" | tr '\n' ' ' | sed 's/ $//')"
+restore small 1Ki VolumeSnapshot s1 | kc apply -f - >/dev/null
+writer sm small 'sleep 3600' | kc apply -f - >/dev/null
+check "restore below restoreSize: ProvisioningFailed" poll 20 eval \
+	"kc get events --field-selector involvedObject.name=small -o jsonpath='{.items[*].message}' | grep -q 'requested volume size 1024 is less than the size 41943040 for the source snapshot s1'"
+restore cl 40Mi PersistentVolumeClaim data | kc apply -f - >/dev/null
+writer c cl 'cat /data/f; echo read; sleep 3600' | kc apply -f - >/dev/null
+check "clone holds the source's current data" poll 30 eval "[ \"\$(msgs c)\" = 'one two read ' ]"
+# appended debug
+# ---- pre-provisioned content (snapshotHandle), Retain ----
+kc apply -f - >/dev/null <<Y
+apiVersion: snapshot.storage.k8s.io/v1
+kind: VolumeSnapshotContent
+metadata: {name: pre1}
+spec: {deletionPolicy: Retain, driver: k1s.io/local, source: {snapshotHandle: snapcontent-$UID1}, volumeSnapshotRef: {name: s2, namespace: default}}
+---
+apiVersion: snapshot.storage.k8s.io/v1
+kind: VolumeSnapshot
+metadata: {name: s2}
+spec: {source: {volumeSnapshotContentName: pre1}}
+Y
+check "pre-provisioned content binds and is ready" poll 20 is vs s2 '{.status.readyToUse} {.status.boundVolumeSnapshotContentName}' "true pre1"
+kc delete vs s2 >/dev/null
+check "Retain: the content stays after its snapshot goes" poll 10 is vsc pre1 '{.spec.deletionPolicy}' Retain
+kc delete vsc pre1 >/dev/null
+check "Retain: deleting the content keeps the data" test -d "$(dirname "$POOL")/snapshots/snapcontent-$UID1"
+
+# ---- validation with upstream's messages ----
+vsbad() { printf 'apiVersion: snapshot.storage.k8s.io/v1\nkind: VolumeSnapshot\nmetadata: {name: bad}\nspec: %s\n' "$1" | kc apply -f - 2>&1; }
+check "vs: exactly one source" eval "vsbad '{source: {persistentVolumeClaimName: a, volumeSnapshotContentName: b}}' | grep -q 'exactly one of volumeSnapshotContentName and persistentVolumeClaimName must be set'"
+check "vs: class not empty" eval "vsbad '{source: {persistentVolumeClaimName: a}, volumeSnapshotClassName: \"\"}' | grep -q 'volumeSnapshotClassName must not be the empty string when set'"
+check "vs: source immutable" eval "kc patch vs s1 --type merge -p '{\"spec\":{\"source\":{\"persistentVolumeClaimName\":\"x\"}}}' 2>&1 | grep -q 'persistentVolumeClaimName is immutable'"
+check "vsc: exactly one handle, ref needs name and namespace" eval "printf 'apiVersion: snapshot.storage.k8s.io/v1\nkind: VolumeSnapshotContent\nmetadata: {name: bad}\nspec: {deletionPolicy: Delete, driver: k1s.io/local, source: {volumeHandle: a, snapshotHandle: b}, volumeSnapshotRef: {name: x}}\n' | kc apply -f - 2>&1 | grep -q 'exactly one of volumeHandle and snapshotHandle must be set' && printf 'apiVersion: snapshot.storage.k8s.io/v1\nkind: VolumeSnapshotContent\nmetadata: {name: bad}\nspec: {deletionPolicy: Delete, driver: k1s.io/local, source: {volumeHandle: a}, volumeSnapshotRef: {name: x}}\n' | kc apply -f - 2>&1 | grep -q 'both spec.volumeSnapshotRef.name and spec.volumeSnapshotRef.namespace must be set'"
+
+kc delete pod r c sm --wait=false >/dev/null
+SNAPDIR=$(dirname "$POOL")/snapshots
+check "snapshot data on the node" test -d "$SNAPDIR/snapcontent-$UID1"
+kc delete vs s1 --wait=false >/dev/null
+check "deletionPolicy Delete: snapshot, content and data go" poll 20 eval \
+	"! kc get vs s1 >/dev/null 2>&1 && ! kc get vsc snapcontent-$UID1 >/dev/null 2>&1 && [ ! -e '$SNAPDIR/snapcontent-$UID1' ]"
+
 # ---- protection: a claim in use stays until its pod is gone; then Delete reclaims ----
 kc delete pvc data --wait=false >/dev/null
 sleep 2
@@ -135,3 +204,10 @@ check "pod on a hostPath PV writes through" poll 30 eval "[ \"\$(cat $D/plain/g 
 kc delete pod s --wait=false >/dev/null
 kc delete pvc st --wait=false >/dev/null
 check "Retain: the PV is Released, data kept" poll 30 eval "is pv static1 '{.status.phase}' Released && [ -f $D/plain/g ]"
+
+# ---- --disable local-storage: no class, no CRDs ----
+kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
+mkdir -p "$D/off"
+server_start "$D/off" --disable local-storage
+expect_fail "--disable local-storage: no StorageClass" 1 kubectl --kubeconfig "$KUBECONFIG" get sc local
+expect_fail "--disable local-storage: no snapshot CRDs" 1 kubectl --kubeconfig "$KUBECONFIG" get crd volumesnapshots.snapshot.storage.k8s.io
