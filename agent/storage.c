@@ -303,8 +303,13 @@ static void job_done(uv_work_t *w, int status)
 			log_info("storage: volumes in %s (%s backend)", S->store.root,
 				 S->store.backend == LVOL_BTRFS ? "btrfs" : "directory");
 		} else {
-			log_info("storage: %s volume %s (%" PRIu64 " bytes)",
-				 j->op == OP_ENSURE ? "ready:" : "deleted", j->id, j->size);
+			static const char *const done[] = {
+				[OP_ENSURE] = "volume ready", [OP_DELETE] = "volume deleted",
+				[OP_SNAP] = "snapshot taken", [OP_SNAP_CHECK] = "snapshot found",
+				[OP_SNAP_DELETE] = "snapshot released",
+			};
+
+			log_info("storage: %s: %s (%" PRIu64 " bytes)", done[j->op], j->id, j->size);
 			report(j);
 		}
 		free(j->err);

@@ -410,12 +410,23 @@ static void on_vsc(struct cache_store *st, const cJSON *old, const cJSON *new, v
 	cache_each(V.vs, NULL, add_snapshot, (void *)mstr(o, "name"));
 }
 
+static void add_any(const cJSON *vs, void *ud)
+{
+	char *key = cache_key_of(vs);
+
+	(void)ud;
+	wq_add(&V.snap_q, key);
+	free(key);
+}
+
+/* A class came or changed: snapshots waiting for a (default) class retry. */
 static void on_class(struct cache_store *st, const cJSON *old, const cJSON *new, void *ud)
 {
 	(void)st;
 	(void)old;
 	(void)new;
 	(void)ud;
+	cache_each(V.vs, NULL, add_any, NULL);
 }
 
 static void default_class(void)
