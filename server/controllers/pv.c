@@ -706,6 +706,28 @@ int pv__pod_check(const cJSON *pod, char **msg)
 	return 0;
 }
 
+/* The node an unbound claim's restore or clone source lives on, or NULL. */
+static const char *source_node(const cJSON *pvc)
+{
+	const cJSON *ds = json_path(pvc, "spec.dataSourceRef"), *c = NULL;
+	const char *kind, *name;
+
+	if (!ds)
+		ds = json_path(pvc, "spec.dataSource");
+	kind = json_get_str(ds, "kind", "");
+	name = json_get_str(ds, "name", "");
+	if (!strcmp(kind, "VolumeSnapshot")) {
+		const cJSON *vs = snap__get(mstr(pvc, "namespace"), name);
+
+		c = snap__content(json_get_str(json_get(vs, "status"), "boundVolumeSnapshotContentName", ""));
+	} else if (!strcmp(kind, "PersistentVolumeClaim")) {
+		const cJSON *src = cache_get(P.pvcs, mstr(pvc, "namespace"), name);
+
+		c = src ? pv__volume(json_get_str(json_get(src, "spec"), "volumeName", "")) : NULL;
+	}
+	return json_get_str(json_path(c, "metadata.annotations"), PV_ANN_NODE, NULL);
+}
+
 bool pv__node_fits(const cJSON *pod, const cJSON *node)
 {
 	const cJSON *v, *t;
@@ -717,10 +739,12 @@ bool pv__node_fits(const cJSON *pod, const cJSON *node)
 		const cJSON *pv = *vn ? cache_get(P.pvs, "", vn) : NULL;
 		const cJSON *terms = json_path(pv, "spec.nodeAffinity.required.nodeSelectorTerms");
 		bool ok = !cJSON_GetArraySize(terms);
+		const char *src = pvc && !pv ? source_node(pvc) : NULL;
 
 		cJSON_ArrayForEach(t, terms)
 			ok = ok || sched_term_matches(t, node);
-		if (!ok)
+		/* a restore or clone is made where its source is */
+		if (!ok || (src && strcmp(src, mstr(node, "name"))))
 			return false;
 	}
 	return true;

@@ -30,7 +30,8 @@ int64_t pv__bytes(const cJSON *v);
  * message in *msg (malloc'd): a claim is missing, being deleted, or unbound
  * in Immediate mode. */
 int pv__pod_check(const cJSON *pod, char **msg);
-/* The bound volumes of pod allow node (their required node affinity). */
+/* The bound volumes of pod allow node (their required node affinity), and
+ * its unbound restores and clones have their source there. */
 bool pv__node_fits(const cJSON *pod, const cJSON *node);
 /* After picking node: unbound WaitForFirstConsumer claims of pod get the
  * volume.kubernetes.io/selected-node annotation (provisioning starts). */
