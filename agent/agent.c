@@ -8,6 +8,7 @@
 #include "pod.h"
 #include "proxy_run.h"
 #include "overlay.h"
+#include "storage.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -207,6 +208,7 @@ int agent_start(struct agent *a, uv_loop_t *loop, char **err)
 			return r;
 		}
 		pod_manager_start(a->pods);
+		stor_start(loop, a->api, a->cfg.data_dir, a->node_name);
 	}
 	uv_timer_init(loop, &a->lease_timer);
 	uv_timer_init(loop, &a->check_timer);
@@ -260,6 +262,7 @@ void agent_stop(struct agent *a, void (*done)(void *data), void *data)
 	agent__proxy_stop(a);	/* its informers go before the client */
 	overlay__stop(a->overlay);
 	a->overlay = NULL;
+	stor_stop();
 	api_client_free(a->api);	/* cancels requests: no more callbacks */
 	a->api = NULL;
 	if (!a->open_handles) {

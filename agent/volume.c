@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "agent/runtime.h"
+#include "agent/storage.h"
 #include "agent/vol_int.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -247,6 +248,21 @@ static int setup_host_path(struct pod_ctx *p, const cJSON *src, const char *dir,
 	return 0;
 }
 
+/* persistentVolumeClaim: the claim's volume on this node (agent/storage.c),
+ * its root given to fsGroup. */
+static int setup_pvc(struct pod_ctx *p, const cJSON *src, const char *dir, char **err)
+{
+	char *path = NULL;
+	int ret = stor_claim_path(p->ns, json_get_str(src, "claimName", ""), &path, err);
+
+	(void)dir;
+	if (!ret && p->fs_group >= 0 && (chown(path, (uid_t)-1, (gid_t)p->fs_group) < 0 ||
+					 chmod(path, 02775) < 0))
+		ret = -errno;
+	free(path);
+	return ret;
+}
+
 static const struct {
 	const char *field;
 	vol_setup_fn setup;
@@ -259,6 +275,7 @@ static const struct {
 	{ "downwardAPI", setup_downward, false, true },
 	{ "projected", setup_projected, false, true },
 	{ "hostPath", setup_host_path, true, false },
+	{ "persistentVolumeClaim", setup_pvc, true, false },
 };
 
 /* The type row of a volume, or -1 with the name of its type in *type. */
@@ -416,7 +433,13 @@ static int one_mount(struct vol_manager *m, const cJSON *pod, const cJSON *ctr, 
 		*err = xasprintf("volume type %s is not supported yet", type);
 		return -ENOTSUP;
 	}
-	if (vol_types[t].host)
+	if (vol_types[t].setup == setup_pvc) {
+		ret = stor_claim_path(json_get_str(json_get(pod, "metadata"), "namespace", ""),
+				      json_get_str(json_get(vol, "persistentVolumeClaim"), "claimName", ""),
+				      &src, err);
+		if (ret)
+			goto out;
+	} else if (vol_types[t].host)
 		src = xstrdup(json_get_str(json_get(vol, "hostPath"), "path", ""));
 	else
 		src = xasprintf("%s/%s/volumes/%s", m->pods_dir,
@@ -437,7 +460,8 @@ static int one_mount(struct vol_manager *m, const cJSON *pod, const cJSON *ctr, 
 	ALLOC_GROW(l->e, l->n + 1, l->alloc);
 	l->e[l->n].dest = xstrdup(dest);
 	l->e[l->n].src = src;
-	l->e[l->n].ro = json_get_bool(vm, "readOnly", false) || vol_types[t].readonly;
+	l->e[l->n].ro = json_get_bool(vm, "readOnly", false) || vol_types[t].readonly ||
+			json_get_bool(json_get(vol, "persistentVolumeClaim"), "readOnly", false);
 	l->n++;
 	src = NULL;
 out:

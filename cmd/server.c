@@ -50,6 +50,7 @@ int cmd_server(int argc, char **argv)
 		{ "keep-removed-manifests", FLAG_BOOL, &c.keep_removed_manifests, "Keep the objects of files removed from <data-dir>/server/manifests", NULL },
 		{ "agent-arg", FLAG_LIST, &agent_args, "Extra argument for the embedded agent (repeatable, e.g. --agent-arg=--runc-root=/run/x)", NULL },
 		{ "disable-agent", FLAG_BOOL, &c.disable_agent, "Do not run the embedded agent", NULL },
+		{ "disable", FLAG_LIST, &c.disable, "Do not run a packaged component (local-storage)", NULL },
 		{ "node-monitor-grace-period", FLAG_STR, &c.node_monitor_grace_period, "How long a node may go without renewing its Lease before it is marked unhealthy (default 40s)", NULL },
 		{ "node-eviction-rate", FLAG_STR, &c.node_eviction_rate, "Nodes per second, per zone, whose pods are evicted when nodes go unhealthy (default 0.1)", NULL },
 		{ "disable-kube-proxy", FLAG_BOOL, &disable_proxy, "Do not run the service proxy in the embedded agent", NULL },
@@ -128,6 +129,7 @@ int cmd_server(int argc, char **argv)
 	r = server_run(&c);
 	agent_embedded_stop(agent);
 	flag_list_release(&c.tls_san);
+	flag_list_release(&c.disable);
 	flag_list_release(&c.node_ip);
 	flag_list_release(&agent_args);
 	flag_list_release(&c.disable);

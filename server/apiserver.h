@@ -140,6 +140,8 @@ cJSON *api_decode_as(const struct api_resource *r, const char *data, size_t len,
 /* Creates the built-in namespaces (and their default service accounts);
  * done runs once they are durable. */
 void api_bootstrap_objects(struct apiserver *s, void (*done)(struct apiserver *s));
+/* True when --disable names component ("local-storage", "servicelb", ...). */
+bool server_component_disabled(const struct server_config *cfg, const char *component);
 /* A namespace is Terminating: empty it, then remove it (server/nsclean.c).
  * Nothing happens when a clean-up of ns is already running. */
 void api_namespace_cleanup(struct apiserver *s, const char *ns);

@@ -10,6 +10,7 @@
 #include "services.h"
 #include "storage.h"
 #include "lib/inet.h"
+#include "volsnap.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -186,6 +187,48 @@ static void kubernetes_service(struct apiserver *s)
 	}
 }
 
+bool server_component_disabled(const struct server_config *cfg, const char *component)
+{
+	for (size_t i = 0; cfg && i < cfg->disable.n; i++)
+		if (!strcmp(cfg->disable.v[i], component))
+			return true;
+	return false;
+}
+
+/* The default StorageClass `local` of the built-in driver (docs/storage.md);
+ * the snapshot.storage.k8s.io CRDs (server/volsnap.h); the
+ * VolumeSnapshotClass `local` is made by the snapshot controller once they
+ * are served. Made when missing at start: edits are kept. */
+static void storage_defaults(struct apiserver *s)
+{
+	const struct api_resource *r = registry_find("storage.k8s.io", "v1", "storageclasses");
+	cJSON *o, *m;
+
+	const struct api_resource *cr = registry_find("apiextensions.k8s.io", "v1", "customresourcedefinitions");
+	cJSON *crds, *c;
+
+	if (server_component_disabled(s->cfg, "local-storage"))
+		return;
+	crds = volsnap_crds();
+	cJSON_ArrayForEach(c, crds)
+		if (!exists(s, cr, "", json_get_str(json_get(c, "metadata"), "name", "")))
+			create(s, "apiextensions.k8s.io", "customresourcedefinitions", "", cJSON_Duplicate(c, 1));
+	cJSON_Delete(crds);
+	if (exists(s, r, "", "local"))
+		return;
+	o = cJSON_CreateObject();
+	m = json_obj(o, "metadata");
+	json_set_str(o, "apiVersion", "storage.k8s.io/v1");
+	json_set_str(o, "kind", "StorageClass");
+	json_set_str(m, "name", "local");
+	json_set_str(json_obj(m, "annotations"), "storageclass.kubernetes.io/is-default-class", "true");
+	json_set_str(o, "provisioner", "k1s.io/local");
+	json_set_str(o, "reclaimPolicy", "Delete");
+	json_set_str(o, "volumeBindingMode", "WaitForFirstConsumer");
+	json_set_bool(o, "allowVolumeExpansion", true);
+	create(s, "storage.k8s.io", "storageclasses", "", o);
+}
+
 void api_bootstrap_objects(struct apiserver *s, void (*done)(struct apiserver *s))
 {
 	const struct api_resource *r = registry_find("", "v1", "namespaces");
@@ -217,6 +260,7 @@ void api_bootstrap_objects(struct apiserver *s, void (*done)(struct apiserver *s
 	}
 	kubernetes_service(s);
 	kube_dns_service(s);
+	storage_defaults(s);
 	if (--pending == 0 && when_done) {
 		when_done = NULL;
 		done(s);

@@ -10,7 +10,9 @@
  * metadata.name field selector, which is how kubelets watch them).
  * Writes: its own Node (and nodes/status) and its own Lease in
  * kube-node-lease; status, deletion and eviction of pods bound to it;
- * events; token and access reviews.
+ * events; token and access reviews; updates of the PersistentVolumes and
+ * VolumeSnapshotContents (and their status) annotated k1s.io/node: <it>
+ * (the local storage handshake, docs/storage.md), which it may also read.
  *
  * The pod graph is read from the store at request time: one list of the
  * namespace's pods per secret/configmap/PVC check (cost noted in
@@ -87,6 +89,18 @@ static bool pod_on_node(struct apiserver *s, const char *ns, const char *name, c
 	bool ok = pod && eq(json_get_str(json_get(pod, "spec"), "nodeName", ""), node);
 
 	cJSON_Delete(pod);
+	return ok;
+}
+
+/* A k1s.io/local volume or snapshot content of node (annotation
+ * k1s.io/node, docs/storage.md). */
+static bool local_on_node(struct apiserver *s, const char *group, const char *res, const char *name,
+			  const char *node)
+{
+	cJSON *o = load(s, group, res, NULL, name);
+	bool ok = o && eq(json_get_str(json_path(o, "metadata.annotations"), "k1s.io/node", ""), node);
+
+	cJSON_Delete(o);
 	return ok;
 }
 
@@ -195,6 +209,16 @@ bool nodeauthz_allowed(struct apiserver *s, const struct authn_identity *id,
 		if (!sub && word_in(free_writes[i].verbs, a->verb) &&
 		    eq(a->group, free_writes[i].group) && eq(a->resource, free_writes[i].resource))
 			return true;
+	if (eq(a->group, "snapshot.storage.k8s.io") && eq(a->resource, "volumesnapshotcontents") &&
+	    !sub && is_read(a->verb))
+		return true;
+	if ((eq(a->group, "") && eq(a->resource, "persistentvolumes") && !sub) ||
+	    (eq(a->group, "snapshot.storage.k8s.io") && eq(a->resource, "volumesnapshotcontents") &&
+	     (!sub || eq(sub, "status")))) {
+		*why = "a node may only modify the k1s.io/local volumes and snapshots of its node";
+		return word_in("update patch", a->verb) && name &&
+		       local_on_node(s, a->group, a->resource, name, node);
+	}
 	if (eq(a->group, "") && eq(a->resource, "nodes")) {
 		*why = "a node may only modify its own Node object";
 		return eq(name, node) && (!sub || eq(sub, "status"));

@@ -2,6 +2,7 @@
  * server/objcheck.c - schema checks and per-kind hooks on the REST path.
  */
 #include "objcheck.h"
+#include "volsnap.h"
 #include "meta.h"
 #include "pods.h"
 #include "admission.h"
@@ -178,6 +179,7 @@ static const struct kind_default kind_defaults[] = {
 	{ "", "Service", service_defaults, NULL },
 	{ "", "Namespace", namespace_defaults, NULL },
 	{ "", "Secret", secret_defaults, NULL },
+	{ "", "PersistentVolumeClaim", volsnap_pvc_defaults, NULL },
 };
 
 void objcheck_defaults(struct api_call *c, cJSON *obj)
@@ -380,6 +382,9 @@ static const struct kind_validate kind_validators[] = {
 	{ "apps", "ReplicaSet", validate_selector_required },
 	{ "apps", "DaemonSet", validate_selector_required },
 	{ "apps", "StatefulSet", validate_selector_required },
+	{ VOLSNAP_GROUP, "VolumeSnapshot", volsnap_validate_snapshot },
+	{ VOLSNAP_GROUP, "VolumeSnapshotContent", volsnap_validate_content },
+	{ VOLSNAP_GROUP, "VolumeSnapshotClass", volsnap_validate_class },
 };
 
 void objcheck_validate(struct api_call *c, const cJSON *obj, const cJSON *old,

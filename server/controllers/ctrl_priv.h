@@ -41,9 +41,12 @@ void sched__start(struct ctrl_manager *m);
 void sched__stop(void);
 /* Pods the scheduler bound since start. */
 uint64_t sched__bound(void);
+/* Unschedulable pods are tried again soon (a claim changed). */
+void sched__retry(void);
 void nlc__start(struct ctrl_manager *m);	/* nodelifecycle.c */
 void nlc__stop(void);
 void tev__start(struct ctrl_manager *m);	/* taintevict.c */
+#include "pv.h"	/* pv__start, pv__stop */
 void tev__stop(void);
 void ds__start(struct ctrl_manager *m);	/* daemonset.c */
 void ds__stop(void);

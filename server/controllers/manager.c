@@ -16,7 +16,7 @@ static struct ctrl_manager mgr;
 /* Fields controllers never read: not kept in the cache. */
 static const char *const pod_drop[] = {
 	"metadata.managedFields", "metadata.annotations",
-	"spec.ephemeralContainers", "spec.volumes", "status.containerStatuses",
+	"spec.ephemeralContainers", "status.containerStatuses",
 	"status.initContainerStatuses", "status.ephemeralContainerStatuses", NULL,
 };
 static const char *const managed_drop[] = { "metadata.managedFields", NULL };
@@ -38,14 +38,6 @@ const char *ctrl__split_key(const char *key, char *ns, size_t ns_size)
 }
 
 /* True when --disable names component. */
-static bool disabled(const struct apiserver *s, const char *component)
-{
-	for (size_t i = 0; s->cfg && i < s->cfg->disable.n; i++)
-		if (!strcmp(s->cfg->disable.v[i], component))
-			return true;
-	return false;
-}
-
 int controllers_start(struct apiserver *s)
 {
 	int r;
@@ -83,7 +75,7 @@ int controllers_start(struct apiserver *s)
 	nlc__start(&mgr);
 	tev__start(&mgr);
 	ep__start(&mgr);
-	mgr.slb_on = !disabled(s, "servicelb");
+	mgr.slb_on = !server_component_disabled(s->cfg, "servicelb");
 	if (mgr.slb_on && slb__start(&mgr))
 		return -EINVAL;
 	ds__start(&mgr);
@@ -93,6 +85,8 @@ int controllers_start(struct apiserver *s)
 	sts__start(&mgr);
 	eventttl__start(&mgr);
 	ns__start(&mgr);
+	pv__start(&mgr);
+	snap__start(&mgr);
 	r = cache_start(&mgr.cache);
 	if (r) {
 		log_error("controllers: cannot fill the cache: %s", strerror(-r));
@@ -102,7 +96,7 @@ int controllers_start(struct apiserver *s)
 	log_info("controllers started: garbage collector, replicaset, replicationcontroller, deployment, "
 		 "endpointslice, endpoints, endpointslice mirroring, scheduler, node lifecycle, taint eviction, "
 		 "nodeipam, daemonset, job, cronjob, statefulset, disruption, event expiry, namespace, "
-		 "manifests%s", mgr.slb_on ? ", servicelb" : "");
+		 "manifests, persistentvolume, snapshot%s", mgr.slb_on ? ", servicelb" : "");
 	return 0;
 }
 
@@ -134,6 +128,8 @@ void controllers_stop(struct apiserver *s)
 	sts__stop();
 	eventttl__stop();
 	ns__stop();
+	pv__stop();
+	snap__stop();
 	cache_release(&mgr.cache);
 	ctrl__events_release();
 	memset(&mgr, 0, sizeof(mgr));

@@ -83,6 +83,7 @@ enum sched_fail {
 	SF_CPU = 1u << 6,		/* Insufficient cpu */
 	SF_MEM = 1u << 7,		/* Insufficient memory */
 	SF_EPH = 1u << 8,		/* Insufficient ephemeral-storage */
+	SF_VOLUME = 1u << 9,		/* node(s) had volume node affinity conflict */
 };
 #define SF_RESOLVABLE (SF_PORTS | SF_PODS | SF_CPU | SF_MEM | SF_EPH)
 

@@ -339,6 +339,7 @@ static const struct { unsigned bit; const char *text; } reason_text[] = {
 	{ SF_CPU, "Insufficient cpu" },
 	{ SF_MEM, "Insufficient memory" },
 	{ SF_EPH, "Insufficient ephemeral-storage" },
+	{ SF_VOLUME, "node(s) had volume node affinity conflict" },
 };
 
 static void count(struct sched_diag *d, const char *text)

@@ -302,6 +302,8 @@ static void try_node(const cJSON *node, void *ud)
 	}
 	fail = sched_filter(a->pod, &a->req, node, &use, &taint);
 	free(pods);
+	if (!fail && !pv__node_fits(a->pod, node))
+		fail = SF_VOLUME;
 	if (fail) {
 		sched_diag_add(&a->diag, fail, taint);
 		return;
@@ -543,10 +545,16 @@ static void process(struct wq *q, const char *key, void *ud)
 	struct spod *p = *spod_slot(key);
 	struct attempt a = { 0 };
 	const struct cand *best;
+	char *vmsg = NULL;
 
 	(void)ud;
 	if (!pod || !pod_pending(pod) || (p && p->assumed)) {
 		wq_done(q, key, 0);
+		return;
+	}
+	if (pv__pod_check(pod, &vmsg)) {
+		unschedulable(pod, key, vmsg);
+		free(vmsg);
 		return;
 	}
 	a.pod = pod;
@@ -558,6 +566,7 @@ static void process(struct wq *q, const char *key, void *ud)
 	cache_each(S.m->nodes, NULL, try_node, &a);
 	best = a.n ? pick(&a) : NULL;
 	if (best) {
+		pv__select_node(pod, mstr(best->node, "name"));
 		bind_pod(pod, key, mstr(best->node, "name"));
 	} else {
 		char *msg = sched_diag_message(&a.diag);
@@ -624,6 +633,12 @@ static void on_node(struct cache_store *st, const cJSON *old, const cJSON *new, 
 	(void)st;
 	(void)ud;
 	if (new && (!old || node_changed(old, new)))
+		retry_soon();
+}
+
+void sched__retry(void)
+{
+	if (S.m)
 		retry_soon();
 }
 

@@ -146,5 +146,13 @@ deny "a node cannot create namespaces" ka1 create namespace nope
 check "a node may label its own Node" ka1 label node a1 seen=yes
 check "a node may update its own pod's status" ka1 patch pod on-a1 --subresource=status -p '{"status":{"message":"hi"}}'
 check "a node reads pods and services" ka1 get pods,services -A
+for n in a1 b1; do
+	printf -- '---\napiVersion: v1\nkind: PersistentVolume\nmetadata: {name: lv-%s, annotations: {k1s.io/node: %s}}\nspec: {capacity: {storage: 1Mi}, accessModes: [ReadWriteOnce], csi: {driver: k1s.io/local, volumeHandle: lv-%s}}\n' $n $n $n
+done | kc apply -f - >/dev/null
+pv_settled() { [ "$(kc get pv lv-a1 lv-b1 -o jsonpath='{.items[*].status.phase} {.items[*].metadata.finalizers[*]}')" = "Available Available kubernetes.io/pv-protection kubernetes.io/pv-protection" ]; }
+check "the PV controller settles new volumes (Available, pv-protection)" poll 10 pv_settled
+check "a node may annotate its own local volume" ka1 annotate pv lv-a1 k1s.io/size=1048576
+deny "a node cannot annotate another node's local volume" ka1 annotate pv lv-b1 k1s.io/size=1048576
+check "a node lists VolumeSnapshotContents" ka1 get volumesnapshotcontents
 
 [ "$_failed" = 0 ]
