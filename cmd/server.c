@@ -50,11 +50,10 @@ int cmd_server(int argc, char **argv)
 		{ "keep-removed-manifests", FLAG_BOOL, &c.keep_removed_manifests, "Keep the objects of files removed from <data-dir>/server/manifests", NULL },
 		{ "agent-arg", FLAG_LIST, &agent_args, "Extra argument for the embedded agent (repeatable, e.g. --agent-arg=--runc-root=/run/x)", NULL },
 		{ "disable-agent", FLAG_BOOL, &c.disable_agent, "Do not run the embedded agent", NULL },
-		{ "disable", FLAG_LIST, &c.disable, "Do not run a packaged component (local-storage)", NULL },
+		{ "disable", FLAG_LIST, &c.disable, "Do not run a packaged component: servicelb, local-storage (repeatable)", NULL },
 		{ "node-monitor-grace-period", FLAG_STR, &c.node_monitor_grace_period, "How long a node may go without renewing its Lease before it is marked unhealthy (default 40s)", NULL },
 		{ "node-eviction-rate", FLAG_STR, &c.node_eviction_rate, "Nodes per second, per zone, whose pods are evicted when nodes go unhealthy (default 0.1)", NULL },
 		{ "disable-kube-proxy", FLAG_BOOL, &disable_proxy, "Do not run the service proxy in the embedded agent", NULL },
-		{ "disable", FLAG_LIST, &c.disable, "Do not run a packaged component (servicelb)", NULL },
 		{ "lb-pool", FLAG_STR, &c.lb_pool, "ServiceLB addresses: CIDRs or first-last ranges, both families (default: the nodes' addresses)", NULL },
 		{ "max-endpoints-per-slice", FLAG_INT, &c.max_endpoints_per_slice, "Endpoints per EndpointSlice (default 100, at most 1000)", NULL },
 		{ "event-ttl", FLAG_STR, &c.event_ttl, "How long Events are kept (default 1h)", NULL },
@@ -132,6 +131,5 @@ int cmd_server(int argc, char **argv)
 	flag_list_release(&c.disable);
 	flag_list_release(&c.node_ip);
 	flag_list_release(&agent_args);
-	flag_list_release(&c.disable);
 	return r;
 }

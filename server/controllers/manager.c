@@ -37,7 +37,6 @@ const char *ctrl__split_key(const char *key, char *ns, size_t ns_size)
 	return slash + 1;
 }
 
-/* True when --disable names component. */
 int controllers_start(struct apiserver *s)
 {
 	int r;
