@@ -79,9 +79,14 @@ static int64_t capacity(const cJSON *pv)
 
 static bool volume_exists(const char *id)
 {
-	char *p = lvol_path(&S->store, id);
+	char *p;
 	struct stat st;
-	bool ok = stat(p, &st) == 0;
+	bool ok;
+
+	if (!S->opened)
+		return false;
+	p = lvol_path(&S->store, id);
+	ok = stat(p, &st) == 0;
 
 	free(p);
 	return ok;
@@ -90,9 +95,14 @@ static bool volume_exists(const char *id)
 /* Snapshots live in <pool root>/snapshots/<id> (agent/lvol.h). */
 static bool snapshot_exists(const struct stor *s, const char *id)
 {
-	char *p = xasprintf("%s/snapshots/%s", s->store.root, id);
+	char *p;
 	struct stat st;
-	bool ok = stat(p, &st) == 0;
+	bool ok;
+
+	if (!s->opened)
+		return false;
+	p = xasprintf("%s/snapshots/%s", s->store.root, id);
+	ok = stat(p, &st) == 0;
 
 	free(p);
 	return ok;
@@ -431,14 +441,16 @@ static void sync_volumes(void)
 
 	if (!S || S->busy || S->stopping || uv_is_active((uv_handle_t *)&S->retry))
 		return;
-	if (!S->opened) {
-		start_job(OP_OPEN, NULL, 0, NULL, false);
-		return;
-	}
 	api_informer_foreach(S->pvs, find_work, &p);
 	if (!p.pv)
 		api_informer_foreach(S->contents, find_snap_work, &p);
-	if (p.pv)
+	if (!p.pv)
+		return;
+	/* the pool (a loop-mounted image on non-btrfs data dirs) is set up on
+	 * the first volume of this node, not by every agent at start */
+	if (!S->opened)
+		start_job(OP_OPEN, NULL, 0, NULL, false);
+	else
 		start_job(p.op, json_get_str(json_get(p.pv, "metadata"), "name", ""), p.size, p.src, p.clone);
 }
 

@@ -34,8 +34,8 @@ struct apiserver;
 struct api_resource;
 struct cache_store;
 
-#define CACHE_MAX_RESOURCES 16
-#define CACHE_MAX_HANDLERS 16	/* per store */
+#define CACHE_MAX_RESOURCES 32
+#define CACHE_MAX_HANDLERS 32	/* per store */
 
 /* Event handlers. old is NULL on add, new is NULL on delete. Both are
  * borrowed for the call only. */
