@@ -185,7 +185,8 @@ DATA_DIR=$DATA_DIR
 for s in k1s k1s-agent; do
 	if [ -d /run/systemd/system ]; then systemctl stop "\$s" 2>/dev/null; fi
 	if command -v rc-service >/dev/null 2>&1; then rc-service "\$s" stop 2>/dev/null; fi
-	if [ -f "/run/\$s.pid" ]; then kill "\$(cat "/run/\$s.pid")" 2>/dev/null; rm -f "/run/\$s.pid"; fi
+	# the supervisor loop runs while its pid file exists: remove it first
+	if [ -f "/run/\$s.pid" ]; then p=\$(cat "/run/\$s.pid"); rm -f "/run/\$s.pid"; kill "\$p" 2>/dev/null; fi
 done
 pkill -f "^\$BIN_DIR/k1s (server|agent|supervise)" 2>/dev/null
 for i in 1 2 3 4 5 6 7 8 9 10; do pgrep -f "^\$BIN_DIR/k1s (server|agent)" >/dev/null || break; sleep 0.5; done
@@ -315,10 +316,12 @@ background() {
 	fi
 	log=/var/log/$SERVICE.log
 	mkdir -p /var/log
-	# the loop restarts k1s like Restart=always would; TERM to the loop stops both
+	# the loop restarts k1s like Restart=always would, while the pid file
+	# exists; TERM to the loop stops both
+	: > "$pidf"
 	(
 		trap 'kill "$child" 2>/dev/null; wait "$child"; exit 0' TERM INT
-		while :; do
+		while [ -f "$pidf" ]; do	# k1s-killall.sh removes it: no restart after that
 			set -a; [ -f "/etc/k1s/$SERVICE.env" ] && . "/etc/k1s/$SERVICE.env"; set +a
 			"$BIN_DIR/k1s" $CMD $EXTRA >> "$log" 2>&1 &
 			child=$!
@@ -326,7 +329,7 @@ background() {
 			sleep 5
 		done
 	) < /dev/null > /dev/null 2>&1 &
-	echo $! > "$pidf"
+	echo $! > "$pidf.new" && mv -f "$pidf.new" "$pidf"
 	info "no systemd or OpenRC found: started $SERVICE in the background (pid $(cat "$pidf"), log $log)"
 }
 

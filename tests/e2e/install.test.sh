@@ -41,6 +41,10 @@ machine() {
 	local pid=$!
 	on_exit "kill -9 $pid"
 	poll 5 grep -q "/var/lib/k1s" /proc/$pid/mounts || return 1
+	# whatever a failed uninstall leaves in the machine goes too
+	local mns
+	mns=$(readlink /proc/$pid/ns/mnt)
+	on_exit "for p in \$(pgrep -f '/usr/local/bin/k1s|install.sh'); do [ \"\$(readlink /proc/\$p/ns/mnt)\" = '$mns' ] && kill -9 \$p; done"
 	printf -v "${name}_PID" '%s' "$pid"
 	printf -v "${name}_NS" '%s' "$ns"
 }
@@ -116,6 +120,7 @@ fi
 # ---- uninstall: nothing left ----
 in_m "$agt_PID" /usr/local/bin/k1s-agent-uninstall.sh >/dev/null 2>&1
 in_m "$srv_PID" /usr/local/bin/k1s-uninstall.sh >/dev/null 2>&1
+sleep 6	# longer than the supervisor's restart delay: nothing may come back
 expect_eq "agent uninstall leaves nothing behind" "$BEFORE_AGT" "$(trace "$agt_PID" "$D/agt")"
 expect_eq "server uninstall leaves nothing behind" "$BEFORE_SRV" "$(trace "$srv_PID" "$D/srv")"
 
