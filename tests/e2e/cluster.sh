@@ -10,7 +10,9 @@
 free_port() {
 	local p
 	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 20000))
+		# below the ephemeral range (32768-60999 by default): a port a client
+		# connection happens to use locally passes the connect test but not bind
+		p=$((20000 + RANDOM % 12000))
 		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return; fi
 	done
 	return 1
