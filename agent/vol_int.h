@@ -51,6 +51,7 @@ struct vol_manager {
 	struct api_client *api;
 	struct api_informer *inf[VOL__KINDS];
 	cJSON *fake[VOL__KINDS];	/* tests: arrays of objects instead of informers */
+	char *fake_token;		/* tests: the token every projected source gets */
 	char *pods_dir;
 	char *node_name;
 	int64_t alloc_cpu_milli;	/* node allocatable: default limits, in millicores */

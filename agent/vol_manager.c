@@ -132,6 +132,7 @@ void vol_manager_free(struct vol_manager *m)
 		cJSON_Delete(vp->pod);
 		free(vp);
 	}
+	free(m->fake_token);
 	free(m->pods_dir);
 	free(m->node_name);
 	free(m);
