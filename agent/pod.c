@@ -452,6 +452,15 @@ void pod_manager_set_mtu(struct pod_manager *pm, unsigned mtu)
 	uv_mutex_unlock(&pm->net_mu);
 }
 
+/* A pod's volumes have what they waited for (vol_manager_on_ready). */
+static void wake_pod(void *ud, const char *uid)
+{
+	struct pod *p = pod__find(ud, uid);
+
+	if (p)
+		pod__timer_at(p, 0);
+}
+
 int pod_manager_new(const struct pod_config *cfg, struct pod_manager **out, char **err)
 {
 	struct pod_manager *pm = xcalloc(1, sizeof(*pm));
@@ -500,6 +509,8 @@ int pod_manager_new(const struct pod_config *cfg, struct pod_manager **out, char
 		free(import);
 	}
 	r = vol_manager_new(cfg->api, pm->pods_dir, pm->node_name, &pm->vol);
+	if (!r)
+		vol_manager_on_ready(pm->vol, wake_pod, pm);
 	if (!r)
 		r = probe_manager_new(pm->loop, &pm->rt, &pm->probes);
 	if (r)

@@ -37,6 +37,8 @@
 enum vol_kind { VOL_CONFIGMAP, VOL_SECRET, VOL_SERVICE, VOL__KINDS };
 
 struct api_informer;
+struct vol_token;
+typedef struct uv_timer_s uv_timer_t;
 /* A pod whose volumes were set up: kept so configMap/secret updates can be
  * published without waiting for the pod worker's next sync. */
 struct vol_pod {
@@ -49,6 +51,7 @@ struct vol_manager {
 	struct api_client *api;
 	struct api_informer *inf[VOL__KINDS];
 	cJSON *fake[VOL__KINDS];	/* tests: arrays of objects instead of informers */
+	char *fake_token;		/* tests: the token every projected source gets */
 	char *pods_dir;
 	char *node_name;
 	int64_t alloc_cpu_milli;	/* node allocatable: default limits, in millicores */
@@ -56,6 +59,10 @@ struct vol_manager {
 	int64_t alloc_eph;		/* ... ephemeral-storage, in bytes */
 	struct vol_pod *pods;		/* set up and not torn down */
 	unsigned refreshes;		/* volume refreshes triggered by object changes */
+	struct vol_token *tokens;	/* service account tokens (vol_token.c) */
+	uv_timer_t *token_timer;	/* their age check */
+	void (*on_ready)(void *ud, const char *uid);	/* a pod's token arrived */
+	void *on_ready_ud;
 	bool stopped;			/* vol_manager_stop: no informers any more */
 };
 
@@ -136,6 +143,15 @@ int vol__payload_object(struct vol_manager *m, struct vol_payload *p, enum vol_k
 /* Adds the items of a downwardAPI source. */
 int vol__payload_downward(struct vol_payload *p, const cJSON *pod, const cJSON *src,
 			  unsigned def_mode, const struct vol_manager *m, char **err);
+
+/* Adds a projected serviceAccountToken source (vol_token.c): -EAGAIN with
+ * *err until the pod's token has arrived. */
+int vol__payload_token(struct vol_manager *m, struct vol_payload *pl, const cJSON *pod,
+		       const cJSON *src, unsigned mode, char **err);
+/* Drops the tokens of pod uid (all with NULL). */
+void vol__token_forget(struct vol_manager *m, const char *uid);
+/* vol__token_forget(m, NULL) and the age-check timer closed (manager free). */
+void vol__token_stop(struct vol_manager *m);
 
 /* ---- downward API (vol_field.c) ---- */
 

@@ -123,6 +123,7 @@ void vol_manager_free(struct vol_manager *m)
 			api_informer_free(m->inf[k]);
 		cJSON_Delete(m->fake[k]);
 	}
+	vol__token_stop(m);
 	while (m->pods) {
 		struct vol_pod *vp = m->pods;
 
@@ -131,6 +132,7 @@ void vol_manager_free(struct vol_manager *m)
 		cJSON_Delete(vp->pod);
 		free(vp);
 	}
+	free(m->fake_token);
 	free(m->pods_dir);
 	free(m->node_name);
 	free(m);
@@ -216,6 +218,7 @@ void vol__pod_forget(struct vol_manager *m, const char *uid)
 {
 	struct vol_pod **pp = pod_slot(m, uid), *vp = *pp;
 
+	vol__token_forget(m, uid);
 	if (!vp)
 		return;
 	*pp = vp->next;

@@ -180,11 +180,8 @@ static int setup_projected(struct pod_ctx *p, const cJSON *src, const char *dir,
 			ret = vol__payload_object(p->m, &pl, VOL_SECRET, p->ns, x, mode, err);
 		else if ((x = json_get(s, "downwardAPI")))
 			ret = vol__payload_downward(&pl, p->pod, x, mode, p->m, err);
-		else if ((x = json_get(s, "serviceAccountToken")) && first)
-			log_warn("pod %s/%s: projected serviceAccountToken '%s' skipped: "
-				 "this cluster has no token API yet", p->ns,
-				 json_get_str(json_get(p->pod, "metadata"), "name", ""),
-				 json_get_str(x, "path", ""));
+		else if ((x = json_get(s, "serviceAccountToken")))
+			ret = vol__payload_token(p->m, &pl, p->pod, x, mode, err);
 		else if (!x && first)
 			log_warn("pod %s/%s: unsupported projected source skipped", p->ns,
 				 json_get_str(json_get(p->pod, "metadata"), "name", ""));

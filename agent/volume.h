@@ -37,6 +37,9 @@ void vol_manager_free(struct vol_manager *m);
 /* Frees the informers (call before the API client goes away, when the agent
  * stops); lookups answer -EAGAIN afterwards. Local calls (teardown) still work. */
 void vol_manager_stop(struct vol_manager *m);
+/* fn(ud, pod uid) runs when something a pod's volumes waited for arrived
+ * (a service account token): the worker should sync that pod now. */
+void vol_manager_on_ready(struct vol_manager *m, void (*fn)(void *ud, const char *uid), void *ud);
 /* Prepares every volume of pod under <pods_dir>/<uid>/volumes/. 0 = ready; -EAGAIN = a referenced
  * object is not known yet, call again later; other -errno = failed, *err = an event message
  * (malloc'd). Idempotent: called again on every pod sync; it refreshes configMap/secret/

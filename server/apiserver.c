@@ -5,6 +5,7 @@
 #include "apiserver.h"
 #include "crd.h"
 #include "join.h"
+#include "satoken.h"
 #include "lib/kubeconfig.h"
 #include "pki.h"
 #include "podproxy.h"
@@ -204,7 +205,7 @@ int server_run(const struct server_config *cfg)
 	registry_init();
 	if (setup_pki(s, &pki, &tls) || podproxy_init(s, &pki))
 		goto out;
-	if (join_init(s, &pki))
+	if (join_init(s, &pki) || satoken_init(s))
 		goto out;
 	if (cfg->token_auth_file) {
 		struct pki_err perr = { { 0 } };
@@ -251,6 +252,7 @@ out:
 	uv_run(s->loop, UV_RUN_DEFAULT);
 	crd_release();
 	tls_config_unref(tls);
+	satoken_release(s);
 	join_release(s);
 	server_pki_release(&pki);
 	authn_tokens_free(s->tokens);

@@ -11,6 +11,7 @@
 #include "storage.h"
 #include "lib/inet.h"
 #include "volsnap.h"
+#include "satoken.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -72,27 +73,24 @@ static void create(struct apiserver *s, const char *group, const char *plural, c
 }
 
 static void kube_dns_service(struct apiserver *s);
+static bool exists(struct apiserver *s, const struct api_resource *r, const char *ns, const char *name);
 
 void api_namespace_created(struct apiserver *s, const char *ns)
 {
-	cJSON *sa = cJSON_CreateObject(), *m = json_obj(sa, "metadata");
-	char *key;
-	struct sobj o = { 0 };
-	const struct api_resource *r = registry_find("", "v1", "serviceaccounts");
+	const struct api_resource *sa_res = registry_find("", "v1", "serviceaccounts");
+	const struct api_resource *cm_res = registry_find("", "v1", "configmaps");
+	cJSON *sa, *cm;
 
-	key = api_key(r, ns, "default");
-	if (!storage_get(s, key, &o)) {
-		sobj_release(&o);
-		cJSON_Delete(sa);
-		free(key);
-		return;
+	if (!exists(s, sa_res, ns, "default")) {
+		sa = cJSON_CreateObject();
+		json_set_str(sa, "apiVersion", "v1");
+		json_set_str(sa, "kind", "ServiceAccount");
+		json_set_str(json_obj(sa, "metadata"), "name", "default");
+		json_set_str(json_obj(sa, "metadata"), "namespace", ns);
+		create(s, "", "serviceaccounts", ns, sa);
 	}
-	free(key);
-	json_set_str(sa, "apiVersion", "v1");
-	json_set_str(sa, "kind", "ServiceAccount");
-	json_set_str(m, "name", "default");
-	json_set_str(m, "namespace", ns);
-	create(s, "", "serviceaccounts", ns, sa);
+	if (!exists(s, cm_res, ns, SATOKEN_ROOT_CA_CM) && (cm = satoken_root_ca_configmap(s, ns)))
+		create(s, "", "configmaps", ns, cm);
 }
 
 /* The address clients reach this API server at: --node-ip, else the first

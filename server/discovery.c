@@ -23,6 +23,7 @@ static const struct sub_info subs[] = {
 	{ "portforward", "", "v1", "PodPortForwardOptions", "create,get" },
 	{ "ephemeralcontainers", NULL, NULL, NULL, "get,patch,update" },
 	{ "finalize", NULL, NULL, NULL, "update" },
+	{ "token", "authentication.k8s.io", "v1", "TokenRequest", "create" },
 	{ "approval", NULL, NULL, NULL, "get,patch,update" },
 };
 

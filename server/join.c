@@ -3,6 +3,7 @@
  * node-certificate endpoint (server/join.h).
  */
 #include "join.h"
+#include "satoken.h"
 #include "apiserver.h"
 #include "pki.h"
 #include "registry.h"
@@ -189,9 +190,13 @@ out:
 static int token_hook(void *ctx, const char *token, size_t len, struct authn_identity *id)
 {
 	struct join *j = ctx;
-	char *t = xstrndup(token, len);
+	char *t;
 	const char *hash, *cred;
 	int r = -ENOENT;
+
+	if (satoken_is_jwt(token, len))
+		return satoken_authenticate(j->srv, token, len, id);
+	t = xstrndup(token, len);
 
 	if (!pki_token_split(t, &hash, &cred)) {
 		char *full = strchr(cred, ':') || strchr(cred, '.') ? xstrdup(cred) :
@@ -245,6 +250,11 @@ void join_release(struct apiserver *s)
 		pki_secret_free(j->cred, strlen(j->cred));
 	free(j);
 	s->join = NULL;
+}
+
+const char *join_ca_pem(struct apiserver *s)
+{
+	return s->join ? s->join->ca_pem : NULL;
 }
 
 bool join_path(const char *path)

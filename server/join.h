@@ -51,6 +51,8 @@ void join_release(struct apiserver *s);
 
 /* True for the paths join_serve() answers. */
 bool join_path(const char *path);
+/* The server CA in PEM (what /cacerts serves), or NULL before join_init. */
+const char *join_ca_pem(struct apiserver *s);
 /* Answers c (and does its own authorization). */
 void join_serve(struct api_call *c);
 

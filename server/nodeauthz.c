@@ -10,7 +10,8 @@
  * metadata.name field selector, which is how kubelets watch them).
  * Writes: its own Node (and nodes/status) and its own Lease in
  * kube-node-lease; status, deletion and eviction of pods bound to it;
- * events; token and access reviews; updates of the PersistentVolumes and
+ * events; token and access reviews; service account tokens for the
+ * accounts of pods bound to it (bound to such a pod, checked in satoken.c); updates of the PersistentVolumes and
  * VolumeSnapshotContents (and their status) annotated k1s.io/node: <it>
  * (the local storage handshake, docs/storage.md), which it may also read.
  *
@@ -144,6 +145,8 @@ static bool pod_refs(const cJSON *spec, const char *kind, const char *name)
 {
 	const cJSON *v, *src;
 
+	if (!strcmp(kind, "serviceaccounts"))
+		return !strcmp(json_get_str(spec, "serviceAccountName", "default"), name);
 	cJSON_ArrayForEach(v, json_get(spec, "volumes")) {
 		if (!strcmp(kind, "secrets") && str_at(v, "secret.secretName", name))
 			return true;
@@ -234,6 +237,12 @@ bool nodeauthz_allowed(struct apiserver *s, const struct authn_identity *id,
 		    !(!sub && eq(a->verb, "delete")) && !(sub && eq(sub, "eviction") && eq(a->verb, "create")))
 			return false;
 		return name && pod_on_node(s, a->namespace, name, node);
+	}
+	if (eq(a->group, "") && eq(a->resource, "serviceaccounts") && eq(sub, "token")) {
+		/* the token request itself must name a pod on this node (satoken.c) */
+		*why = "no relationship found between node and this object";
+		return eq(a->verb, "create") && name && a->namespace && *a->namespace &&
+		       referenced(s, node, a->resource, a->namespace, name);
 	}
 	if (eq(a->group, "") && !sub &&
 	    (eq(a->resource, "secrets") || eq(a->resource, "configmaps") ||

@@ -2,6 +2,7 @@
  * server/objcheck.c - schema checks and per-kind hooks on the REST path.
  */
 #include "objcheck.h"
+#include "satoken.h"
 #include "volsnap.h"
 #include "meta.h"
 #include "pods.h"
@@ -404,8 +405,11 @@ void objcheck_admit(struct api_call *c, cJSON *obj, const cJSON *old, struct api
 {
 	if (!strcmp(c->res->kind, "Service") && !*c->res->group)
 		services_admit(c, obj, old, e);
-	if (!old && !strcmp(c->res->kind, "Pod") && !*c->res->group)
+	if (!old && !strcmp(c->res->kind, "Pod") && !*c->res->group) {
 		admission_pod_tolerations(obj);
+		if (!e->ncauses)
+			satoken_admit_pod(c, obj, e);
+	}
 	if (!old && !strcmp(c->res->kind, "Node") && !*c->res->group)
 		admission_node_taints(obj);
 	if (!old && !strcmp(c->res->kind, "Job") && !strcmp(c->res->group, "batch"))

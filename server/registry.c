@@ -28,7 +28,7 @@ static struct api_resource builtin_resources[] = {
 	R("", "v1", "Node", "nodes", "node", "no", NULL, false, ALL, "status", SUB_DNS, true),
 	R("", "v1", "ConfigMap", "configmaps", "configmap", "cm", NULL, true, ALL, NULL, SUB_DNS, false),
 	R("", "v1", "Secret", "secrets", "secret", NULL, NULL, true, ALL, NULL, SUB_DNS, false),
-	R("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", "sa", NULL, true, ALL, NULL, SUB_DNS, false),
+	R("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", "sa", NULL, true, ALL, "token", SUB_DNS, false),
 	R("", "v1", "Event", "events", "event", "ev", NULL, true, ALL, NULL, SUB_DNS, false),
 	R("", "v1", "PersistentVolume", "persistentvolumes", "persistentvolume", "pv", NULL, false, ALL, "status", SUB_DNS, true),
 	R("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", "persistentvolumeclaim", "pvc", NULL, true, ALL, "status", SUB_DNS, true),

@@ -10,6 +10,7 @@
 #include "crd.h"
 #include "objcheck.h"
 #include "pods.h"
+#include "satoken.h"
 #include "proto.h"
 #include "storage.h"
 #include "controllers/controllers.h"
@@ -366,6 +367,14 @@ void rest_create(struct api_call *c)
 		pods_eviction(c);
 		return;
 	}
+	if (!strcmp(c->res->kind, "ServiceAccount") && !*c->res->group && !strcmp(c->route.sub, "token")) {
+		obj = parse_body(c, &e);
+		if (obj)
+			satoken_request(c, obj);
+		else
+			fail(c, &e);
+		return;
+	}
 	if (c->res->hooks && c->res->hooks->answer) {
 		obj = parse_body(c, &e);
 		if (!obj) {
@@ -400,9 +409,10 @@ void rest_create(struct api_call *c)
 	meta_prepare_create(obj, c->res, (int64_t)wall_ns(), &e);
 	objcheck_validate(c, obj, NULL, &e);
 	objcheck_admit(c, obj, NULL, &e);
-	if (e.ncauses) {
-		api_error_invalid(&e, c->res->group, c->res->kind,
-				  json_get_str(json_get(obj, "metadata"), "name", ""));
+	if (e.ncauses || e.message) {
+		if (!e.message)	/* a refusal by admission has its own message */
+			api_error_invalid(&e, c->res->group, c->res->kind,
+					  json_get_str(json_get(obj, "metadata"), "name", ""));
 		cJSON_Delete(obj);
 		fail(c, &e);
 		return;

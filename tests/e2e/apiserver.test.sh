@@ -275,4 +275,22 @@ rv=$(kc -n demo get configmap racy -o jsonpath='{.metadata.resourceVersion}')
 kc -n demo patch configmap racy -p '{"data":{"x":"1"}}' >/dev/null
 check "a patch naming a stale resourceVersion still conflicts (409)" sh -c \
 	"$(declare -f api); API=$API TLS=$TLS api PATCH /api/v1/namespaces/demo/configmaps/racy -H 'Content-Type: application/merge-patch+json' -d '{\"metadata\":{\"resourceVersion\":\"$rv\"},\"data\":{\"y\":\"1\"}}' | grep -q '^409 '"
+
+# service account tokens (TokenRequest + the JWT authenticator), also under ASan
+tkc() { local tok=$1; shift; kubectl --kubeconfig=/dev/null --server="$API" --certificate-authority="$TLS/server-ca.crt" --token="$tok" "$@" 2>&1; }
+expect_eq "kubectl create token: the token authenticates as the account" system:serviceaccount:demo:default \
+	"$(tkc "$(kc -n demo create token default)" auth whoami -o jsonpath='{.status.userInfo.username}')"
+expect_eq "TokenRequest below 10 minutes is refused" \
+	'error: failed to create token: TokenRequest.authentication.k8s.io "default" is invalid: spec.expirationSeconds: Invalid value: 599: may not specify a duration less than 10 minutes' \
+	"$(kc -n demo create token default --duration=599s 2>&1)"
+expect_eq "TokenRequest for a missing account" 'error: failed to create token: serviceaccounts "nope" not found' \
+	"$(kc -n demo create token nope 2>&1)"
+kc -n demo create serviceaccount robot >/dev/null
+tok=$(kc -n demo create token robot)
+kc -n demo delete serviceaccount robot >/dev/null
+check "a deleted account's token is refused (401)" sh -c "$(declare -f tkc); API=$API TLS=$TLS tkc '$tok' get ns | grep -q Unauthorized"
+check "a forged token is refused (401)" sh -c "$(declare -f tkc); API=$API TLS=$TLS tkc 'eyJhbGciOiJFUzI1NiJ9.e30.AAAA' get ns | grep -q Unauthorized"
+expect_eq "a pod gets the kube-api-access volume" /var/run/secrets/kubernetes.io/serviceaccount \
+	"$(kc -n demo run tokpod --image=busybox -o jsonpath='{.spec.containers[0].volumeMounts[0].mountPath}')"
+kc -n demo delete pod tokpod --wait=false >/dev/null
 exit $_failed

@@ -9,7 +9,8 @@
 #
 # Every volume type (emptyDir on disk and in memory, configMap with items and
 # modes, secret on tmpfs, hostPath, downwardAPI, projected, subPath,
-# readOnly), env from a configMap, a secret, fieldRefs, envFrom and service
+# readOnly), service account tokens (the kube-api-access volume, a bound token
+# the API accepts until the pod is gone), env from a configMap, a secret, fieldRefs, envFrom and service
 # links, a configMap update reaching a running pod, a volume that waits for
 # its configMap, CreateContainerConfigError, readiness (exec and httpGet)
 # flipping Ready, and a liveness failure restarting the container. What runs
@@ -255,10 +256,58 @@ kc create configmap late --from-literal=k=v > /dev/null
 check "and runs once it exists" poll 20 running waits
 expect_eq "with its contents" v "$(rx waits cat /v/k)"
 
+# service account tokens: the admission plugin's kube-api-access volume, a
+# token bound to the pod that the API accepts until the pod is gone
+SA=/var/run/secrets/kubernetes.io/serviceaccount
+tkc() {	# kubectl with only a bearer token
+	local tok=$1; shift
+	nsenter --net=/run/netns/"$NS" kubectl --kubeconfig=/dev/null --server="https://127.0.0.1:$PORT" \
+		--insecure-skip-tls-verify --token="$tok" "$@" 2>&1
+}
+expect_eq "pods get the default service account" default \
+	"$(kc get pod vols -o jsonpath='{.spec.serviceAccountName}')"
+expect_eq "and a kube-api-access volume" 1 \
+	"$(kc get pod vols -o jsonpath='{.spec.volumes[*].name}' | tr ' ' '\n' | grep -c '^kube-api-access-[a-z0-9]\{5\}$')"
+expect_eq "mounted read-only at $SA" true \
+	"$(kc get pod vols -o jsonpath="{.spec.containers[0].volumeMounts[?(@.mountPath==\"$SA\")].readOnly}")"
+expect_eq "the namespace file" default "$(rx vols cat $SA/namespace)"
+expect_eq "ca.crt is the cluster CA" "$(kc get cm kube-root-ca.crt -o jsonpath='{.data.ca\.crt}')" \
+	"$(rx vols cat $SA/ca.crt)"
+TOK=$(rx vols cat $SA/token)
+expect_eq "the pod's token authenticates as its service account" system:serviceaccount:default:default \
+	"$(tkc "$TOK" auth whoami -o jsonpath='{.status.userInfo.username}')"
+refused() { tkc "$TOK" get secrets | grep -q 'User "system:serviceaccount:default:default" cannot list resource "secrets"'; }
+check "and is refused what no role gives it" refused
+kc apply -f - > /dev/null <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: notoken}
+spec:
+  nodeName: $NODE
+  automountServiceAccountToken: false
+  terminationGracePeriodSeconds: 1
+  containers: [{name: c, image: k1s.local/busybox:test, command: ["sleep", "3600"]}]
+EOF
+expect_eq "automountServiceAccountToken: false mounts nothing" "" \
+	"$(kc get pod notoken -o jsonpath='{.spec.volumes}')"
+expect_eq "a pod naming a missing service account is refused" \
+	'Error from server (Forbidden): pods "nosa" is forbidden: error looking up service account default/nosuch: serviceaccount "nosuch" not found' \
+	"$(kc run nosa --image=k1s.local/busybox:test --overrides='{"spec":{"serviceAccountName":"nosuch"}}' 2>&1)"
+expect_eq "TokenRequest validation" \
+	'error: failed to create token: TokenRequest.authentication.k8s.io "default" is invalid: spec.expirationSeconds: Invalid value: 300: may not specify a duration less than 10 minutes' \
+	"$(kc create token default --duration=5m 2>&1)"
+expect_eq "kubectl create token" system:serviceaccount:default:default \
+	"$(tkc "$(kc create token default)" auth whoami -o jsonpath='{.status.userInfo.username}')"
+other_aud() { tkc "$(kc create token default --audience=vault)" get ns | grep -q Unauthorized; }
+check "a token for another audience is not the API's" other_aud
+kc delete pod notoken --wait=false > /dev/null
+
 # deleting the pods tears their volumes down (tmpfs unmounted, directories gone)
 uid=$(kc get pod vols -o jsonpath='{.metadata.uid}')
 kc delete pod vols probes waits badenv --wait=false > /dev/null
 gone() { ! kc get pod vols >/dev/null 2>&1 && [ ! -e "$D/agent/pods/$uid/volumes" ]; }
 check "deleted pod's volumes are removed" poll 30 gone
+tok_refused() { tkc "$TOK" get ns | grep -q Unauthorized; }
+check "the deleted pod's token is refused" tok_refused
 check "... and its tmpfs mounts" sh -c "! grep -q '$uid' /proc/mounts"
 exit 0
