@@ -142,7 +142,8 @@ static void run_job(uv_work_t *w)
 		uint64_t used = 0;
 
 		j->when = (int64_t)wall_ns();
-		j->rc = lvol_snapshot(&s->store, j->src, j->id, &used, &j->err);
+		/* the tree walk for the size only when the PV gave none */
+		j->rc = lvol_snapshot(&s->store, j->src, j->id, j->size ? NULL : &used, &j->err);
 		if (!j->size)
 			j->size = used;
 		if (j->rc == -EEXIST) {	/* taken before a restart: report it */
