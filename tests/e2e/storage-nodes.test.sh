@@ -87,8 +87,8 @@ expect_eq "the source has both writes" "one two" "$(tr '\n' ' ' < "$STORE2/volum
 # ---- Delete: snapshot data and volumes go from node2 ----
 kc delete pod r w --wait=false >/dev/null
 kc delete vs s --wait=false >/dev/null
-check "snapshot, content and node2's snapshot data go" poll 30 eval \
+check "snapshot, content and node2's snapshot data go" poll 60 eval \
 	"gone vs s && gone vsc $C && [ ! -e '$STORE2/snapshots/$C' ]"
 kc delete pvc d r --wait=false >/dev/null
-check "PVs and node2's volumes go" poll 40 eval \
+check "PVs and node2's volumes go" poll 90 eval \
 	"gone pv $PV && gone pv $RPV && [ ! -e '$STORE2/volumes/$PV' ] && [ ! -e '$STORE2/volumes/$RPV' ]"
