@@ -154,7 +154,8 @@ int agent_new(const struct agent_config *cfg, struct agent **out, char **err)
 		goto fail;
 	}
 	if (check_ips(a, err) || check_labels_taints(cfg, err) || overlay__check(cfg, err) ||
-	    node__eviction_parse(cfg->eviction_hard, &a->ev, err) || agent__dns_check(cfg, err))
+	    node__eviction_parse(cfg->eviction_hard, &a->ev, err) || agent__dns_check(cfg, err) ||
+	    stor_opts_parse(cfg->storage_backend, cfg->storage_pool_size, &a->stor, err))
 		goto fail;
 	default_ip(a);
 	ret = mkdir_p(cfg->data_dir, 0700);
@@ -208,7 +209,7 @@ int agent_start(struct agent *a, uv_loop_t *loop, char **err)
 			return r;
 		}
 		pod_manager_start(a->pods);
-		stor_start(loop, a->api, a->cfg.data_dir, a->node_name);
+		stor_start(loop, a->api, a->cfg.data_dir, a->node_name, &a->stor);
 	}
 	uv_timer_init(loop, &a->lease_timer);
 	uv_timer_init(loop, &a->check_timer);

@@ -89,6 +89,9 @@ struct agent_config {
 	/* cluster DNS (agent/dns_run.h); it also answers on cluster_dns */
 	const char *resolv_conf;	/* DNS upstreams; NULL: /etc/resolv.conf */
 	bool disable_dns;		/* no node-local cluster DNS */
+	/* local volumes (agent/storage.h, docs/storage.md) */
+	const char *storage_backend;	/* "auto" (NULL), "btrfs" or "dir" */
+	const char *storage_pool_size;	/* quantity: bytes of the pool image; NULL: 10Gi */
 };
 
 /* Fills defaults (all zero/NULL except data_dir and eviction_hard). */

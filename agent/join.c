@@ -201,7 +201,7 @@ static int request_certs(const struct agent_join_opts *o, const struct api_kubec
 		r = resp.status == 401 || resp.status == 403 ? -EACCES :
 		    resp.status >= 500 ? -EAGAIN : -EPROTO;
 	}
-	if (!r && !(ans = cJSON_ParseWithLength(resp.body.data, resp.body.len))) {
+	if (!r && !(ans = json_parse(resp.body.data, resp.body.len))) {
 		*err = xstrdup("the server's join answer is not JSON");
 		r = -EPROTO;
 	}

@@ -57,6 +57,7 @@ bool node__pressure(const struct node_eviction *e, enum node_signal sig,
 #include <uv.h>
 #include <cjson/cJSON.h>
 #include "lib/apiclient.h"
+#include "storage.h"
 
 /* The agent's state; agent.c owns its lifecycle, node.c the API dialogue. */
 struct agent {
@@ -89,6 +90,7 @@ struct agent {
 	void (*done)(void *data);
 	void *done_data;
 	struct prun *proxy;		/* the service proxy (agent/proxy_run.c), or NULL */
+	struct stor_opts stor;		/* from storage_backend / storage_pool_size */
 };
 
 /* Certificate renewal of a joined agent (renew.c): NULL when not joined. */

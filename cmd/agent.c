@@ -62,6 +62,8 @@ int cmd_agent(int argc, char **argv)
 		{ "vxlan-vni", FLAG_INT, &c.vxlan_vni, "VXLAN id (default 1)", NULL },
 		{ "vxlan-port", FLAG_INT, &c.vxlan_port, "VXLAN UDP port (default 8472)", NULL },
 		{ "network-resync-interval", FLAG_INT, &c.network_resync_ms, "Full network resync interval in ms (tests; default 30000)", NULL },
+		{ "storage-backend", FLAG_STR, &c.storage_backend, "Local volumes: auto (default: btrfs when possible, else plain directories), btrfs or dir", "K1S_STORAGE_BACKEND" },
+		{ "storage-pool-size", FLAG_STR, &c.storage_pool_size, "Size of the sparse btrfs pool image made when <data-dir> is not on btrfs (default 10Gi)", "K1S_STORAGE_POOL_SIZE" },
 		FLAG_END,
 	};
 

@@ -19,6 +19,7 @@ int cmd_server(int argc, char **argv)
 	struct server_config c;
 	const char *config_file = NULL;
 	bool disable_proxy = false;
+	const char *storage_backend = NULL, *storage_pool_size = NULL;
 	char **args = NULL, dns[128];
 	int nargs, r;
 
@@ -54,6 +55,8 @@ int cmd_server(int argc, char **argv)
 		{ "node-monitor-grace-period", FLAG_STR, &c.node_monitor_grace_period, "How long a node may go without renewing its Lease before it is marked unhealthy (default 40s)", NULL },
 		{ "node-eviction-rate", FLAG_STR, &c.node_eviction_rate, "Nodes per second, per zone, whose pods are evicted when nodes go unhealthy (default 0.1)", NULL },
 		{ "disable-kube-proxy", FLAG_BOOL, &disable_proxy, "Do not run the service proxy in the embedded agent", NULL },
+		{ "storage-backend", FLAG_STR, &storage_backend, "Local volumes of the embedded agent: auto (default), btrfs or dir", NULL },
+		{ "storage-pool-size", FLAG_STR, &storage_pool_size, "Size of the embedded agent's sparse btrfs pool image (default 10Gi)", NULL },
 		{ "lb-pool", FLAG_STR, &c.lb_pool, "ServiceLB addresses: CIDRs or first-last ranges, both families (default: the nodes' addresses)", NULL },
 		{ "max-endpoints-per-slice", FLAG_INT, &c.max_endpoints_per_slice, "Endpoints per EndpointSlice (default 100, at most 1000)", NULL },
 		{ "event-ttl", FLAG_STR, &c.event_ttl, "How long Events are kept (default 1h)", NULL },
@@ -102,6 +105,10 @@ int cmd_server(int argc, char **argv)
 		setenv("K1S_DISABLE_PROXY", "1", 1);
 	if (c.cluster_cidr)
 		setenv("K1S_CLUSTER_CIDR", c.cluster_cidr, 1);
+	if (storage_backend)
+		setenv("K1S_STORAGE_BACKEND", storage_backend, 1);
+	if (storage_pool_size)
+		setenv("K1S_STORAGE_POOL_SIZE", storage_pool_size, 1);
 	if (server_cluster_dns(&c, dns, sizeof(dns))) {
 		fprintf(stderr, "error: server: invalid --cluster-dns or --service-cidr\n");
 		return 2;

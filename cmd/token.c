@@ -198,7 +198,7 @@ static int sub_list(struct opts *o, char **args, int n)
 		 200, &resp, "list");
 	if (r)
 		return r;
-	doc = cJSON_ParseWithLength(resp.body.data, resp.body.len);
+	doc = json_parse(resp.body.data, resp.body.len);
 	http_response_release(&resp);
 	printf("%-8s %-22s %-12s %s\n", "TOKEN", "EXPIRES", "USAGES", "DESCRIPTION");
 	cJSON_ArrayForEach(it, json_get(doc, "items")) {

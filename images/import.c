@@ -277,7 +277,7 @@ static int stage_json(struct stage *st, const char *path, const char *digest,
 			      path, digest, got);
 		goto out;
 	}
-	*out = cJSON_ParseWithLength(data, len);
+	*out = json_parse(data, len);
 	if (!*out) {
 		r = img__fail(st->s, -EINVAL, "'%s' is not valid JSON", path);
 		goto out;

@@ -299,7 +299,7 @@ static void on_list(struct http_call *call, int err, struct http_response *resp,
 	(void)call;
 	inf->call = NULL;
 	if (!err && resp && resp->status == 200)
-		list = cJSON_ParseWithLength(resp->body.data, resp->body.len);
+		list = json_parse(resp->body.data, resp->body.len);
 	if (!list) {
 		inf_fail(inf, "list", err, resp ? resp->status : 0);
 		return;
@@ -340,7 +340,7 @@ static void inf_list(struct api_informer *inf)
 
 static void handle_event(struct api_informer *inf, const char *s, size_t len)
 {
-	cJSON *ev = cJSON_ParseWithLength(s, len);
+	cJSON *ev = json_parse(s, len);
 	const char *type = json_get_str(ev, "type", "");
 	cJSON *obj = json_get(ev, "object");
 

@@ -320,7 +320,7 @@ static cJSON *annotation_json(const cJSON *o, const char *key, bool array)
 	const cJSON *v = json_get(json_path(o, "metadata.annotations"), key);
 	cJSON *r;
 
-	if (!cJSON_IsString(v) || !(r = cJSON_Parse(v->valuestring)))
+	if (!cJSON_IsString(v) || !(r = json_parse(v->valuestring, strlen(v->valuestring))))
 		return NULL;
 	if (array ? cJSON_IsArray(r) : cJSON_IsObject(r))
 		return r;

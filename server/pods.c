@@ -88,7 +88,7 @@ static void podop_write(struct api_call *c, cJSON *body, cJSON *pod, int64_t rev
 
 static cJSON *parse(struct api_call *c, struct api_error *e)
 {
-	cJSON *b = c->req->body.len ? cJSON_ParseWithLength(c->req->body.data, c->req->body.len) : NULL;
+	cJSON *b = c->req->body.len ? json_parse(c->req->body.data, c->req->body.len) : NULL;
 
 	if (!cJSON_IsObject(b)) {
 		cJSON_Delete(b);

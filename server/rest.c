@@ -307,7 +307,7 @@ static cJSON *parse_body(struct api_call *c, struct api_error *e)
 		}
 		return obj;
 	}
-	obj = cJSON_ParseWithLengthOpts(c->req->body.data, c->req->body.len, &end, 0);
+	obj = json_parse_end(c->req->body.data, c->req->body.len, &end);
 	if (!obj) {
 		api_error_set(e, STATUS_BAD_REQUEST,
 			      "couldn't get version/kind; json parse error: invalid character at offset %ld",
@@ -618,8 +618,8 @@ void rest_patch(struct api_call *c)
 		fail(c, &e);
 		return;
 	}
-	patch = cJSON_ParseWithLengthOpts(c->req->body.data ? c->req->body.data : "",
-					  c->req->body.len, &end, 0);
+	patch = json_parse_end(c->req->body.data ? c->req->body.data : "",
+					  c->req->body.len, &end);
 	if (!patch) {
 		api_error_set(&e, STATUS_BAD_REQUEST, "error decoding patch: invalid JSON");
 		fail(c, &e);
