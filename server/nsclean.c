@@ -193,7 +193,7 @@ static size_t sweep(struct nsclean *n, struct ns_left *kept)
 			if (o && (meta_has_finalizers(o) || pod_on_node(r, o))) {
 				note_left(kept, r, o);
 				if (!json_path(o, "metadata.deletionTimestamp"))
-					mark(n, &l.items[k], o, meta_has_finalizers(o) ? 0 :
+					mark(n, &l.items[k], o, !pod_on_node(r, o) ? 0 :
 					     json_get_int(json_get(o, "spec"), "terminationGracePeriodSeconds",
 							  NS_GRACE_DEFAULT));
 			} else {
