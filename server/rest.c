@@ -712,7 +712,11 @@ void rest_delete(struct api_call *c)
 	if (objcheck_graceful_delete(c, old) || meta_has_finalizers(old)) {
 		/* marked, not removed: finalizers (or the kubelet) finish the job */
 		w->obj = cJSON_Duplicate(old, 1);
-		meta_mark_deleted(w->obj, (int64_t)wall_ns(), grace_period(c, opts, old));
+		/* a grace period only for what is deleted gracefully (pods) */
+		meta_mark_deleted(w->obj, (int64_t)wall_ns(),
+				  objcheck_graceful_delete(c, old) ||
+				  json_path(old, "metadata.deletionGracePeriodSeconds") ?
+				  grace_period(c, opts, old) : 0);
 		objcheck_on_delete_mark(c, w->obj);
 		w->op = W_UPDATE;
 		w->code = json_path(old, "metadata.deletionTimestamp") ? 200 : 200;

@@ -18,6 +18,7 @@ struct ctrl_manager {
 	struct cache_store *endpoints;
 	bool slb_on;
 	struct cache_store *daemonsets, *jobs, *cronjobs, *statefulsets, *rcs, *pdbs, *namespaces;
+	struct cache_store *revisions;	/* controllerrevisions (history.c) */
 	bool started;
 };
 

@@ -60,7 +60,8 @@ int controllers_start(struct apiserver *s)
 	mgr.cronjobs = cache_add(&mgr.cache, "batch", "v1", "cronjobs", managed_drop);
 	mgr.statefulsets = cache_add(&mgr.cache, "apps", "v1", "statefulsets", managed_drop);
 	mgr.namespaces = cache_add(&mgr.cache, "", "v1", "namespaces", managed_drop);
-	if (!mgr.endpoints || !mgr.namespaces || !mgr.statefulsets || !mgr.cronjobs || !mgr.rcs || !mgr.pdbs ||
+	mgr.revisions = cache_add(&mgr.cache, "apps", "v1", "controllerrevisions", managed_drop);
+	if (!mgr.revisions || !mgr.endpoints || !mgr.namespaces || !mgr.statefulsets || !mgr.cronjobs || !mgr.rcs || !mgr.pdbs ||
 	    !mgr.jobs || !mgr.daemonsets || !mgr.leases || !mgr.rs || !mgr.deploy || !mgr.pods ||
 	    !mgr.svcs || !mgr.slices || !mgr.nodes)
 		BUG("controllers: a cached resource is not served");
