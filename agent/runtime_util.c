@@ -130,23 +130,7 @@ int rt__runc_run(const struct rt *rt, bool quiet, char **out, const char *arg, .
 
 int rt__write_state(const char *path, const char *text)
 {
-	char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), ret;
-
-	if (fd < 0) {
-		ret = -errno;
-		goto out;
-	}
-	ret = write_all(fd, text, strlen(text));
-	if (close(fd) < 0 && !ret)
-		ret = -errno;
-	if (!ret && rename(tmp, path) < 0)
-		ret = -errno;
-	if (ret)
-		unlink(tmp);
-out:
-	free(tmp);
-	return ret;
+	return write_file_replace(path, text, strlen(text), 0600, false);
 }
 
 int rt__read_pid(const char *path, pid_t *pid, uint64_t *starttime)
