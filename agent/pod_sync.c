@@ -211,12 +211,18 @@ void pod__start_release(struct pod *p)
 	if (!p->start_slot)
 		return;
 	p->start_slot = false;
-	pm->starting--;
 	for (struct pod *q = pm->pods; q; q = q->next)
 		if (q->start_wait && (!next || q->start_wait < next->start_wait))
 			next = q;
-	if (next)
-		pod__timer_at(next, 0);	/* from the loop, not from inside this sync */
+	if (!next) {
+		pm->starting--;
+		return;
+	}
+	/* handed over, so that a second release before next's sync wakes
+	 * another pod; next gives it back when it does not need it */
+	next->start_wait = 0;
+	next->start_slot = true;
+	pod__timer_at(next, 0);	/* from the loop, not from inside this sync */
 }
 
 /* ---- sandbox and volumes ---- */
