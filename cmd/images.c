@@ -7,6 +7,7 @@
  */
 #include "cmd.h"
 #include "../images/images.h"
+#include "../lib/buf.h"
 #include "../lib/flags.h"
 #include "../lib/json.h"
 #include "../lib/util.h"
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DEFAULT_DATA_DIR "/var/lib/k1s"
 
@@ -83,20 +85,43 @@ static void pull_progress(const struct img_pull_progress *p, void *arg)
 	fflush(stdout);
 }
 
+/* Reads stdin (a pipe or socket: /dev/stdin can't be opened on a socket). */
+static int read_stdin(struct buf *b, size_t max)
+{
+	char chunk[4096];
+	ssize_t n;
+
+	while ((n = read(0, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (b->len + (size_t)n > max)
+			return -EFBIG;
+		buf_add(b, chunk, (size_t)n);
+	}
+	return 0;
+}
+
 static int read_auths(const char *path, cJSON **auths)
 {
+	struct buf b;
 	char *text = NULL;
 	size_t n = 0;
-	int r = read_file(strcmp(path, "-") ? path : "/dev/stdin", 1 << 20, &text, &n);
+	int r;
 	cJSON *j;
 
 	*auths = NULL;
+	buf_init(&b, 1024);
+	r = strcmp(path, "-") ? read_file(path, 1 << 20, &text, &n) : read_stdin(&b, 1 << 20);
 	if (r < 0) {
 		fprintf(stderr, "error: images pull: cannot read '%s': %s\n", path, strerror(-r));
+		buf_release(&b);
 		return 1;
 	}
-	j = cJSON_ParseWithLength(text, n);
+	j = text ? cJSON_ParseWithLength(text, n) : cJSON_ParseWithLength(b.data ? b.data : "", b.len);
 	free(text);
+	buf_release(&b);
 	if (!j) {
 		fprintf(stderr, "error: images pull: '%s' is not valid JSON\n", path);
 		return 1;
