@@ -120,7 +120,11 @@ static int read_auths(const char *path, cJSON **auths)
 		return 1;
 	}
 	j = text ? cJSON_ParseWithLength(text, n) : cJSON_ParseWithLength(b.data ? b.data : "", b.len);
+	if (text)
+		explicit_bzero(text, n);
 	free(text);
+	if (b.data)
+		explicit_bzero(b.data, b.len);
 	buf_release(&b);
 	if (!j) {
 		fprintf(stderr, "error: images pull: '%s' is not valid JSON\n", path);

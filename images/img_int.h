@@ -75,6 +75,9 @@ void img__image_release(struct img_image *img);
  */
 int img__layer_unpack(struct img_store *s, int fd, const char *what, const char *digest,
 		      struct img_layer *l);
+/* After a failed change under the lock: re-reads the index and sweeps what
+ * the failure left (half-unpacked layers, blobs), keeping s->err. */
+void img__forget_partial(struct img_store *s);
 /* Deletes layer dirs and blobs that no image references. */
 int img__sweep(struct img_store *s);
 

@@ -676,14 +676,18 @@ out:
 		*names = st.names;
 	else
 		img_names_free(st.names);
-	if (r) {	/* forget the half-added records and their files */
-		char keep[sizeof(s->err)];
-
-		memcpy(keep, s->err, sizeof(keep));
-		if (!img_store_reload(s))
-			img__sweep(s);
-		memcpy(s->err, keep, sizeof(keep));
-	}
+	if (r)
+		img__forget_partial(s);
 	img__unlock(s);
 	return r;
+}
+
+void img__forget_partial(struct img_store *s)
+{
+	char keep[sizeof(s->err)];
+
+	memcpy(keep, s->err, sizeof(keep));
+	if (!img_store_reload(s))
+		img__sweep(s);
+	memcpy(s->err, keep, sizeof(keep));
 }

@@ -335,14 +335,8 @@ static int commit(struct pull *p, const cJSON *man)
 		img__add_image(s, &p->img);
 		r = img__save(s);
 	}
-	if (r) {	/* forget half-added records and files, keep the message */
-		char keep[sizeof(s->err)];
-
-		memcpy(keep, s->err, sizeof(keep));
-		if (!img_store_reload(s))
-			img__sweep(s);
-		memcpy(s->err, keep, sizeof(keep));
-	}
+	if (r)
+		img__forget_partial(s);
 	img__unlock(s);
 	return r;
 }
