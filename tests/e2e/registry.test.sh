@@ -11,8 +11,9 @@
 # (policy Always for :latest), through a mirror, over TLS (ca_file), with
 # basic auth (registries.yaml), with a bearer token (imagePullSecrets); a
 # wrong password -> ErrImagePull then ImagePullBackOff; policy Never with a
-# missing image -> ErrImageNeverPull; an evil layer refused with an event
-# naming the entry and nothing written outside the layer root.
+# missing image -> ErrImageNeverPull; evil layers ("../" entry, a write
+# through a symlink to "/") refused with an event naming the entry and
+# nothing written outside the layer root.
 . "$(dirname "$0")/cluster.sh"
 
 if [ "$(id -u)" -ne 0 ] || ! command -v runc >/dev/null || ! ip netns list >/dev/null 2>&1 ||
@@ -98,18 +99,28 @@ on_exit "kill $!"
 up() { nx curl -sk -o /dev/null "$1"; }
 check "registries listen" poll 10 eval "up http://127.0.0.1:$P1/v2/ && up https://127.0.0.1:$P2/v2/ && up http://127.0.0.1:$P3/v2/ && up http://127.0.0.1:$P4/v2/"
 
-# The evil image: one layer whose second entry climbs out of the layer root.
-python3 - "$D/evil.tar" "$EVIL" <<'EOF'
+# The evil images: one layer whose second entry climbs out of the layer root
+# ("../"), or is written through a symlink to "/" (evil2).
+evil_image() { # OUT KIND
+python3 - "$1" "$EVIL" "$2" <<'EOF'
 import hashlib, io, json, sys, tarfile
-out, target = sys.argv[1], sys.argv[2]
+out, target, kind = sys.argv[1], sys.argv[2], sys.argv[3]
 def tarbytes(entries):
     b = io.BytesIO()
     with tarfile.open(fileobj=b, mode='w', format=tarfile.GNU_FORMAT) as t:
         for name, data in entries:
-            ti = tarfile.TarInfo(name); ti.size = len(data); ti.mode = 0o644
-            t.addfile(ti, io.BytesIO(data))
+            ti = tarfile.TarInfo(name); ti.mode = 0o644
+            if isinstance(data, str):
+                ti.type, ti.linkname = tarfile.SYMTYPE, data
+                t.addfile(ti)
+            else:
+                ti.size = len(data)
+                t.addfile(ti, io.BytesIO(data))
     return b.getvalue()
-layer = tarbytes([('ok.txt', b'fine\n'), ('../../../../../../../..' + target, b'escaped\n')])
+if kind == 'dotdot':
+    layer = tarbytes([('ok.txt', b'fine\n'), ('../../../../../../../..' + target, b'escaped\n')])
+else:
+    layer = tarbytes([('root', '/'), ('root' + target, b'escaped\n')])
 diff = 'sha256:' + hashlib.sha256(layer).hexdigest()
 cfg = json.dumps({'architecture': 'amd64', 'os': 'linux', 'config': {},
                   'rootfs': {'type': 'layers', 'diff_ids': [diff]}}).encode()
@@ -117,11 +128,15 @@ man = json.dumps([{'Config': 'config.json', 'RepoTags': ['evil:v1'], 'Layers': [
 with open(out, 'wb') as f:
     f.write(tarbytes([('manifest.json', man), ('config.json', cfg), ('layer.tar', layer)]))
 EOF
+}
+evil_image "$D/evil.tar" dotdot
+evil_image "$D/evil2.tar" symlink
 push() { nx skopeo copy -q --dest-tls-verify=false "$@" >/dev/null 2>&1; }
 check "push test images (skopeo)" eval "
 	push docker-archive:$D/img/busybox.tar docker://127.0.0.1:$P1/test/busybox:v1 &&
 	push docker-archive:$D/img/busybox.tar docker://127.0.0.1:$P1/test/busybox:latest &&
 	push docker-archive:$D/evil.tar docker://127.0.0.1:$P1/test/evil:v1 &&
+	push docker-archive:$D/evil2.tar docker://127.0.0.1:$P1/test/evil2:v1 &&
 	push docker-archive:$D/img/busybox.tar docker://127.0.0.1:$P2/test/busybox:v1 &&
 	push --dest-creds alice:s3cret docker-archive:$D/img/busybox.tar docker://127.0.0.1:$P3/test/busybox:v1"
 
@@ -191,6 +206,7 @@ pod bearer "127.0.0.1:$P4/test/busybox:v1" "" "  imagePullSecrets: [{name: good}
 pod wrongpw "127.0.0.1:$P4/test/busybox:v1" "    imagePullPolicy: Always" "  imagePullSecrets: [{name: bad}]"
 pod never "127.0.0.1:$P1/test/absent:v1" "    imagePullPolicy: Never"
 pod evil "127.0.0.1:$P1/test/evil:v1"
+pod evil2 "127.0.0.1:$P1/test/evil2:v1"
 
 running() { [ "$(kc get pod "$1" -o jsonpath='{.status.phase}')" = Running ]; }
 check "anonymous over plain HTTP (:latest, policy Always): Running" poll 30 running anon
@@ -212,7 +228,8 @@ check "wrong password: Failed event with the registry's answer" eval "events wro
 check "BackOff event" eval "events wrongpw | grep -q '^BackOff: Back-off pulling image'"
 check "policy Never with a missing image: ErrImageNeverPull" poll 15 eval "[ \"\$(reason never)\" = ErrImageNeverPull ]"
 check "evil layer: ErrImagePull" poll 20 eval "reason evil | grep -Eq 'ErrImagePull|ImagePullBackOff'"
-check "evil layer: the event names the offending entry" eval "events evil | grep -q \"Failed: Failed to pull image.*entry '\.\./\.\./.*k1s-evil-$$'\""
+check "evil layer: the event names the offending entry" eval "events evil | grep -q \"Failed: Failed to pull image.*entry '\.\./\.\./.*k1s-evil-$$' points outside the layer\""
+check "symlink-escape layer: the event names the entry" poll 20 eval "events evil2 | grep -q \"Failed: Failed to pull image.*entry 'root$EVIL' would be written through a symlink\""
 check "evil layer: nothing written outside the layer root" eval "[ ! -e $EVIL ] && ! find $D -name 'k1s-evil-*' | grep -q ."
 check "evil layer: no layer directory left for it" eval "! ls $D/agent/images/layers | grep -q tmp-"
 
