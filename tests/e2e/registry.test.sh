@@ -52,14 +52,14 @@ htpasswd -Bbc "$D/htpasswd" alice s3cret 2>/dev/null
 registry() { # NAME PORT [EXTRA CONFIG YAML]
 	printf 'version: 0.1\nlog: {level: error}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp:\n  addr: 127.0.0.1:%s\n%s\n' \
 		"$D/$1" "$2" "${3:-}" > "$D/$1.yml"
-	nx docker-registry serve "$D/$1.yml" > "$D/$1.log" 2>&1 &
-	on_exit "kill $!"
+	nsenter --net=/run/netns/"$NS" docker-registry serve "$D/$1.yml" > "$D/$1.log" 2>&1 &
+	on_exit "kill $!"	# nsenter execs: this is the registry
 }
 registry plain "$P1"
 registry tls "$P2" "  tls: {certificate: $D/reg.crt, key: $D/reg.key}"
 registry basic "$P3" "auth: {htpasswd: {realm: k1s-test, path: $D/htpasswd}}"
 nx skopeo copy -q docker-archive:"$D/img/busybox.tar" dir:"$D/bbdir" >/dev/null
-nx python3 - "$D/bbdir" "$P4" > "$D/fake.log" 2>&1 <<'EOF' &
+nsenter --net=/run/netns/"$NS" python3 - "$D/bbdir" "$P4" > "$D/fake.log" 2>&1 <<'EOF' &
 import base64, http.server, json, os, sys, urllib.parse
 root, port = sys.argv[1], sys.argv[2]
 TOKEN = 'k1s-test-token'
