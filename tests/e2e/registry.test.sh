@@ -9,7 +9,8 @@
 #
 # Cases: `k1s images pull` with progress; pods pulling anonymously over HTTP
 # (policy Always for :latest), through a mirror, over TLS (ca_file), with
-# basic auth (registries.yaml), with a bearer token (imagePullSecrets); a
+# basic auth (registries.yaml), with a bearer token (imagePullSecrets), two
+# pods of one image sharing one pull; a
 # wrong password -> ErrImagePull then ImagePullBackOff; policy Never with a
 # missing image -> ErrImageNeverPull; evil layers ("../" entry, a write
 # through a symlink to "/") refused with an event naming the entry and
@@ -60,9 +61,10 @@ registry tls "$P2" "  tls: {certificate: $D/reg.crt, key: $D/reg.key}"
 registry basic "$P3" "auth: {htpasswd: {realm: k1s-test, path: $D/htpasswd}}"
 nx skopeo copy -q docker-archive:"$D/img/busybox.tar" dir:"$D/bbdir" >/dev/null
 nsenter --net=/run/netns/"$NS" python3 - "$D/bbdir" "$P4" > "$D/fake.log" 2>&1 <<'EOF' &
-import base64, http.server, json, os, sys, urllib.parse
+import base64, http.server, json, os, sys, time, urllib.parse
 root, port = sys.argv[1], sys.argv[2]
 TOKEN = 'k1s-test-token'
+manifest_gets = {}    # repo -> count, read back at /count/<repo>
 class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a): pass
     def send(self, code, body, ctype='application/json', extra={}):
@@ -74,6 +76,8 @@ class H(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
     def do_GET(self):
         u = urllib.parse.urlparse(self.path)
+        if u.path.startswith('/count/'):
+            return self.send(200, str(manifest_gets.get(u.path[7:], 0)).encode())
         if u.path == '/token':
             q = urllib.parse.parse_qs(u.query)
             good = 'Basic ' + base64.b64encode(b'bob:hunter2').decode()
@@ -85,11 +89,15 @@ class H(http.server.BaseHTTPRequestHandler):
             return self.send(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
                              extra={'WWW-Authenticate': 'Bearer realm="http://127.0.0.1:%s/token",service="fake",'
                                     'scope="repository:test/busybox:pull"' % port})
-        if u.path.startswith('/v2/test/busybox/manifests/'):
+        repo = u.path.split('/')[3] if u.path.startswith('/v2/test/') else ''
+        if repo in ('busybox', 'slow') and '/manifests/' in u.path:
+            manifest_gets[repo] = manifest_gets.get(repo, 0) + 1
             m = open(os.path.join(root, 'manifest.json'), 'rb').read()
             return self.send(200, m, json.loads(m)['mediaType'])
-        if u.path.startswith('/v2/test/busybox/blobs/sha256:'):
+        if repo in ('busybox', 'slow') and '/blobs/sha256:' in u.path:
             f = os.path.join(root, os.path.basename(u.path.split(':', 1)[1]))
+            if repo == 'slow':
+                time.sleep(2)   # pulls of it overlap
             if os.path.exists(f):
                 return self.send(200, open(f, 'rb').read(), 'application/octet-stream')
         self.send(404, b'{"errors":[{"code":"NOT_FOUND","message":"not found"}]}')
@@ -205,6 +213,8 @@ pod basic "127.0.0.1:$P3/test/busybox:v1"
 pod bearer "127.0.0.1:$P4/test/busybox:v1" "" "  imagePullSecrets: [{name: good}]"
 pod wrongpw "127.0.0.1:$P4/test/busybox:v1" "    imagePullPolicy: Always" "  imagePullSecrets: [{name: bad}]"
 pod never "127.0.0.1:$P1/test/absent:v1" "    imagePullPolicy: Never"
+pod dup1 "127.0.0.1:$P4/test/slow:v1" "" "  imagePullSecrets: [{name: good}]"
+pod dup2 "127.0.0.1:$P4/test/slow:v1" "" "  imagePullSecrets: [{name: good}]"
 pod evil "127.0.0.1:$P1/test/evil:v1"
 pod evil2 "127.0.0.1:$P1/test/evil2:v1"
 
@@ -219,6 +229,10 @@ check "Pulling and Pulled events" eval "events anon | grep -q '^Pulling: Pulling
 	events anon | grep -Eq '^Pulled: Successfully pulled image \"127.0.0.1:$P1/test/busybox\" in [0-9.]+m?s \([0-9.]+m?s including waiting\)'"
 expect_eq "imagePullPolicy defaulted Always for no tag" Always \
 	"$(kc get pod anon -o jsonpath='{.spec.containers[0].imagePullPolicy}')"
+
+check "same image, same secrets: both pods Running" poll 30 eval "running dup1 && running dup2"
+check "both waited for a pull (Pulling events)" eval "events dup1 | grep -q ^Pulling: && events dup2 | grep -q ^Pulling:"
+expect_eq "... and there was one pull (manifest GETs)" 1 "$(nx curl -s http://127.0.0.1:$P4/count/slow)"
 
 reason() { kc get pod "$1" -o jsonpath='{.status.containerStatuses[0].state.waiting.reason}'; }
 column() { kc get pod "$1" --no-headers | awk '{print $3}'; }
