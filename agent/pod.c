@@ -68,6 +68,11 @@ static void pod_closed(uv_handle_t *h)
 	cJSON_Delete(p->obj);
 	cJSON_Delete(p->status_sent);
 	free(p);
+	pod__closed_one(pm);
+}
+
+void pod__closed_one(struct pod_manager *pm)
+{
 	if (--pm->closing == 0 && pm->stopping && !pm->works && pm->done)
 		pm->done(pm->done_data);
 }
@@ -507,7 +512,7 @@ int pod_manager_new(const struct pod_config *cfg, struct pod_manager **out, char
 	store_dir = dl > 6 && !strcmp(pm->data_dir + dl - 6, "/agent") ?
 		    xstrndup(pm->data_dir, dl - 6) : xstrdup(pm->data_dir);
 	r = img_store_open(&pm->images, store_dir);
-	free(store_dir);
+	pm->images_data_dir = store_dir;
 	if (r) {
 		log_error("pods: image store: %s", img_store_error(&pm->images));
 	} else {
@@ -564,6 +569,7 @@ void pod_manager_stop(struct pod_manager *pm, void (*done)(void *data), void *da
 	api_informer_free(pm->node_inf);
 	pm->pod_inf = pm->node_inf = NULL;
 	vol_manager_stop(pm->vol);	/* its informers use the API client too */
+	pod__pulls_stop(pm);
 	if (pm->started) {
 		pm->closing++;
 		pm->poll_timer.data = pm;
@@ -602,6 +608,7 @@ void pod_manager_free(struct pod_manager *pm)
 		free(pm->node_ips[i]);
 	free((char *)pm->rt.state_dir);
 	free(pm->data_dir);
+	free(pm->images_data_dir);
 	free(pm->node_name);
 	free(pm->cluster_dns);
 	free(pm->cluster_domain);

@@ -204,18 +204,23 @@ bool pod__ctr_hook(struct pod *p, struct pod_ctr *c, const char *which, unsigned
 
 static void start_failed(struct pod *p, struct pod_ctr *c, const char *reason, const char *msg)
 {
+	bool pull = !strcmp(reason, "ErrImagePull");
 	uint64_t delay;
 
 	c->failures++;
-	delay = c->failures == 1 ? 1000 : (uint64_t)backoff_min(p->pm) << (c->failures - 2 > 5 ? 5 : c->failures - 2);
+	if (pull)	/* the kubelet's image back-off: the minimum, doubling */
+		delay = (uint64_t)backoff_min(p->pm) << (c->failures - 1 > 5 ? 5 : c->failures - 1);
+	else
+		delay = c->failures == 1 ? 1000 : (uint64_t)backoff_min(p->pm) << (c->failures - 2 > 5 ? 5 : c->failures - 2);
 	if (delay > POD_BACKOFF_MAX_MS)
 		delay = POD_BACKOFF_MAX_MS;
 	c->retry_at_ms = uv_now(p->pm->loop) + delay;
 	c->backoff_event = false;
 	set_wait(c, reason, msg);
-	pod__event(p, c->name, true, "Failed", "Error: %s", reason);
 	pod__event(p, c->name, true, "Failed", "%s", msg);
-	pod__timer_at(p, delay);
+	pod__event(p, c->name, true, "Failed", "Error: %s", reason);
+	/* a pull failure turns into ImagePullBackOff a moment later */
+	pod__timer_at(p, pull && delay > 1000 ? 1000 : delay);
 }
 
 /* c waits for its back-off: the waiting reason, one BackOff event, a timer. */
@@ -252,8 +257,14 @@ void pod__ctr_run(struct pod *p, struct pod_ctr *c)
 	unsigned saved = c->attempt;
 	int r;
 
+	if (c->pulling)
+		return;		/* pod__pull_done() syncs again */
 	if (now < c->retry_at_ms) {
 		backoff_wait(p, c, now);
+		return;
+	}
+	if (!c->pulled && pod__image_pull_always(pod__ctr_spec(p, c))) {
+		pod__pull_start(p, c);
 		return;
 	}
 	s = pod__step_new(p, STEP_START);
@@ -284,6 +295,50 @@ void pod__ctr_run(struct pod *p, struct pod_ctr *c)
 	pod__step_queue(s);
 }
 
+/* Go's Duration truncated to milliseconds, as the kubelet prints it. */
+static void fmt_secs(double secs, char *out, size_t len)
+{
+	long ms = (long)(secs * 1000);
+
+	if (ms < 1000) {
+		snprintf(out, len, "%ldms", ms);
+		return;
+	}
+	snprintf(out, len, "%ld.%03ld", ms / 1000, ms % 1000);
+	for (size_t n = strlen(out); out[n - 1] == '0' || out[n - 1] == '.'; n--) {
+		bool dot = out[n - 1] == '.';
+
+		out[n - 1] = '\0';
+		if (dot)
+			break;
+	}
+	snprintf(out + strlen(out), len - strlen(out), "s");
+}
+
+void pod__pull_done(struct pod *p, struct pod_ctr *c, const char *ref, const char *err,
+		    double secs, double waited)
+{
+	char a[32], b[32];
+
+	c->pulling = false;
+	if (strcmp(ref, c->image_ref ? c->image_ref : ""))
+		return;		/* the spec changed meanwhile */
+	if (err) {
+		char *msg = xasprintf("Failed to pull image \"%s\": %s", ref, err);
+
+		start_failed(p, c, "ErrImagePull", msg);
+		free(msg);
+		return;
+	}
+	c->pulled = true;
+	pod__image_forget(p->pm, ref);
+	fmt_secs(secs, a, sizeof(a));
+	fmt_secs(waited, b, sizeof(b));
+	pod__event(p, c->name, false, "Pulled",
+		   "Successfully pulled image \"%s\" in %s (%s including waiting)", ref, a, b);
+	pod__timer_at(p, 0);
+}
+
 void pod__ctr_image_done(struct pod *p, struct pod_step *s)
 {
 	struct pod_ctr *c = &p->ctrs[s->ctr];
@@ -294,6 +349,10 @@ void pod__ctr_image_done(struct pod *p, struct pod_step *s)
 	s->image_config = NULL;
 	if (!s->ret)
 		return;
+	if (!c->pulled && !pod__image_pull_never(pod__ctr_spec(p, c))) {
+		pod__pull_start(p, c);
+		return;
+	}
 	pod__image_missing(pod__ctr_spec(p, c), &reason, &msg);
 	start_failed(p, c, reason, msg);
 	free(msg);
@@ -341,8 +400,10 @@ void pod__ctr_run_done(struct pod *p, struct pod_step *s)
 		return;
 	}
 	ctr_running(c, s);
-	pod__event(p, c->name, false, "Pulled", "Container image \"%s\" already present on machine",
-		   c->image_ref);
+	if (!c->pulled)	/* else the pull said "Successfully pulled" */
+		pod__event(p, c->name, false, "Pulled", "Container image \"%s\" already present on machine",
+			   c->image_ref);
+	c->pulled = false;	/* policy Always pulls again for the next start */
 	pod__event(p, c->name, false, "Created", "Created container %s", c->name);
 	pod__event(p, c->name, false, "Started", "Started container %s", c->name);
 	if (c->has_readiness || c->has_startup || json_get(pod__ctr_spec(p, c), "livenessProbe")) {

@@ -74,6 +74,8 @@ struct pod_ctr {
 	bool ready_probe, started_probe;
 	bool liveness_failed;		/* restart requested by the liveness probe */
 	char *image_ref, *image_id;	/* as in the spec / "sha256:..." */
+	bool pulling;			/* waits for a pull (pod_pull.c) */
+	bool pulled;			/* pulled for the next start (policy Always) */
 };
 
 struct pod {
@@ -145,6 +147,8 @@ struct pod_manager {
 	void *done_data;
 	struct pod_adopted *adopted;	/* from the start-up scan, until matched */
 	struct pod_image *images_seen;	/* loop-owned cache: image ref -> id + config */
+	char *images_data_dir;		/* --data-dir of `k1s images` for this store */
+	struct pod_pull *pulls;		/* pulls in flight (pod_pull.c) */
 	uv_mutex_t img_mu;		/* the image store */
 	/* pod network (under net_mu) */
 	uv_mutex_t net_mu;
@@ -179,7 +183,22 @@ char *pod__dir(const struct pod_manager *pm, const char *uid);
 char *pod__log_path(const struct pod_manager *pm, const struct pod *p, const char *ctr,
 		    unsigned attempt);
 
+/* A handle (or a pull) the manager waited for is gone: done() may run. */
+void pod__closed_one(struct pod_manager *pm);
+
+/* ---- pod_pull.c: pulls in child processes, shared by reference ---- */
+struct pod_pull;
+/* Pulls c->image_ref for c (Pulling event; joins a pull in flight); the
+ * result comes through pod__pull_done(). */
+void pod__pull_start(struct pod *p, struct pod_ctr *c);
+/* Stops the pulls in flight (their waiters are not told). */
+void pod__pulls_stop(struct pod_manager *pm);
+
 /* ---- pod_sync.c ---- */
+/* A pull for c ended: err NULL on success, else the one-line reason; secs
+ * the pull's own time, waited the time c waited. */
+void pod__pull_done(struct pod *p, struct pod_ctr *c, const char *ref, const char *err,
+		    double secs, double waited);
 /* Starts the pod's next step (or records that it must sync again after the
  * one in flight), then updates its status. */
 void pod__sync(struct pod *p);
@@ -237,6 +256,11 @@ int pod__image_resolve(struct pod_manager *pm, const cJSON *spec, char **id, cJS
 void pod__image_learn(struct pod_manager *pm, const char *ref, const char *id, cJSON *config);
 /* Why a missing image cannot run: reason (static) and malloc'd message. */
 void pod__image_missing(const cJSON *spec, const char **reason, char **msg);
+/* Drops ref from the cache (a pull may have moved its name to a new image). */
+void pod__image_forget(struct pod_manager *pm, const char *ref);
+/* imagePullPolicy as the kubelet defaults it (Always for :latest or no tag). */
+bool pod__image_pull_always(const cJSON *spec);
+bool pod__image_pull_never(const cJSON *spec);
 void pod__images_forget(struct pod_manager *pm);
 /* The pod's /etc files; malloc'd texts. */
 char *pod__hosts_text(const struct pod *p);

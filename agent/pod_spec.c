@@ -88,16 +88,41 @@ void pod__images_forget(struct pod_manager *pm)
 	}
 }
 
+void pod__image_forget(struct pod_manager *pm, const char *ref)
+{
+	for (struct pod_image **pp = &pm->images_seen, *i; (i = *pp);) {
+		if (strcmp(i->ref, ref)) {
+			pp = &i->next;
+			continue;
+		}
+		*pp = i->next;
+		free(i->ref);
+		free(i->id);
+		cJSON_Delete(i->config);
+		free(i);
+	}
+}
+
+bool pod__image_pull_always(const cJSON *spec)
+{
+	return !strcmp(pull_policy(spec), "Always");
+}
+
+bool pod__image_pull_never(const cJSON *spec)
+{
+	return !strcmp(pull_policy(spec), "Never");
+}
+
 void pod__image_missing(const cJSON *spec, const char **reason, char **msg)
 {
 	const char *image = json_get_str(spec, "image", "");
 
-	if (!strcmp(pull_policy(spec), "Never")) {
+	if (pod__image_pull_never(spec)) {
 		*reason = "ErrImageNeverPull";
 		*msg = xasprintf("Container image \"%s\" is not present with pull policy of Never", image);
 	} else {
 		*reason = "ErrImagePull";
-		*msg = xasprintf("failed to pull image \"%s\": image not found in the node's image store (registry pull is not supported yet)",
+		*msg = xasprintf("Failed to pull image \"%s\": the pulled image is not in the node's image store",
 				 image);
 	}
 }

@@ -20,6 +20,8 @@ pkgs=(
 	# grpc probe test (a grpc.health.v1 server in python)
 	python3-grpcio
 	iperf3
+	# registry pull test: a local registry, pushes, bcrypt htpasswd
+	docker-registry skopeo apache2-utils
 )
 missing=()
 for p in "${pkgs[@]}"; do
