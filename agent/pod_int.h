@@ -12,9 +12,12 @@
  * (image lookups go through a step and a loop-owned cache).
  *
  * File map: pod.c (manager, informers, re-adoption, orphans, lookups),
- * pod_sync.c (the per-pod state machine on the loop), pod_spec.c (a
- * container's start request from the pod and image), pod_work.c (what runs
- * on the thread pool), pod_status.c (status and events).
+ * pod_sync.c (the per-pod state machine on the loop), pod_step.c (a pod's
+ * work items and their completions), pod_sandbox.c (sandbox start, teardown,
+ * final delete), pod_ctr.c (container start, restart back-off, exits, probes
+ * and hooks), pod_spec.c (a container's start request from the pod and
+ * image), pod_work.c (what runs on the thread pool), pod_status.c (status
+ * and events).
  */
 #ifndef K1S_AGENT_POD_INT_H
 #define K1S_AGENT_POD_INT_H
@@ -166,12 +169,12 @@ char *pod__log_path(const struct pod_manager *pm, const struct pod *p, const cha
 		    unsigned attempt);
 
 /* ---- pod_sync.c ---- */
+/* Starts the pod's next step (or records that it must sync again after the
+ * one in flight), then updates its status. */
 void pod__sync(struct pod *p);
+/* Takes a copy of the informer's object (the first one also sets up the
+ * containers and the conditions as the API has them). */
 void pod__update_obj(struct pod *p, const cJSON *obj);
-/* The exit poller saw exit.json of a running container. */
-void pod__exit_poll(struct pod *p);
-void pod__timer_at(struct pod *p, uint64_t delay_ms);
-
 /* ---- pod_status.c ---- */
 void pod__status_update(struct pod *p);
 /* Puts what the agent knows of the pod's addresses (podIP(s), hostIP(s)),
@@ -227,6 +230,81 @@ char *pod__hosts_text(const struct pod *p);
 char *pod__resolv_text(const struct pod *p);
 /* The container spec (from spec.initContainers/containers) of ctr. */
 const cJSON *pod__ctr_spec(const struct pod *p, const struct pod_ctr *ctr);
+
+/* ---- pod_step.c: work items, at most one per pod in flight ---- */
+enum pod_step_op { STEP_SANDBOX, STEP_START, STEP_STOP, STEP_STATUS, STEP_TEARDOWN, STEP_REMOVE,
+		   STEP_IMAGE };
+
+/* A step owns everything in it (strings, arrays, JSON); the worker thread
+ * reads and writes only the step, the loop applies it in its completion. */
+struct pod_step {
+	uv_work_t req;
+	struct pod *p;
+	enum pod_step_op op;
+	int ret;			/* 0 or -errno, with err */
+	char err[512];
+	/* STEP_SANDBOX */
+	char *hostname;
+	bool share_pid, host_network;
+	char *netns;
+	char ips[2][INET_ADDR_STRLEN];
+	size_t n_ips;
+	/* STEP_IMAGE */
+	char *image_ref, *image_id;
+	cJSON *image_config;
+	/* STEP_START */
+	struct ctr_start cs;
+	size_t ctr;			/* index in p->ctrs */
+	unsigned attempt;
+	/* STEP_STOP / STEP_STATUS / STEP_TEARDOWN / STEP_REMOVE */
+	char **ids;			/* n runtime ids */
+	size_t *idx;			/* their index in p->ctrs */
+	struct rt_status *st;		/* out: their status */
+	size_t n;
+	unsigned grace_ms;
+	bool all;			/* teardown: also remove everything */
+	uint64_t t_queued, t_run, t_ran;	/* mono ns, for the timing log */
+};
+
+/* A zeroed step of p (the caller fills it, then queues it or frees it). */
+struct pod_step *pod__step_new(struct pod *p, enum pod_step_op op);
+/* Marks p busy and hands s to the thread pool; its completion applies the
+ * result, frees s and syncs p again. */
+void pod__step_queue(struct pod_step *s);
+/* Syncs p after delay_ms unless an earlier sync is already due. */
+void pod__timer_at(struct pod *p, uint64_t delay_ms);
+
+/* ---- pod_sandbox.c ---- */
+/* Queues the sandbox step (pod directory, pause process, pod network). */
+void pod__sandbox_start(struct pod *p);
+/* The sandbox step completed: its addresses and the pod's /etc files, or
+ * a retry after POD_RETRY_MS. */
+void pod__sandbox_done(struct pod *p, struct pod_step *s);
+/* One sync of a terminating pod: preStop hooks, teardown, final DELETE,
+ * and pod__forget() once the API object is gone. */
+void pod__terminate(struct pod *p);
+void pod__teardown_done(struct pod *p, struct pod_step *s);
+/* The pod's termination grace period, in milliseconds. */
+unsigned pod__grace_ms(const struct pod *p);
+
+/* ---- pod_ctr.c ---- */
+/* Starts c (the image lookup step first when the loop's cache lacks it),
+ * or arms a timer when its back-off says wait. */
+void pod__ctr_run(struct pod *p, struct pod_ctr *c);
+/* Stops the n containers cs with grace_ms, then reads their exits. */
+void pod__ctr_stop(struct pod *p, struct pod_ctr **cs, size_t n, unsigned grace_ms);
+/* Whether an exited container starts again (restartPolicy, sidecars). */
+bool pod__ctr_should_restart(const struct pod *p, const struct pod_ctr *c);
+/* c exited with st (no-op while st says running): exit state, termination
+ * message, probes stopped, the crash back-off armed. */
+void pod__ctr_exited(struct pod *p, struct pod_ctr *c, const struct rt_status *st);
+/* Runs c's lifecycle hook which ("postStart", "preStop"); true if one runs. */
+bool pod__ctr_hook(struct pod *p, struct pod_ctr *c, const char *which, unsigned timeout_ms);
+/* The exit poller: queues a status step for the running containers. */
+void pod__exit_poll(struct pod *p);
+void pod__ctr_run_done(struct pod *p, struct pod_step *s);
+void pod__ctr_image_done(struct pod *p, struct pod_step *s);
+void pod__ctr_status_done(struct pod *p, struct pod_step *s);
 
 /* ---- pod_work.c: on the thread pool ---- */
 /* Looks ref up in the image store (re-read when missing): -ENOENT or 0 with
