@@ -66,6 +66,9 @@ static int write_shim_json(struct rt *rt, const char *id, const char *cg,
 	json_set_int(j, "logMaxFiles", o && o->log_max_files ? o->log_max_files
 							    : RT_LOG_MAX_FILES);
 	json_set_str(j, "cgroup", cg);
+	json_set_bool(j, "stdin", o && (o->stdin || o->tty));
+	json_set_bool(j, "stdinOnce", o && o->stdin_once);
+	json_set_bool(j, "tty", o && o->tty);
 	json_set_int(j, "created", (int64_t)wall_ns());
 	text = json_print(j);
 	ret = write_file_atomic(path, text, strlen(text), 0600);

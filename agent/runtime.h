@@ -163,6 +163,12 @@ struct rt_create_opts {
 	const char *log_path;		/* CRI log file; NULL = discard output */
 	uint64_t log_max_bytes;		/* 0 = RT_LOG_MAX_BYTES */
 	unsigned log_max_files;		/* 0 = RT_LOG_MAX_FILES */
+	/* stdin: the shim holds the container's stdin open (a pipe) for
+	 * attach (see rt_attach_connect); tty: stdin, stdout and stderr are a
+	 * terminal instead (a pty the shim holds the master of); stdin_once:
+	 * the stdin closes when the first attached client that wrote to it
+	 * goes away (a terminal gets ^D) */
+	bool stdin, stdin_once, tty;
 };
 
 enum rt_state {
@@ -244,6 +250,26 @@ int rt_sandbox_ns_path(struct rt *rt, const char *id, enum rt_ns ns, char **path
  */
 int rt_sandbox_join(struct rt *rt, const char *id, bool share_pid, struct rt_spec *spec,
 		    char *paths[RT_NS__COUNT]);
+
+/*
+ * Attach (containers created with stdin or tty): the shim listens on
+ * <state>/<id>/attach.sock; each message either way is a frame
+ *   [type: 1 byte][length: 2 bytes, big endian][length bytes]
+ * with the types below. The client sends STDIN, EOF (its input ended: with
+ * stdin_once the container's stdin closes, else nothing happens) and RESIZE (columns and rows, 2 bytes each, big endian); the shim
+ * sends what the container writes from now on as STDOUT/STDERR (a terminal
+ * has one stream: STDOUT) and closes the connection when the container has
+ * exited. At most RT_ATTACH_CLIENTS clients at once.
+ */
+enum rt_attach_type { RT_ATTACH_STDIN, RT_ATTACH_STDOUT, RT_ATTACH_STDERR, RT_ATTACH_EOF,
+		      RT_ATTACH_RESIZE };
+#define RT_ATTACH_CLIENTS 8
+#define RT_ATTACH_DATA_MAX 32768	/* bytes of one frame's data */
+#define RT_ATTACH_HDR 3			/* bytes of a frame header */
+
+/* Connects to the attach socket of id: a connected socket (blocking,
+ * close-on-exec), or -ENOENT when the container holds no stdin, -errno. */
+int rt_attach_connect(const struct rt *rt, const char *id);
 
 /* The `k1s shim` entry point: supervises the container of one state dir. */
 int rt_shim_main(const char *state_dir, int ready_fd);

@@ -16,6 +16,7 @@
 #define RT_F_EXIT "exit.json"
 #define RT_F_RUNC_LOG "runc.log"
 #define RT_F_SHIM_LOG "shim.log"
+#define RT_F_ATTACH "attach.sock"
 
 #define RT_STATE_FILE_MAX 65536	/* bytes of any state file we read */
 
@@ -49,5 +50,43 @@ int rt__rmtree(const char *path);
 /* Creates the container with an optional kind ("sandbox"); dir may already exist. */
 int rt__create(struct rt *rt, const char *id, const struct rt_spec *spec,
 	       const struct rt_create_opts *opts, const char *kind);
+
+/* ---- the shim's stdin, terminal and attach socket (runtime_attach.c) ---- */
+struct pollfd;
+#define RT_ATTACH_PENDING_MAX 65536	/* stdin bytes buffered in the shim */
+
+struct rt_attach_client {
+	int fd;				/* -1: free slot */
+	bool wrote;			/* sent stdin (stdinOnce closes it when it goes) */
+	size_t len;
+	unsigned char buf[RT_ATTACH_HDR + RT_ATTACH_DATA_MAX];	/* an unfinished frame */
+};
+
+struct rt_attach_srv {
+	int lfd;			/* the listening socket */
+	int in;				/* the container's stdin: pipe or pty master; -1 once closed */
+	bool tty, once;
+	bool in_eof;			/* a terminal's ^D is queued: no more input */
+	struct rt_attach_client cl[RT_ATTACH_CLIENTS];
+	size_t pend_len;
+	char pend[RT_ATTACH_PENDING_MAX];	/* stdin the container has not taken yet */
+};
+
+/* Nothing open yet (rt__attach_release is a no-op). */
+void rt__attach_init(struct rt_attach_srv *a);
+/*
+ * Makes the container's stdio: stdio[0] (and with tty stdio[1..2], the
+ * same pty slave) for `runc create`, which the caller closes once runc is
+ * done; with tty *out_fd is the master to read the output from. Listens on
+ * <dir>/attach.sock. 0 or -errno.
+ */
+int rt__attach_open(struct rt_attach_srv *a, const char *dir, bool tty, bool once, int stdio[3],
+		    int *out_fd);
+/* The fds to poll (at most 2 + RT_ATTACH_CLIENTS) into pf; their count. */
+size_t rt__attach_pollfds(struct rt_attach_srv *a, struct pollfd *pf);
+void rt__attach_handle(struct rt_attach_srv *a, const struct pollfd *pf, size_t n);
+/* Sends the container's output (RT_ATTACH_STDOUT/STDERR) to every client. */
+void rt__attach_output(struct rt_attach_srv *a, int type, const void *d, size_t n);
+void rt__attach_release(struct rt_attach_srv *a);
 
 #endif
