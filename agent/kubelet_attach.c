@@ -82,7 +82,12 @@ int kl_attach_open(struct kubelet *k, const char *ctr_id, kl_attach_out_fn out,
 	a->end = end;
 	a->ud = ud;
 	uv_pipe_init(k->loop, &a->pipe, 0);
-	if (uv_pipe_open(&a->pipe, fd) || uv_read_start((uv_stream_t *)&a->pipe, on_alloc, on_read)) {
+	if (uv_pipe_open(&a->pipe, fd)) {
+		close(fd);
+		uv_close((uv_handle_t *)&a->pipe, on_closed);
+		return -EIO;
+	}
+	if (uv_read_start((uv_stream_t *)&a->pipe, on_alloc, on_read)) {
 		uv_close((uv_handle_t *)&a->pipe, on_closed);
 		return -EIO;
 	}
