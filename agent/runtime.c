@@ -148,6 +148,7 @@ int rt__create(struct rt *rt, const char *id, const struct rt_spec *spec,
 	if ((ret = rt_id_check(id)) < 0)
 		return ret;
 	s = *spec;
+	s.terminal = opts && opts->tty;
 	cg = s.cgroup_path ? xstrdup(s.cgroup_path)
 			   : xasprintf("%s/%s", rt->cgroup_parent ? rt->cgroup_parent : "/k1s", id);
 	s.cgroup_path = cg;

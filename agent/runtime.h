@@ -137,7 +137,9 @@ struct rt_spec {
 	const char *const *cap_drop;	/* relative to the default set; "ALL" drops all */
 	bool privileged;		/* every capability the agent holds, no masked paths, devices rw */
 	bool no_new_privileges;
-	bool terminal;			/* not supported yet: -ENOTSUP */
+	bool terminal;			/* process.terminal; rt_container_create sets it
+					 * from rt_create_opts.tty (runc hands the pty
+					 * master to the shim), leave it false */
 	const struct rt_mount *mounts;	/* after the default mounts */
 	size_t nr_mounts;
 	const char *hosts_file;		/* bind-mounted at /etc/hosts; NULL = none */
@@ -165,7 +167,8 @@ struct rt_create_opts {
 	unsigned log_max_files;		/* 0 = RT_LOG_MAX_FILES */
 	/* stdin: the shim holds the container's stdin open (a pipe) for
 	 * attach (see rt_attach_connect); tty: stdin, stdout and stderr are a
-	 * terminal instead (a pty the shim holds the master of); stdin_once:
+	 * terminal instead, the container's controlling terminal (runc makes
+	 * it and hands the master to the shim); stdin_once:
 	 * the stdin closes when the first attached client that wrote to it
 	 * goes away (a terminal gets ^D) */
 	bool stdin, stdin_once, tty;

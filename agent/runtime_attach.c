@@ -2,9 +2,11 @@
  * agent/runtime_attach.c - a container's stdin and terminal, held by its
  * shim, and the attach socket (protocol in agent/runtime.h).
  *
- * Shim side: rt__attach_open() makes the container's stdio (a pipe for
- * stdin, or a pty whose slave is the container's stdin, stdout and stderr:
- * runc passes it through) and listens on attach.sock; the shim's poll loop
+ * Shim side: rt__attach_open() makes the container's stdin (a pipe) or,
+ * for a terminal, the socket runc hands the pty master to
+ * (--console-socket, taken by rt__console_take() once `runc create` is
+ * done: runc makes the slave the container's controlling terminal), and
+ * listens on attach.sock; the shim's poll loop
  * asks rt__attach_pollfds() what to watch and hands the results to
  * rt__attach_handle(); rt__attach_output() copies the container's output to
  * the clients. Writes to the container's stdin never block the shim: what
@@ -64,29 +66,89 @@ out:
 
 /* ---- the shim's side ---- */
 
-static int open_pty(int *master, int *slave)
+/* runc's --console-socket: a short path of its own, as runc needs a path */
+static int console_listen(struct rt_attach_srv *a)
 {
-	*master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (*master < 0)
-		return -errno;
-	if (grantpt(*master) || unlockpt(*master) ||
-	    (*slave = open(ptsname(*master), O_RDWR | O_NOCTTY)) < 0) {
-		close(*master);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	snprintf(a->con_dir, sizeof(a->con_dir), "/tmp/k1s-console-XXXXXX");
+	if (!mkdtemp(a->con_dir)) {
+		a->con_dir[0] = '\0';
 		return -errno;
 	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/s", a->con_dir);
+	a->con_lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (a->con_lfd < 0 || bind(a->con_lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(a->con_lfd, 1) < 0)
+		return -errno;
 	return 0;
+}
+
+const char *rt__console_path(struct rt_attach_srv *a, char *buf, size_t len)
+{
+	if (!a->con_dir[0])
+		return NULL;
+	snprintf(buf, len, "%s/s", a->con_dir);
+	return buf;
+}
+
+static void console_close(struct rt_attach_srv *a)
+{
+	char p[sizeof(a->con_dir) + 2];
+
+	if (a->con_lfd >= 0)
+		close(a->con_lfd);
+	a->con_lfd = -1;
+	if (rt__console_path(a, p, sizeof(p))) {
+		unlink(p);
+		rmdir(a->con_dir);
+		a->con_dir[0] = '\0';
+	}
+}
+
+int rt__console_take(struct rt_attach_srv *a, int *out_fd)
+{
+	char data[16], cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = data, .iov_len = sizeof(data) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf) };
+	struct pollfd pf = { .fd = a->con_lfd, .events = POLLIN };
+	struct cmsghdr *cm;
+	int c = -1, ret = -EPROTO;
+
+	/* runc has connected and sent the master before `runc create` returned */
+	if (poll(&pf, 1, RT_CONSOLE_WAIT_MS) <= 0 ||
+	    (c = accept4(a->con_lfd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
+		ret = -ETIMEDOUT;
+		goto out;
+	}
+	if (recvmsg(c, &m, MSG_CMSG_CLOEXEC) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	cm = CMSG_FIRSTHDR(&m);
+	if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+		goto out;
+	memcpy(&a->in, CMSG_DATA(cm), sizeof(int));
+	fcntl(a->in, F_SETFL, O_NONBLOCK);
+	*out_fd = fcntl(a->in, F_DUPFD_CLOEXEC, 3);	/* read by the log */
+	ret = 0;
+out:
+	if (c >= 0)
+		close(c);
+	console_close(a);
+	return ret;
 }
 
 void rt__attach_init(struct rt_attach_srv *a)
 {
 	memset(a, 0, sizeof(*a));
-	a->lfd = a->in = -1;
+	a->lfd = a->in = a->con_lfd = -1;
 	for (int i = 0; i < RT_ATTACH_CLIENTS; i++)
 		a->cl[i].fd = -1;
 }
 
-int rt__attach_open(struct rt_attach_srv *a, const char *dir, bool tty, bool once, int stdio[3],
-		    int *out_fd)
+int rt__attach_open(struct rt_attach_srv *a, const char *dir, bool tty, bool once, int *stdin_fd)
 {
 	struct sockaddr_un sa;
 	int p[2], dfd = -1, ret;
@@ -94,17 +156,15 @@ int rt__attach_open(struct rt_attach_srv *a, const char *dir, bool tty, bool onc
 	a->tty = tty;
 	a->once = once;
 	if (tty) {
-		if ((ret = open_pty(&a->in, &stdio[0])) < 0)
+		if ((ret = console_listen(a)) < 0)
 			return ret;
-		stdio[1] = stdio[2] = stdio[0];
-		*out_fd = fcntl(a->in, F_DUPFD_CLOEXEC, 3);	/* read by the log */
 	} else {
 		if (pipe2(p, O_CLOEXEC) < 0)
 			return -errno;
-		stdio[0] = p[0];
+		*stdin_fd = p[0];
 		a->in = p[1];
+		fcntl(a->in, F_SETFL, O_NONBLOCK);
 	}
-	fcntl(a->in, F_SETFL, O_NONBLOCK);
 	if ((ret = sock_addr(dir, &sa, &dfd)) < 0)
 		return ret;
 	unlink(sa.sun_path);
@@ -280,4 +340,5 @@ void rt__attach_release(struct rt_attach_srv *a)
 	if (a->in >= 0)
 		close(a->in);
 	a->lfd = a->in = -1;
+	console_close(a);
 }

@@ -54,6 +54,7 @@ int rt__create(struct rt *rt, const char *id, const struct rt_spec *spec,
 /* ---- the shim's stdin, terminal and attach socket (runtime_attach.c) ---- */
 struct pollfd;
 #define RT_ATTACH_PENDING_MAX 65536	/* stdin bytes buffered in the shim */
+#define RT_CONSOLE_WAIT_MS 5000		/* for runc's console socket connection */
 
 struct rt_attach_client {
 	int fd;				/* -1: free slot */
@@ -68,6 +69,8 @@ struct rt_attach_srv {
 	bool tty, once;
 	bool in_eof;			/* a terminal's ^D is queued: no more input */
 	struct rt_attach_client cl[RT_ATTACH_CLIENTS];
+	int con_lfd;			/* tty: runc's console socket until the master came */
+	char con_dir[32];		/* its directory, "" when none */
 	size_t pend_len;
 	char pend[RT_ATTACH_PENDING_MAX];	/* stdin the container has not taken yet */
 };
@@ -75,13 +78,16 @@ struct rt_attach_srv {
 /* Nothing open yet (rt__attach_release is a no-op). */
 void rt__attach_init(struct rt_attach_srv *a);
 /*
- * Makes the container's stdio: stdio[0] (and with tty stdio[1..2], the
- * same pty slave) for `runc create`, which the caller closes once runc is
- * done; with tty *out_fd is the master to read the output from. Listens on
- * <dir>/attach.sock. 0 or -errno.
+ * Without tty: the container's stdin (*stdin_fd, for `runc create`; the
+ * caller closes it once runc is done). With tty: the console socket for
+ * runc (rt__console_path). Then listens on <dir>/attach.sock. 0 or -errno.
  */
-int rt__attach_open(struct rt_attach_srv *a, const char *dir, bool tty, bool once, int stdio[3],
-		    int *out_fd);
+int rt__attach_open(struct rt_attach_srv *a, const char *dir, bool tty, bool once, int *stdin_fd);
+/* The --console-socket path for runc into buf, or NULL without tty. */
+const char *rt__console_path(struct rt_attach_srv *a, char *buf, size_t len);
+/* After `runc create`: the pty master runc sent becomes the stdin, and a
+ * copy in *out_fd is read for the output. The socket is removed. 0 or -errno. */
+int rt__console_take(struct rt_attach_srv *a, int *out_fd);
 /* The fds to poll (at most 2 + RT_ATTACH_CLIENTS) into pf; their count. */
 size_t rt__attach_pollfds(struct rt_attach_srv *a, struct pollfd *pf);
 void rt__attach_handle(struct rt_attach_srv *a, const struct pollfd *pf, size_t n);

@@ -66,12 +66,18 @@ static int write_own_pid(struct shim *s)
 /* Forks `runc create` with stdio (-1: /dev/null for stdin); returns its pid or -errno. */
 static pid_t run_create(struct shim *s, const int stdio[3])
 {
-	char *pidf = shim_path(s, RT_F_PID), *logf = shim_path(s, RT_F_RUNC_LOG);
+	char *pidf = shim_path(s, RT_F_PID), *logf = shim_path(s, RT_F_RUNC_LOG), con[64];
 	const char *argv[] = {
 		cfg_str(s, "runc"), "--root", cfg_str(s, "root"), "--log", logf,
-		"create", "--bundle", s->dir, "--pid-file", pidf, cfg_str(s, "id"), NULL
+		"create", "--bundle", s->dir, "--pid-file", pidf, cfg_str(s, "id"), NULL, NULL, NULL
 	};
 	sigset_t none;
+
+	if (s->has_att && rt__console_path(&s->att, con, sizeof(con))) {	/* before the id */
+		memmove(&argv[12], &argv[10], 2 * sizeof(argv[0]));
+		argv[10] = "--console-socket";
+		argv[11] = con;
+	}
 	pid_t pid;
 
 	sigemptyset(&none);
@@ -114,22 +120,17 @@ static char *runc_error(struct shim *s)
 	return m;
 }
 
-/* The container's stdio for runc: pipes for the output, and with stdin or
- * tty what runtime_attach.c makes. */
+/* The container's stdio for runc: pipes for the output (a terminal's comes
+ * from its master, rt__console_take), and with stdin or tty what
+ * runtime_attach.c makes. */
 static int make_stdio(struct shim *s, int stdio[3])
 {
 	int out[2], err[2], ret;
 
 	stdio[0] = -1;
-	if (s->has_att && !json_get_bool(s->cfg, "tty", false)) {
-		ret = rt__attach_open(&s->att, s->dir, false, json_get_bool(s->cfg, "stdinOnce", false),
-				      stdio, &s->streams[0].fd);
-		if (ret)
-			return ret;
-	} else if (s->has_att) {
-		return rt__attach_open(&s->att, s->dir, true, json_get_bool(s->cfg, "stdinOnce", false),
-				       stdio, &s->streams[0].fd);
-	}
+	if (s->has_att && (ret = rt__attach_open(&s->att, s->dir, json_get_bool(s->cfg, "tty", false),
+						 json_get_bool(s->cfg, "stdinOnce", false), &stdio[0])))
+		return ret;
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
 		return -errno;
 	s->streams[0].fd = out[0];
@@ -152,12 +153,22 @@ static int create(struct shim *s, int ready_fd)
 		runc = run_create(s, stdio);
 	}
 	for (int i = 0; i < 3; i++)	/* the container holds its ends */
-		if (stdio[i] >= 0 && (i == 0 || stdio[i] != stdio[i - 1]))
+		if (stdio[i] >= 0)
 			close(stdio[i]);
 	if (runc < 0)
 		ret = (int)runc;
 	else if (waitpid(runc, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
 		ret = -EIO;
+	if (!ret && s->has_att && json_get_bool(s->cfg, "tty", false)) {
+		int fd;
+
+		if ((ret = rt__console_take(&s->att, &fd)) < 0) {
+			msg = xasprintf("no terminal from runc: %s", strerror(-ret));
+		} else {
+			close(s->streams[0].fd);	/* runc's, nothing comes */
+			s->streams[0].fd = fd;
+		}
+	}
 	pidf = shim_path(s, RT_F_PID);
 	if (!ret && (ret = rt__read_pid(pidf, &s->init, NULL)) < 0)
 		msg = xstrdup("runc wrote no pid file");

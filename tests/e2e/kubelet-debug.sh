@@ -52,6 +52,11 @@ expect_eq "422: an existing ephemeral container may not change" \
 	"422 Pod \"app\" is invalid: spec.ephemeralContainers: Forbidden: existing ephemeral containers \"dbg\" may not be changed" "$r"
 r=$(apic PATCH $EP application/merge-patch+json '{"spec":{"ephemeralContainers":[]}}')
 check "422: an existing ephemeral container may not be removed" sh -c "echo '$r' | grep -q 'existing ephemeral containers \"dbg\" may not be removed'"
+if [ -x "$OLD_KUBECTL" ]; then
+	check "kubectl 1.27 debug (its patch of ephemeralcontainers)" kold debug pod/app --image=$IMG -c dbg-old -- echo old-ok
+	check "kubectl 1.27 debug: the container ran" poll 20 sh -c \
+		"nsenter --net=/run/netns/$NS kubectl logs app -c dbg-old 2>/dev/null | grep -q old-ok"
+fi
 check "kubectl debug without a target" kc debug pod/app --image=$IMG -c dbg-own -- ps -o args
 check "without a target: its own PID namespace" poll 20 sh -c \
 	"nsenter --net=/run/netns/$NS kubectl logs app -c dbg-own 2>/dev/null | grep -q 'ps -o args' && ! nsenter --net=/run/netns/$NS kubectl logs app -c dbg-own | grep -q 'echo first'"

@@ -672,13 +672,18 @@ static void body_attach(struct rtt *t)
 	ASSERT_OK(rt_container_status(&t->rt, id, &st));
 	ASSERT_EQ(st.state, RT_STATE_RUNNING);
 
-	/* a terminal, closed (^D) when the first client goes */
+	/* a controlling terminal (^C is SIGINT), closed (^D) when the first client goes */
 	o = (struct rt_create_opts){ .tty = true, .stdin_once = true };
-	id = run_attached(t, "tty", "read a; [ -t 0 ] && echo tty-$a; stty size; read b; exit 4", &o);
+	id = run_attached(t, "tty", "trap 'echo got-int' INT; read a; [ -t 0 ] && echo tty-$a; stty size; "
+			  "read b; read c; exit 4", &o);
 	ASSERT_TRUE((fd = rt_attach_connect(&t->rt, id)) >= 0);
 	send_frame(fd, RT_ATTACH_RESIZE, "\0\x50\0\x19", 4);	/* 80 x 25 */
 	send_frame(fd, RT_ATTACH_STDIN, "x\n", 2);
 	ASSERT_TRUE(read_until(fd, "tty-x\r\n25 80\r\n", 10000));	/* echo, then the output */
+	send_frame(fd, RT_ATTACH_STDIN, "\x03", 1);
+	ASSERT_TRUE(read_until(fd, "got-int", 10000));
+	ASSERT_OK(rt_container_status(&t->rt, id, &st));
+	ASSERT_EQ(st.state, RT_STATE_RUNNING);
 	close(fd);
 	ASSERT_TRUE(wait_state(t, id, RT_STATE_EXITED, 10000, &st));
 	ASSERT_EQ(st.exit_code, 4);
