@@ -86,6 +86,8 @@ void pod__forget(struct pod *p)
 	for (size_t i = 0; i < p->n_ctrs; i++)
 		if (p->ctrs[i].probing)
 			probe_container_stop(pm->probes, p->uid, p->ctrs[i].name);
+	pod__start_release(p);
+	p->start_wait = 0;
 	pm->closing++;
 	uv_close((uv_handle_t *)&p->timer, pod_closed);
 }
@@ -478,6 +480,13 @@ int pod_manager_new(const struct pod_config *cfg, struct pod_manager **out, char
 	pm->rt.runc_root = pm->runc_root;
 	pm->rt.state_dir = xasprintf("%s/containers", pm->data_dir);
 	pm->rt.cgroup_parent = pm->cgroup_parent;
+	{
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+		pm->start_max = cpus > 0 ? (unsigned)cpus * POD_START_PER_CPU : POD_START_PER_CPU;
+		if (pm->start_max > POD_START_MAX)
+			pm->start_max = POD_START_MAX;
+	}
 	uv_mutex_init(&pm->img_mu);
 	uv_mutex_init(&pm->net_mu);
 	*out = pm;

@@ -36,6 +36,8 @@
 #define POD_EXIT_POLL_MS 250		/* how often running containers' exit.json is looked for */
 #define POD_RETRY_MS 2000		/* retry of a failed sandbox / volume setup */
 #define POD_MSG_MAX 4096		/* bytes of a termination message */
+#define POD_START_PER_CPU 2		/* pods starting at once (sandbox to first idle), per CPU */
+#define POD_START_MAX 16		/* ... and at most */
 
 enum ctr_run {
 	CTR_NONE = 0,	/* no runtime container for the current attempt */
@@ -108,6 +110,9 @@ struct pod {
 	char *init_failed_msg;		/* pod Failed because of an init container */
 	char *sandbox_err;		/* last sandbox/volume failure */
 	uint64_t sandbox_retry_ms;	/* loop time before which no sandbox is tried */
+	/* start gate: a new pod's steps run only while it holds a slot */
+	bool start_slot;		/* holds one of pm->start_max slots */
+	uint64_t start_wait;		/* waiting for a slot: its place in line (0 = not) */
 };
 
 struct pod_adopted;
@@ -130,6 +135,12 @@ struct pod_manager {
 	uv_timer_t poll_timer;
 	bool started, stopping, scanned, synced, orphans_done;
 	unsigned works;			/* work items in flight */
+	/* Pods getting their sandbox start in order, start_max at a time: a
+	 * pod holds its slot from its sandbox step until it first idles (no
+	 * step in flight), so each pod's chain of steps runs without
+	 * queueing behind every other new pod's sandbox. */
+	unsigned starting, start_max;
+	uint64_t start_seq;		/* last place in line given out */
 	unsigned closing;		/* handles being closed */
 	void (*done)(void *);
 	void *done_data;
@@ -176,6 +187,8 @@ void pod__sync(struct pod *p);
 /* Takes a copy of the informer's object (the first one also sets up the
  * containers and the conditions as the API has them). */
 void pod__update_obj(struct pod *p, const cJSON *obj);
+/* Gives p's start slot back (if it holds one) and wakes the next pod in line. */
+void pod__start_release(struct pod *p);
 /* ---- pod_status.c ---- */
 void pod__status_update(struct pod *p);
 /* Puts what the agent knows of the pod's addresses (podIP(s), hostIP(s)),

@@ -11,7 +11,6 @@
 #include "lib/util.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,20 +31,12 @@ void pod__sandbox_start(struct pod *p)
 }
 
 /* A small file the pod reads, replaced by rename; no fsync (it is rewritten
- * whenever the sandbox is, and this runs on the loop). */
+ * whenever the sandbox is, and this runs on the loop). Takes text. */
 static void write_text(const char *dir, const char *name, char *text)
 {
 	char *path = xasprintf("%s/%s", dir, name);
-	char *tmp = xasprintf("%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
-	if (fd >= 0) {
-		int r = write_all(fd, text, strlen(text));
-
-		if (close(fd) || r || rename(tmp, path))
-			unlink(tmp);
-	}
-	free(tmp);
+	write_file_replace(path, text, strlen(text), 0644, false);
 	free(path);
 	free(text);
 }

@@ -3,6 +3,8 @@
  * pods/<name>/status (merge patch) only when it changed, and the pod's
  * events (core/v1 Events, source kubelet).
  *
+ * A pod that is starting (pod_sync.c's start gate) writes nothing until its
+ * steps idle, so a pod start normally costs one write.
  * Compared with what was last written (or, at first, what the API object
  * holds, so a restarted agent that re-adopted everything writes nothing) key
  * by key of what we own; fields others own (qosClass, nominatedNodeName) are
@@ -268,6 +270,12 @@ void pod__status_update(struct pod *p)
 	char *path;
 
 	if (!p->obj || p->gone || p->api_deleted || p->pm->stopping)
+		return;
+	/* A starting pod's passing states (waiting for a start slot, sandbox
+	 * up, container being created) are not written: its first status is
+	 * written once its steps idle (usually Running), pod__sync() then
+	 * comes here again. The API server has it Pending meanwhile. */
+	if (p->start_wait || (p->start_slot && p->busy))
 		return;
 	if (p->status_busy) {
 		p->status_dirty = true;

@@ -186,9 +186,46 @@ static void sync_finished(struct pod *p)
 	}
 }
 
+/* ---- the start gate ---- */
+
+/* True when p may start now; else it waits in line for a slot. */
+static bool start_acquire(struct pod *p)
+{
+	struct pod_manager *pm = p->pm;
+
+	if (p->start_slot)
+		return true;
+	if (pm->starting >= pm->start_max) {
+		if (!p->start_wait)
+			p->start_wait = ++pm->start_seq;
+		return false;
+	}
+	p->start_wait = 0;
+	p->start_slot = true;
+	pm->starting++;
+	return true;
+}
+
+void pod__start_release(struct pod *p)
+{
+	struct pod_manager *pm = p->pm;
+	struct pod *next = NULL;
+
+	if (!p->start_slot)
+		return;
+	p->start_slot = false;
+	pm->starting--;
+	for (struct pod *q = pm->pods; q; q = q->next)
+		if (q->start_wait && (!next || q->start_wait < next->start_wait))
+			next = q;
+	if (next)
+		pod__timer_at(next, 0);	/* from the loop, not from inside this sync */
+}
+
 /* ---- sandbox and volumes ---- */
 
-/* Starts the sandbox unless the network or its retry time is awaited. */
+/* Starts the sandbox unless the network, its retry time or a start slot is
+ * awaited. */
 static void sync_sandbox(struct pod *p)
 {
 	struct pod_manager *pm = p->pm;
@@ -202,7 +239,8 @@ static void sync_sandbox(struct pod *p)
 		pod__timer_at(p, p->sandbox_retry_ms - uv_now(pm->loop));
 		return;
 	}
-	pod__sandbox_start(p);
+	if (start_acquire(p))
+		pod__sandbox_start(p);
 }
 
 /* A re-adopted sandbox's addresses, from IPAM (never waits on the loop). */
@@ -267,9 +305,13 @@ void pod__sync(struct pod *p)
 	}
 	if (p->pm->stopping)
 		return;
+	if (p->terminating || p->finished || !p->obj)
+		p->start_wait = 0;	/* out of the line for good */
 	if (p->terminating)
 		pod__terminate(p);
 	else if (p->obj && !p->finished)
 		sync_running(p);
+	if (!p->busy)	/* started, or waiting for something else than a step */
+		pod__start_release(p);
 	pod__status_update(p);
 }

@@ -18,6 +18,8 @@
 #define RT_F_SHIM_LOG "shim.log"
 #define RT_F_ATTACH "attach.sock"
 
+#define RT_SHIM_NAME "k1s-shim"	/* the small shim program, beside k1s */
+
 #define RT_STATE_FILE_MAX 65536	/* bytes of any state file we read */
 
 /* <state_dir>/<id>[/<file>], malloc'd. */
@@ -36,6 +38,11 @@ int rt__exec(const char *const *argv, char **out, char **err);
  * -EIO with runc's stderr logged (unless quiet), or -errno.
  */
 int rt__runc_run(const struct rt *rt, bool quiet, char **out, const char *arg, ...);
+
+/* Writes a state file (mode 0600) by rename, without fsync: the state of a
+ * container lives as long as the container, which a reboot ends anyway, and
+ * a torn file reads as a lost container. 0 or -errno. */
+int rt__write_state(const char *path, const char *text);
 
 /* Reads "<pid> <starttime>" / a plain pid file; 0 or -errno. */
 int rt__read_pid(const char *path, pid_t *pid, uint64_t *starttime);

@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -440,6 +441,72 @@ static void body_survives(struct rtt *t)
 }
 
 TEST(runtime_runc_shim_outlives_caller) { rtt_run(body_survives); }
+
+/* The program the shim of id runs (basename of /proc/<shim>/exe). */
+static char *shim_prog(struct rtt *t, const char *id)
+{
+	struct rt_status st;
+	char *p, buf[PATH_MAX];
+	ssize_t n;
+
+	ASSERT_OK(rt_container_status(&t->rt, id, &st));
+	ASSERT_TRUE(st.shim_alive);
+	p = xasprintf("/proc/%d/exe", (int)st.shim_pid);
+	n = readlink(p, buf, sizeof(buf) - 1);
+	free(p);
+	ASSERT_TRUE(n > 0);
+	buf[n] = 0;
+	return xstrdup(strrchr(buf, '/') + 1);
+}
+
+/* Created started (runc run --detach): running without rt_*_start(); the
+ * sandbox's namespaces are there at once (no runc state), and gone with it. */
+static void body_started_at_once(struct rtt *t)
+{
+	struct rt_sandbox_config sc = { .hostname = "once", .start = true };
+	const char *args[] = { "/bin/sh", "-c", "echo up; exec sleep 1000", NULL };
+	struct rt_spec s = { .rootfs = t->rootfs, .args = args };
+	char *sb = cid(t, "sb-once"), *sb2 = cid(t, "sb-twice"), *id = cid(t, "once");
+	char *log = xasprintf("%s/once.log", t->tmp), *path = NULL, *paths[RT_NS__COUNT], *text = NULL;
+	struct rt_create_opts o = { .log_path = log, .start = true };
+	struct rt_status st;
+	char exe[PATH_MAX], *beside = xasprintf("%.*s/k1s-shim", (int)(strrchr(t->k1s, '/') - t->k1s), t->k1s);
+
+	ASSERT_OK(rt_shim_exe(&t->rt, exe));
+	ASSERT_STR_EQ(exe, access(beside, X_OK) == 0 ? beside : t->k1s);
+	ASSERT_OK(rt_sandbox_create(&t->rt, sb, &sc));
+	ASSERT_OK(rt_sandbox_ns_path(&t->rt, sb, RT_NS_NET, &path));
+	ASSERT_OK(access(path, F_OK));
+	ASSERT_OK(rt_container_status(&t->rt, sb, &st));
+	ASSERT_EQ(st.state, RT_STATE_RUNNING);
+	ASSERT_TRUE(st.started_ns > 0);
+	ASSERT_STR_EQ(shim_prog(t, sb), strrchr(exe, '/') + 1);
+	ASSERT_OK(rt_sandbox_join(&t->rt, sb, false, &s, paths));
+	ASSERT_OK(rt_container_create(&t->rt, id, &s, &o));
+	ASSERT_TRUE(wait_state(t, id, RT_STATE_RUNNING, 1000, &st));
+	ASSERT_TRUE(st.started_ns > 0);
+	for (uint64_t end = mono_ms() + 5000; mono_ms() < end; usleep(20000)) {
+		free(text);
+		text = slurp(log);
+		if (text && strstr(text, " stdout F up\n"))
+			break;
+	}
+	ASSERT_NOT_NULL(strstr(text, " stdout F up\n"));
+	ASSERT_OK(rt_container_stop(&t->rt, id, 0));
+	ASSERT_OK(rt_sandbox_stop(&t->rt, sb, 3000));
+	ASSERT_EQ(rt_sandbox_ns_path(&t->rt, sb, RT_NS_NET, &path), -ESRCH);
+	ASSERT_EQ(rt_sandbox_ns_path(&t->rt, cid(t, "none"), RT_NS_NET, &path), -ESRCH);
+	/* created, not started: no namespaces yet; `k1s shim` when asked for */
+	t->rt.shim_exe = t->k1s;
+	sc.start = false;
+	ASSERT_OK(rt_sandbox_create(&t->rt, sb2, &sc));
+	ASSERT_EQ(rt_sandbox_ns_path(&t->rt, sb2, RT_NS_NET, &path), -ESRCH);
+	ASSERT_OK(rt_sandbox_start(&t->rt, sb2));
+	ASSERT_OK(rt_sandbox_ns_path(&t->rt, sb2, RT_NS_NET, &path));
+	ASSERT_STR_EQ(shim_prog(t, sb2), strrchr(t->k1s, '/') + 1);
+}
+
+TEST(runtime_runc_started_at_once) { rtt_run(body_started_at_once); }
 
 static void body_oom(struct rtt *t)
 {
