@@ -30,6 +30,8 @@ bool pod__ctr_should_restart(const struct pod *p, const struct pod_ctr *c)
 
 	if (c->sidecar)
 		return true;
+	if (c->ephemeral)	/* never restarted */
+		return false;
 	if (!strcmp(pol, "Always"))
 		return !c->init || c->exit_code != 0;
 	if (!strcmp(pol, "OnFailure"))

@@ -48,6 +48,7 @@ enum ctr_run {
 struct pod_ctr {
 	char *name;
 	bool init, sidecar;		/* init container; with restartPolicy Always */
+	bool ephemeral;			/* from spec.ephemeralContainers (pod_ephemeral.c) */
 	unsigned attempt;		/* restartCount */
 	enum ctr_run run;
 	bool ever_ran;			/* a container of this name existed */
@@ -238,6 +239,8 @@ struct ctr_start {
 	struct rt_resources res;
 	char *hosts, *resolv, *hostname;
 	bool share_pid;
+	char *pid_target;		/* ephemeral: join this container's PID namespace */
+	bool stdin, stdin_once, tty;	/* the container's stdin is held open (a terminal) */
 	char *sandbox;			/* sandbox id = pod uid */
 	bool host_network;
 	int64_t started_ns;		/* out: the runtime's start time */
@@ -342,6 +345,20 @@ void pod__exit_poll(struct pod *p);
 void pod__ctr_run_done(struct pod *p, struct pod_step *s);
 void pod__ctr_image_done(struct pod *p, struct pod_step *s);
 void pod__ctr_status_done(struct pod *p, struct pod_step *s);
+
+/* ---- pod_ephemeral.c ---- */
+/* Appends a container for each ephemeral container of p->obj not known yet. */
+void pod__eph_add(struct pod *p);
+/* Starts the ephemeral containers that never ran (after the init containers). */
+void pod__eph_sync(struct pod *p);
+/* The runtime id (malloc'd, NULL without targetContainerName) of the
+ * container whose PID namespace spec's ephemeral container joins: 0, or
+ * -EAGAIN with *reason (static) and *msg (malloc'd) while it does not run. */
+int pod__eph_target(struct pod *p, const cJSON *spec, char **id, const char **reason, char **msg);
+/* On the thread pool: makes s join the PID namespace of the running
+ * container target_id; the path is malloc'd into *path (freed first). */
+int pod__eph_join_pid(struct pod_manager *pm, const char *target_id, struct rt_spec *s,
+		      char **path, char *err, size_t errlen);
 
 /* ---- pod_work.c: on the thread pool ---- */
 /* Looks ref up in the image store (re-read when missing): -ENOENT or 0 with

@@ -23,7 +23,8 @@ const cJSON *pod__ctr_spec(const struct pod *p, const struct pod_ctr *ctr)
 {
 	const cJSON *c;
 
-	cJSON_ArrayForEach(c, json_path(p->obj, ctr->init ? "spec.initContainers" : "spec.containers"))
+	cJSON_ArrayForEach(c, json_path(p->obj, ctr->ephemeral ? "spec.ephemeralContainers" :
+					 ctr->init ? "spec.initContainers" : "spec.containers"))
 		if (!strcmp(json_get_str(c, "name", ""), ctr->name))
 			return c;
 	return NULL;
@@ -328,6 +329,8 @@ int pod__ctr_start_build(struct pod *p, struct pod_ctr *ctr, const cJSON *spec,
 	int ret;
 
 	memset(c, 0, sizeof(*c));
+	if (ctr->ephemeral && (ret = pod__eph_target(p, spec, &c->pid_target, reason, msg)))
+		goto out;
 	ret = pod__image_resolve(pm, spec, &c->image, &config);
 	if (ret)
 		goto out;
@@ -390,6 +393,9 @@ int pod__ctr_start_build(struct pod *p, struct pod_ctr *ctr, const cJSON *spec,
 		free(tdir);
 	}
 	c->share_pid = p->share_pid;
+	c->stdin = json_get_bool(spec, "stdin", false);
+	c->stdin_once = json_get_bool(spec, "stdinOnce", false);
+	c->tty = json_get_bool(spec, "tty", false);
 	c->sandbox = xstrdup(p->uid);
 	c->host_network = p->host_network;
 	free(ctr->image_id);
@@ -407,7 +413,8 @@ out:
 void pod__ctr_start_release(struct ctr_start *c)
 {
 	char **strs[] = { &c->id, &c->name, &c->log_path, &c->ctr_dir, &c->image, &c->cwd, &c->user,
-			  &c->term_file, &c->term_path, &c->hosts, &c->resolv, &c->hostname, &c->sandbox };
+			  &c->term_file, &c->term_path, &c->hosts, &c->resolv, &c->hostname, &c->sandbox,
+			  &c->pid_target };
 
 	for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
 		free(*strs[i]);

@@ -105,6 +105,7 @@ void pod__update_obj(struct pod *p, const cJSON *obj)
 		p->terminating = true;
 	if (first)
 		pod_init(p, obj);
+	pod__eph_add(p);
 }
 
 /* ---- containers ---- */
@@ -151,6 +152,8 @@ static bool sync_app(struct pod *p)
 	for (size_t i = p->n_init; i < p->n_ctrs && !p->busy; i++) {
 		struct pod_ctr *c = &p->ctrs[i];
 
+		if (c->ephemeral)
+			continue;
 		if (c->run == CTR_RUNNING) {
 			all_done = false;
 			if (c->liveness_failed) {
@@ -295,6 +298,7 @@ static void sync_running(struct pod *p)
 		return;
 	if (!sync_init(p) || p->busy)
 		return;
+	pod__eph_sync(p);
 	if (sync_app(p))
 		sync_finished(p);
 }

@@ -313,7 +313,8 @@ static int create_start(struct pod_manager *pm, struct ctr_start *c, const char 
 			char *err, size_t errlen)
 {
 	struct rt_mount *mounts = xcalloc(c->n_mounts + 1, sizeof(*mounts));
-	struct rt_create_opts opts = { .log_path = c->log_path, .start = true };
+	struct rt_create_opts opts = { .log_path = c->log_path, .start = true, .stdin = c->stdin,
+				       .stdin_once = c->stdin_once, .tty = c->tty };
 	struct rt_spec s = { 0 };
 	char *ns_paths[RT_NS__COUNT] = { 0 }, *logdir;
 	uint32_t uid, gid;
@@ -351,6 +352,9 @@ static int create_start(struct pod_manager *pm, struct ctr_start *c, const char 
 		snprintf(err, errlen, "the pod sandbox is gone: %s", strerror(-ret));
 		goto out;
 	}
+	if (c->pid_target &&
+	    (ret = pod__eph_join_pid(pm, c->pid_target, &s, &ns_paths[RT_NS_PID], err, errlen)))
+		goto out;
 	logdir = xstrdup(c->log_path);
 	*strrchr(logdir, '/') = '\0';
 	mkdir_p(logdir, 0755);

@@ -24,7 +24,7 @@
 #define RT_READY_MAX 4096		/* bytes of the shim's ready message */
 #define RT_KILL_WAIT_MS 10000		/* after SIGKILL, how long the exit may take */
 #define RT_POLL_MS 10
-#define RT_SHIM_ARGS_MAX 8		/* key=value arguments of the shim */
+#define RT_SHIM_ARGS_MAX 11		/* key=value arguments of the shim */
 
 static const char *const state_names[] = {
 	[RT_STATE_UNKNOWN] = "unknown", [RT_STATE_CREATED] = "created",
@@ -69,6 +69,9 @@ static int write_shim_json(struct rt *rt, const char *id, const char *cg,
 	json_set_int(j, "logMaxFiles", o && o->log_max_files ? o->log_max_files
 							    : RT_LOG_MAX_FILES);
 	json_set_str(j, "cgroup", cg);
+	json_set_bool(j, "stdin", o && (o->stdin || o->tty));
+	json_set_bool(j, "stdinOnce", o && o->stdin_once);
+	json_set_bool(j, "tty", o && o->tty);
 	json_set_int(j, "created", (int64_t)wall_ns());
 	text = json_print(j);
 	ret = rt__write_state(path, text);
@@ -117,6 +120,12 @@ static size_t shim_args(struct rt *rt, const char *id, const char *cg,
 		a[n++] = xasprintf("log-max-files=%u", o->log_max_files);
 	if (o && o->start)
 		a[n++] = xstrdup("start=1");
+	if (o && (o->stdin || o->tty))
+		a[n++] = xstrdup("stdin=1");
+	if (o && o->stdin_once)
+		a[n++] = xstrdup("stdin-once=1");
+	if (o && o->tty)
+		a[n++] = xstrdup("tty=1");
 	return n;
 }
 
@@ -233,6 +242,7 @@ int rt__create(struct rt *rt, const char *id, const struct rt_spec *spec,
 	if ((ret = rt_id_check(id)) < 0)
 		return ret;
 	s = *spec;
+	s.terminal = opts && opts->tty;
 	cg = s.cgroup_path ? xstrdup(s.cgroup_path)
 			   : xasprintf("%s/%s", rt->cgroup_parent ? rt->cgroup_parent : "/k1s", id);
 	s.cgroup_path = cg;

@@ -13,7 +13,7 @@
  * binary when present (a small static program, agent/shim/main.c), else
  * `k1s shim`, both spawned without copying the caller (posix_spawn) as
  * `k1s shim <state-dir> 3 key=value...` (id, runc, root, cgroup, log,
- * log-max-bytes, log-max-files, start). The shim detaches (fork + setsid,
+ * log-max-bytes, log-max-files, start, stdin, stdin-once, tty). The shim detaches (fork + setsid,
  * so it survives the agent and is not its child), makes itself a child
  * subreaper, runs `runc create` - or `runc run --detach` when the container
  * is created started (rt_create_opts.start: one runc call instead of two) -
@@ -148,7 +148,9 @@ struct rt_spec {
 	const char *const *cap_drop;	/* relative to the default set; "ALL" drops all */
 	bool privileged;		/* every capability the agent holds, no masked paths, devices rw */
 	bool no_new_privileges;
-	bool terminal;			/* not supported yet: -ENOTSUP */
+	bool terminal;			/* process.terminal; rt_container_create sets it
+					 * from rt_create_opts.tty (runc hands the pty
+					 * master to the shim), leave it false */
 	const struct rt_mount *mounts;	/* after the default mounts */
 	size_t nr_mounts;
 	const char *hosts_file;		/* bind-mounted at /etc/hosts; NULL = none */
@@ -176,6 +178,13 @@ struct rt_create_opts {
 	unsigned log_max_files;		/* 0 = RT_LOG_MAX_FILES */
 	bool start;			/* created running (runc run --detach): no
 					   rt_container_start() */
+	/* stdin: the shim holds the container's stdin open (a pipe) for
+	 * attach (see rt_attach_connect); tty: stdin, stdout and stderr are a
+	 * terminal instead, the container's controlling terminal (runc makes
+	 * it and hands the master to the shim); stdin_once:
+	 * the stdin closes when the first attached client that wrote to it
+	 * goes away (a terminal gets ^D) */
+	bool stdin, stdin_once, tty;
 };
 
 enum rt_state {
@@ -258,6 +267,26 @@ int rt_sandbox_ns_path(struct rt *rt, const char *id, enum rt_ns ns, char **path
  */
 int rt_sandbox_join(struct rt *rt, const char *id, bool share_pid, struct rt_spec *spec,
 		    char *paths[RT_NS__COUNT]);
+
+/*
+ * Attach (containers created with stdin or tty): the shim listens on
+ * <state>/<id>/attach.sock; each message either way is a frame
+ *   [type: 1 byte][length: 2 bytes, big endian][length bytes]
+ * with the types below. The client sends STDIN, EOF (its input ended: with
+ * stdin_once the container's stdin closes, else nothing happens) and RESIZE (columns and rows, 2 bytes each, big endian); the shim
+ * sends what the container writes from now on as STDOUT/STDERR (a terminal
+ * has one stream: STDOUT) and closes the connection when the container has
+ * exited. At most RT_ATTACH_CLIENTS clients at once.
+ */
+enum rt_attach_type { RT_ATTACH_STDIN, RT_ATTACH_STDOUT, RT_ATTACH_STDERR, RT_ATTACH_EOF,
+		      RT_ATTACH_RESIZE };
+#define RT_ATTACH_CLIENTS 8
+#define RT_ATTACH_DATA_MAX 32768	/* bytes of one frame's data */
+#define RT_ATTACH_HDR 3			/* bytes of a frame header */
+
+/* Connects to the attach socket of id: a connected socket (blocking,
+ * close-on-exec), or -ENOENT when the container holds no stdin, -errno. */
+int rt_attach_connect(const struct rt *rt, const char *id);
 
 /* The `k1s shim` entry point: supervises the container of one state dir.
  * args are its key=value arguments (see above). Returns (in the caller's

@@ -6,6 +6,8 @@
  * (or `runc run -d`) exits; it holds the stdout/stderr pipes and writes the
  * CRI log (agent/runtime_log.c); when the init exits it drains the pipes (at
  * most RT_DRAIN_MS), reads the cgroup's OOM-kill count and writes exit.json.
+ * A container with stdin or a terminal gets them from the shim, which
+ * serves its attach socket too (agent/runtime_attach.c).
  *
  * It links against nothing but libc and lib/util.c, lib/log.c (no JSON, no
  * libuv), so build/k1s-shim (agent/shim/main.c) is a small static program.
@@ -37,6 +39,7 @@ struct shim_cfg {
 	const char *cgroup, *log;	/* NULL: no OOM count / discard output */
 	const char *log_max_bytes, *log_max_files;	/* decimal; NULL: defaults */
 	const char *start;		/* "1": runc run -d instead of runc create */
+	const char *stdin, *stdin_once, *tty;	/* "1": see rt_create_opts */
 };
 
 static const struct { const char *key; size_t off; } cfg_keys[] = {
@@ -48,7 +51,15 @@ static const struct { const char *key; size_t off; } cfg_keys[] = {
 	{ "log-max-bytes", offsetof(struct shim_cfg, log_max_bytes) },
 	{ "log-max-files", offsetof(struct shim_cfg, log_max_files) },
 	{ "start", offsetof(struct shim_cfg, start) },
+	{ "stdin", offsetof(struct shim_cfg, stdin) },
+	{ "stdin-once", offsetof(struct shim_cfg, stdin_once) },
+	{ "tty", offsetof(struct shim_cfg, tty) },
 };
+
+static bool cfg_on(const char *v)
+{
+	return v && !strcmp(v, "1");
+}
 
 struct shim {
 	const char *dir;
@@ -59,6 +70,8 @@ struct shim {
 	pid_t init;
 	int status;		/* wait status of init */
 	bool exited;
+	bool has_att;		/* stdin or tty: att is open */
+	struct rt_attach_srv att;
 };
 
 static char *shim_path(struct shim *s, const char *file)
@@ -97,20 +110,27 @@ static int write_own_pid(struct shim *s)
 	return ret;
 }
 
-/* Forks `runc create` (or `runc run -d`) with the pipes as stdio; returns
- * its pid or -errno. */
-static pid_t run_create(struct shim *s, int out_w, int err_w)
+/* Forks `runc create` (or `runc run -d`) with stdio (-1: /dev/null for
+ * stdin); returns its pid or -errno. */
+static pid_t run_create(struct shim *s, const int stdio[3])
 {
-	char *pidf = shim_path(s, RT_F_PID), *logf = shim_path(s, RT_F_RUNC_LOG);
-	bool start = s->cfg.start && !strcmp(s->cfg.start, "1");
-	const char *argv[] = {
+	char *pidf = shim_path(s, RT_F_PID), *logf = shim_path(s, RT_F_RUNC_LOG), con[64];
+	bool start = cfg_on(s->cfg.start);
+	const char *argv[16] = {
 		s->cfg.runc, "--root", s->cfg.root, "--log", logf,
 		start ? "run" : "create", "--bundle", s->dir, "--pid-file", pidf,
-		start ? "--detach" : s->cfg.id, start ? s->cfg.id : NULL, NULL
 	};
+	size_t n = 10;
 	sigset_t none;
 	pid_t pid;
 
+	if (start)
+		argv[n++] = "--detach";
+	if (s->has_att && rt__console_path(&s->att, con, sizeof(con))) {
+		argv[n++] = "--console-socket";
+		argv[n++] = con;
+	}
+	argv[n] = s->cfg.id;
 	sigemptyset(&none);
 	pid = fork();
 	if (pid == 0) {
@@ -120,9 +140,9 @@ static pid_t run_create(struct shim *s, int out_w, int err_w)
 		for (sig = 1; sig < NSIG; sig++)
 			sigaction(sig, &dfl, NULL);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		dup2(nul, 0);
-		dup2(out_w, 1);
-		dup2(err_w, 2);
+		dup2(stdio[0] >= 0 ? stdio[0] : nul, 0);
+		dup2(stdio[1], 1);
+		dup2(stdio[2], 2);
 		close_range(3, ~0U, 0);
 		execvp(argv[0], (char *const *)argv);
 		_exit(127);
@@ -151,23 +171,55 @@ static char *runc_error(struct shim *s)
 	return m;
 }
 
+/* The container's stdio for runc: pipes for the output (a terminal's comes
+ * from its master, rt__console_take), and with stdin or tty what
+ * runtime_attach.c makes. */
+static int make_stdio(struct shim *s, int stdio[3])
+{
+	int out[2], err[2], ret;
+
+	stdio[0] = -1;
+	if (s->has_att && (ret = rt__attach_open(&s->att, s->dir, cfg_on(s->cfg.tty),
+						 cfg_on(s->cfg.stdin_once), &stdio[0])))
+		return ret;
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
+		return -errno;
+	s->streams[0].fd = out[0];
+	s->streams[1].fd = err[0];
+	stdio[1] = out[1];
+	stdio[2] = err[1];
+	return 0;
+}
+
 static int create(struct shim *s, int ready_fd)
 {
-	int out[2], err[2], st, ret = 0;
+	int stdio[3] = { -1, -1, -1 }, st, ret = 0;
 	char *msg = NULL, *pidf;
 	pid_t runc;
 
-	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
-		return -errno;
-	runc = run_create(s, out[1], err[1]);
-	close(out[1]);
-	close(err[1]);
-	s->streams[0].fd = out[0];
-	s->streams[1].fd = err[0];
+	if ((ret = make_stdio(s, stdio)) < 0) {
+		msg = xasprintf("cannot make the container's stdio: %s", strerror(-ret));
+		runc = ret;
+	} else {
+		runc = run_create(s, stdio);
+	}
+	for (int i = 0; i < 3; i++)	/* the container holds its ends */
+		if (stdio[i] >= 0)
+			close(stdio[i]);
 	if (runc < 0)
 		ret = (int)runc;
 	else if (waitpid(runc, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
 		ret = -EIO;
+	if (!ret && s->has_att && cfg_on(s->cfg.tty)) {
+		int fd;
+
+		if ((ret = rt__console_take(&s->att, &fd)) < 0) {
+			msg = xasprintf("no terminal from runc: %s", strerror(-ret));
+		} else {
+			close(s->streams[0].fd);	/* runc's, nothing comes */
+			s->streams[0].fd = fd;
+		}
+	}
 	pidf = shim_path(s, RT_F_PID);
 	if (!ret && (ret = rt__read_pid(pidf, &s->init, NULL)) < 0)
 		msg = xstrdup("runc wrote no pid file");
@@ -201,17 +253,28 @@ static void reap(struct shim *s)
 	}
 }
 
-/* Polls the pipes and the signalfd until the init exited and output ends. */
+static void tap(void *ud, const struct rt_log_stream *st, const char *d, size_t n)
+{
+	struct shim *s = ud;
+
+	if (s->has_att)
+		rt__attach_output(&s->att, st == &s->streams[1] ? RT_ATTACH_STDERR : RT_ATTACH_STDOUT,
+				  d, n);
+}
+
+/* Polls the pipes, the signalfd (and the attach socket) until the init
+ * exited and output ends. */
 static void supervise(struct shim *s)
 {
 	uint64_t drain_end = 0;
 
 	for (;;) {
-		struct pollfd pf[3] = {
+		struct pollfd pf[3 + 2 + RT_ATTACH_CLIENTS] = {
 			{ .fd = s->sfd, .events = POLLIN },
 			{ .fd = s->streams[0].fd, .events = POLLIN },
 			{ .fd = s->streams[1].fd, .events = POLLIN },
 		};
+		size_t na = s->has_att ? rt__attach_pollfds(&s->att, pf + 3) : 0;
 		int timeout = -1, i;
 
 		if (s->exited) {
@@ -222,12 +285,14 @@ static void supervise(struct shim *s)
 				break;
 			timeout = (int)(drain_end - now);
 		}
-		if (poll(pf, 3, timeout) < 0 && errno != EINTR)
+		if (poll(pf, 3 + na, timeout) < 0 && errno != EINTR)
 			break;
 		if (pf[0].revents)
 			reap(s);
+		if (na)
+			rt__attach_handle(&s->att, pf + 3, na);
 		for (i = 0; i < 2; i++)
-			if (pf[i + 1].revents && rt_log_read(&s->log, &s->streams[i]) <= 0) {
+			if (pf[i + 1].revents && rt_log_read_tap(&s->log, &s->streams[i], tap, s) <= 0) {
 				close(s->streams[i].fd);
 				s->streams[i].fd = -1;
 			}
@@ -293,6 +358,8 @@ static int shim_setup(struct shim *s)
 		    (unsigned)cfg_num(s->cfg.log_max_files));
 	s->streams[0].name = "stdout";
 	s->streams[1].name = "stderr";
+	s->streams[0].fd = s->streams[1].fd = -1;
+	s->has_att = cfg_on(s->cfg.stdin);
 	return write_own_pid(s);
 }
 
@@ -319,6 +386,7 @@ int rt_shim_main(const char *dir, int ready_fd, char *const *args, int nargs)
 	struct stat st;
 	int ret;
 
+	rt__attach_init(&s.att);
 	/* what can be checked is, before the caller is left */
 	if ((ret = cfg_parse(&s.cfg, args, nargs)) == 0 && stat(dir, &st) < 0)
 		ret = -errno;
@@ -337,6 +405,8 @@ int rt_shim_main(const char *dir, int ready_fd, char *const *args, int nargs)
 	ret = write_exit(&s);
 out:
 	rt_log_release(&s.log);
+	if (s.has_att)
+		rt__attach_release(&s.att);
 	if (s.sfd >= 0)
 		close(s.sfd);
 	return ret;

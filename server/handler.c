@@ -482,7 +482,7 @@ static bool body_is_json(const char *ctype)
 	return n == strlen("application/json") && !strncasecmp(ctype, "application/json", n);
 }
 
-static const char *const streaming_subs[] = { "log", "exec", "attach", "portforward" };
+static const char *const streaming_subs[] = { "log", "exec", "attach", "portforward", "proxy" };
 
 /* A deprecated custom resource version answers with a Warning header. */
 static void warn_deprecated(struct api_call *c)

@@ -448,7 +448,7 @@ static void update_object(struct api_call *c, cJSON *new, const cJSON *old, int6
 				c->route.name, &e) || objcheck_decode(c, new, &e))
 		goto fail;
 	if (!strcmp(c->route.sub, "ephemeralcontainers"))
-		pods_ephemeral_merge(new, old, &e);
+		pods_ephemeral_merge(new, old);
 	objcheck_defaults(c, new);
 	meta_prepare_update(new, old, c->res, status_only, &e);
 	objcheck_validate(c, new, old, &e);

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -662,3 +663,97 @@ static void body_long_line(struct rtt *t)
 }
 
 TEST(runtime_runc_long_line) { rtt_run(body_long_line); }
+
+/* ---- stdin, terminal and the attach socket ---- */
+
+static void send_frame(int fd, int type, const char *d, size_t n)
+{
+	unsigned char hdr[RT_ATTACH_HDR] = { (unsigned char)type, (unsigned char)(n >> 8), (unsigned char)n };
+
+	ASSERT_OK(write_all(fd, hdr, sizeof(hdr)));
+	ASSERT_OK(write_all(fd, d, n));
+}
+
+/* Reads frames until their output holds want; false after ms or at EOF. */
+static bool read_until(int fd, const char *want, unsigned ms)
+{
+	uint64_t end = mono_ms() + ms;
+	struct buf out = BUF_INIT;
+	unsigned char b[RT_ATTACH_HDR + RT_ATTACH_DATA_MAX];
+	size_t len = 0;
+	bool found = false;
+
+	while (!found && mono_ms() < end) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&pf, 1, 100) <= 0)
+			continue;
+		if ((n = read(fd, b + len, sizeof(b) - len)) <= 0)
+			break;
+		len += (size_t)n;
+		while (len >= RT_ATTACH_HDR && len >= RT_ATTACH_HDR + (size_t)(b[1] << 8 | b[2])) {
+			size_t fl = RT_ATTACH_HDR + (size_t)(b[1] << 8 | b[2]);
+
+			buf_add(&out, b + RT_ATTACH_HDR, fl - RT_ATTACH_HDR);
+			memmove(b, b + fl, len - fl);
+			len -= fl;
+		}
+		found = out.len && strstr(out.data, want);
+	}
+	buf_release(&out);
+	return found;
+}
+
+static char *run_attached(struct rtt *t, const char *name, const char *script,
+			  const struct rt_create_opts *opts)
+{
+	const char *args[] = { "/bin/sh", "-c", script, NULL };
+	struct rt_spec s = { .rootfs = t->rootfs, .args = args };
+	struct rt_create_opts o = *opts;
+	char *id = cid(t, name);
+
+	o.log_path = xasprintf("%s/%s.log", t->tmp, name);
+	ASSERT_OK(rt_container_create(&t->rt, id, &s, &o));
+	ASSERT_OK(rt_container_start(&t->rt, id));
+	return id;
+}
+
+static void body_attach(struct rtt *t)
+{
+	struct rt_create_opts o = { .stdin = true };
+	char *id = run_attached(t, "stdin", "while read l; do echo got-$l; done; echo closed; sleep 100", &o);
+	struct rt_status st;
+	int fd;
+
+	ASSERT_EQ(rt_attach_connect(&t->rt, cid(t, "nope")), -ENOENT);
+	ASSERT_TRUE((fd = rt_attach_connect(&t->rt, id)) >= 0);
+	send_frame(fd, RT_ATTACH_STDIN, "one\n", 4);
+	ASSERT_TRUE(read_until(fd, "got-one", 10000));
+	send_frame(fd, RT_ATTACH_EOF, "", 0);	/* without stdin_once: stays open */
+	close(fd);
+	ASSERT_TRUE((fd = rt_attach_connect(&t->rt, id)) >= 0);
+	send_frame(fd, RT_ATTACH_STDIN, "two\n", 4);
+	ASSERT_TRUE(read_until(fd, "got-two", 10000));
+	close(fd);
+	ASSERT_OK(rt_container_status(&t->rt, id, &st));
+	ASSERT_EQ(st.state, RT_STATE_RUNNING);
+
+	/* a controlling terminal (^C is SIGINT), closed (^D) when the first client goes */
+	o = (struct rt_create_opts){ .tty = true, .stdin_once = true };
+	id = run_attached(t, "tty", "trap 'echo got-int' INT; read a; [ -t 0 ] && echo tty-$a; stty size; "
+			  "read b; read c; exit 4", &o);
+	ASSERT_TRUE((fd = rt_attach_connect(&t->rt, id)) >= 0);
+	send_frame(fd, RT_ATTACH_RESIZE, "\0\x50\0\x19", 4);	/* 80 x 25 */
+	send_frame(fd, RT_ATTACH_STDIN, "x\n", 2);
+	ASSERT_TRUE(read_until(fd, "tty-x\r\n25 80\r\n", 10000));	/* echo, then the output */
+	send_frame(fd, RT_ATTACH_STDIN, "\x03", 1);
+	ASSERT_TRUE(read_until(fd, "got-int", 10000));
+	ASSERT_OK(rt_container_status(&t->rt, id, &st));
+	ASSERT_EQ(st.state, RT_STATE_RUNNING);
+	close(fd);
+	ASSERT_TRUE(wait_state(t, id, RT_STATE_EXITED, 10000, &st));
+	ASSERT_EQ(st.exit_code, 4);
+}
+
+TEST(runtime_runc_attach_stdin_tty) { rtt_run(body_attach); }
