@@ -89,6 +89,7 @@ struct agent_config {
 	/* cluster DNS (agent/dns_run.h); it also answers on cluster_dns */
 	const char *resolv_conf;	/* DNS upstreams; NULL: /etc/resolv.conf */
 	bool disable_dns;		/* no node-local cluster DNS */
+	int64_t dns_metrics_port;	/* Prometheus text; default 9153, 0: off */
 };
 
 /* Fills defaults (all zero/NULL except data_dir and eviction_hard). */

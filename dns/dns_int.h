@@ -128,8 +128,7 @@ struct dns__ep {
 };
 
 struct dns__svc {
-	char *name, *ns;
-	char key[128];		/* "name.ns" */
+	const char *name, *ns;	/* in names[] (one allocation with the struct) */
 	bool has_spec;		/* the Service exists (else endpoints only) */
 	struct dns_addr ips[DNS_MAX_IPS];
 	size_t n_ips;
@@ -139,13 +138,14 @@ struct dns__svc {
 	size_t n_ports;
 	struct dns__ep *eps;
 	size_t n_eps, n_ready;
+	char names[];		/* "name\0ns\0"; the map key is "name.ns" */
 };
 
 struct dns__pod {
-	char *name, *ns;
-	char key[128];		/* "ns/name" */
+	const char *name, *ns;	/* in names[]; the map key is "ns/name" */
 	struct dns_addr ips[DNS_MAX_IPS];
 	size_t n_ips;
+	char names[];
 };
 
 enum dns__ipkind { DNS__IP_SVC, DNS__IP_EP, DNS__IP_POD };

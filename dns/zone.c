@@ -343,33 +343,59 @@ static void svc_clear_eps(struct dns__svc *s)
 	s->n_eps = s->n_ready = 0;
 }
 
+/* "a<sep>b" lowercased into key (128 bytes); its length. */
+static size_t join_key(char *key, const char *a, char sep, const char *b)
+{
+	int n = snprintf(key, 128, "%s%c%s", a, sep, b);
+
+	for (char *p = key; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p += 32;
+	return n > 0 && n < 128 ? (size_t)n : strlen(key);
+}
+
+/* One allocation: the struct of size sz, then "a\0b\0" (lowercased) at
+ * its end; *pa and *pb point there. */
+static void *alloc_named(size_t sz, const char *a, const char *b, const char **pa,
+			 const char **pb)
+{
+	size_t al = strlen(a), bl = strlen(b);
+	char *o = xcalloc(1, sz + al + bl + 2), *names = o + sz;
+
+	memcpy(names, a, al + 1);
+	memcpy(names + al + 1, b, bl + 1);
+	for (char *p = names; p < names + al + bl + 1; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p += 32;
+	*pa = names;
+	*pb = names + al + 1;
+	return o;
+}
+
 static struct dns__svc *svc_get(struct dns_zone *z, const char *ns,
 				const char *name, bool create)
 {
 	char key[128];
+	size_t kl = join_key(key, name, '.', ns);
+	struct dns__svc *s = dns__hmap_get(&z->svcs, key, kl);
 
-	snprintf(key, sizeof(key), "%s.%s", name, ns);
-	for (char *p = key; *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p += 32;
-	struct dns__svc *s = dns__hmap_get(&z->svcs, key, strlen(key));
 	if (s || !create)
 		return s;
-	s = xcalloc(1, sizeof(*s));
-	s->name = lower_dup(name);
-	s->ns = lower_dup(ns);
-	memcpy(s->key, key, sizeof(key));
-	dns__hmap_add(&z->svcs, key, strlen(key), s);
+	const char *n, *nsp;
+	s = alloc_named(sizeof(*s), name, ns, &n, &nsp);
+	s->name = n;
+	s->ns = nsp;
+	dns__hmap_add(&z->svcs, key, kl, s);
 	return s;
 }
 
 static void svc_drop_if_empty(struct dns_zone *z, struct dns__svc *s)
 {
+	char key[128];
+
 	if (s->has_spec || s->n_eps)
 		return;
-	dns__hmap_del(&z->svcs, s->key, strlen(s->key), s);
-	free(s->name);
-	free(s->ns);
+	dns__hmap_del(&z->svcs, key, join_key(key, s->name, '.', s->ns), s);
 	free(s);
 }
 
@@ -485,19 +511,20 @@ int dns_zone_set_pod(struct dns_zone *z, const char *ns, const char *name,
 		     const struct dns_addr *ips, size_t n)
 {
 	char key[128];
+	size_t kl;
 
 	if (!valid_label(ns) || !name || !name[0] || strlen(name) > 63 || n > DNS_MAX_IPS)
 		return -EINVAL;
-	snprintf(key, sizeof(key), "%s/%s", ns, name);
-	struct dns__pod *p = dns__hmap_get(&z->pods, key, strlen(key));
+	kl = join_key(key, ns, '/', name);
+	struct dns__pod *p = dns__hmap_get(&z->pods, key, kl);
 	if (p) {
 		index_pod(z, p, false);
 	} else {
-		p = xcalloc(1, sizeof(*p));
-		p->name = xstrdup(name);
-		p->ns = lower_dup(ns);
-		memcpy(p->key, key, sizeof(key));
-		dns__hmap_add(&z->pods, key, strlen(key), p);
+		const char *nsp, *np;
+		p = alloc_named(sizeof(*p), ns, name, &nsp, &np);
+		p->ns = nsp;
+		p->name = np;
+		dns__hmap_add(&z->pods, key, kl, p);
 		ns_ref(z, p->ns, 1);
 		z->n_pods++;
 	}
@@ -510,11 +537,11 @@ int dns_zone_set_pod(struct dns_zone *z, const char *ns, const char *name,
 
 static void pod_free(struct dns_zone *z, struct dns__pod *p)
 {
+	char key[128];
+
 	index_pod(z, p, false);
-	dns__hmap_del(&z->pods, p->key, strlen(p->key), p);
+	dns__hmap_del(&z->pods, key, join_key(key, p->ns, '/', p->name), p);
 	ns_ref(z, p->ns, -1);
-	free(p->name);
-	free(p->ns);
 	free(p);
 	z->n_pods--;
 }
@@ -522,9 +549,8 @@ static void pod_free(struct dns_zone *z, struct dns__pod *p)
 int dns_zone_remove_pod(struct dns_zone *z, const char *ns, const char *name)
 {
 	char key[128];
+	struct dns__pod *p = dns__hmap_get(&z->pods, key, join_key(key, ns, '/', name));
 
-	snprintf(key, sizeof(key), "%s/%s", ns, name);
-	struct dns__pod *p = dns__hmap_get(&z->pods, key, strlen(key));
 	if (!p)
 		return -ENOENT;
 	pod_free(z, p);
@@ -535,6 +561,17 @@ int dns_zone_remove_pod(struct dns_zone *z, const char *ns, const char *name)
 void dns_zone_set_pods_verified(struct dns_zone *z, bool verified)
 {
 	z->pods_verified = verified;
+}
+
+size_t dns_zone_service_ips(const struct dns_zone *z, const char *ns, const char *name,
+			    struct dns_addr ips[DNS_MAX_IPS])
+{
+	const struct dns__svc *s = dns__zone_svc(z, name, strlen(name), ns, strlen(ns));
+
+	if (!s)
+		return 0;
+	memcpy(ips, s->ips, s->n_ips * sizeof(*ips));
+	return s->n_ips;
 }
 
 size_t dns_zone_services(const struct dns_zone *z) { return z->n_svcs; }
@@ -563,17 +600,12 @@ void dns_zone_free(struct dns_zone *z)
 			struct dns__svc *s = e->val;
 			svc_clear_spec(s);
 			svc_clear_eps(s);
-			free(s->name);
-			free(s->ns);
 			free(s);
 		}
 	}
 	for (size_t i = 0; i < z->pods.nb; i++) {
 		for (struct dns__hent *e = z->pods.b[i]; e; e = e->next) {
-			struct dns__pod *p = e->val;
-			free(p->name);
-			free(p->ns);
-			free(p);
+			free(e->val);
 		}
 	}
 	for (size_t i = 0; i < z->ips.nb; i++)
