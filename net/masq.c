@@ -89,32 +89,40 @@ static int table_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-static int table_tag(struct nft *n, int family, char *tag)
+/* Sends request nlh (built in buf, MNL_SOCKET_BUFFER_SIZE bytes, reused for
+ * the answers) and runs cb on each answer; absence (ENOENT) is success. */
+static int query(struct nft *n, char *buf, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nftnl_table *t = nftnl_table_alloc();
-	uint32_t seq = ++n->seq;
-	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, (uint16_t)family,
-						     NLM_F_ACK, seq);
+	uint32_t seq = nlh->nlmsg_seq;
 	int ret;
 
-	tag[0] = '\0';
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NET_NFT_TABLE);
-	nftnl_table_nlmsg_build_payload(nlh, t);
-	nftnl_table_free(t);
 	if (mnl_socket_sendto(n->sock, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	for (;;) {
-		ssize_t len = mnl_socket_recvfrom(n->sock, buf, sizeof(buf));
+		ssize_t len = mnl_socket_recvfrom(n->sock, buf, MNL_SOCKET_BUFFER_SIZE);
 
 		if (len < 0)
 			return -errno;
-		ret = mnl_cb_run(buf, (size_t)len, seq, n->portid, table_cb, tag);
+		ret = mnl_cb_run(buf, (size_t)len, seq, n->portid, cb, data);
 		if (ret < 0 && errno == ENOENT)
 			return 0;
 		if (ret <= MNL_CB_STOP)
 			return ret < 0 ? -errno : 0;
 	}
+}
+
+static int table_tag(struct nft *n, int family, char *tag)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, (uint16_t)family,
+						     NLM_F_ACK, ++n->seq);
+
+	tag[0] = '\0';
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NET_NFT_TABLE);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	return query(n, buf, nlh, table_cb, tag);
 }
 
 /* ---- drift: the rules of our table, counted and fingerprinted ---- */
@@ -165,29 +173,15 @@ static int rules_of(struct nft *n, int family, struct rules_fp *r)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nftnl_rule *t = nftnl_rule_alloc();
-	uint32_t seq = ++n->seq;
 	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, (uint16_t)family,
-						     NLM_F_DUMP, seq);
-	int ret;
+						     NLM_F_DUMP, ++n->seq);
 
 	r->fp = 1469598103934665603ull;
 	r->n = 0;
 	nftnl_rule_set_str(t, NFTNL_RULE_TABLE, NET_NFT_TABLE);
 	nftnl_rule_nlmsg_build_payload(nlh, t);
 	nftnl_rule_free(t);
-	if (mnl_socket_sendto(n->sock, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	for (;;) {
-		ssize_t len = mnl_socket_recvfrom(n->sock, buf, sizeof(buf));
-
-		if (len < 0)
-			return -errno;
-		ret = mnl_cb_run(buf, (size_t)len, seq, n->portid, rule_cb, r);
-		if (ret < 0 && errno == ENOENT)
-			return 0;
-		if (ret <= MNL_CB_STOP)
-			return ret < 0 ? -errno : 0;
-	}
+	return query(n, buf, nlh, rule_cb, r);
 }
 
 /* True when the table of family f (tag matching) still holds our rules;

@@ -88,6 +88,16 @@ run() { # LABEL PORT NAME TYPE
 	printf '%-44s %s\n' "$1" "$r"
 }
 echo "load generator: $tool (1 core), servers on the other core"
+# another server (PID) on PORT: once it answers, the three names and its RSS
+compare() { # TITLE PORT PID
+	for _ in $(seq 100); do answers "$2" && break; sleep 0.1; done
+	echo "$1"
+	run "  A    web.default.svc.cluster.local" "$2" web.default.svc.cluster.local A
+	run "  SRV  _pg._tcp.db.default.svc (3 targets)" "$2" _pg._tcp.db.default.svc.cluster.local SRV
+	run "  A    $fwd (forwarded, cached)" "$2" "$fwd" A
+	echo "  RSS $(awk '/VmRSS/ {print $2, $3}' "/proc/$3/status")"
+	kill "$3"
+}
 # the same records for dnsmasq and unbound: 10,000 synthetic services + ours
 synthetic() { for i in $(seq 0 9999); do echo "10.44.$((i / 256)).$((i % 256)) s$i.synthetic.svc.cluster.local"; done; }
 echo "k1s dns-serve (1 core, 10,000 services):"
@@ -111,13 +121,7 @@ if command -v dnsmasq >/dev/null; then
 		2>"$tmp/dnsmasq.log" &
 	dm_pid=$!
 	pids+=($dm_pid)
-	for _ in $(seq 50); do answers "$dport" && break; sleep 0.1; done
-	echo "dnsmasq $(dnsmasq --version | head -n 1 | awk '{print $3}') (1 core, same records):"
-	run "  A    web.default.svc.cluster.local" "$dport" web.default.svc.cluster.local A
-	run "  SRV  _pg._tcp.db.default.svc (3 targets)" "$dport" _pg._tcp.db.default.svc.cluster.local SRV
-	run "  A    $fwd (forwarded, cached)" "$dport" "$fwd" A
-	echo "  RSS $(awk '/VmRSS/ {print $2, $3}' /proc/$dm_pid/status)"
-	kill "$dm_pid"
+	compare "dnsmasq $(dnsmasq --version | head -n 1 | awk '{print $3}') (1 core, same records):" "$dport" "$dm_pid"
 else
 	echo "dnsmasq: not installed (apt-get install dnsmasq-base), skipped"
 fi
@@ -144,13 +148,7 @@ if command -v unbound >/dev/null; then
 	cpu0 unbound -d -c "$tmp/unbound.conf" 2>"$tmp/unbound.log" &
 	ub_pid=$!
 	pids+=($ub_pid)
-	for _ in $(seq 100); do answers "$uport" && break; sleep 0.1; done
-	echo "unbound $(unbound -V 2>/dev/null | awk '/^Version/ {print $2}') (1 core, same records as local-data):"
-	run "  A    web.default.svc.cluster.local" "$uport" web.default.svc.cluster.local A
-	run "  SRV  _pg._tcp.db.default.svc (3 targets)" "$uport" _pg._tcp.db.default.svc.cluster.local SRV
-	run "  A    $fwd (forwarded, cached)" "$uport" "$fwd" A
-	echo "  RSS $(awk '/VmRSS/ {print $2, $3}' /proc/$ub_pid/status)"
-	kill "$ub_pid"
+	compare "unbound $(unbound -V 2>/dev/null | awk '/^Version/ {print $2}') (1 core, same records as local-data):" "$uport" "$ub_pid"
 else
 	echo "unbound: not installed (apt-get install unbound), skipped"
 fi
