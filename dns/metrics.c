@@ -156,7 +156,7 @@ static void metrics_unref(struct dns_metrics *m)
 	}
 }
 
-static void conn_closed(uv_handle_t *h)
+static void mconn_closed(uv_handle_t *h)
 {
 	struct mconn *c = h->data;
 	struct dns_metrics *m = c->m;
@@ -167,15 +167,15 @@ static void conn_closed(uv_handle_t *h)
 	metrics_unref(m);
 }
 
-static void conn_written(uv_write_t *w, int status)
+static void mconn_written(uv_write_t *w, int status)
 {
 	struct mconn *c = w->data;
 
 	(void)status;
-	uv_close((uv_handle_t *)&c->tcp, conn_closed);
+	uv_close((uv_handle_t *)&c->tcp, mconn_closed);
 }
 
-static void conn_answer(struct mconn *c)
+static void mconn_answer(struct mconn *c)
 {
 	struct buf body, out;
 	bool ok = !strncmp(c->req, "GET /metrics ", 13) || !strncmp(c->req, "GET /metrics?", 13);
@@ -196,11 +196,11 @@ static void conn_answer(struct mconn *c)
 	b = uv_buf_init(c->resp, (unsigned)strlen(c->resp));
 	c->wr.data = c;
 	uv_read_stop((uv_stream_t *)&c->tcp);
-	if (uv_write(&c->wr, (uv_stream_t *)&c->tcp, &b, 1, conn_written) < 0)
-		uv_close((uv_handle_t *)&c->tcp, conn_closed);
+	if (uv_write(&c->wr, (uv_stream_t *)&c->tcp, &b, 1, mconn_written) < 0)
+		uv_close((uv_handle_t *)&c->tcp, mconn_closed);
 }
 
-static void conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+static void mconn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 {
 	struct mconn *c = h->data;
 
@@ -208,22 +208,22 @@ static void conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 	*b = uv_buf_init(c->req + c->len, (unsigned)(sizeof(c->req) - 1 - c->len));
 }
 
-static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+static void mconn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
 	struct mconn *c = s->data;
 
 	(void)b;
 	if (n < 0 || (n == 0 && c->len == sizeof(c->req) - 1)) {
-		uv_close((uv_handle_t *)&c->tcp, conn_closed);
+		uv_close((uv_handle_t *)&c->tcp, mconn_closed);
 		return;
 	}
 	c->len += (size_t)n;
 	c->req[c->len] = '\0';
 	if (strstr(c->req, "\r\n\r\n") || strstr(c->req, "\n\n") || c->len == sizeof(c->req) - 1)
-		conn_answer(c);
+		mconn_answer(c);
 }
 
-static void on_conn(uv_stream_t *srv, int status)
+static void on_mconn(uv_stream_t *srv, int status)
 {
 	struct dns_metrics *m = srv->data;
 	struct mconn *c;
@@ -237,16 +237,16 @@ static void on_conn(uv_stream_t *srv, int status)
 	m->open++;
 	m->conns++;
 	if (uv_accept(srv, (uv_stream_t *)&c->tcp) < 0 || m->conns > METRICS_MAX_CONNS ||
-	    uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_read) < 0)
-		uv_close((uv_handle_t *)&c->tcp, conn_closed);
+	    uv_read_start((uv_stream_t *)&c->tcp, mconn_alloc, mconn_read) < 0)
+		uv_close((uv_handle_t *)&c->tcp, mconn_closed);
 }
 
-static void listener_closed(uv_handle_t *h)
+static void mlistener_closed(uv_handle_t *h)
 {
 	metrics_unref(h->data);
 }
 
-static int listen_one(uv_loop_t *loop, uv_tcp_t *t, const char *ip, uint16_t port, struct dns_metrics *m)
+static int mlisten_one(uv_loop_t *loop, uv_tcp_t *t, const char *ip, uint16_t port, struct dns_metrics *m)
 {
 	struct sockaddr_storage ss;
 	int r = strchr(ip, ':') ? uv_ip6_addr(ip, port, (struct sockaddr_in6 *)&ss) :
@@ -259,9 +259,9 @@ static int listen_one(uv_loop_t *loop, uv_tcp_t *t, const char *ip, uint16_t por
 	m->open++;
 	r = uv_tcp_bind(t, (struct sockaddr *)&ss, strchr(ip, ':') ? UV_TCP_IPV6ONLY : 0);
 	if (!r)
-		r = uv_listen((uv_stream_t *)t, 16, on_conn);
+		r = uv_listen((uv_stream_t *)t, 16, on_mconn);
 	if (r < 0)
-		uv_close((uv_handle_t *)t, listener_closed);
+		uv_close((uv_handle_t *)t, mlistener_closed);
 	return r;
 }
 
@@ -281,7 +281,7 @@ int dns_metrics_start(uv_loop_t *loop, const char *const *ips, uint16_t port,
 	m->ud = ud;
 	m->open = 1;		/* ours, dropped in dns_metrics_close() */
 	for (size_t i = 0; i < n; i++) {
-		int r = listen_one(loop, &m->ls[i], ips[i], port, m);
+		int r = mlisten_one(loop, &m->ls[i], ips[i], port, m);
 
 		m->up[i] = r == 0;
 		up += r == 0;
@@ -304,6 +304,6 @@ void dns_metrics_close(struct dns_metrics *m)
 	m->closing = true;
 	for (size_t i = 0; i < m->nls; i++)
 		if (m->up[i])
-			uv_close((uv_handle_t *)&m->ls[i], listener_closed);
+			uv_close((uv_handle_t *)&m->ls[i], mlistener_closed);
 	metrics_unref(m);
 }
