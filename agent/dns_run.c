@@ -245,9 +245,39 @@ static void published(struct api_result *res, void *ud)
 	}
 }
 
+static void unpublished(struct api_result *res, void *ud)
+{
+	(void)ud;
+	if (!api_result_ok(res) && res->code != 404)
+		log_warn("dns: cannot delete a stale kube-dns EndpointSlice: %s",
+			 res->err ? strerror(-res->err) : res->status.message);
+}
+
+/* Deletes this node's slice of a family no longer served (the kube-dns
+ * Service lost it). */
+static void unpublish_stale(struct agent_dns *d)
+{
+	for (int v6 = 0; v6 < 2; v6++) {
+		bool have = false;
+		char *name, *path;
+
+		for (size_t i = 0; i < d->n; i++)
+			have |= (d->addrs[i].addr.family == AF_INET6) == v6;
+		if (have || !d->n_old)
+			continue;
+		name = xasprintf("kube-dns-%s-%s", d->a->node_name, v6 ? "ipv6" : "ipv4");
+		path = api_path("discovery.k8s.io/v1", "endpointslices", "kube-system", name, NULL);
+		api_delete(d->a->api, path, unpublished, NULL);
+		free(path);
+		free(name);
+	}
+}
+
 static void publish(struct agent_dns *d)
 {
 	char *path = api_path("discovery.k8s.io/v1", "endpointslices", "kube-system", NULL, NULL);
+
+	unpublish_stale(d);
 
 	d->published = 0;
 	for (size_t i = 0; i < d->n; i++) {
