@@ -134,8 +134,9 @@ if command -v unbound >/dev/null; then
 		printf 'server:\n\tinterface: 127.0.0.1\n\tport: %s\n\tdo-daemonize: no\n' "$uport"
 		printf '\tuse-syslog: no\n\tlogfile: ""\n\tusername: ""\n\tchroot: ""\n\tpidfile: ""\n'
 		printf '\tdirectory: "%s"\n\tnum-threads: 1\n\tdo-ip6: no\n\tmodule-config: "iterator"\n' "$tmp"
-		printf '\tdo-not-query-localhost: no\n\taccess-control: 127.0.0.0/8 allow\n'
-		printf '\tlocal-zone: "cluster.local." static\n'
+		printf '\tdo-not-query-localhost: no\n\tqname-minimisation: no\n\taccess-control: 127.0.0.0/8 allow\n'
+		# example.test (the forwarded name) is one of unbound's default local zones
+		printf '\tlocal-zone: "test." nodefault\n\tlocal-zone: "cluster.local." static\n'
 		printf '\tlocal-data: "web.default.svc.cluster.local. 5 IN A 10.43.0.15"\n'
 		for i in 0 1 2; do
 			printf '\tlocal-data: "db-%s.db.default.svc.cluster.local. 5 IN A 10.42.1.1%s"\n' "$i" "$i"
