@@ -322,8 +322,6 @@ static void index_eps(struct dns_zone *z, struct dns__svc *s, bool add)
 
 static void svc_clear_spec(struct dns__svc *s)
 {
-	for (size_t i = 0; i < s->n_ports; i++)
-		free((char *)s->ports[i].name);
 	free(s->ports);
 	free(s->external_name);
 	s->ports = NULL;
@@ -370,6 +368,33 @@ static void *alloc_named(size_t sz, const char *a, const char *b, const char **p
 	*pa = names;
 	*pb = names + al + 1;
 	return o;
+}
+
+/* The ports and their lowercased names in one allocation (NULL for none). */
+static struct dns_port *ports_dup(const struct dns_port *in, size_t n)
+{
+	size_t len = n * sizeof(*in);
+	struct dns_port *out;
+	char *p;
+
+	if (!n)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		len += in[i].name ? strlen(in[i].name) + 1 : 0;
+	out = xmalloc(len);
+	p = (char *)(out + n);
+	for (size_t i = 0; i < n; i++) {
+		out[i] = in[i];
+		if (!in[i].name)
+			continue;
+		out[i].name = p;
+		for (const char *c = in[i].name; ; c++) {
+			*p++ = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+			if (!*c)
+				break;
+		}
+	}
+	return out;
 }
 
 static struct dns__svc *svc_get(struct dns_zone *z, const char *ns,
@@ -419,17 +444,13 @@ int dns_zone_set_service(struct dns_zone *z, const struct dns_service *in)
 	}
 	s->has_spec = true;
 	s->headless = in->headless;
-	s->n_ips = in->headless ? 0 : in->n_cluster_ips;
+	s->n_ips = (uint8_t)(in->headless ? 0 : in->n_cluster_ips);
 	memcpy(s->ips, in->cluster_ips, sizeof(s->ips));
 	s->external_name = in->external_name ? lower_dup(in->external_name) : NULL;
 	if (s->external_name && s->external_name[strlen(s->external_name) - 1] == '.')
 		s->external_name[strlen(s->external_name) - 1] = '\0';
-	s->ports = xcalloc(in->n_ports + 1, sizeof(*s->ports));
-	for (size_t i = 0; i < in->n_ports; i++) {
-		s->ports[i] = in->ports[i];
-		s->ports[i].name = in->ports[i].name ? lower_dup(in->ports[i].name) : NULL;
-	}
-	s->n_ports = in->n_ports;
+	s->ports = ports_dup(in->ports, in->n_ports);
+	s->n_ports = (uint8_t)in->n_ports;
 	index_ips(z, s, true);
 	z->serial++;
 	return 0;
@@ -476,7 +497,7 @@ int dns_zone_set_endpoints(struct dns_zone *z, const char *ns, const char *name,
 		dns__dashed(&e->addr, e->dashed);
 		s->n_ready += e->ready;
 	}
-	s->n_eps = n;
+	s->n_eps = (uint32_t)n;
 	index_eps(z, s, true);
 	z->serial++;
 	svc_drop_if_empty(z, s);
