@@ -311,6 +311,35 @@ static void wait_count(uv_loop_t *loop, const int *v, int want)
 	ASSERT_EQ(*v, want);
 }
 
+/* Creates configmaps <prefix>0..<prefix><n-1> labelled app=x. */
+static void create_cms(uv_loop_t *loop, struct api_client *c, const char *coll,
+		       const char *prefix, int n)
+{
+	struct sync r = { 0 };
+
+	for (int i = 0; i < n; i++) {
+		char name[16];
+		cJSON *o;
+
+		snprintf(name, sizeof(name), "%s%d", prefix, i);
+		o = cm(name, "x", "1");
+		req(loop, api_create(c, coll, o, on_done, &r), &r, 201);
+		cJSON_Delete(o);
+	}
+}
+
+/* Frees the informer, the client, the loop, coll and the server. */
+static void informer_done(uv_loop_t *loop, struct api_client *c, struct api_informer *inf,
+			  char *coll, struct srv *s)
+{
+	api_informer_free(inf);
+	api_client_free(c);
+	uv_run(loop, UV_RUN_DEFAULT);
+	ASSERT_OK(uv_loop_close(loop));
+	free(coll);
+	srv_stop(s);
+}
+
 TEST(apiclient_informer)
 {
 	uv_loop_t loop;
@@ -368,12 +397,7 @@ TEST(apiclient_informer)
 	wait_count(&loop, &sn.syncs, 1);
 	ASSERT_EQ(api_informer_count(inf), 1);
 	ASSERT_NOT_NULL(api_informer_get(inf, "default", "other"));
-	api_informer_free(inf);
-	api_client_free(c);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	ASSERT_OK(uv_loop_close(&loop));
-	free(coll);
-	srv_stop(&s);
+	informer_done(&loop, c, inf, coll, &s);
 }
 
 TEST(apiclient_informer_relist_after_410)
@@ -408,14 +432,7 @@ TEST(apiclient_informer_relist_after_410)
 	/* while paused: more writes than the server keeps (--history-events 20) */
 	api_informer_pause(inf, true);
 	req(&loop, api_delete(c, "/api/v1/namespaces/default/configmaps/gone", on_done, &r), &r, 200);
-	for (int i = 0; i < 24; i++) {
-		char name[16];
-
-		snprintf(name, sizeof(name), "n%d", i);
-		o = cm(name, "x", "1");
-		req(&loop, api_create(c, coll, o, on_done, &r), &r, 201);
-		cJSON_Delete(o);
-	}
+	create_cms(&loop, c, coll, "n", 24);
 	o = cJSON_Parse("{\"data\":{\"k\":\"9\"}}");
 	req(&loop, api_patch(c, "/api/v1/namespaces/default/configmaps/kept", API_PATCH_MERGE, o,
 			     on_done, &r), &r, 200);
@@ -438,12 +455,7 @@ TEST(apiclient_informer_relist_after_410)
 	req(&loop, api_create(c, coll, o, on_done, &r), &r, 201);
 	cJSON_Delete(o);
 	wait_count(&loop, &sn.adds, 27);
-	api_informer_free(inf);
-	api_client_free(c);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	ASSERT_OK(uv_loop_close(&loop));
-	free(coll);
-	srv_stop(&s);
+	informer_done(&loop, c, inf, coll, &s);
 }
 
 /* list_limit: lists in pages (limit/continue), deletions after the last
@@ -468,14 +480,7 @@ TEST(apiclient_informer_pages_keys_only)
 	srv_start(&s);
 	uv_loop_init(&loop);
 	c = client_new(&loop, s.kubeconfig);
-	for (int i = 0; i < 10; i++) {
-		char name[16];
-
-		snprintf(name, sizeof(name), "p%d", i);
-		o = cm(name, "x", "1");
-		req(&loop, api_create(c, coll, o, on_done, &r), &r, 201);
-		cJSON_Delete(o);
-	}
+	create_cms(&loop, c, coll, "p", 10);
 	ASSERT_OK(api_informer_start(c, &io, &inf));
 	wait_count(&loop, &sn.syncs, 1);
 	ASSERT_EQ(sn.adds, 10);			/* 4 pages of at most 3 */
@@ -508,10 +513,5 @@ TEST(apiclient_informer_pages_keys_only)
 	req(&loop, api_delete(c, "/api/v1/namespaces/default/configmaps/p3", on_done, &r), &r, 200);
 	wait_count(&loop, &sn.deletes, 2);
 	ASSERT_STR_EQ(sn.last_deleted, "p3");
-	api_informer_free(inf);
-	api_client_free(c);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	ASSERT_OK(uv_loop_close(&loop));
-	free(coll);
-	srv_stop(&s);
+	informer_done(&loop, c, inf, coll, &s);
 }
