@@ -36,6 +36,7 @@ void agent_config_init(struct agent_config *c)
 	c->cert_renew_days = 30;
 	c->cert_check_ms = 12 * 3600 * 1000;
 	c->kubelet_port = KUBELET_PORT;
+	c->dns_metrics_port = AGENT_DNS_METRICS_PORT;
 }
 
 void agent_config_release(struct agent_config *c)

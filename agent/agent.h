@@ -92,6 +92,7 @@ struct agent_config {
 	/* local volumes (agent/storage.h, docs/storage.md) */
 	const char *storage_backend;	/* "auto" (NULL), "btrfs" or "dir" */
 	const char *storage_pool_size;	/* quantity: bytes of the pool image; NULL: 10Gi */
+	int64_t dns_metrics_port;	/* Prometheus text; default 9153, 0: off */
 };
 
 /* Fills defaults (all zero/NULL except data_dir and eviction_hard). */

@@ -45,6 +45,7 @@ int cmd_agent(int argc, char **argv)
 		{ "disable-proxy", FLAG_BOOL, &c.disable_proxy, "Do not run the service proxy (nftables)", "K1S_DISABLE_PROXY" },
 		{ "cluster-cidr", FLAG_STR, &c.cluster_cidr, "Pod CIDRs of the cluster, as given to the server (default " AGENT_DEFAULT_CLUSTER_CIDR ")", "K1S_CLUSTER_CIDR" },
 		{ "resolv-conf", FLAG_STR, &c.resolv_conf, "Upstream nameservers for the cluster DNS (default /etc/resolv.conf)", "K1S_RESOLV_CONF" },
+		{ "dns-metrics-port", FLAG_INT, &c.dns_metrics_port, "Port of the cluster DNS's Prometheus metrics on loopback and the DNS addresses, 0 disables it (default 9153)", NULL },
 		{ "disable-dns", FLAG_BOOL, &c.disable_dns, "Do not serve the node-local cluster DNS", "K1S_DISABLE_DNS" },
 		{ "node-status-check-interval", FLAG_INT, &c.check_ms, "Condition check interval in ms (tests; default 10000)", NULL },
 		{ "cluster-dns", FLAG_STR, &c.cluster_dns, "Cluster DNS address written to pods' resolv.conf; the node's DNS answers on it and on the kube-dns Service IPs (default 10.43.0.10)", NULL },
