@@ -27,11 +27,12 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
+#include <libnftnl/udata.h>
 #include "lib/util.h"
 #include "proxy/proxy_int.h"
 
 /* nft's datatype ids (src/datatype.h) and concatenation encoding. */
-enum { T_IPADDR = 7, T_IP6ADDR = 8, T_PROTO = 12, T_SERVICE = 13 };
+enum { T_INTEGER = 4, T_IPADDR = 7, T_IP6ADDR = 8, T_PROTO = 12, T_SERVICE = 13 };
 #define T_CONCAT(a, b) (((a) << 6) | (b))
 #define R0 NFT_REG32_00
 
@@ -208,6 +209,102 @@ static void affinity_set_add(struct proxy__batch *b, const struct proxy__set *as
 	set_send(b, s, NFT_MSG_NEWSET);
 }
 
+/* nft's set user data (libnftnl udata.h, nft src/expression.c): an endpoint
+ * map's key is `typeof numgen random mod 2` and its data `typeof ip daddr .
+ * tcp dport`, so that `nft list` prints it in a form `nft -f` loads back
+ * (the modulus of the typeof is only a type; the rules use their own). */
+enum { UD_KEYBYTEORDER = 0, UD_DATABYTEORDER = 1, UD_KEY_TYPEOF = 3, UD_DATA_TYPEOF = 4,
+       UD_DATA_INTERVAL = 6 };
+enum { UD_EXPR = 0, UD_DATA = 1 };	/* inside a typeof */
+enum { EXPR_PAYLOAD = 7, EXPR_CONCAT = 13, EXPR_NUMGEN = 23 };
+enum { PROTO_TCP = 8, PROTO_IP = 12, PROTO_IP6 = 13 };	/* nft proto_desc ids */
+
+static void ud_payload(struct nftnl_udata_buf *u, uint8_t idx, uint32_t desc, uint32_t field)
+{
+	struct nftnl_udata *n = nftnl_udata_nest_start(u, idx), *d;
+
+	nftnl_udata_put_u32(u, UD_EXPR, EXPR_PAYLOAD);
+	d = nftnl_udata_nest_start(u, UD_DATA);
+	nftnl_udata_put_u32(u, 0, desc);
+	nftnl_udata_put_u32(u, 1, field);
+	nftnl_udata_nest_end(u, d);
+	nftnl_udata_nest_end(u, n);
+}
+
+static void endpoint_map_udata(struct nftnl_set *s, bool v6)
+{
+	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(256);
+	struct nftnl_udata *n, *d;
+
+	nftnl_udata_put_u32(u, UD_KEYBYTEORDER, 1 /* host */);
+	nftnl_udata_put_u32(u, UD_DATABYTEORDER, 0);
+	n = nftnl_udata_nest_start(u, UD_KEY_TYPEOF);
+	nftnl_udata_put_u32(u, UD_EXPR, EXPR_NUMGEN);
+	d = nftnl_udata_nest_start(u, UD_DATA);
+	nftnl_udata_put_u32(u, 0, NFT_NG_RANDOM);
+	nftnl_udata_put_u32(u, 1, 2);	/* modulus */
+	nftnl_udata_put_u32(u, 2, 0);	/* offset */
+	nftnl_udata_nest_end(u, d);
+	nftnl_udata_nest_end(u, n);
+	n = nftnl_udata_nest_start(u, UD_DATA_TYPEOF);
+	nftnl_udata_put_u32(u, UD_EXPR, EXPR_CONCAT);
+	d = nftnl_udata_nest_start(u, UD_DATA);
+	ud_payload(u, 0, v6 ? PROTO_IP6 : PROTO_IP, v6 ? 9 : 12);	/* daddr */
+	ud_payload(u, 1, PROTO_TCP, 2);					/* dport */
+	nftnl_udata_nest_end(u, d);
+	nftnl_udata_nest_end(u, n);
+	nftnl_udata_put_u32(u, UD_DATA_INTERVAL, 0);
+	nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
+	nftnl_udata_buf_free(u);
+}
+
+/* An endpoint map's elements: index -> address . port, in one message. */
+static void endpoint_elems(struct proxy__batch *b, const struct proxy__set *es)
+{
+	struct nftnl_set *s = set_new(b, es->name);
+
+	for (uint32_t i = 0; i < es->n_dests; i++) {
+		struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+		const struct proxy__dest *d = &es->dests[i];
+		size_t al = inet_family_len(d->addr.family);
+		uint8_t data[20] = { 0 };
+
+		memcpy(data, d->addr.bytes, al);
+		data[al] = (uint8_t)(d->port >> 8);
+		data[al + 1] = (uint8_t)d->port;
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &i, sizeof(i));
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, data, (uint32_t)al + 4);
+		nftnl_set_elem_add(s, e);
+	}
+	nftnl_set_elems_nlmsg_build_payload(msg(b, NFT_MSG_NEWSETELEM, NLM_F_CREATE), s);
+	msg_done(b);
+	nftnl_set_free(s);
+}
+
+static void endpoint_map_add(struct proxy__batch *b, const struct proxy__set *es)
+{
+	struct nftnl_set *s = set_new(b, es->name);
+	bool v6 = b->family == NFPROTO_IPV6;
+
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, T_INTEGER);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, T_CONCAT(v6 ? T_IP6ADDR : T_IPADDR, T_SERVICE));
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, v6 ? 20 : 8);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, ++b->set_id);
+	endpoint_map_udata(s, v6);
+	set_send(b, s, NFT_MSG_NEWSET);
+	endpoint_elems(b, es);
+}
+
+static void set_add(struct proxy__batch *b, const struct proxy__set *s)
+{
+	if (s->n_dests)
+		endpoint_map_add(b, s);
+	else
+		affinity_set_add(b, s);
+}
+
 static const char *map_name(enum proxy__map m)
 {
 	static const char *const names[] = {
@@ -307,16 +404,16 @@ static void ex_bitwise(struct nftnl_rule *r, const void *mask, const void *xor, 
 	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, xor, len);
 }
 
-static void ex_lookup(struct nftnl_rule *r, const char *set, uint32_t id, bool vmap)
+/* dreg: NFT_REG_VERDICT for a verdict map, a register for a data map, -1
+ * for a set. */
+static void ex_lookup(struct nftnl_rule *r, const char *set, int dreg)
 {
 	struct nftnl_expr *e = ex(r, "lookup");
 
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, R0);
 	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
-	if (id)
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, id);
-	if (vmap)
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
+	if (dreg >= 0)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, (uint32_t)dreg);
 }
 
 static void ex_verdict(struct nftnl_rule *r, int verdict, const char *chain)
@@ -413,23 +510,39 @@ static void ex_update_saddr(struct nftnl_rule *r, int family, const char *set)
 	nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, set);
 }
 
+/* numgen random mod <modulus> into R0 */
+static void ex_numgen(struct nftnl_rule *r, uint32_t modulus)
+{
+	struct nftnl_expr *e = ex(r, "numgen");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NG_DREG, R0);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NG_MODULUS, modulus);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NG_TYPE, NFT_NG_RANDOM);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NG_OFFSET, 0);
+}
+
+static void ex_nat(struct nftnl_rule *r, int family, uint32_t addr_reg, uint32_t port_reg)
+{
+	struct nftnl_expr *e = ex(r, "nat");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, (uint32_t)nfproto(family));
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, addr_reg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, port_reg);
+}
+
 static void ex_dnat(struct nftnl_rule *r, const struct proxy__rule *ru)
 {
 	int fam = ru->prefix.addr.family;
 	uint16_t port = htons(ru->port);
 	uint32_t zero = 0;
-	struct nftnl_expr *e;
 
 	if (ru->op == PROXY__DNAT_STICKY) {
 		ex_addr(r, fam, true, R0);
-		ex_lookup(r, ru->set, 0, false);
+		ex_lookup(r, ru->set, -1);
 	}
 	if (ru->modulus) {
-		e = ex(r, "numgen");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_DREG, R0);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_MODULUS, ru->modulus);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_TYPE, NFT_NG_RANDOM);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_OFFSET, 0);
+		ex_numgen(r, ru->modulus);
 		ex_cmp(r, NFT_CMP_EQ, &zero, 4);
 	}
 	if (ru->set)
@@ -437,11 +550,16 @@ static void ex_dnat(struct nftnl_rule *r, const struct proxy__rule *ru)
 	ex_l4proto(r, ru->proto);
 	ex_imm(r, NFT_REG_1, ru->prefix.addr.bytes, (uint32_t)inet_family_len(fam));
 	ex_imm(r, NFT_REG_2, &port, 2);
-	e = ex(r, "nat");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, fam == AF_INET6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG_2);
+	ex_nat(r, fam, NFT_REG_1, NFT_REG_2);
+}
+
+/* The map gives address . port in consecutive 32-bit registers from R0. */
+static void ex_dnat_map(struct nftnl_rule *r, int family, const struct proxy__rule *ru)
+{
+	ex_l4proto(r, ru->proto);
+	ex_numgen(r, ru->modulus);
+	ex_lookup(r, ru->set, R0);
+	ex_nat(r, family, R0, R0 + (uint32_t)inet_family_len(family) / 4);
 }
 
 static void ex_reject(struct nftnl_rule *r, int family, bool tcp)
@@ -461,7 +579,7 @@ static void rule_exprs(struct proxy__batch *b, struct nftnl_rule *r, int family,
 		       const struct proxy__rule *ru)
 {
 	uint32_t al = (uint32_t)inet_family_len(family), ctnew = 8 /* IP_CT_NEW bit */, z = 0;
-	uint32_t masq = PROXY_MASQ_MARK;
+	uint32_t masq = PROXY_MASQ_MARK, node = PROXY_NODE_MARK;
 
 	switch (ru->op) {
 	case PROXY__JUMP: ex_verdict(r, NFT_JUMP, ru->target); break;
@@ -471,15 +589,28 @@ static void rule_exprs(struct proxy__batch *b, struct nftnl_rule *r, int family,
 		ex_addr(r, family, false, R0);
 		ex_meta(r, NFT_META_L4PROTO, R0 + al / 4, false);
 		ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, R0 + al / 4 + 1);
-		ex_lookup(r, ru->target, 0, true);
+		ex_lookup(r, ru->target, NFT_REG_VERDICT);
 		break;
 	case PROXY__NP_VMAP:
-		ex_fib_local(r, true);
-		ex_not_loopback(r, family);
+	case PROXY__NP_MARKED_VMAP:
+		if (ru->op == PROXY__NP_VMAP) {
+			ex_fib_local(r, true);
+			ex_not_loopback(r, family);
+		} else {
+			ex_meta(r, NFT_META_MARK, R0, false);
+			ex_bitwise(r, &node, &z, 4);
+			ex_cmp(r, NFT_CMP_EQ, &node, 4);
+		}
 		ex_meta(r, NFT_META_L4PROTO, R0, false);
 		ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, R0 + 1);
-		ex_lookup(r, ru->target, 0, true);
+		ex_lookup(r, ru->target, NFT_REG_VERDICT);
 		break;
+	case PROXY__NODE_MARK:
+		ex_fib_local(r, true);
+		ex_not_loopback(r, family);
+		ex_mark_set(r, ~node, node);
+		break;
+	case PROXY__NODE_UNMARK: ex_mark_set(r, ~node, 0); break;
 	case PROXY__CT_NEW_JUMP: {
 		struct nftnl_expr *e = ex(r, "ct");
 		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
@@ -501,6 +632,7 @@ static void rule_exprs(struct proxy__batch *b, struct nftnl_rule *r, int family,
 		break;
 	case PROXY__DNAT:
 	case PROXY__DNAT_STICKY: ex_dnat(r, ru); break;
+	case PROXY__DNAT_MAP: ex_dnat_map(r, family, ru); break;
 	case PROXY__MARK_OR: ex_mark_set(r, ~masq, masq); break;
 	case PROXY__MARK_XOR: ex_mark_set(r, 0xffffffffu, masq); break;
 	case PROXY__UNMARKED_RETURN:
@@ -583,7 +715,7 @@ void proxy__batch_add(struct proxy__batch *b, const struct proxy__render *r)
 {
 	b->family = nfproto(r->family);
 	for (size_t i = 0; i < r->n_sets; i++)
-		affinity_set_add(b, &r->sets[i]);
+		set_add(b, &r->sets[i]);
 	for (size_t i = 0; i < r->n_chains; i++)
 		chain_msg(b, NFT_MSG_NEWCHAIN, &r->chains[i]);
 	for (size_t i = 0; i < r->n_chains; i++)
@@ -599,12 +731,38 @@ static bool has_chain(const struct proxy__render *r, const char *name)
 	return false;
 }
 
-static bool has_set(const struct proxy__render *r, const char *name)
+static const struct proxy__set *find_set(const struct proxy__render *r, const char *name)
 {
 	for (size_t i = 0; i < r->n_sets; i++)
 		if (!strcmp(r->sets[i].name, name))
-			return true;
-	return false;
+			return &r->sets[i];
+	return NULL;
+}
+
+static bool dests_equal(const struct proxy__set *a, const struct proxy__set *b)
+{
+	if (a->n_dests != b->n_dests)
+		return false;
+	for (size_t i = 0; i < a->n_dests; i++)
+		if (!inet_addr_equal(&a->dests[i].addr, &b->dests[i].addr) ||
+		    a->dests[i].port != b->dests[i].port)
+			return false;
+	return true;
+}
+
+/* A set of new that old lacks is added; an endpoint map both have is
+ * flushed and refilled when its elements changed. */
+static void set_update(struct proxy__batch *b, const struct proxy__render *old,
+		       const struct proxy__set *s)
+{
+	const struct proxy__set *o = find_set(old, s->name);
+
+	if (!o) {
+		set_add(b, s);
+	} else if (s->n_dests && !dests_equal(o, s)) {
+		set_send(b, set_new(b, s->name), NFT_MSG_DELSETELEM);	/* no elements: flush */
+		endpoint_elems(b, s);
+	}
 }
 
 static bool elem_equal(const struct proxy__elem *a, const struct proxy__elem *b)
@@ -639,11 +797,10 @@ void proxy__batch_replace(struct proxy__batch *b, const struct proxy__render *ol
 		if (!has_chain(new, old->chains[i].name))
 			chain_msg(b, NFT_MSG_DELCHAIN, &old->chains[i]);
 	for (size_t i = 0; i < old->n_sets; i++)
-		if (!has_set(new, old->sets[i].name))
+		if (!find_set(new, old->sets[i].name))
 			set_send(b, set_new(b, old->sets[i].name), NFT_MSG_DELSET);
 	for (size_t i = 0; i < new->n_sets; i++)
-		if (!has_set(old, new->sets[i].name))
-			affinity_set_add(b, &new->sets[i]);
+		set_update(b, old, &new->sets[i]);
 	for (size_t i = 0; i < new->n_chains; i++)
 		if (!has_chain(old, new->chains[i].name))
 			chain_msg(b, NFT_MSG_NEWCHAIN, &new->chains[i]);

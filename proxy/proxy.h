@@ -55,6 +55,13 @@
 /* Masquerade mark put on packets that must be source-NATed (like
  * kube-proxy's 0x4000). */
 #define PROXY_MASQ_MARK 0x4000u
+/* Mark bit the base table sets on a new connection's first packet when its
+ * destination is a local address (not loopback), before the service tables
+ * look it up: the NodePort lookup of each table tests this bit instead of
+ * asking the FIB itself (one route lookup instead of one per table). The
+ * base table clears it again after the service tables (and in
+ * masquerading, for packets a service table DNATed). */
+#define PROXY_NODE_MARK 0x8000u
 
 enum proxy_type { PROXY_CLUSTER_IP, PROXY_NODE_PORT, PROXY_LOAD_BALANCER };
 /* Traffic policy (external and internal): Cluster or Local. */
@@ -161,6 +168,11 @@ int proxy_sync(struct proxy *p, const struct proxy_service *const *svcs, size_t 
 int proxy_update(struct proxy *p, const struct proxy_service *svc);
 /* Removes one service's rules; -ENOENT when unknown. */
 int proxy_remove(struct proxy *p, const char *ns, const char *name);
+/* Drift check: asks the kernel whether every one of our tables still
+ * exists (one GETTABLE each) and, if one is gone, rewrites all of them from
+ * the model in one batch. 1 when it repaired, 0 when nothing was missing,
+ * -errno. Needs a prior proxy_sync() (else -EINVAL). */
+int proxy_repair(struct proxy *p);
 /* Deletes our tables (if present) and empties the model. */
 int proxy_flush(struct proxy *p);
 

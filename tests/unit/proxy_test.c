@@ -448,6 +448,35 @@ TEST(proxy_repairs_deleted_table)
 	fixture_release(s, N_FIX);
 }
 
+/* The idle drift check: nothing missing is 0 and sends nothing; a deleted
+ * service table (not the base one) is found and rewritten as it was. */
+TEST(proxy_repair_restores_a_deleted_shard)
+{
+	struct proxy_service s[N_FIX];
+	struct proxy *p;
+	char *before, *after;
+
+	if (!in_new_netns())
+		return;
+	fixture(s);
+	p = proxy_open_shards(4);
+	ASSERT_OK(sync_all(p, s, N_FIX));
+	ASSERT_EQ(proxy_repair(p), 0);
+	before = run_out("nft list ruleset");
+	free(run_out("nft delete table ip k1s-proxy-3"));
+	after = run_out("nft list ruleset");
+	ASSERT_TRUE(strcmp(after, before) != 0);
+	free(after);
+	ASSERT_EQ(proxy_repair(p), 1);
+	after = run_out("nft list ruleset");
+	ASSERT_STR_EQ(after, before);
+	ASSERT_EQ(proxy_repair(p), 0);
+	free(before);
+	free(after);
+	proxy_free(p);
+	fixture_release(s, N_FIX);
+}
+
 /* With the services spread over several tables, updates still end in what a
  * full sync makes, and a smaller table count deletes the extra tables. */
 TEST(proxy_sharded_update_matches_full_sync)
