@@ -39,7 +39,8 @@
 #define PROXY_MAX_IPS 8		/* clusterIPs, externalIPs, LB ingress each */
 #define PROXY_MAX_PORTS 64	/* ports of one service */
 #define PROXY_MAX_ZONES 8	/* hints.forZones of one endpoint */
-#define PROXY_NAME_MAX 64	/* namespace, name, port name, zone: 63 + NUL */
+#define PROXY_NAME_MAX 64	/* namespace, name, zone: 63 + NUL */
+#define PROXY_PORT_NAME_MAX 16	/* a port name is an IANA_SVC_NAME: 15 + NUL */
 #define PROXY_NODE_MAX 254	/* a node name: 253 + NUL */
 
 /* Sharding: the kernel re-validates a whole table (every chain reachable
@@ -68,7 +69,7 @@ enum proxy_type { PROXY_CLUSTER_IP, PROXY_NODE_PORT, PROXY_LOAD_BALANCER };
 enum proxy_policy { PROXY_POLICY_CLUSTER, PROXY_POLICY_LOCAL };
 
 struct proxy_port {
-	char name[PROXY_NAME_MAX];	/* "" for an unnamed single port */
+	char name[PROXY_PORT_NAME_MAX];	/* "" for an unnamed single port */
 	uint8_t protocol;		/* IPPROTO_TCP, IPPROTO_UDP or IPPROTO_SCTP */
 	uint16_t port;			/* the service port */
 	uint16_t node_port;		/* 0: none */
@@ -82,7 +83,6 @@ struct proxy_endpoint {
 	struct inet_addr addr;
 	bool ready, serving, terminating;
 	char node_name[PROXY_NODE_MAX];	/* "" when unknown */
-	char zone[PROXY_NAME_MAX];	/* "" when unknown */
 	size_t n_hint_zones;		/* hints.forZones; 0 = no hints */
 	uint32_t hint_zones[PROXY_MAX_ZONES];	/* proxy_zone_hash() of each name: 32 bytes
 						 * instead of 512 per endpoint (the bulk of
