@@ -138,6 +138,10 @@ void proxy__render_service(const struct proxy_service *svc, const struct proxy__
 size_t proxy__select(const struct proxy_service *svc, const char *node_name,
 		     const char *zone, bool local, int family, int port_idx, bool *use);
 
+/* The expressions of one rule (nft_expr.c). */
+struct nftnl_rule;
+void proxy__rule_exprs(struct nftnl_rule *r, int family, const struct proxy__rule *ru);
+
 /* The netlink side (nft.c). */
 struct proxy__nl;
 int proxy__nl_open(struct proxy__nl **out);
