@@ -7,7 +7,8 @@
  * ruleset of the same services (iptables_rules()). Runs in its own network
  * namespace; never fails on a time.
  *
- *   bench-proxy [--max N]        the benchmark (N: largest service count)
+ *   bench-proxy [--max N] [--no-ref]  the benchmark (N: largest service
+ *                                count; --no-ref: without the references)
  *   bench-proxy apply ...        see apply.c
  */
 #include <errno.h>
@@ -239,6 +240,8 @@ static int iptables_ref(const struct proxy_service *svcs, unsigned n, double *ms
 	return ret;
 }
 
+static bool no_ref;	/* --no-ref */
+
 static int run_round(unsigned n, struct round *out)
 {
 	struct proxy_config cfg = { .node_name = "node-0", .ipv4 = true };
@@ -283,7 +286,7 @@ static int run_round(unsigned n, struct round *out)
 		ret = proxy_remove(p, "bench", svcs[n].name);
 	if (!ret)
 		ret = first_packet(p, out);
-	if (ret)
+	if (ret || no_ref)
 		goto out;
 	/* The same services in one table (nft lists many tables slowly: minutes
 	 * for 128 tables with 10,000 maps), synced by us and, as the text nft
@@ -339,8 +342,12 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "apply"))
 		return bench_proxy_apply(argc - 2, argv + 2);
-	if (argc == 3 && !strcmp(argv[1], "--max"))
-		max = (unsigned)atoi(argv[2]);
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--max") && i + 1 < argc)
+			max = (unsigned)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--no-ref"))
+			no_ref = true;
+	}
 	if (unshare(CLONE_NEWNET)) {
 		fprintf(stderr, "bench-proxy: unshare(CLONE_NEWNET): %s\n", strerror(errno));
 		return 1;
