@@ -93,8 +93,8 @@ check "pod keep runs" poll 30 running keep
 tty_run 20 "sleep 2; echo 'echo ATT-\$((2*3)); stty size'; sleep 1; echo 'exit 3'" "kubectl attach -it tty"
 check "attach -it: typed commands run in the container" grep -q ATT-6 "$T/tty-out"
 check "attach -it: the terminal has the client's size" grep -q '30 100' "$T/tty-out"
-expect_eq "attach -it: the shell's exit ends the container" 3 \
-	"$(kc get pod tty -o jsonpath='{.status.containerStatuses[0].state.terminated.exitCode}')"
+tty_exit() { [ "$(kc get pod tty -o jsonpath='{.status.containerStatuses[0].state.terminated.exitCode}')" = 3 ]; }
+check "attach -it: the shell's exit ends the container (exit code 3)" poll 20 tty_exit
 attach_line() { # LINE: kubectl attach -i keep writes it, then detaches once it arrived
 	local pid
 	echo "$1" | nsenter --net=/run/netns/"$NS" kubectl attach -i keep > /dev/null 2>&1 &
