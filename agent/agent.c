@@ -128,6 +128,14 @@ static int check_labels_taints(const struct agent_config *c, char **err)
 	return 0;
 }
 
+void agent_host_name(char *buf, size_t size)
+{
+	memset(buf, 0, size);
+	gethostname(buf, size - 1);
+	for (char *p = buf; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+}
+
 int agent_new(const struct agent_config *cfg, struct agent **out, char **err)
 {
 	struct agent *a = xcalloc(1, sizeof(*a));
@@ -142,11 +150,9 @@ int agent_new(const struct agent_config *cfg, struct agent **out, char **err)
 	if (cfg->node_name) {
 		a->node_name = xstrdup(cfg->node_name);
 	} else {
-		char h[256] = "";
+		char h[256];
 
-		gethostname(h, sizeof(h) - 1);
-		for (char *p = h; *p; p++)
-			*p = (char)tolower((unsigned char)*p);
+		agent_host_name(h, sizeof(h));
 		a->node_name = xstrdup(h);
 	}
 	if (!valid_name(a->node_name)) {
