@@ -24,8 +24,8 @@
  * to the Endpoints. Slices no longer wanted are deleted.
  */
 #include "ctrl_priv.h"
+#include "epgroup.h"
 #include "../apiserver.h"
-#include "lib/buf.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/timefmt.h"
@@ -67,34 +67,6 @@ static const char *primary_family(const cJSON *svc)
 	return strchr(json_get_str(json_get(svc, "spec"), "clusterIP", ""), ':') ? "IPv6" : "IPv4";
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* A canonical text of a ports array (order ignored). Caller frees. */
-static char *ports_key(const cJSON *ports)
-{
-	size_t n = (size_t)cJSON_GetArraySize(ports), i = 0;
-	char **v = xcalloc(n + 1, sizeof(*v));
-	struct buf b;
-	const cJSON *p;
-
-	cJSON_ArrayForEach(p, ports)
-		v[i++] = xasprintf("%s/%s/%lld/%s", json_get_str(p, "name", ""),
-				   json_get_str(p, "protocol", "TCP"), (long long)json_get_int(p, "port", 0),
-				   json_get_str(p, "appProtocol", ""));
-	qsort(v, n, sizeof(*v), cmp_str);
-	buf_init(&b, 64);
-	buf_addstr(&b, "");
-	for (i = 0; i < n; i++) {
-		buf_addf(&b, "%s;", v[i]);
-		free(v[i]);
-	}
-	free(v);
-	return buf_detach(&b, NULL);
-}
-
 /* ---- the Endpoints controller ---- */
 
 struct subset {
@@ -111,7 +83,7 @@ struct ep_build {
 
 static struct subset *subset_for(struct ep_build *b, cJSON *ports)
 {
-	char *k = ports_key(ports);
+	char *k = epg_ports_key(ports);
 
 	for (size_t i = 0; i < b->n; i++) {
 		if (!strcmp(b->s[i].pkey, k)) {
@@ -376,20 +348,13 @@ static cJSON *mirror_labels(const cJSON *ep)
 static void mirror_put(struct mirror *m, const cJSON *ep, const char *fam, cJSON *ports,
 		       cJSON *eps, struct ctrl_batch *b)
 {
-	char *pk = ports_key(ports);
 	cJSON *labels = mirror_labels(ep), *o;
 
 	for (size_t i = 0; i < m->n; i++) {
 		const cJSON *s = m->v[i];
-		char *k;
-		bool same;
 
-		if (m->used[i] || strcmp(json_get_str(s, "addressType", ""), fam))
-			continue;
-		k = ports_key(json_get(s, "ports"));
-		same = !strcmp(k, pk);
-		free(k);
-		if (!same)
+		if (m->used[i] || strcmp(json_get_str(s, "addressType", ""), fam) ||
+		    !epg_same_ports(json_get(s, "ports"), ports))
 			continue;
 		m->used[i] = true;
 		if (!json_equal(json_get(s, "endpoints"), eps) ||
@@ -405,7 +370,6 @@ static void mirror_put(struct mirror *m, const cJSON *ep, const char *fam, cJSON
 			cJSON_Delete(labels);
 		}
 		cJSON_Delete(ports);
-		free(pk);
 		return;
 	}
 	o = cJSON_CreateObject();
@@ -426,7 +390,6 @@ static void mirror_put(struct mirror *m, const cJSON *ep, const char *fam, cJSON
 			    ctrl_batch_cb, ctrl_batch_hold(b));
 	cJSON_Delete(o);
 	free(gen);
-	free(pk);
 }
 
 static void mirror_process(struct wq *q, const char *key, void *ud)
@@ -516,27 +479,17 @@ static void on_slice(struct cache_store *st, const cJSON *old, const cJSON *new,
 		add_key(&epm->mirror_q, o, svc);
 }
 
-struct pod_ev {
-	const cJSON *old, *new;
-};
-
-static void match_svc(const cJSON *svc, void *ud)
+static void enqueue_svc(const cJSON *svc, void *ud)
 {
-	struct pod_ev *p = ud;
-	const cJSON *sel = json_path(svc, "spec.selector");
-
-	if ((p->old && eps_selector_matches(sel, json_path(p->old, "metadata.labels"))) ||
-	    (p->new && eps_selector_matches(sel, json_path(p->new, "metadata.labels"))))
-		add_key(&epm->ep_q, svc, mstr(svc, "name"));
+	(void)ud;
+	add_key(&epm->ep_q, svc, mstr(svc, "name"));
 }
 
 static void on_pod(struct cache_store *st, const cJSON *old, const cJSON *new, void *ud)
 {
-	struct pod_ev p = { old, new };
-
 	(void)st;
 	(void)ud;
-	cache_each(epm->svcs, mstr(new ? new : old, "namespace"), match_svc, &p);
+	epg_each_selecting(epm->svcs, old, new, enqueue_svc, NULL);
 }
 
 void ep__start(struct ctrl_manager *m)

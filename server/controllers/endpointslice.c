@@ -28,9 +28,9 @@
  * selectorless Endpoints, the legacy Endpoints controller.
  */
 #include "ctrl_priv.h"
+#include "epgroup.h"
 #include "../apiserver.h"
 #include "../server.h"
-#include "lib/buf.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/timefmt.h"
@@ -193,41 +193,13 @@ cJSON *eps_slice_labels(const cJSON *svc)
 	return l;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* A canonical text for a ports array (order ignored). Caller frees. */
-static char *ports_key(const cJSON *ports)
-{
-	size_t n = (size_t)cJSON_GetArraySize(ports), i = 0;
-	char **v = xcalloc(n + 1, sizeof(*v));
-	struct buf b;
-	const cJSON *p;
-
-	cJSON_ArrayForEach(p, ports)
-		v[i++] = xasprintf("%s\x1f%s\x1f%lld\x1f%s", json_get_str(p, "name", ""),
-				   json_get_str(p, "protocol", "TCP"), (long long)json_get_int(p, "port", 0),
-				   json_get_str(p, "appProtocol", ""));
-	qsort(v, n, sizeof(*v), cmp_str);
-	buf_init(&b, 64);
-	buf_addstr(&b, "");
-	for (i = 0; i < n; i++) {
-		buf_addf(&b, "%s\x1e", v[i]);
-		free(v[i]);
-	}
-	free(v);
-	return buf_detach(&b, NULL);
-}
-
 /* ---- planning ---- */
 
 struct want {
 	const char *pod;	/* pod name, borrowed */
 	cJSON *ep;		/* the endpoint, owned */
 	const cJSON *ports;	/* the pod's resolved ports, borrowed */
-	char *pkey;		/* ports_key(ports), owned */
+	char *pkey;		/* epg_ports_key(ports), owned */
 	bool placed;
 };
 
@@ -443,7 +415,7 @@ static void plan_family(const struct eps_input *in, const char *family, const cJ
 		f.w[f.nw].pod = mstr(in->pods[i], "name");
 		f.w[f.nw].ep = ep;
 		f.w[f.nw].ports = pod_ports[i];
-		f.w[f.nw++].pkey = ports_key(pod_ports[i]);
+		f.w[f.nw++].pkey = epg_ports_key(pod_ports[i]);
 	}
 	qsort(f.w, f.nw, sizeof(*f.w), cmp_want);
 	f.h = xcalloc(in->n_slices + 1, sizeof(*f.h));
@@ -454,7 +426,7 @@ static void plan_family(const struct eps_input *in, const char *family, const cJ
 		if (strcmp(json_get_str(s, "addressType", ""), family))
 			continue;
 		f.h[f.nh].slice = s;
-		f.h[f.nh++].pkey = ports_key(json_get(s, "ports"));
+		f.h[f.nh++].pkey = epg_ports_key(json_get(s, "ports"));
 	}
 	keep_existing(&f);
 	for (size_t i = 0; i < f.nw; i++)
@@ -694,27 +666,17 @@ static void on_slice(struct cache_store *st, const cJSON *old, const cJSON *new,
 		enqueue(mstr(o, "namespace"), svc);
 }
 
-struct pod_match {
-	const cJSON *old, *new;
-};
-
-static void match_svc(const cJSON *svc, void *ud)
+static void enqueue_svc(const cJSON *svc, void *ud)
 {
-	struct pod_match *m = ud;
-	const cJSON *sel = json_path(svc, "spec.selector");
-
-	if ((m->old && eps_selector_matches(sel, json_path(m->old, "metadata.labels"))) ||
-	    (m->new && eps_selector_matches(sel, json_path(m->new, "metadata.labels"))))
-		enqueue(mstr(svc, "namespace"), mstr(svc, "name"));
+	(void)ud;
+	enqueue(mstr(svc, "namespace"), mstr(svc, "name"));
 }
 
 static void on_pod(struct cache_store *st, const cJSON *old, const cJSON *new, void *ud)
 {
-	struct pod_match m = { old, new };
-
 	(void)st;
 	(void)ud;
-	cache_each(em->svcs, mstr(new ? new : old, "namespace"), match_svc, &m);
+	epg_each_selecting(em->svcs, old, new, enqueue_svc, NULL);
 }
 
 static void enqueue_selecting(const cJSON *svc, void *ud)
