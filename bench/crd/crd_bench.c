@@ -11,17 +11,14 @@
  *
  * Usage: crd-bench K1S_BINARY
  */
+#include "bench/lib/bench.h"
 #include "lib/http.h"
-#include "lib/tls.h"
 #include "lib/util.h"
 
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define OPS 1000	/* requests per phase */
@@ -116,104 +113,30 @@ static double run(struct phase *ph, bool cr, bool get, int seq)
 	return ph->errors ? -1 : ph->done / ((mono_ns() - ph->t0) / 1e9);
 }
 
-struct once {
-	uv_loop_t *loop;
-	int status;
-};
-
-static void once_done(struct http_call *call, int err, struct http_response *resp, void *ud)
-{
-	struct once *w = ud;
-
-	(void)call;
-	w->status = err ? err : resp->status;
-	uv_stop(w->loop);
-}
-
-/* One request, waited for; returns the HTTP status (or -errno). */
-static int call_once(struct phase *ph, const char *method, const char *path, const char *body)
-{
-	static const struct http_header json[] = { { "Content-Type", "application/json" } };
-	struct once w = { ph->loop, -1 };
-	char *url = xasprintf("%s%s", ph->base, path);
-	struct http_call_opts o = { .url = url, .method = method, .timeout_ms = 10000,
-				    .on_complete = once_done, .ud = &w };
-	struct http_call *call;
-
-	if (body) {
-		o.headers = json;
-		o.n_headers = 1;
-		o.body = body;
-		o.body_len = strlen(body);
-	}
-	if (!http_call_start(ph->cli, &o, &call))
-		uv_run(ph->loop, UV_RUN_DEFAULT);
-	free(url);
-	return w.status;
-}
-
-static pid_t start_server(const char *bin, const char *dir, int port)
-{
-	char portbuf[16], *ready = xasprintf("%s/ready", dir), *kc = xasprintf("%s/kubeconfig", dir);
-	pid_t pid;
-
-	snprintf(portbuf, sizeof(portbuf), "%d", port);
-	pid = fork();
-	if (pid == 0) {
-		if (!freopen("/dev/null", "w", stderr))
-			_exit(127);
-		execl(bin, bin, "server", "--disable-agent", "--data-dir", dir, "--https-listen-port",
-		      portbuf, "--write-kubeconfig", kc, "--ready-file", ready, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 200; i++) {
-		struct stat st;
-
-		if (!stat(ready, &st))
-			break;
-		usleep(50000);
-	}
-	free(ready);
-	free(kc);
-	return pid;
-}
-
 int main(int argc, char **argv)
 {
-	char dir[] = "/tmp/k1s-crd-bench-XXXXXX", *crt, *key, *ca, *base, *err = NULL;
-	struct tls_config_opts to = { .server = false };
-	struct http_client_opts co = { .max_idle_per_host = CLIENTS };
-	struct tls_config *tls = NULL;
+	struct bench_server srv;
+	struct bench_client c = { 0 };
 	struct phase ph = { .loop = uv_default_loop() };
-	int port = 38000 + (getpid() % 2000), served = 0;
+	int served = 0;
 	double cm_c, cr_c, cm_g, cr_g;
-	pid_t pid;
 
-	if (argc < 2 || !mkdtemp(dir)) {
+	if (argc < 2 || bench_server_start(&srv, argv[1], "crd", 38000 + (getpid() % 2000), NULL)) {
 		fprintf(stderr, "usage: crd-bench K1S_BINARY\n");
 		return 2;
 	}
-	pid = start_server(argv[1], dir, port);
-	crt = xasprintf("%s/server/tls/client-admin.crt", dir);
-	key = xasprintf("%s/server/tls/client-admin.key", dir);
-	ca = xasprintf("%s/server/tls/server-ca.crt", dir);
-	base = xasprintf("https://127.0.0.1:%d", port);
-	to.cert_file = crt;
-	to.key_file = key;
-	to.ca_file = ca;
-	if (tls_config_new(&to, &tls, &err)) {
-		fprintf(stderr, "crd-bench: cannot load client certificate: %s\n", err ? err : "?");
+	if (bench_client_init(&c, ph.loop, &srv, CLIENTS, "crd"))
 		goto out;
-	}
-	co.tls = tls;
-	http_client_new(ph.loop, &co, &ph.cli);
-	ph.base = base;
-	if (call_once(&ph, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd_body) != 201) {
+	ph.cli = c.cli;
+	ph.base = c.base;
+	if (bench_call(&c, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd_body,
+		       10000, NULL, NULL) != 201) {
 		fprintf(stderr, "crd-bench: cannot create the CRD\n");
 		goto out;
 	}
 	for (int i = 0; i < 100 && !served; i++) {
-		served = call_once(&ph, "GET", "/apis/bench.example.com/v1/namespaces/default/widgets", NULL) == 200;
+		served = bench_call(&c, "GET", "/apis/bench.example.com/v1/namespaces/default/widgets", NULL,
+				    10000, NULL, NULL) == 200;
 		if (!served)
 			usleep(20000);
 	}
@@ -237,22 +160,7 @@ int main(int argc, char **argv)
 	printf("  get     configmap: %8.0f/s   custom resource (pruned and defaulted on read):     %8.0f/s   (%.0f%%)\n",
 	       cm_g, cr_g, cm_g > 0 ? 100.0 * cr_g / cm_g : 0);
 out:
-	if (ph.cli)
-		http_client_free(ph.cli);
-	tls_config_unref(tls);
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
-	{
-		char *cmd = xasprintf("rm -rf '%s'", dir);
-
-		if (system(cmd))
-			fprintf(stderr, "crd-bench: cannot remove %s\n", dir);
-		free(cmd);
-	}
-	free(base);
-	free(crt);
-	free(key);
-	free(ca);
-	free(err);
+	bench_client_release(&c);
+	bench_server_stop(&srv, "crd");
 	return 0;
 }
