@@ -42,6 +42,9 @@
 #define AGENT_STATUS_REPORT_MS (5 * 60 * 1000)
 /* How often conditions are re-evaluated (cheap: /proc, statvfs), in ms. */
 #define AGENT_CHECK_MS 10000
+/* Pods, proxy, overlay, DNS... start once the node is Ready, or this long
+ * after the agent starts if it is not Ready by then (agent__start_rest). */
+#define AGENT_REST_START_MS 1000
 #define AGENT_DEFAULT_EVICTION_HARD "memory.available<100Mi,nodefs.available<10%,pid.available<5%"
 /* Node IPs / labels / taints accepted on the command line. */
 #define AGENT_MAX_NODE_IPS 2

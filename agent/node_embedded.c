@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #define SUP_POLL_US 100000
+#define SUP_KUBECONFIG_POLL_US 10000	/* the agent starts this soon after the kubeconfig */
 #define SUP_BACKOFF_MAX_S 30
 #define SUP_STABLE_S 60
 /* Arguments of the agent command line (fixed ones + 2 per node IP). */
@@ -81,7 +82,7 @@ static int supervise(char *const argv[], const char *kubeconfig, time_t since)
 	pid_t child = -1;
 
 	while (!sup_stop && !kubeconfig_fresh(kubeconfig, since))
-		usleep(SUP_POLL_US);
+		usleep(SUP_KUBECONFIG_POLL_US);
 	while (!sup_stop) {
 		time_t started = time(NULL);
 		int st;
