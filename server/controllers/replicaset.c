@@ -71,29 +71,36 @@ static void enqueue_obj(const cJSON *obj)
 	free(k);
 }
 
-bool ctrl__pod_ready(const cJSON *pod)
+const cJSON *ctrl__condition(const cJSON *obj, const char *type)
 {
 	const cJSON *c;
 
-	cJSON_ArrayForEach(c, json_path(pod, "status.conditions"))
-		if (!strcmp(json_get_str(c, "type", ""), "Ready"))
-			return !strcmp(json_get_str(c, "status", ""), "True");
-	return false;
+	cJSON_ArrayForEach(c, json_path(obj, "status.conditions"))
+		if (!strcmp(json_get_str(c, "type", ""), type))
+			return c;
+	return NULL;
+}
+
+bool ctrl__ready(const cJSON *obj)
+{
+	return !strcmp(json_get_str(ctrl__condition(obj, "Ready"), "status", ""), "True");
+}
+
+bool ctrl__pod_ready(const cJSON *pod)
+{
+	return ctrl__ready(pod);
 }
 
 /* Ready for at least min_ready seconds. */
 static bool pod_available(const cJSON *pod, int64_t min_ready)
 {
-	const cJSON *c;
+	const cJSON *c = ctrl__condition(pod, "Ready");
 	int64_t t;
 
 	if (min_ready <= 0)
 		return true;
-	cJSON_ArrayForEach(c, json_path(pod, "status.conditions"))
-		if (!strcmp(json_get_str(c, "type", ""), "Ready"))
-			return !rfc3339_parse(json_get_str(c, "lastTransitionTime", ""), &t) &&
-			       (int64_t)wall_ns() - t >= min_ready * 1000000000LL;
-	return false;
+	return c && !rfc3339_parse(json_get_str(c, "lastTransitionTime", ""), &t) &&
+	       (int64_t)wall_ns() - t >= min_ready * 1000000000LL;
 }
 
 static bool pod_active(const cJSON *pod)
