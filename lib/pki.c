@@ -35,7 +35,7 @@
 
 /* ---- errors ---- */
 
-int pki__fail(struct pki_err *err, int ret, const char *fmt, ...)
+int pki_err_set(struct pki_err *err, int ret, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -154,10 +154,10 @@ static int read_pem_file(const char *path, char **out, size_t *len, struct pki_e
 	int ret = read_file(path, PKI_FILE_MAX, out, len);
 
 	if (ret == -EFBIG)
-		return pki__fail(err, -E2BIG, "cannot read '%s': larger than %d bytes",
+		return pki_err_set(err, -E2BIG, "cannot read '%s': larger than %d bytes",
 			    path, PKI_FILE_MAX);
 	if (ret)
-		return pki__fail(err, ret, "cannot read '%s': %s", path, strerror(-ret));
+		return pki_err_set(err, ret, "cannot read '%s': %s", path, strerror(-ret));
 	return 0;
 }
 
@@ -171,13 +171,13 @@ int pki_key_generate(mbedtls_pk_context *key, struct pki_err *err)
 	mbedtls_pk_free(key);
 	mbedtls_pk_init(key);
 	if (!d)
-		return pki__fail(err, -EIO, "cannot seed the random generator");
+		return pki_err_set(err, -EIO, "cannot seed the random generator");
 	r = mbedtls_pk_setup(key, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
 	if (!r)
 		r = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(*key),
 					mbedtls_ctr_drbg_random, d);
 	if (r)
-		return pki__fail(err, -EIO, "cannot generate a key: %s", pki__strerror(r));
+		return pki_err_set(err, -EIO, "cannot generate a key: %s", pki__strerror(r));
 	return 0;
 }
 
@@ -199,7 +199,7 @@ int pki_key_load(mbedtls_pk_context *key, const char *path, struct pki_err *err)
 	if (r) {
 		mbedtls_pk_free(key);
 		mbedtls_pk_init(key);
-		return pki__fail(err, -EBADMSG, "cannot parse key '%s': %s", path, pki__strerror(r));
+		return pki_err_set(err, -EBADMSG, "cannot parse key '%s': %s", path, pki__strerror(r));
 	}
 	return 0;
 }
@@ -234,18 +234,18 @@ int pki_pubkey_parse(mbedtls_pk_context *key, const char *pem, size_t len, struc
 	int r;
 
 	if (len > PKI_FILE_MAX)
-		return pki__fail(err, -E2BIG, "public key larger than %d bytes", PKI_FILE_MAX);
+		return pki_err_set(err, -E2BIG, "public key larger than %d bytes", PKI_FILE_MAX);
 	z = xstrndup(pem, len);	/* mbedtls wants the NUL counted for PEM */
 	mbedtls_pk_free(key);
 	mbedtls_pk_init(key);
 	r = mbedtls_pk_parse_public_key(key, (const unsigned char *)z, len + 1);
 	free(z);
 	if (r)
-		return pki__fail(err, -EINVAL, "cannot parse public key: %s", pki__strerror(r));
+		return pki_err_set(err, -EINVAL, "cannot parse public key: %s", pki__strerror(r));
 	if (!mbedtls_pk_can_do(key, MBEDTLS_PK_ECKEY) && !mbedtls_pk_can_do(key, MBEDTLS_PK_RSA)) {
 		mbedtls_pk_free(key);
 		mbedtls_pk_init(key);
-		return pki__fail(err, -EINVAL, "public key: unsupported key type");
+		return pki_err_set(err, -EINVAL, "public key: unsupported key type");
 	}
 	return 0;
 }
@@ -258,11 +258,11 @@ int pki_key_save(mbedtls_pk_context *key, const char *path, struct pki_err *err)
 
 	ret = pki_key_pem(key, &pem, &len);
 	if (ret)
-		return pki__fail(err, ret, "cannot encode key for '%s'", path);
+		return pki_err_set(err, ret, "cannot encode key for '%s'", path);
 	ret = write_file_atomic(path, pem, len, 0600);
 	pki_secret_free(pem, len);
 	if (ret)
-		return pki__fail(err, ret, "cannot write '%s': %s", path, strerror(-ret));
+		return pki_err_set(err, ret, "cannot write '%s': %s", path, strerror(-ret));
 	return 0;
 }
 
@@ -290,7 +290,7 @@ int pki_cert_load(mbedtls_x509_crt *crt, const char *path, struct pki_err *err)
 	if (r) {	/* > 0: that many certificates of a bundle failed */
 		mbedtls_x509_crt_free(crt);
 		mbedtls_x509_crt_init(crt);
-		return pki__fail(err, -EBADMSG, "cannot parse certificate '%s': %s", path,
+		return pki_err_set(err, -EBADMSG, "cannot parse certificate '%s': %s", path,
 			    r > 0 ? "a certificate of the bundle is invalid" : pki__strerror(r));
 	}
 	return 0;
@@ -319,11 +319,11 @@ int pki_cert_save(const mbedtls_x509_crt *crt, const char *path, struct pki_err 
 
 	ret = pki_cert_pem(crt, &pem, &len);
 	if (ret)
-		return pki__fail(err, ret, "cannot encode certificate for '%s'", path);
+		return pki_err_set(err, ret, "cannot encode certificate for '%s'", path);
 	ret = write_file_atomic(path, pem, len, 0644);
 	free(pem);
 	if (ret)
-		return pki__fail(err, ret, "cannot write '%s': %s", path, strerror(-ret));
+		return pki_err_set(err, ret, "cannot write '%s': %s", path, strerror(-ret));
 	return 0;
 }
 
@@ -351,13 +351,13 @@ int pki_cert_verify(const mbedtls_x509_crt *crt, const mbedtls_x509_crt *ca,
 	if (!r)
 		return 0;
 	if (!flags)
-		return pki__fail(err, -EACCES, "certificate verification failed: %s",
+		return pki_err_set(err, -EACCES, "certificate verification failed: %s",
 			    pki__strerror(r));
 	mbedtls_x509_crt_verify_info(info, sizeof(info), "", flags);
 	for (char *p = info; *p; p++)	/* one line: "a\nb\n" -> "a; b" */
 		if (*p == '\n')
 			*p = p[1] ? ';' : '\0';
-	return pki__fail(err, -EACCES, "certificate verification failed: %s", info);
+	return pki_err_set(err, -EACCES, "certificate verification failed: %s", info);
 }
 
 int64_t pki_cert_not_after(const mbedtls_x509_crt *crt)

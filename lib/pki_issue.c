@@ -142,7 +142,7 @@ static int set_san(mbedtls_x509write_cert *w, const struct pki_cert_req *req,
 		return 0;
 	for (size_t i = 0; i < req->n_dns; i++) {
 		if (!name_ok(req->dns[i]))
-			return pki__fail(err, -EINVAL, "invalid DNS name '%s'",
+			return pki_err_set(err, -EINVAL, "invalid DNS name '%s'",
 				    req->dns[i] ? req->dns[i] : "");
 		cap += strlen(req->dns[i]) + 8;
 	}
@@ -155,7 +155,7 @@ static int set_san(mbedtls_x509write_cert *w, const struct pki_cert_req *req,
 
 		if (!n) {
 			free(d.buf);
-			return pki__fail(err, -EINVAL, "invalid IP address '%s'", req->ips[i]);
+			return pki_err_set(err, -EINVAL, "invalid IP address '%s'", req->ips[i]);
 		}
 		r = der_general_name(&d, 7, ip, n);
 	}
@@ -168,7 +168,7 @@ static int set_san(mbedtls_x509write_cert *w, const struct pki_cert_req *req,
 				MBEDTLS_OID_SIZE(MBEDTLS_OID_SUBJECT_ALT_NAME), 0, d.p, der_len(&d));
 	free(d.buf);
 	if (r)
-		return pki__fail(err, -EIO, "cannot encode subjectAltName: %s", pki__strerror(r));
+		return pki_err_set(err, -EIO, "cannot encode subjectAltName: %s", pki__strerror(r));
 	return 0;
 }
 
@@ -190,7 +190,7 @@ static int set_eku(mbedtls_x509write_cert *w, unsigned usage, struct pki_err *er
 				MBEDTLS_OID_SIZE(MBEDTLS_OID_EXTENDED_KEY_USAGE), 0, d.p, der_len(&d));
 	free(d.buf);
 	if (r)
-		return pki__fail(err, -EIO, "cannot encode extendedKeyUsage: %s", pki__strerror(r));
+		return pki_err_set(err, -EIO, "cannot encode extendedKeyUsage: %s", pki__strerror(r));
 	return 0;
 }
 
@@ -215,7 +215,7 @@ static int set_common(mbedtls_x509write_cert *w, unsigned days, struct pki_err *
 	int r;
 
 	if (pki_random(serial, sizeof(serial)))
-		return pki__fail(err, -EIO, "cannot draw a serial number");
+		return pki_err_set(err, -EIO, "cannot draw a serial number");
 	serial[0] = (serial[0] & 0x7f) | 0x40;	/* positive, full length */
 	mbedtls_mpi_init(&mpi);
 	r = mbedtls_mpi_read_binary(&mpi, serial, sizeof(serial));
@@ -227,7 +227,7 @@ static int set_common(mbedtls_x509write_cert *w, unsigned days, struct pki_err *
 	if (!r)
 		r = mbedtls_x509write_crt_set_validity(w, nb, na);
 	if (r)
-		return pki__fail(err, -EIO, "cannot set serial or validity: %s", pki__strerror(r));
+		return pki_err_set(err, -EIO, "cannot set serial or validity: %s", pki__strerror(r));
 	mbedtls_x509write_crt_set_version(w, MBEDTLS_X509_CRT_VERSION_3);
 	mbedtls_x509write_crt_set_md_alg(w, MBEDTLS_MD_SHA256);
 	return 0;
@@ -247,12 +247,12 @@ static int sign_into(mbedtls_x509write_cert *w, size_t cap, mbedtls_x509_crt *ou
 	      : MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED;
 	if (n < 0) {
 		free(buf);
-		return pki__fail(err, -EIO, "cannot sign certificate: %s", pki__strerror(n));
+		return pki_err_set(err, -EIO, "cannot sign certificate: %s", pki__strerror(n));
 	}
 	r = mbedtls_x509_crt_parse_der(out, buf + cap - (size_t)n, (size_t)n);
 	free(buf);
 	if (r)
-		return pki__fail(err, -EIO, "cannot read back certificate: %s", pki__strerror(r));
+		return pki_err_set(err, -EIO, "cannot read back certificate: %s", pki__strerror(r));
 	return 0;
 }
 
@@ -264,7 +264,7 @@ int pki_ca_create(mbedtls_x509_crt *crt, mbedtls_pk_context *key, const char *cn
 	int r, ret;
 
 	if (!name_ok(cn))
-		return pki__fail(err, -EINVAL, "invalid CA common name");
+		return pki_err_set(err, -EINVAL, "invalid CA common name");
 	ret = pki_key_generate(key, err);
 	if (ret)
 		return ret;
@@ -284,7 +284,7 @@ int pki_ca_create(mbedtls_x509_crt *crt, mbedtls_pk_context *key, const char *cn
 	if (!r)
 		r = mbedtls_x509write_crt_set_subject_key_identifier(&w);
 	if (r) {
-		ret = pki__fail(err, -EIO, "cannot set CA extensions: %s", pki__strerror(r));
+		ret = pki_err_set(err, -EIO, "cannot set CA extensions: %s", pki__strerror(r));
 		goto out;
 	}
 	ret = sign_into(&w, CRT_DER_BASE, crt, err);
@@ -310,16 +310,16 @@ static size_t req_names_size(const struct pki_cert_req *req)
 static int check_req(const struct pki_cert_req *req, struct pki_err *err)
 {
 	if (!name_ok(req->cn))
-		return pki__fail(err, -EINVAL, "invalid or missing common name");
+		return pki_err_set(err, -EINVAL, "invalid or missing common name");
 	if (req->n_orgs > PKI_NAMES_MAX || req->n_dns > PKI_NAMES_MAX ||
 	    req->n_ips > PKI_NAMES_MAX)
-		return pki__fail(err, -E2BIG, "more than %d names of one kind", PKI_NAMES_MAX);
+		return pki_err_set(err, -E2BIG, "more than %d names of one kind", PKI_NAMES_MAX);
 	for (size_t i = 0; i < req->n_orgs; i++)
 		if (!name_ok(req->orgs[i]))
-			return pki__fail(err, -EINVAL, "invalid organization name");
+			return pki_err_set(err, -EINVAL, "invalid organization name");
 	if (!(req->usage & (PKI_USAGE_SERVER | PKI_USAGE_CLIENT)) ||
 	    (req->usage & ~(unsigned)(PKI_USAGE_SERVER | PKI_USAGE_CLIENT)))
-		return pki__fail(err, -EINVAL, "invalid certificate usage %#x", req->usage);
+		return pki_err_set(err, -EINVAL, "invalid certificate usage %#x", req->usage);
 	return 0;
 }
 
@@ -335,7 +335,7 @@ int pki_cert_issue(mbedtls_x509_crt *out, mbedtls_pk_context *subject_key,
 	if (ret)
 		return ret;
 	if (!pki_key_matches(ca, ca_key))
-		return pki__fail(err, -EINVAL, "the CA key does not match the CA certificate");
+		return pki_err_set(err, -EINVAL, "the CA key does not match the CA certificate");
 	mbedtls_x509write_crt_init(&w);
 	for (size_t i = 0; i < req->n_orgs; i++)	/* DER order: O..., CN (as Go) */
 		names_add(&subject, MBEDTLS_OID_AT_ORGANIZATION,
@@ -358,7 +358,7 @@ int pki_cert_issue(mbedtls_x509_crt *out, mbedtls_pk_context *subject_key,
 	if (!r)
 		r = mbedtls_x509write_crt_set_authority_key_identifier(&w);
 	if (r) {
-		ret = pki__fail(err, -EIO, "cannot set extensions: %s", pki__strerror(r));
+		ret = pki_err_set(err, -EIO, "cannot set extensions: %s", pki__strerror(r));
 		goto out;
 	}
 	ret = set_eku(&w, req->usage, err);

@@ -11,8 +11,6 @@
 #include "pki.h"
 #include "util.h"
 
-/* Writes the message into err (when not NULL) and returns ret. */
-int pki__fail(struct pki_err *err, int ret, const char *fmt, ...) K1S_PRINTF(3, 4);
 /* mbedtls' text for an mbedtls error code, in a static buffer. */
 const char *pki__strerror(int code);
 /* The process' DRBG, (re)seeded on first use and after fork(); NULL when
