@@ -22,122 +22,51 @@
 #define LIST_OBJECTS 10000
 
 struct phase {
-	uv_loop_t *loop;
-	struct http_client *cli;
-	const char *base;
-	const char *what;	/* "create", "get", "list" */
-	int clients;
-	int started, done, total, errors;
-	uint64_t *lat_us;
-	uint64_t t0;
-	int seq_base;
+	const char *what;	/* "create", "get", "list", or a warm-up */
+	int seq_base;		/* first object number of a create phase */
 };
 
-struct req_ctx {
-	struct phase *ph;
-	uint64_t start;
-};
-
-static void start_one(struct phase *ph);
-
-static void on_done(struct http_call *call, int err, struct http_response *resp, void *ud)
+static void make_req(struct bench_load *l, int i, struct bench_req *req)
 {
-	struct req_ctx *rc = ud;
-	struct phase *ph = rc->ph;
-
-	(void)call;
-	if (err || !resp || resp->status >= 300)
-		ph->errors++;
-	ph->lat_us[ph->done++] = (mono_ns() - rc->start) / 1000;
-	free(rc);
-	if (ph->started < ph->total)
-		start_one(ph);
-	else if (ph->done == ph->total)
-		uv_stop(ph->loop);
-}
-
-static void start_one(struct phase *ph)
-{
-	static const struct http_header json[] = { { "Content-Type", "application/json" } };
-	struct req_ctx *rc = xcalloc(1, sizeof(*rc));
-	struct http_call_opts o = { 0 };
-	struct http_call *call;
-	char *url, *body = NULL;
-	int n = ph->seq_base + ph->started++;
+	const struct phase *ph = l->ud;
+	int n = ph->seq_base + i;
 
 	if (!strcmp(ph->what, "create")) {
-		url = xasprintf("%s/api/v1/namespaces/default/configmaps", ph->base);
-		body = xasprintf("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"cm-%d\","
-				 "\"labels\":{\"bench\":\"yes\"}},\"data\":{\"k\":\"value-%d\"}}", n, n);
-		o.method = "POST";
-		o.headers = json;
-		o.n_headers = 1;
-		o.body = body;
-		o.body_len = strlen(body);
+		req->method = "POST";
+		req->path = xstrdup("/api/v1/namespaces/default/configmaps");
+		req->body = xasprintf("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"cm-%d\","
+				      "\"labels\":{\"bench\":\"yes\"}},\"data\":{\"k\":\"value-%d\"}}", n, n);
 	} else if (!strcmp(ph->what, "get")) {
-		url = xasprintf("%s/api/v1/namespaces/default/configmaps/cm-%d", ph->base, n % (OPS_PER_PHASE / 4));
+		req->path = xasprintf("/api/v1/namespaces/default/configmaps/cm-%d", n % (OPS_PER_PHASE / 4));
 	} else if (!strcmp(ph->what, "list")) {
-		url = xasprintf("%s/api/v1/namespaces/default/configmaps?limit=10", ph->base);
+		req->path = xstrdup("/api/v1/namespaces/default/configmaps?limit=10");
 	} else {
-		url = xasprintf("%s/version", ph->base);	/* warm-up: open the connections */
+		req->path = xstrdup("/version");	/* warm-up: open the connections */
 	}
-	o.url = url;
-	o.timeout_ms = 30000;
-	o.on_complete = on_done;
-	o.ud = rc;
-	rc->ph = ph;
-	rc->start = mono_ns();
-	if (http_call_start(ph->cli, &o, &call)) {
-		ph->errors++;
-		ph->done++;
-		free(rc);
-	}
-	free(url);
-	free(body);
 }
 
-static void run_phase(struct phase *ph, const char *what, int clients, int total, int seq_base)
+/* One phase; printed unless it is the warm-up. */
+static void run_phase(struct bench_client *c, const char *what, int clients, int total, int seq_base)
 {
-	ph->what = what;
-	ph->clients = clients;
-	ph->started = ph->done = ph->errors = 0;
-	ph->total = total;
-	ph->seq_base = seq_base;
-	ph->lat_us = xcalloc((size_t)total, sizeof(uint64_t));
-	ph->t0 = mono_ns();
-	for (int i = 0; i < clients && i < total; i++)
-		start_one(ph);
-	uv_run(ph->loop, UV_RUN_DEFAULT);
-	{
-		double secs = (mono_ns() - ph->t0) / 1e9;
+	struct phase ph = { what, seq_base };
+	struct bench_load l = { .c = c, .clients = clients, .total = total, .make = make_req, .ud = &ph,
+				.lat_us = xcalloc((size_t)total, sizeof(uint64_t)) };
+	double secs = bench_load_run(&l);
 
-		qsort(ph->lat_us, (size_t)ph->done, sizeof(uint64_t), bench_cmp_u64);
+	if (strcmp(what, "warmup")) {
+		qsort(l.lat_us, (size_t)l.done, sizeof(uint64_t), bench_cmp_u64);
 		printf("  %-7s %2d clients: %8.0f req/s   p50 %6.2f ms   p99 %6.2f ms%s%s\n", what,
-		       clients, ph->done / secs, bench_pct(ph->lat_us, ph->done, 0.5) / 1000.0,
-		       bench_pct(ph->lat_us, ph->done, 0.99) / 1000.0,
-		       ph->errors ? "   errors: " : "", ph->errors ? "yes" : "");
+		       clients, l.done / secs, bench_pct(l.lat_us, l.done, 0.5) / 1000.0,
+		       bench_pct(l.lat_us, l.done, 0.99) / 1000.0,
+		       l.errors ? "   errors: " : "", l.errors ? "yes" : "");
 	}
-	free(ph->lat_us);
-}
-
-static void run_phase_quiet(struct phase *ph, int clients, int total)
-{
-	ph->what = "warmup";
-	ph->started = ph->done = ph->errors = 0;
-	ph->total = total;
-	ph->seq_base = 0;
-	ph->lat_us = xcalloc((size_t)total, sizeof(uint64_t));
-	for (int i = 0; i < clients && i < total; i++)
-		start_one(ph);
-	uv_run(ph->loop, UV_RUN_DEFAULT);
-	free(ph->lat_us);
+	free(l.lat_us);
 }
 
 int main(int argc, char **argv)
 {
 	struct bench_server srv;
 	struct bench_client c = { 0 };
-	struct phase ph = { 0 };
 	uv_loop_t *loop = uv_default_loop();
 	long rss_idle, rss_full;
 	size_t bytes = 0;
@@ -149,9 +78,6 @@ int main(int argc, char **argv)
 	}
 	if (bench_client_init(&c, loop, &srv, 64, "api"))
 		goto out;
-	ph.loop = loop;
-	ph.cli = c.cli;
-	ph.base = c.base;
 	usleep(500000);
 	rss_idle = bench_rss_kib(srv.pid);
 	printf("bench/api: k1s server over HTTPS on loopback (no kube-apiserver on this machine to compare;\n"
@@ -160,20 +86,19 @@ int main(int argc, char **argv)
 	int seq = 0;
 	/* open the 64 keep-alive connections first: TLS handshakes (~8 ms each
 	 * with mbedtls) are a connection cost, not a per-request one */
-	ph.lat_us = NULL;
-	run_phase_quiet(&ph, 64, 256);
+	run_phase(&c, "warmup", 64, 256, 0);
 	for (int n = 1; n <= 64; n *= 8) {
-		run_phase(&ph, "create", n, OPS_PER_PHASE / (n == 1 ? 4 : 1), seq);
+		run_phase(&c, "create", n, OPS_PER_PHASE / (n == 1 ? 4 : 1), seq);
 		seq += OPS_PER_PHASE;
 	}
 	printf("  (target: create p99 < 10 ms at 64 clients)\n");
 	for (int n = 1; n <= 64; n *= 8)
-		run_phase(&ph, "get", n, OPS_PER_PHASE, 0);
+		run_phase(&c, "get", n, OPS_PER_PHASE, 0);
 	for (int n = 1; n <= 64; n *= 8)
-		run_phase(&ph, "list", n, OPS_PER_PHASE / 4, 0);
+		run_phase(&c, "list", n, OPS_PER_PHASE / 4, 0);
 	/* fill up to LIST_OBJECTS configmaps, then one full list */
 	if (seq < LIST_OBJECTS)
-		run_phase(&ph, "create", 64, LIST_OBJECTS - 3 * OPS_PER_PHASE + OPS_PER_PHASE * 3 / 4, seq + 100000);
+		run_phase(&c, "create", 64, LIST_OBJECTS - 3 * OPS_PER_PHASE + OPS_PER_PHASE * 3 / 4, seq + 100000);
 	bench_call(&c, "GET", "/api/v1/namespaces/default/configmaps", NULL, 60000, NULL, &bytes);
 	{
 		uint64_t t0 = mono_ns();

@@ -159,6 +159,71 @@ int bench_call(struct bench_client *c, const char *method, const char *path, con
 	return w.status;
 }
 
+struct load_req {
+	struct bench_load *l;
+	uint64_t start;
+};
+
+static void load_next(struct bench_load *l);
+
+static void load_done(struct http_call *call, int err, struct http_response *resp, void *ud)
+{
+	struct load_req *lr = ud;
+	struct bench_load *l = lr->l;
+
+	(void)call;
+	if (err || !resp || resp->status >= 300)
+		l->errors++;
+	if (l->lat_us)
+		l->lat_us[l->done] = (mono_ns() - lr->start) / 1000;
+	l->done++;
+	free(lr);
+	if (l->started < l->total)
+		load_next(l);
+	else if (l->done == l->total)
+		uv_stop(l->c->loop);
+}
+
+static void load_next(struct bench_load *l)
+{
+	static const struct http_header json[] = { { "Content-Type", "application/json" } };
+	struct load_req *lr = xcalloc(1, sizeof(*lr));
+	struct bench_req req = { 0 };
+	struct http_call_opts o = { .timeout_ms = 30000, .on_complete = load_done, .ud = lr };
+	struct http_call *call;
+
+	l->make(l, l->started++, &req);
+	o.url = xasprintf("%s%s", l->c->base, req.path);
+	o.method = req.method;
+	if (req.body) {
+		o.headers = json;
+		o.n_headers = 1;
+		o.body = req.body;
+		o.body_len = strlen(req.body);
+	}
+	lr->l = l;
+	lr->start = mono_ns();
+	if (http_call_start(l->c->cli, &o, &call)) {
+		l->errors++;
+		l->done++;
+		free(lr);
+	}
+	free((char *)o.url);
+	free(req.path);
+	free(req.body);
+}
+
+double bench_load_run(struct bench_load *l)
+{
+	uint64_t t0 = mono_ns();
+
+	l->started = l->done = l->errors = 0;
+	for (int i = 0; i < l->clients && i < l->total; i++)
+		load_next(l);
+	uv_run(l->c->loop, UV_RUN_DEFAULT);
+	return (mono_ns() - t0) / 1e9;
+}
+
 uint64_t bench_pct(const uint64_t *sorted, int n, double p)
 {
 	int i = (int)(p * (n - 1) + 0.5);

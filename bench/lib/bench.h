@@ -62,6 +62,30 @@ void bench_client_release(struct bench_client *c);
 int bench_call(struct bench_client *c, const char *method, const char *path, const char *body,
 	       unsigned timeout_ms, cJSON **out, size_t *bytes);
 
+/* One request of a load: path (after the base URL) and JSON body (or
+ * NULL) are malloc'd by the load's make() and freed by bench_load_run. */
+struct bench_req {
+	const char *method;	/* static; NULL: GET */
+	char *path;
+	char *body;
+};
+
+/*
+ * A closed-loop load: `clients` requests in flight, each answer starting
+ * the next, until `total` are done; request i (0..total-1) is built by
+ * make(l, i, &req). An answer >= 300 or a failed call counts in errors.
+ */
+struct bench_load {
+	struct bench_client *c;
+	int clients, total;
+	void (*make)(struct bench_load *l, int i, struct bench_req *req);
+	void *ud;			/* for make() */
+	uint64_t *lat_us;		/* NULL, or total latencies in microseconds, in answer order */
+	int started, done, errors;	/* set by bench_load_run */
+};
+/* Runs l to its end (requests time out after 30 s); its wall time in seconds. */
+double bench_load_run(struct bench_load *l);
+
 /* The p-quantile (0..1) of n sorted values; 0 when n is 0. */
 uint64_t bench_pct(const uint64_t *sorted, int n, double p);
 /* qsort comparators of uint64_t and double. */
