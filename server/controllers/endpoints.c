@@ -42,16 +42,6 @@
 
 static struct ctrl_manager *epm;
 
-static const char *mstr(const cJSON *o, const char *k)
-{
-	return json_get_str(json_get(o, "metadata"), k, "");
-}
-
-static const char *label(const cJSON *o, const char *k)
-{
-	return json_get_str(json_path(o, "metadata.labels"), k, NULL);
-}
-
 static bool has_selector(const cJSON *svc)
 {
 	return cJSON_GetArraySize(json_path(svc, "spec.selector")) &&
@@ -170,7 +160,7 @@ static cJSON *ep_subsets(const cJSON *svc, bool *truncated)
 	cJSON *out = cJSON_CreateArray();
 	size_t budget = EP_MAX_ADDRS;
 
-	cache_each(epm->pods, mstr(svc, "namespace"), add_pod, &b);
+	cache_each(epm->pods, ctrl__mstr(svc, "namespace"), add_pod, &b);
 	*truncated = b.total > EP_MAX_ADDRS;
 	if (b.n)
 		qsort(b.s, b.n, sizeof(*b.s), cmp_subset);
@@ -277,7 +267,7 @@ struct mirror {
 static void collect_mirrored(const cJSON *s, void *ud)
 {
 	struct mirror *m = ud;
-	const char *svc = label(s, EPS_LABEL_SERVICE), *by = label(s, EPS_LABEL_MANAGED_BY);
+	const char *svc = ctrl__label(s, EPS_LABEL_SERVICE), *by = ctrl__label(s, EPS_LABEL_MANAGED_BY);
 
 	if (svc && by && !strcmp(svc, m->svc) && !strcmp(by, MIRROR_CONTROLLER)) {
 		ALLOC_GROW(m->v, m->n + 1, m->alloc);
@@ -287,11 +277,11 @@ static void collect_mirrored(const cJSON *s, void *ud)
 
 static bool mirror_wanted(const cJSON *ep, const cJSON *svc)
 {
-	const char *skip = label(ep, EP_LABEL_SKIP_MIRROR);
+	const char *skip = ctrl__label(ep, EP_LABEL_SKIP_MIRROR);
 
 	return ep && svc && !cJSON_GetArraySize(json_path(svc, "spec.selector")) &&
 	       !json_path(svc, "metadata.deletionTimestamp") && !(skip && !strcmp(skip, "true")) &&
-	       !(!strcmp(mstr(ep, "namespace"), "default") && !strcmp(mstr(ep, "name"), "kubernetes"));
+	       !(!strcmp(ctrl__mstr(ep, "namespace"), "default") && !strcmp(ctrl__mstr(ep, "name"), "kubernetes"));
 }
 
 /* The slice endpoint of an Endpoints address, or NULL when not of family. */
@@ -338,7 +328,7 @@ static cJSON *mirror_labels(const cJSON *ep)
 
 	if (!l)
 		l = cJSON_CreateObject();
-	json_set_str(l, EPS_LABEL_SERVICE, mstr(ep, "name"));
+	json_set_str(l, EPS_LABEL_SERVICE, ctrl__mstr(ep, "name"));
 	json_set_str(l, EPS_LABEL_MANAGED_BY, MIRROR_CONTROLLER);
 	return l;
 }
@@ -374,19 +364,19 @@ static void mirror_put(struct mirror *m, const cJSON *ep, const char *fam, cJSON
 	}
 	o = cJSON_CreateObject();
 	cJSON *md = json_obj(o, "metadata"), *refs = cJSON_CreateArray();
-	char *gen = xasprintf("%s-", mstr(ep, "name"));
+	char *gen = xasprintf("%s-", ctrl__mstr(ep, "name"));
 
 	json_set_str(o, "apiVersion", "discovery.k8s.io/v1");
 	json_set_str(o, "kind", "EndpointSlice");
 	json_set_str(md, "generateName", gen);
-	json_set_str(md, "namespace", mstr(ep, "namespace"));
+	json_set_str(md, "namespace", ctrl__mstr(ep, "namespace"));
 	json_set(md, "labels", labels);
 	cJSON_AddItemToArray(refs, ctrl__owner_ref(ep));
 	json_set(md, "ownerReferences", refs);
 	json_set_str(o, "addressType", fam);
 	json_set(o, "endpoints", eps);
 	json_set(o, "ports", ports);
-	api_internal_create(epm->srv, "discovery.k8s.io", "endpointslices", mstr(ep, "namespace"), o,
+	api_internal_create(epm->srv, "discovery.k8s.io", "endpointslices", ctrl__mstr(ep, "namespace"), o,
 			    ctrl_batch_cb, ctrl_batch_hold(b));
 	cJSON_Delete(o);
 	free(gen);
@@ -430,7 +420,7 @@ static void mirror_process(struct wq *q, const char *key, void *ud)
 	for (size_t i = 0; i < m.n; i++) {
 		if (m.used[i])
 			continue;
-		api_internal_delete(epm->srv, "discovery.k8s.io", "endpointslices", ns, mstr(m.v[i], "name"),
+		api_internal_delete(epm->srv, "discovery.k8s.io", "endpointslices", ns, ctrl__mstr(m.v[i], "name"),
 				    NULL, ctrl_batch_cb, ctrl_batch_hold(b));
 	}
 	free(m.used);
@@ -442,7 +432,7 @@ static void mirror_process(struct wq *q, const char *key, void *ud)
 
 static void add_key(struct wq *q, const cJSON *o, const char *name)
 {
-	char *k = xasprintf("%s/%s", mstr(o, "namespace"), name);
+	char *k = xasprintf("%s/%s", ctrl__mstr(o, "namespace"), name);
 
 	wq_add(q, k);
 	free(k);
@@ -454,8 +444,8 @@ static void on_svc(struct cache_store *st, const cJSON *old, const cJSON *new, v
 
 	(void)st;
 	(void)ud;
-	add_key(&epm->ep_q, o, mstr(o, "name"));
-	add_key(&epm->mirror_q, o, mstr(o, "name"));
+	add_key(&epm->ep_q, o, ctrl__mstr(o, "name"));
+	add_key(&epm->mirror_q, o, ctrl__mstr(o, "name"));
 }
 
 static void on_endpoints(struct cache_store *st, const cJSON *old, const cJSON *new, void *ud)
@@ -464,14 +454,14 @@ static void on_endpoints(struct cache_store *st, const cJSON *old, const cJSON *
 
 	(void)st;
 	(void)ud;
-	add_key(&epm->ep_q, o, mstr(o, "name"));
-	add_key(&epm->mirror_q, o, mstr(o, "name"));
+	add_key(&epm->ep_q, o, ctrl__mstr(o, "name"));
+	add_key(&epm->mirror_q, o, ctrl__mstr(o, "name"));
 }
 
 static void on_slice(struct cache_store *st, const cJSON *old, const cJSON *new, void *ud)
 {
 	const cJSON *o = new ? new : old;
-	const char *svc = label(o, EPS_LABEL_SERVICE), *by = label(o, EPS_LABEL_MANAGED_BY);
+	const char *svc = ctrl__label(o, EPS_LABEL_SERVICE), *by = ctrl__label(o, EPS_LABEL_MANAGED_BY);
 
 	(void)st;
 	(void)ud;
@@ -482,7 +472,7 @@ static void on_slice(struct cache_store *st, const cJSON *old, const cJSON *new,
 static void enqueue_svc(const cJSON *svc, void *ud)
 {
 	(void)ud;
-	add_key(&epm->ep_q, svc, mstr(svc, "name"));
+	add_key(&epm->ep_q, svc, ctrl__mstr(svc, "name"));
 }
 
 static void on_pod(struct cache_store *st, const cJSON *old, const cJSON *new, void *ud)

@@ -44,16 +44,6 @@
 
 static struct ctrl_manager *em;
 
-static const char *mstr(const cJSON *obj, const char *key)
-{
-	return json_get_str(json_get(obj, "metadata"), key, "");
-}
-
-static const char *label(const cJSON *obj, const char *key)
-{
-	return json_get_str(json_path(obj, "metadata.labels"), key, NULL);
-}
-
 /* ---- pure helpers ---- */
 
 bool eps_selector_matches(const cJSON *selector, const cJSON *labels)
@@ -162,7 +152,7 @@ cJSON *eps_endpoint(const cJSON *svc, const cJSON *pod, const char *family, cons
 	json_set_bool(c, "serving", serving);
 	json_set_bool(c, "terminating", terminating);
 	s = json_get_str(json_get(pod, "spec"), "hostname", "");
-	if (*s && !strcmp(json_get_str(json_get(pod, "spec"), "subdomain", ""), mstr(svc, "name")))
+	if (*s && !strcmp(json_get_str(json_get(pod, "spec"), "subdomain", ""), ctrl__mstr(svc, "name")))
 		json_set_str(ep, "hostname", s);
 	s = json_get_str(json_get(pod, "spec"), "nodeName", "");
 	if (*s)
@@ -171,9 +161,9 @@ cJSON *eps_endpoint(const cJSON *svc, const cJSON *pod, const char *family, cons
 		json_set_str(ep, "zone", zone);
 	ref = json_obj(ep, "targetRef");
 	json_set_str(ref, "kind", "Pod");
-	json_set_str(ref, "namespace", mstr(pod, "namespace"));
-	json_set_str(ref, "name", mstr(pod, "name"));
-	json_set_str(ref, "uid", mstr(pod, "uid"));
+	json_set_str(ref, "namespace", ctrl__mstr(pod, "namespace"));
+	json_set_str(ref, "name", ctrl__mstr(pod, "name"));
+	json_set_str(ref, "uid", ctrl__mstr(pod, "uid"));
 	return ep;
 }
 
@@ -186,7 +176,7 @@ cJSON *eps_slice_labels(const cJSON *svc)
 		if (cJSON_IsString(kv) && strcmp(kv->string, EPS_LABEL_SERVICE) &&
 		    strcmp(kv->string, EPS_LABEL_MANAGED_BY) && strcmp(kv->string, EPS_LABEL_HEADLESS))
 			json_set_str(l, kv->string, kv->valuestring);
-	json_set_str(l, EPS_LABEL_SERVICE, mstr(svc, "name"));
+	json_set_str(l, EPS_LABEL_SERVICE, ctrl__mstr(svc, "name"));
 	json_set_str(l, EPS_LABEL_MANAGED_BY, EPS_CONTROLLER);
 	if (!strcmp(json_get_str(json_get(svc, "spec"), "clusterIP", ""), "None"))
 		json_set_str(l, EPS_LABEL_HEADLESS, "");
@@ -237,12 +227,12 @@ static cJSON *new_slice(struct fam *f, const cJSON *ports, cJSON *eps)
 {
 	const cJSON *svc = f->in->svc;
 	cJSON *o = cJSON_CreateObject(), *m = json_obj(o, "metadata"), *refs = cJSON_CreateArray();
-	char *gen = xasprintf("%s-", mstr(svc, "name"));
+	char *gen = xasprintf("%s-", ctrl__mstr(svc, "name"));
 
 	json_set_str(o, "apiVersion", "discovery.k8s.io/v1");
 	json_set_str(o, "kind", "EndpointSlice");
 	json_set_str(m, "generateName", gen);
-	json_set_str(m, "namespace", mstr(svc, "namespace"));
+	json_set_str(m, "namespace", ctrl__mstr(svc, "namespace"));
 	json_set(m, "labels", cJSON_Duplicate(f->labels, 1));
 	json_set_str(json_obj(m, "annotations"), EPS_ANN_TRIGGER, f->in->now);
 	cJSON_AddItemToArray(refs, ctrl__owner_ref(svc));
@@ -412,7 +402,7 @@ static void plan_family(const struct eps_input *in, const char *family, const cJ
 
 		if (!ep)
 			continue;
-		f.w[f.nw].pod = mstr(in->pods[i], "name");
+		f.w[f.nw].pod = ctrl__mstr(in->pods[i], "name");
 		f.w[f.nw].ep = ep;
 		f.w[f.nw].ports = pod_ports[i];
 		f.w[f.nw++].pkey = epg_ports_key(pod_ports[i]);
@@ -484,7 +474,7 @@ void eps_plan_compute(const struct eps_input *in, struct eps_plan *plan)
 	size_t nf = families(in->svc, fam);
 	cJSON **pod_ports = xcalloc(in->n_pods + 1, sizeof(*pod_ports));
 	cJSON *labels = eps_slice_labels(in->svc);
-	const char *uid = mstr(in->svc, "uid");
+	const char *uid = ctrl__mstr(in->svc, "uid");
 	const cJSON **mine = xcalloc(in->n_slices + 1, sizeof(*mine));
 	struct eps_input sub = *in;
 
@@ -533,7 +523,7 @@ struct collect {
 static void collect_slice(const cJSON *s, void *ud)
 {
 	struct collect *c = ud;
-	const char *svc = label(s, EPS_LABEL_SERVICE), *by = label(s, EPS_LABEL_MANAGED_BY);
+	const char *svc = ctrl__label(s, EPS_LABEL_SERVICE), *by = ctrl__label(s, EPS_LABEL_MANAGED_BY);
 
 	if (svc && by && !strcmp(svc, c->svc) && !strcmp(by, EPS_CONTROLLER)) {
 		ALLOC_GROW(c->v, c->n + 1, c->alloc);
@@ -553,7 +543,7 @@ static void collect_pod(const cJSON *pod, void *ud)
 
 static int cmp_name(const void *a, const void *b)
 {
-	return strcmp(mstr(*(const cJSON *const *)a, "name"), mstr(*(const cJSON *const *)b, "name"));
+	return strcmp(ctrl__mstr(*(const cJSON *const *)a, "name"), ctrl__mstr(*(const cJSON *const *)b, "name"));
 }
 
 static bool svc_wants_slices(const cJSON *svc)
@@ -570,23 +560,23 @@ static void apply(const struct eps_plan *p, struct ctrl_batch *b)
 	cJSON_ArrayForEach(o, p->del) {
 		cJSON *opts = cJSON_CreateObject();
 
-		json_set_str(json_obj(opts, "preconditions"), "uid", mstr(o, "uid"));
-		api_internal_delete(em->srv, "discovery.k8s.io", "endpointslices", mstr(o, "namespace"),
-				    mstr(o, "name"), opts, ctrl_batch_cb, ctrl_batch_hold(b));
+		json_set_str(json_obj(opts, "preconditions"), "uid", ctrl__mstr(o, "uid"));
+		api_internal_delete(em->srv, "discovery.k8s.io", "endpointslices", ctrl__mstr(o, "namespace"),
+				    ctrl__mstr(o, "name"), opts, ctrl_batch_cb, ctrl_batch_hold(b));
 		cJSON_Delete(opts);
 	}
 	cJSON_ArrayForEach(o, p->update)
 		api_internal_update(em->srv, "discovery.k8s.io", "endpointslices", "", o, ctrl_batch_cb,
 				    ctrl_batch_hold(b));
 	cJSON_ArrayForEach(o, p->create)
-		api_internal_create(em->srv, "discovery.k8s.io", "endpointslices", mstr(o, "namespace"), o,
+		api_internal_create(em->srv, "discovery.k8s.io", "endpointslices", ctrl__mstr(o, "namespace"), o,
 				    ctrl_batch_cb, ctrl_batch_hold(b));
 }
 
 static const char *node_zone(const char *node, void *ud)
 {
 	(void)ud;
-	return label(cache_get(em->nodes, "", node), LABEL_ZONE);
+	return ctrl__label(cache_get(em->nodes, "", node), LABEL_ZONE);
 }
 
 static void add_node(const cJSON *node, void *ud)
@@ -652,24 +642,24 @@ static void on_svc(struct cache_store *st, const cJSON *old, const cJSON *new, v
 
 	(void)st;
 	(void)ud;
-	enqueue(mstr(o, "namespace"), mstr(o, "name"));
+	enqueue(ctrl__mstr(o, "namespace"), ctrl__mstr(o, "name"));
 }
 
 static void on_slice(struct cache_store *st, const cJSON *old, const cJSON *new, void *ud)
 {
 	const cJSON *o = new ? new : old;
-	const char *svc = label(o, EPS_LABEL_SERVICE), *by = label(o, EPS_LABEL_MANAGED_BY);
+	const char *svc = ctrl__label(o, EPS_LABEL_SERVICE), *by = ctrl__label(o, EPS_LABEL_MANAGED_BY);
 
 	(void)st;
 	(void)ud;
 	if (svc && by && !strcmp(by, EPS_CONTROLLER))
-		enqueue(mstr(o, "namespace"), svc);
+		enqueue(ctrl__mstr(o, "namespace"), svc);
 }
 
 static void enqueue_svc(const cJSON *svc, void *ud)
 {
 	(void)ud;
-	enqueue(mstr(svc, "namespace"), mstr(svc, "name"));
+	enqueue(ctrl__mstr(svc, "namespace"), ctrl__mstr(svc, "name"));
 }
 
 static void on_pod(struct cache_store *st, const cJSON *old, const cJSON *new, void *ud)
@@ -683,7 +673,7 @@ static void enqueue_selecting(const cJSON *svc, void *ud)
 {
 	(void)ud;
 	if (cJSON_GetArraySize(json_path(svc, "spec.selector")))
-		enqueue(mstr(svc, "namespace"), mstr(svc, "name"));
+		enqueue(ctrl__mstr(svc, "namespace"), ctrl__mstr(svc, "name"));
 }
 
 /* A node's zone changing changes the endpoints of its pods: every Service
