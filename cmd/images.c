@@ -336,17 +336,11 @@ int cmd_images(int argc, char **argv)
 	char **args = NULL;
 	int nargs, r;
 
-	r = cmd_parse_flags("images", "k1s images [flags] import|pull|ls|rm|mount|unmount ARGS",
-			    flags, argc, argv, &args, &nargs);
-	if (r >= 0) {
-		if (r == 0)
-			usage_subs();
-		free(args);
+	r = cmd_parse_sub_flags("images", "k1s images [flags] import|pull|ls|rm|mount|unmount ARGS",
+				flags, argc, argv, &args, &nargs, usage_subs);
+	if (r >= 0)
 		return r;
-	}
-	for (size_t i = 0; nargs && i < ARRAY_SIZE(subs); i++)
-		if (!strcmp(args[0], subs[i].name))
-			sub = &subs[i];
+	sub = cmd_find_sub(subs, ARRAY_SIZE(subs), sizeof(subs[0]), args, nargs);
 	if (!sub) {
 		fprintf(stderr, "error: images: %s (see k1s images --help)\n", nargs ?
 			"unknown sub-command" : "missing sub-command");

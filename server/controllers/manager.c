@@ -5,6 +5,7 @@
 #include "ctrl_priv.h"
 #include "../apiserver.h"
 #include "../server.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -24,6 +25,16 @@ static const char *const managed_drop[] = { "metadata.managedFields", NULL };
 static const char *const node_drop[] = { "metadata.managedFields", "metadata.annotations",
 					 "status.images", "status.nodeInfo", "status.volumesInUse",
 					 "status.volumesAttached", "status.daemonEndpoints", NULL };
+
+const char *ctrl__mstr(const cJSON *obj, const char *key)
+{
+	return json_get_str(json_get(obj, "metadata"), key, "");
+}
+
+const char *ctrl__label(const cJSON *obj, const char *key)
+{
+	return json_get_str(json_path(obj, "metadata.labels"), key, NULL);
+}
 
 const char *ctrl__split_key(const char *key, char *ns, size_t ns_size)
 {

@@ -106,8 +106,11 @@ P2=$(free_port)
 S2=$!
 on_exit "kill -9 $S2; wait $S2"
 on_exit "[ \$_failed = 0 ] || { echo '# server 2 log (tail):'; tail -n 20 '$dir2/server.log' | sed 's/^/# /'; }"
-check "server with the embedded agent starts" poll 20 test -f "$dir2/ready"
 KUBECONFIG=$dir2/kubeconfig.yaml
+# the kubeconfig is written once the API listens: usable the moment it exists
+check "the server writes its kubeconfig" poll 20 test -s "$dir2/kubeconfig.yaml"
+check "... and the API answers at once" kc get --raw /version
+check "server with the embedded agent starts" poll 20 test -f "$dir2/ready"
 host=$(hostname | tr 'A-Z' 'a-z')
 check "embedded agent registers the server's node" poll 15 node_ready "$host"
 expect_eq "control-plane role label" true \
