@@ -36,6 +36,7 @@ void agent_config_init(struct agent_config *c)
 	c->cert_renew_days = 30;
 	c->cert_check_ms = 12 * 3600 * 1000;
 	c->kubelet_port = KUBELET_PORT;
+	c->dns_metrics_port = AGENT_DNS_METRICS_PORT;
 }
 
 void agent_config_release(struct agent_config *c)
@@ -128,6 +129,14 @@ static int check_labels_taints(const struct agent_config *c, char **err)
 	return 0;
 }
 
+void agent_host_name(char *buf, size_t size)
+{
+	memset(buf, 0, size);
+	gethostname(buf, size - 1);
+	for (char *p = buf; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+}
+
 int agent_new(const struct agent_config *cfg, struct agent **out, char **err)
 {
 	struct agent *a = xcalloc(1, sizeof(*a));
@@ -142,11 +151,9 @@ int agent_new(const struct agent_config *cfg, struct agent **out, char **err)
 	if (cfg->node_name) {
 		a->node_name = xstrdup(cfg->node_name);
 	} else {
-		char h[256] = "";
+		char h[256];
 
-		gethostname(h, sizeof(h) - 1);
-		for (char *p = h; *p; p++)
-			*p = (char)tolower((unsigned char)*p);
+		agent_host_name(h, sizeof(h));
 		a->node_name = xstrdup(h);
 	}
 	if (!valid_name(a->node_name)) {
@@ -154,7 +161,8 @@ int agent_new(const struct agent_config *cfg, struct agent **out, char **err)
 		goto fail;
 	}
 	if (check_ips(a, err) || check_labels_taints(cfg, err) || overlay__check(cfg, err) ||
-	    node__eviction_parse(cfg->eviction_hard, &a->ev, err) || agent__dns_check(cfg, err))
+	    node__eviction_parse(cfg->eviction_hard, &a->ev, err) || agent__dns_check(cfg, err) ||
+	    stor_opts_parse(cfg->storage_backend, cfg->storage_pool_size, &a->stor, err))
 		goto fail;
 	default_ip(a);
 	ret = mkdir_p(cfg->data_dir, 0700);
@@ -176,6 +184,61 @@ static void on_pod_mtu(void *ud, unsigned mtu)
 	pod_manager_set_mtu(ud, mtu);
 }
 
+static int start_rest(struct agent *a, char **err)
+{
+	int r;
+
+	if (!a->cfg.disable_pods) {
+		struct pod_config pc = {
+			.loop = a->loop, .api = a->api, .node_name = a->node_name,
+			.data_dir = a->cfg.data_dir, .node_ips = a->ip, .n_node_ips = a->n_ip,
+			.cluster_dns = a->cfg.cluster_dns, .cluster_domain = a->cfg.cluster_domain,
+			.resolv_conf = a->cfg.resolv_conf,
+			.runc_root = a->cfg.runc_root, .cgroup_parent = a->cfg.cgroup_parent,
+			.backoff_min_ms = (unsigned)a->cfg.pod_backoff_ms,
+		};
+
+		r = pod_manager_new(&pc, &a->pods, err);
+		if (r) {
+			pod_manager_free(a->pods);
+			a->pods = NULL;
+			return r;
+		}
+		pod_manager_start(a->pods);
+		stor_start(a->loop, a->api, a->cfg.data_dir, a->node_name, &a->stor);
+	}
+	agent__kubelet_start(a);
+	a->renew = agent__renew_start(a);
+	agent__proxy_start(a);	/* logs its own failure; the node runs on */
+	r = overlay__start(a->loop, a->api, &a->cfg, a->node_name, a->ip, a->n_ip, &a->overlay, err);
+	if (!r && a->pods)
+		overlay__on_mtu(a->overlay, on_pod_mtu, a->pods);
+	if (r)
+		return r;
+	return agent__dns_start(a, err);
+}
+
+void agent__start_rest(struct agent *a)
+{
+	char *err = NULL;
+
+	if (a->rest_started)
+		return;
+	a->rest_started = true;
+	uv_timer_stop(&a->rest_timer);
+	if (start_rest(a, &err)) {
+		log_error("agent: %s", err ? err : "cannot start");
+		a->failed = 1;
+		uv_stop(a->loop);
+	}
+	free(err);
+}
+
+static void on_rest_timer(uv_timer_t *t)
+{
+	agent__start_rest(container_of(t, struct agent, rest_timer));
+}
+
 int agent_start(struct agent *a, uv_loop_t *loop, char **err)
 {
 	struct api_kubeconfig kc;
@@ -190,43 +253,16 @@ int agent_start(struct agent *a, uv_loop_t *loop, char **err)
 	api_kubeconfig_release(&kc);
 	if (r)
 		return r;
-	if (!a->cfg.disable_pods) {
-		struct pod_config pc = {
-			.loop = loop, .api = a->api, .node_name = a->node_name,
-			.data_dir = a->cfg.data_dir, .node_ips = a->ip, .n_node_ips = a->n_ip,
-			.cluster_dns = a->cfg.cluster_dns, .cluster_domain = a->cfg.cluster_domain,
-			.resolv_conf = a->cfg.resolv_conf,
-			.runc_root = a->cfg.runc_root, .cgroup_parent = a->cfg.cgroup_parent,
-			.backoff_min_ms = (unsigned)a->cfg.pod_backoff_ms,
-		};
-
-		r = pod_manager_new(&pc, &a->pods, err);
-		if (r) {
-			pod_manager_free(a->pods);
-			a->pods = NULL;
-			api_client_free(a->api);
-			a->api = NULL;
-			return r;
-		}
-		pod_manager_start(a->pods);
-		stor_start(loop, a->api, a->cfg.data_dir, a->node_name);
-	}
 	uv_timer_init(loop, &a->lease_timer);
 	uv_timer_init(loop, &a->check_timer);
 	uv_timer_init(loop, &a->retry_timer);
-	a->open_handles = 3;
+	uv_timer_init(loop, &a->rest_timer);
+	a->open_handles = 4;
 	log_info("agent: node '%s', runtime %s, API %s", a->node_name, a->facts.runtime,
 		 a->cfg.kubeconfig);
-	agent__kubelet_start(a);
 	node__start(a);
-	a->renew = agent__renew_start(a);
-	agent__proxy_start(a);	/* logs its own failure; the node runs on */
-	r = overlay__start(loop, a->api, &a->cfg, a->node_name, a->ip, a->n_ip, &a->overlay, err);
-	if (!r && a->pods)
-		overlay__on_mtu(a->overlay, on_pod_mtu, a->pods);
-	if (r)
-		return r;
-	return agent__dns_start(a, err);
+	uv_timer_start(&a->rest_timer, on_rest_timer, AGENT_REST_START_MS, 0);
+	return 0;
 }
 
 static void handle_gone(struct agent *a)
@@ -247,7 +283,7 @@ static void on_pods_stopped(void *data)
 
 void agent_stop(struct agent *a, void (*done)(void *data), void *data)
 {
-	uv_timer_t *timers[] = { &a->lease_timer, &a->check_timer, &a->retry_timer };
+	uv_timer_t *timers[] = { &a->lease_timer, &a->check_timer, &a->retry_timer, &a->rest_timer };
 
 	a->done = done;
 	a->done_data = data;
@@ -271,7 +307,7 @@ void agent_stop(struct agent *a, void (*done)(void *data), void *data)
 			done(data);
 		return;
 	}
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(timers); i++) {
 		timers[i]->data = a;
 		uv_close((uv_handle_t *)timers[i], on_closed);
 	}
@@ -351,11 +387,12 @@ int agent_run(const struct agent_config *cfg)
 	uv_signal_start(&sigint, on_stop_signal, SIGINT);
 	sd_notify_ready();
 	uv_run(loop, UV_RUN_DEFAULT);
+	r = a->failed ? 1 : 0;
 	agent_stop(a, NULL, NULL);
 	uv_close((uv_handle_t *)&sigterm, NULL);
 	uv_close((uv_handle_t *)&sigint, NULL);
 	uv_run(loop, UV_RUN_DEFAULT);
 	agent_free(a);
 	uv_loop_close(loop);
-	return 0;
+	return r;
 }

@@ -42,6 +42,9 @@
 #define AGENT_STATUS_REPORT_MS (5 * 60 * 1000)
 /* How often conditions are re-evaluated (cheap: /proc, statvfs), in ms. */
 #define AGENT_CHECK_MS 10000
+/* Pods, proxy, overlay, DNS... start once the node is Ready, or this long
+ * after the agent starts if it is not Ready by then (agent__start_rest). */
+#define AGENT_REST_START_MS 1000
 #define AGENT_DEFAULT_EVICTION_HARD "memory.available<100Mi,nodefs.available<10%,pid.available<5%"
 /* Node IPs / labels / taints accepted on the command line. */
 #define AGENT_MAX_NODE_IPS 2
@@ -89,6 +92,10 @@ struct agent_config {
 	/* cluster DNS (agent/dns_run.h); it also answers on cluster_dns */
 	const char *resolv_conf;	/* DNS upstreams; NULL: /etc/resolv.conf */
 	bool disable_dns;		/* no node-local cluster DNS */
+	/* local volumes (agent/storage.h, docs/storage.md) */
+	const char *storage_backend;	/* "auto" (NULL), "btrfs" or "dir" */
+	const char *storage_pool_size;	/* quantity: bytes of the pool image; NULL: 10Gi */
+	int64_t dns_metrics_port;	/* Prometheus text; default 9153, 0: off */
 };
 
 /* Fills defaults (all zero/NULL except data_dir and eviction_hard). */
@@ -113,15 +120,32 @@ const char *agent_node_name(const struct agent *a);
 /* Runs an agent on its own loop until SIGTERM/SIGINT; exit status. */
 int agent_run(const struct agent_config *cfg);
 
+/* The lowercased host name (the default node name) into buf. */
+void agent_host_name(char *buf, size_t size);
+
+/* What `k1s server` hands its embedded agent; strings outlive the call. */
+struct agent_embedded_opts {
+	const char *kubeconfig;		/* the server's admin kubeconfig */
+	const char *data_dir;		/* the server's; the agent gets <data_dir>/agent */
+	const struct flag_list *node_ip;	/* --node-ip, at most AGENT_MAX_NODE_IPS */
+	const char *cluster_dns;	/* "IP[,IP]": the first becomes --cluster-dns; "" none */
+	const char *cluster_domain;	/* --cluster-domain; NULL: the agent's default */
+	const char *cluster_cidr;	/* K1S_CLUSTER_CIDR in the environment; NULL: unset */
+	bool disable_proxy;		/* K1S_DISABLE_PROXY=1 in the environment */
+	const struct flag_list *extra;	/* --agent-arg values; beyond AGENT_MAX_EXTRA_ARGS
+					 * arguments in all, the rest are dropped */
+};
+
 /*
- * For `k1s server`: forks a supervisor process that runs
- * `<self> agent --kubeconfig kubeconfig --node-name NAME --control-plane
- *  --data-dir DATA_DIR [--node-ip IP...] [extra...]` once the kubeconfig exists,
- * restarts it (with backoff) when it dies, and stops it when the supervisor
- * gets SIGTERM or its parent dies. Returns the supervisor pid or -errno.
+ * For `k1s server`: sets the agent flags' environment defaults
+ * (K1S_DISABLE_PROXY, K1S_CLUSTER_CIDR) and forks a supervisor process that
+ * runs `<self> agent --kubeconfig kubeconfig --node-name NAME --control-plane
+ *  --data-dir DATA_DIR/agent [--node-ip IP...] [--cluster-domain D]
+ *  [--cluster-dns IP] [extra...]` once the kubeconfig exists, restarts it
+ * (with backoff) when it dies, and stops it when the supervisor gets SIGTERM
+ * or its parent dies. Returns the supervisor pid or -errno.
  */
-pid_t agent_embedded_start(const char *kubeconfig, const char *data_dir,
-			   const struct flag_list *node_ip, const char *const *extra, size_t n_extra);
+pid_t agent_embedded_start(const struct agent_embedded_opts *o);
 /* SIGTERM to the supervisor and waits for it. */
 void agent_embedded_stop(pid_t pid);
 

@@ -23,20 +23,25 @@ enum dns_state { ST_LINK, ST_BIND, ST_PUBLISH, ST_SERVING, ST_STOPPED };
 struct agent_dns {
 	struct agent *a;
 	enum dns_state state;
-	struct inet_prefix addrs[DNS_MAX_IPS];	/* /32 and /128 */
+	struct inet_prefix cfg_addrs[DNS_MAX_IPS];	/* --cluster-dns */
+	size_t n_cfg;
+	struct inet_prefix addrs[DNS_MAX_IPS];	/* served now: /32 and /128 */
+	struct inet_prefix old[DNS_MAX_IPS];	/* served before the last move */
+	size_t n_old;
 	char listen_s[DNS_MAX_IPS][INET_ADDR_STRLEN];
 	const char *listen[DNS_MAX_IPS + 1];
 	size_t n;
 	struct dns_zone *z;
 	struct dns_feed *feed;
 	struct dns_server *srv;
+	struct dns_metrics *metrics;
 	uv_timer_t timer;
 	uv_work_t work;
 	bool working;			/* work queued, after_work not run yet */
 	bool timer_open;
 	int link_err;			/* result of the work */
-	bool on_lo;
-	unsigned sync_waits;		/* ticks waited for the informers */		/* no dummy driver: addresses on "lo" */
+	bool on_lo;			/* no dummy driver: addresses on "lo" */
+	unsigned sync_waits;		/* ticks waited for the informers */
 	char link_msg[NET_ERR_MAX];
 	size_t published;		/* slices acknowledged this round */
 };
@@ -145,28 +150,59 @@ static cJSON *slice_new(struct agent_dns *d, size_t i)
 
 static void arm(struct agent_dns *d, uint64_t ms);
 
-/* Adds the kube-dns Service's clusterIPs of families --cluster-dns lacks
- * (the server passes only the first one to its embedded agent). */
-static void add_service_addrs(struct agent_dns *d)
+/* The addresses to serve on: the kube-dns Service's clusterIPs, and
+ * --cluster-dns for a family the Service lacks (or before it exists). */
+static size_t want_addrs(const struct agent_dns *d, struct inet_prefix out[DNS_MAX_IPS])
 {
-	const cJSON *svc = dns_feed_service(d->feed, "kube-system", "kube-dns"), *it;
+	struct dns_addr ips[DNS_MAX_IPS];
+	size_t n = 0, ns = dns_zone_service_ips(d->z, "kube-system", "kube-dns", ips);
 
-	cJSON_ArrayForEach(it, json_get(json_get(svc, "spec"), "clusterIPs")) {
-		struct inet_prefix p = { 0 };
+	for (size_t i = 0; i < ns; i++) {
+		struct inet_prefix p = { .len = ips[i].family == AF_INET ? 32 : 128 };
+
+		p.addr.family = ips[i].family;
+		memcpy(p.addr.bytes, ips[i].ip, ips[i].family == AF_INET ? 4 : 16);
+		out[n++] = p;
+	}
+	for (size_t i = 0; i < d->n_cfg && n < DNS_MAX_IPS; i++) {
 		bool have = false;
 
-		if (d->n == DNS_MAX_IPS || !cJSON_IsString(it) || inet_addr_parse(it->valuestring, &p.addr))
-			continue;
-		for (size_t i = 0; i < d->n; i++)
-			have |= d->addrs[i].addr.family == p.addr.family;
-		if (have)
-			continue;
-		p.len = p.addr.family == AF_INET ? 32 : 128;
-		d->addrs[d->n] = p;
-		inet_addr_format(&p.addr, d->listen_s[d->n]);
-		d->listen[d->n] = d->listen_s[d->n];
-		d->n++;
+		for (size_t j = 0; j < n; j++)
+			have |= out[j].addr.family == d->cfg_addrs[i].addr.family;
+		if (!have)
+			out[n++] = d->cfg_addrs[i];
 	}
+	return n;
+}
+
+static bool same_addrs(const struct inet_prefix *a, size_t na, const struct inet_prefix *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (!inet_addr_equal(&a[i].addr, &b[i].addr))
+			return false;
+	return true;
+}
+
+/* Takes the wanted addresses (the previous ones are kept in old[] so the
+ * loopback fallback can drop them). */
+static void take_addrs(struct agent_dns *d)
+{
+	struct inet_prefix w[DNS_MAX_IPS];
+	size_t n = want_addrs(d, w);
+
+	if (!same_addrs(w, n, d->addrs, d->n)) {
+		memcpy(d->old, d->addrs, sizeof(d->old));
+		d->n_old = d->n;
+	}
+	memcpy(d->addrs, w, sizeof(w));
+	d->n = n;
+	for (size_t i = 0; i < n; i++) {
+		inet_addr_format(&d->addrs[i].addr, d->listen_s[i]);
+		d->listen[i] = d->listen_s[i];
+	}
+	d->listen[n] = NULL;
 }
 
 struct pub_req {
@@ -205,12 +241,43 @@ static void published(struct api_result *res, void *ud)
 	if (++d->published == d->n) {
 		d->state = ST_SERVING;
 		log_info("dns: kube-dns EndpointSlices of node '%s' published", d->a->node_name);
+		arm(d, AGENT_DNS_CHECK_MS);
+	}
+}
+
+static void unpublished(struct api_result *res, void *ud)
+{
+	(void)ud;
+	if (!api_result_ok(res) && res->code != 404)
+		log_warn("dns: cannot delete a stale kube-dns EndpointSlice: %s",
+			 res->err ? strerror(-res->err) : res->status.message);
+}
+
+/* Deletes this node's slice of a family no longer served (the kube-dns
+ * Service lost it). */
+static void unpublish_stale(struct agent_dns *d)
+{
+	for (int v6 = 0; v6 < 2; v6++) {
+		bool have = false;
+		char *name, *path;
+
+		for (size_t i = 0; i < d->n; i++)
+			have |= (d->addrs[i].addr.family == AF_INET6) == v6;
+		if (have || !d->n_old)
+			continue;
+		name = xasprintf("kube-dns-%s-%s", d->a->node_name, v6 ? "ipv6" : "ipv4");
+		path = api_path("discovery.k8s.io/v1", "endpointslices", "kube-system", name, NULL);
+		api_delete(d->a->api, path, unpublished, NULL);
+		free(path);
+		free(name);
 	}
 }
 
 static void publish(struct agent_dns *d)
 {
 	char *path = api_path("discovery.k8s.io/v1", "endpointslices", "kube-system", NULL, NULL);
+
+	unpublish_stale(d);
 
 	d->published = 0;
 	for (size_t i = 0; i < d->n; i++) {
@@ -238,8 +305,14 @@ static void link_work(uv_work_t *w)
 	if (!d->link_err)
 		d->link_err = net_dummy_ensure(&ns, AGENT_DNS_LINK, d->addrs, d->n);
 	if (d->link_err == -EOPNOTSUPP) {
-		/* a kernel without the dummy driver: loopback holds them */
+		/* A kernel without the dummy driver (some CI and container
+		 * kernels): loopback holds them; addresses we served before a
+		 * move of the kube-dns clusterIPs are dropped from it. */
 		d->link_err = 0;
+		for (size_t i = 0; i < d->n_old; i++)
+			if (!same_addrs(&d->old[i], 1, d->addrs, 1) &&
+			    (d->n < 2 || !same_addrs(&d->old[i], 1, &d->addrs[1], 1)))
+				net_addr_del(&ns, "lo", &d->old[i]);
 		for (size_t i = 0; i < d->n && !d->link_err; i++) {
 			d->link_err = net_addr_add(&ns, "lo", &d->addrs[i]);
 			if (d->link_err == -EEXIST)
@@ -250,6 +323,36 @@ static void link_work(uv_work_t *w)
 	if (d->link_err)
 		snprintf(d->link_msg, sizeof(d->link_msg), "%s", net_ns_error(&ns));
 	net_ns_release(&ns);
+}
+
+static void render_metrics(struct buf *b, void *ud)
+{
+	struct agent_dns *d = ud;
+
+	if (d->srv)
+		dns_metrics_text(dns_server_stats(d->srv), d->z, b);
+}
+
+static void start_metrics(struct agent_dns *d)
+{
+	const char *ips[DNS_MAX_IPS + 3] = { "127.0.0.1", "::1" };
+	int64_t port = d->a->cfg.dns_metrics_port;
+
+	if (port <= 0 || port > 65535)
+		return;
+	for (size_t i = 0; i < d->n; i++)
+		ips[2 + i] = d->listen_s[i];
+	if (dns_metrics_start(d->a->loop, ips, (uint16_t)port, render_metrics, d, &d->metrics))
+		d->metrics = NULL;	/* logged; DNS serves on without them */
+}
+
+static void stop_server(struct agent_dns *d)
+{
+	if (d->srv)
+		dns_server_close(d->srv);
+	dns_metrics_close(d->metrics);
+	d->srv = NULL;
+	d->metrics = NULL;
 }
 
 static void bind_server(struct agent_dns *d)
@@ -269,6 +372,7 @@ static void bind_server(struct agent_dns *d)
 	}
 	log_info("dns: serving cluster DNS on %s%s%s (upstream from '%s')", d->listen_s[0],
 		 d->n > 1 ? " and " : "", d->n > 1 ? d->listen_s[1] : "", cfg.resolv_conf);
+	start_metrics(d);
 	d->state = ST_PUBLISH;
 	arm(d, 0);
 }
@@ -300,6 +404,23 @@ static void link_done(uv_work_t *w, int status)
 	bind_server(d);
 }
 
+/* Serving: the kube-dns Service's clusterIPs changed -> serve on the new
+ * ones (the link work moves the addresses, then bind and publish again). */
+static void check_moved(struct agent_dns *d)
+{
+	struct inet_prefix w[DNS_MAX_IPS];
+	size_t n = want_addrs(d, w);
+
+	if (same_addrs(w, n, d->addrs, d->n)) {
+		arm(d, AGENT_DNS_CHECK_MS);
+		return;
+	}
+	log_info("dns: the kube-dns Service's clusterIPs changed; moving the node-local addresses");
+	stop_server(d);
+	d->state = ST_LINK;
+	arm(d, 0);
+}
+
 static void on_timer(uv_timer_t *t)
 {
 	struct agent_dns *d = t->data;
@@ -310,7 +431,7 @@ static void on_timer(uv_timer_t *t)
 			arm(d, 100);
 			break;
 		}
-		add_service_addrs(d);
+		take_addrs(d);
 		d->working = true;
 		uv_queue_work(d->a->loop, &d->work, link_work, link_done);
 		break;
@@ -320,6 +441,9 @@ static void on_timer(uv_timer_t *t)
 			break;
 		}
 		publish(d);
+		break;
+	case ST_SERVING:
+		check_moved(d);
 		break;
 	default:
 		break;
@@ -341,13 +465,10 @@ int agent__dns_start(struct agent *a, char **err)
 		return 0;
 	d = xcalloc(1, sizeof(*d));
 	d->a = a;
-	if (parse_addrs(a->cfg.cluster_dns ? a->cfg.cluster_dns : AGENT_DNS_DEFAULT, d->addrs, &d->n, err)) {
+	if (parse_addrs(a->cfg.cluster_dns ? a->cfg.cluster_dns : AGENT_DNS_DEFAULT, d->cfg_addrs,
+			&d->n_cfg, err)) {
 		free(d);
 		return -EINVAL;
-	}
-	for (size_t i = 0; i < d->n; i++) {
-		inet_addr_format(&d->addrs[i].addr, d->listen_s[i]);
-		d->listen[i] = d->listen_s[i];
 	}
 	d->z = dns_zone_new(a->cfg.cluster_domain);
 	r = dns_feed_start(a->api, d->z, true, &d->feed);
@@ -382,8 +503,7 @@ void agent__dns_stop(struct agent *a)
 	a->dns = NULL;
 	d->state = ST_STOPPED;
 	dns_feed_free(d->feed);		/* before the API client goes */
-	if (d->srv)
-		dns_server_close(d->srv);
+	stop_server(d);
 	dns_zone_free(d->z);		/* the server no longer reads it */
 	uv_close((uv_handle_t *)&d->timer, timer_closed);
 }

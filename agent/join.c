@@ -3,6 +3,7 @@
  * store them (agent/join.h).
  */
 #include "join.h"
+#include "agent.h"
 #include "lib/apiclient.h"
 #include "lib/http.h"
 #include "lib/json.h"
@@ -12,6 +13,7 @@
 #include "lib/tls.h"
 #include "lib/util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,7 +203,7 @@ static int request_certs(const struct agent_join_opts *o, const struct api_kubec
 		r = resp.status == 401 || resp.status == 403 ? -EACCES :
 		    resp.status >= 500 ? -EAGAIN : -EPROTO;
 	}
-	if (!r && !(ans = cJSON_ParseWithLength(resp.body.data, resp.body.len))) {
+	if (!r && !(ans = json_parse(resp.body.data, resp.body.len))) {
 		*err = xstrdup("the server's join answer is not JSON");
 		r = -EPROTO;
 	}
@@ -293,4 +295,40 @@ int agent_join(const struct agent_join_opts *o, char **kubeconfig, char **err)
 			   delay_ms * 2;
 	}
 	return r;
+}
+
+int agent_join_from_flags(struct agent_config *c, const char *server, const char *token,
+			  const char *token_file, char **kubeconfig, char **err)
+{
+	char host[256], *tok_buf = NULL;
+	size_t n = 0;
+	int ret;
+
+	if (!token && token_file) {
+		ret = read_file(token_file, 4096, &tok_buf, &n);
+		if (ret) {
+			*err = xasprintf("cannot read --token-file %s", token_file);
+			return ret < 0 ? ret : -EIO;
+		}
+		while (n && isspace((unsigned char)tok_buf[n - 1]))
+			tok_buf[--n] = 0;
+		token = tok_buf;
+	}
+	if (!c->node_name)
+		agent_host_name(host, sizeof(host));
+	struct agent_join_opts jo = {
+		.server = server, .token = token, .data_dir = c->data_dir,
+		.node_name = c->node_name ? c->node_name : host,
+		.addresses = (const char *const *)c->node_ip.v, .n_addresses = (unsigned)c->node_ip.n,
+	};
+
+	ret = agent_join(&jo, kubeconfig, err);
+	if (tok_buf)
+		memset(tok_buf, 0, n);
+	free(tok_buf);
+	if (!ret) {
+		c->kubeconfig = *kubeconfig;
+		c->join_server = server;
+	}
+	return ret;
 }

@@ -50,6 +50,19 @@ struct agent_join_opts {
 int agent_join(const struct agent_join_opts *o, char **kubeconfig, char **err);
 
 /*
+ * The join step of `k1s agent --server URL --token T | --token-file F`:
+ * reads the token from token_file when token is NULL (trailing whitespace
+ * trimmed, wiped after use), joins as c->node_name (default: the host name)
+ * with c's data dir and node IPs, then points c->kubeconfig at the result
+ * (malloc'd into *kubeconfig, the caller frees it after c) and
+ * c->join_server at server. 0, or -errno with a one-line malloc'd message
+ * in *err.
+ */
+struct agent_config;
+int agent_join_from_flags(struct agent_config *c, const char *server, const char *token,
+			  const char *token_file, char **kubeconfig, char **err);
+
+/*
  * Renews the certificates of the kubeconfig at kc_path (authenticating with
  * its node certificate) when it has renew_days or less left. 1 when nothing
  * was due, 0 renewed (files rewritten), or -errno with *err. Blocks for one

@@ -7,9 +7,11 @@
  * sends it: a Status "Success", or "Failure" with reason NonZeroExitCode
  * and a cause {reason: ExitCode, message: "<code>"}.
  *
- * Attach: containers run with stdin on /dev/null and without a terminal
- * (agent/runtime.h), so attach streams the container's stdout/stderr from
- * now on and accepts but drops stdin; it ends when the container exits.
+ * Attach: to a container with stdin (or a terminal) through its shim's
+ * attach socket (kubelet_attach.c): stdin, its end and terminal sizes go
+ * there, its output comes from there. Other containers run with stdin on
+ * /dev/null: attach streams their stdout/stderr from now on (the log,
+ * followed) and drops stdin. Either way it ends when the container exits.
  */
 #include "kubelet_int.h"
 #include "runtime_stream.h"
@@ -28,6 +30,7 @@ struct kexec {
 	struct ks_session *s;
 	struct rt_exec *x;
 	struct kl_follow *fol;
+	struct kl_attach *att;
 	char *ctr_id, *log_path;
 	char **argv;
 	size_t argc;
@@ -149,6 +152,35 @@ static void a_end(void *ud)
 	finish_status(e, NULL, NULL);
 }
 
+static void a_out(void *ud, int chan, const void *d, size_t n)
+{
+	struct kexec *e = ud;
+
+	if (e->s)
+		ks_write(e->s, e->tty ? KS_STDOUT : chan, d, n);
+}
+
+static void a_exited(void *ud)
+{
+	struct kexec *e = ud;
+
+	kl_attach_close(e->att);
+	e->att = NULL;
+	if (e->s)
+		finish_status(e, NULL, NULL);
+}
+
+static void attach_start(struct kexec *e)
+{
+	if (kl_attach_open(e->k, e->ctr_id, a_out, a_exited, e, &e->att) == 0) {
+		if (e->tty && e->cols && e->rows)
+			kl_attach_resize(e->att, e->cols, e->rows);
+		return;
+	}
+	e->att = NULL;
+	kl_follow_start(e->k, e->log_path, e->ctr_id, -1, a_line, a_end, e, &e->fol);
+}
+
 /* ---- session callbacks ---- */
 
 static void s_ready(struct ks_session *s, void *ud)
@@ -163,7 +195,7 @@ static void s_ready(struct ks_session *s, void *ud)
 	e->s = s;	/* WebSocket sessions are ready inside ks_upgrade() */
 	e->started = true;
 	if (e->attach) {
-		kl_follow_start(e->k, e->log_path, e->ctr_id, -1, a_line, a_end, e, &e->fol);
+		attach_start(e);
 		return;
 	}
 	r = rt_exec_start(e->k->loop, e->k->cfg.rt, e->ctr_id, &o, &cbs, e, &e->x);
@@ -196,6 +228,8 @@ static void resize(struct kexec *e, const char *d, size_t n)
 	}
 	if (e->x)
 		rt_exec_resize(e->x, e->cols, e->rows);
+	if (e->att)
+		kl_attach_resize(e->att, e->cols, e->rows);
 }
 
 static void s_data(struct ks_session *s, int chan, const void *d, size_t n, void *ud)
@@ -207,6 +241,8 @@ static void s_data(struct ks_session *s, int chan, const void *d, size_t n, void
 	else if (chan == KS_STDIN && e->x && !rt_exec_write(e->x, d, n) &&
 		 rt_exec_stdin_queued(e->x) > KS_HIGH_WATER)
 		ks_pause_read(s, true);	/* resumed by x_stdin_drain */
+	else if (chan == KS_STDIN && e->att && n)
+		kl_attach_send(e->att, RT_ATTACH_STDIN, d, n);
 }
 
 static void s_eof(struct ks_session *s, int chan, void *ud)
@@ -215,6 +251,8 @@ static void s_eof(struct ks_session *s, int chan, void *ud)
 
 	if (chan == KS_STDIN && e->x)
 		rt_exec_close_stdin(e->x);
+	if (chan == KS_STDIN && e->att)
+		kl_attach_send(e->att, RT_ATTACH_EOF, NULL, 0);
 }
 
 static void s_close(struct ks_session *s, void *ud)
@@ -224,6 +262,8 @@ static void s_close(struct ks_session *s, void *ud)
 	e->s = NULL;
 	kl_follow_stop(e->fol);
 	e->fol = NULL;
+	kl_attach_close(e->att);
+	e->att = NULL;
 	if (e->x) {
 		rt_exec_abort(e->x);	/* no callback follows */
 		e->x = NULL;

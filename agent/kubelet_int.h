@@ -123,4 +123,23 @@ int kl_follow_start(struct kubelet *k, const char *log_path, const char *ctr_id,
 		    kl_line_fn line, kl_end_fn end, void *ud, struct kl_follow **f);
 void kl_follow_stop(struct kl_follow *f);
 
+/*
+ * Attach to a container that holds a stdin (kubelet_attach.c): out() gets
+ * its output (KS_STDOUT/KS_STDERR) from now on; end() runs once when the
+ * container has exited. kl_attach_open() is -ENOENT for a container without
+ * stdin (its output then comes from the log follower). kl_attach_close()
+ * (also from inside a callback) frees it; no callback runs afterwards.
+ */
+struct kl_attach;
+typedef void (*kl_attach_out_fn)(void *ud, int chan, const void *d, size_t n);
+typedef void (*kl_attach_end_fn)(void *ud);
+int kl_attach_open(struct kubelet *k, const char *ctr_id, kl_attach_out_fn out,
+		   kl_attach_end_fn end, void *ud, struct kl_attach **a);
+/* Sends a frame (RT_ATTACH_STDIN with data, RT_ATTACH_EOF) to the shim. */
+void kl_attach_send(struct kl_attach *a, int type, const void *d, size_t n);
+void kl_attach_resize(struct kl_attach *a, uint16_t cols, uint16_t rows);
+/* Bytes written but not yet taken by the shim. */
+size_t kl_attach_queued(const struct kl_attach *a);
+void kl_attach_close(struct kl_attach *a);
+
 #endif

@@ -45,6 +45,16 @@ static char *node_path(const struct agent *a, const char *sub)
 	return api_path("v1", "nodes", NULL, a->node_name, sub);
 }
 
+/* Merge-patches our Node with p (freed); cb(res, a) gets the answer. */
+static void node_patch(struct agent *a, cJSON *p, api_done_fn cb)
+{
+	char *path = node_path(a, NULL);
+
+	api_patch(a->api, path, API_PATCH_MERGE, p, cb, a);
+	free(path);
+	cJSON_Delete(p);
+}
+
 static void on_retry(uv_timer_t *t)
 {
 	reg_start(container_of(t, struct agent, retry_timer));
@@ -198,6 +208,7 @@ static void on_untaint(struct api_result *res, void *ud)
 
 	if (api_result_ok(res)) {
 		a->untainted = true;
+		agent__start_rest(a);
 	} else if (res->code == 409 && !a->status_busy) {
 		/* the node changed meanwhile (e.g. node IPAM): again, from a fresh copy */
 		post_status(a, a->cond);
@@ -213,7 +224,6 @@ static void untaint(struct agent *a, const cJSON *node)
 	const cJSON *taints = json_path(node, "spec.taints"), *t;
 	cJSON *keep = cJSON_CreateArray(), *p;
 	bool found = false;
-	char *path;
 
 	cJSON_ArrayForEach(t, taints) {
 		if (!strcmp(json_get_str(t, "key", ""), NOT_READY_TAINT))
@@ -224,6 +234,7 @@ static void untaint(struct agent *a, const cJSON *node)
 	if (!found) {
 		a->untainted = true;
 		cJSON_Delete(keep);
+		agent__start_rest(a);
 		return;
 	}
 	p = cJSON_CreateObject();
@@ -235,10 +246,7 @@ static void untaint(struct agent *a, const cJSON *node)
 		cJSON_Delete(keep);
 		json_set(json_obj(p, "spec"), "taints", cJSON_CreateNull());
 	}
-	path = node_path(a, NULL);
-	api_patch(a->api, path, API_PATCH_MERGE, p, on_untaint, a);
-	free(path);
-	cJSON_Delete(p);
+	node_patch(a, p, on_untaint);
 }
 
 static void on_status(struct api_result *res, void *ud)
@@ -461,7 +469,6 @@ static void on_node_get(struct api_result *res, void *ud)
 {
 	struct agent *a = ud;
 	cJSON *p;
-	char *path;
 
 	if (res->code == 404) {
 		node_create(a);
@@ -474,10 +481,7 @@ static void on_node_get(struct api_result *res, void *ud)
 	/* an existing node keeps its uid; make sure our labels are on it */
 	p = cJSON_CreateObject();
 	add_labels(a, json_obj(json_obj(p, "metadata"), "labels"));
-	path = node_path(a, NULL);
-	api_patch(a->api, path, API_PATCH_MERGE, p, on_node_done, a);
-	free(path);
-	cJSON_Delete(p);
+	node_patch(a, p, on_node_done);
 }
 
 static void on_version(struct api_result *res, void *ud)

@@ -57,6 +57,7 @@ bool node__pressure(const struct node_eviction *e, enum node_signal sig,
 #include <uv.h>
 #include <cjson/cJSON.h>
 #include "lib/apiclient.h"
+#include "storage.h"
 
 /* The agent's state; agent.c owns its lifecycle, node.c the API dialogue. */
 struct agent {
@@ -81,6 +82,9 @@ struct agent {
 	uint64_t last_lease_ms;		/* last successful lease renewal (mono), 0: none */
 	unsigned backoff_ms;
 	uv_timer_t lease_timer, check_timer, retry_timer;
+	uv_timer_t rest_timer;		/* starts the rest if the node is slow to be Ready */
+	bool rest_started;		/* agent__start_rest() ran */
+	int failed;			/* the rest failed to start: agent_run exits 1 */
 	struct renew *renew;		/* certificate renewal (renew.c), joined agents only */
 	struct overlay *overlay;	/* agent/overlay.h; NULL with backend none */
 	struct kubelet *kubelet;		/* the kubelet API, NULL when not served */
@@ -89,6 +93,7 @@ struct agent {
 	void (*done)(void *data);
 	void *done_data;
 	struct prun *proxy;		/* the service proxy (agent/proxy_run.c), or NULL */
+	struct stor_opts stor;		/* from storage_backend / storage_pool_size */
 };
 
 /* Certificate renewal of a joined agent (renew.c): NULL when not joined. */
@@ -97,5 +102,14 @@ void agent__renew_stop(struct renew *rn);
 
 /* Serves the kubelet API (agent/kubelet.h) if it can (agent.c). */
 void agent__kubelet_start(struct agent *a);
+/*
+ * Starts what the node's registration does not need (pods and the image
+ * import, storage, kubelet API, certificate renewal, proxy, overlay, DNS):
+ * once our not-ready taint is gone (node.c), or AGENT_REST_START_MS after
+ * start, whichever comes first; runs once. A failure stops the loop
+ * (a->failed). Starting these later keeps their dozen watches (each a TLS
+ * handshake) and the blocking image import off the path to Ready.
+ */
+void agent__start_rest(struct agent *a);
 /* Starts registration (then heartbeat); timers must be initialised. */
 void node__start(struct agent *a);

@@ -16,6 +16,7 @@
  * sends SIGTERM to the agent, waits for it and exits.
  */
 #include "node.h"
+#include "lib/inet.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -31,6 +32,7 @@
 #include <unistd.h>
 
 #define SUP_POLL_US 100000
+#define SUP_KUBECONFIG_POLL_US 10000	/* the agent starts this soon after the kubeconfig */
 #define SUP_BACKOFF_MAX_S 30
 #define SUP_STABLE_S 60
 /* Arguments of the agent command line (fixed ones + 2 per node IP). */
@@ -80,7 +82,7 @@ static int supervise(char *const argv[], const char *kubeconfig, time_t since)
 	pid_t child = -1;
 
 	while (!sup_stop && !kubeconfig_fresh(kubeconfig, since))
-		usleep(SUP_POLL_US);
+		usleep(SUP_KUBECONFIG_POLL_US);
 	while (!sup_stop) {
 		time_t started = time(NULL);
 		int st;
@@ -109,43 +111,71 @@ static int supervise(char *const argv[], const char *kubeconfig, time_t since)
 	return 0;
 }
 
-pid_t agent_embedded_start(const char *kubeconfig, const char *data_dir,
-			   const struct flag_list *node_ip, const char *const *extra, size_t n_extra)
+/* The agent's command line into argv (SUP_MAX_ARGS), its strings in the
+ * caller's buffers; the number of arguments. */
+static size_t embedded_argv(const struct agent_embedded_opts *o, char *exe, char *host,
+			    char *agent_dir, char *dns_arg, char *domain_arg, char **argv)
 {
-	static char exe[4096];
-	char *argv[SUP_MAX_ARGS], host[256] = "", *agent_dir;
-	pid_t parent = getpid(), pid;
-	time_t since = time(NULL) - 1;
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	size_t k = 0;
+	const struct flag_list *extra = o->extra;
+	size_t k = 0, n_extra = 0;
 
-	if (n <= 0 || node_ip->n > AGENT_MAX_NODE_IPS || n_extra > AGENT_MAX_EXTRA_ARGS) {
-		log_error("cannot start the embedded agent: %s",
-			  n <= 0 ? "cannot find our own executable" : "too many --node-ip or agent arguments");
-		return n <= 0 ? -errno : -EINVAL;
-	}
-	exe[n] = 0;
-	gethostname(host, sizeof(host) - 1);
-	for (char *p = host; *p; p++)
-		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-	agent_dir = xasprintf("%s/agent", data_dir);
 	argv[k++] = exe;
 	argv[k++] = "agent";
 	argv[k++] = "--kubeconfig";
-	argv[k++] = (char *)kubeconfig;
+	argv[k++] = (char *)o->kubeconfig;
 	argv[k++] = "--node-name";
 	argv[k++] = host;
 	argv[k++] = "--data-dir";
 	argv[k++] = agent_dir;
 	argv[k++] = "--control-plane";
 	argv[k++] = "--config=";	/* the server read the config file */
-	for (size_t i = 0; i < node_ip->n; i++) {
+	for (size_t i = 0; i < o->node_ip->n; i++) {
 		argv[k++] = "--node-ip";
-		argv[k++] = (char *)node_ip->v[i];
+		argv[k++] = (char *)o->node_ip->v[i];
 	}
-	for (size_t i = 0; i < n_extra; i++)
-		argv[k++] = (char *)extra[i];
+	/* pods' resolv.conf names the first cluster DNS address; the agent's
+	 * DNS serves every family of the kube-dns Service (docs/dns.md) */
+	if (o->cluster_domain) {
+		argv[k++] = domain_arg;
+		n_extra++;
+	}
+	if (o->cluster_dns && *o->cluster_dns) {
+		argv[k++] = dns_arg;
+		n_extra++;
+	}
+	for (size_t i = 0; extra && i < extra->n && n_extra < AGENT_MAX_EXTRA_ARGS; i++, n_extra++)
+		argv[k++] = (char *)extra->v[i];
 	argv[k] = NULL;
+	return k;
+}
+
+pid_t agent_embedded_start(const struct agent_embedded_opts *o)
+{
+	static char exe[4096];
+	char *argv[SUP_MAX_ARGS], host[256] = "", *agent_dir;
+	char dns_arg[64 + INET_ADDR_STRLEN], domain_arg[300];
+	pid_t parent = getpid(), pid;
+	time_t since = time(NULL) - 1;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	const char *dns = o->cluster_dns ? o->cluster_dns : "";
+
+	if (n <= 0 || o->node_ip->n > AGENT_MAX_NODE_IPS) {
+		log_error("cannot start the embedded agent: %s",
+			  n <= 0 ? "cannot find our own executable" : "too many --node-ip or agent arguments");
+		return n <= 0 ? -errno : -EINVAL;
+	}
+	exe[n] = 0;
+	/* the agent flags' environment defaults */
+	if (o->disable_proxy)
+		setenv("K1S_DISABLE_PROXY", "1", 1);
+	if (o->cluster_cidr)
+		setenv("K1S_CLUSTER_CIDR", o->cluster_cidr, 1);
+	agent_host_name(host, sizeof(host));
+	agent_dir = xasprintf("%s/agent", o->data_dir);
+	snprintf(dns_arg, sizeof(dns_arg), "--cluster-dns=%.*s", (int)strcspn(dns, ","), dns);
+	snprintf(domain_arg, sizeof(domain_arg), "--cluster-domain=%s",
+		 o->cluster_domain ? o->cluster_domain : "");
+	embedded_argv(o, exe, host, agent_dir, dns_arg, domain_arg, argv);
 	pid = fork();
 	if (pid == 0) {
 		struct sigaction sa = { .sa_handler = on_term };
@@ -155,7 +185,7 @@ pid_t agent_embedded_start(const char *kubeconfig, const char *data_dir,
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != parent)
 			_exit(0);
-		_exit(supervise(argv, kubeconfig, since));
+		_exit(supervise(argv, o->kubeconfig, since));
 	}
 	if (pid < 0)
 		log_error("cannot start the embedded agent: %s", strerror(errno));

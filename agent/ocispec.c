@@ -187,7 +187,7 @@ static int process_json(const struct rt_spec *s, cJSON *root)
 	if (!s->args || !s->args[0] || strv_len(s->args) > RT_ARGS_MAX ||
 	    strv_len(s->env) > RT_ARGS_MAX || (s->cwd && s->cwd[0] != '/'))
 		return -EINVAL;
-	json_set_bool(p, "terminal", false);
+	json_set_bool(p, "terminal", s->terminal);
 	u = json_obj(p, "user");
 	json_set_int(u, "uid", s->uid);
 	json_set_int(u, "gid", s->gid);
@@ -319,8 +319,8 @@ int rt_spec_json(const struct rt_spec *s, const char *id, char **out)
 	int ret;
 
 	*out = NULL;
-	if (!s->rootfs || s->rootfs[0] != '/' || s->terminal) {
-		ret = s->terminal ? -ENOTSUP : -EINVAL;
+	if (!s->rootfs || s->rootfs[0] != '/') {
+		ret = -EINVAL;
 		goto out;
 	}
 	if (s->hostname && s->ns[RT_NS_UTS].mode != RT_NS_NEW) {

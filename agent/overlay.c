@@ -34,7 +34,8 @@ struct overlay {
 	int ret, masq_ret;
 	bool masq_changed;
 	char err[NET_ERR_MAX], masq_err[NET_ERR_MAX];
-	unsigned last_pod_mtu;
+	unsigned last_pod_mtu;		/* from the uplink at start, then each sync */
+	bool mtu_logged;		/* by a sync */
 	void (*on_mtu)(void *ud, unsigned mtu);	/* told the pod MTU when it changes */
 	void *on_mtu_ud;
 	uint64_t resync_ms;		/* periodic full sync, in ms */
@@ -352,12 +353,13 @@ static void after_work_cb(uv_work_t *w, int status)
 			 o->job.n_peers, st->added, st->changed, st->removed,
 			 o->masq_changed ? ", masquerade table written" : "", o->hairpins,
 			 st->skipped ? " (some peers not ready)" : "");
-	if (st->pod_mtu && st->pod_mtu != o->last_pod_mtu) {
+	if (st->pod_mtu && (st->pod_mtu != o->last_pod_mtu || !o->mtu_logged)) {
 		log_info("overlay: uplink %s, pod MTU %u", st->uplink[0][0] ? st->uplink[0] : st->uplink[1],
 			 st->pod_mtu);
-		o->last_pod_mtu = st->pod_mtu;
-		if (o->on_mtu)
+		o->mtu_logged = true;
+		if (st->pod_mtu != o->last_pod_mtu && o->on_mtu)
 			o->on_mtu(o->on_mtu_ud, st->pod_mtu);
+		o->last_pod_mtu = st->pod_mtu;
 	}
 	publish(o);
 	o->backoff_ms = failed ? (o->backoff_ms ? o->backoff_ms * 2 : OVERLAY_BACKOFF_MIN_MS) : 0;
@@ -435,6 +437,20 @@ static void config_from(struct overlay *o, const struct agent_config *cfg,
 	net_vtep_mac(o->node, AF_INET6, b->vtep_mac[1]);
 }
 
+/* The pod MTU from the uplinks now, before any pod is wired (the first sync
+ * waits for the Node list); a few netlink requests on the loop, once. */
+static void initial_mtu(struct overlay *o)
+{
+	struct net_ns ns = { 0 };
+
+	if (net_ns_open(&ns, NULL))
+		return;
+	o->last_pod_mtu = net_overlay_pod_mtu(&ns, &o->base);
+	net_ns_release(&ns);
+	if (o->last_pod_mtu)
+		log_info("overlay: pods get MTU %u (the uplink's, at start)", o->last_pod_mtu);
+}
+
 int overlay__start(uv_loop_t *loop, struct api_client *api, const struct agent_config *cfg,
 		   const char *node, const char *const *ips, size_t n_ips,
 		   struct overlay **out, char **err)
@@ -458,6 +474,7 @@ int overlay__start(uv_loop_t *loop, struct api_client *api, const struct agent_c
 	config_from(o, cfg, ips, n_ips);
 	o->no_pods = cfg->disable_pods;
 	o->resync_ms = cfg->network_resync_ms > 0 ? (uint64_t)cfg->network_resync_ms : OVERLAY_RESYNC_MS;
+	initial_mtu(o);
 	uv_timer_init(loop, &o->timer);
 	o->timer.data = o;
 	o->timer_open = true;

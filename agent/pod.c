@@ -68,6 +68,11 @@ static void pod_closed(uv_handle_t *h)
 	cJSON_Delete(p->obj);
 	cJSON_Delete(p->status_sent);
 	free(p);
+	pod__closed_one(pm);
+}
+
+void pod__closed_one(struct pod_manager *pm)
+{
 	if (--pm->closing == 0 && pm->stopping && !pm->works && pm->done)
 		pm->done(pm->done_data);
 }
@@ -86,6 +91,8 @@ void pod__forget(struct pod *p)
 	for (size_t i = 0; i < p->n_ctrs; i++)
 		if (p->ctrs[i].probing)
 			probe_container_stop(pm->probes, p->uid, p->ctrs[i].name);
+	pod__start_release(p);
+	p->start_wait = 0;
 	pm->closing++;
 	uv_close((uv_handle_t *)&p->timer, pod_closed);
 }
@@ -488,6 +495,13 @@ int pod_manager_new(const struct pod_config *cfg, struct pod_manager **out, char
 	pm->rt.runc_root = pm->runc_root;
 	pm->rt.state_dir = xasprintf("%s/containers", pm->data_dir);
 	pm->rt.cgroup_parent = pm->cgroup_parent;
+	{
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+		pm->start_max = cpus > 0 ? (unsigned)cpus * POD_START_PER_CPU : POD_START_PER_CPU;
+		if (pm->start_max > POD_START_MAX)
+			pm->start_max = POD_START_MAX;
+	}
 	uv_mutex_init(&pm->img_mu);
 	uv_mutex_init(&pm->net_mu);
 	*out = pm;
@@ -499,7 +513,7 @@ int pod_manager_new(const struct pod_config *cfg, struct pod_manager **out, char
 	store_dir = dl > 6 && !strcmp(pm->data_dir + dl - 6, "/agent") ?
 		    xstrndup(pm->data_dir, dl - 6) : xstrdup(pm->data_dir);
 	r = img_store_open(&pm->images, store_dir);
-	free(store_dir);
+	pm->images_data_dir = store_dir;
 	if (r) {
 		log_error("pods: image store: %s", img_store_error(&pm->images));
 	} else {
@@ -556,6 +570,7 @@ void pod_manager_stop(struct pod_manager *pm, void (*done)(void *data), void *da
 	api_informer_free(pm->node_inf);
 	pm->pod_inf = pm->node_inf = NULL;
 	vol_manager_stop(pm->vol);	/* its informers use the API client too */
+	pod__pulls_stop(pm);
 	if (pm->started) {
 		pm->closing++;
 		pm->poll_timer.data = pm;
@@ -594,6 +609,7 @@ void pod_manager_free(struct pod_manager *pm)
 		free(pm->node_ips[i]);
 	free((char *)pm->rt.state_dir);
 	free(pm->data_dir);
+	free(pm->images_data_dir);
 	free(pm->node_name);
 	free(pm->cluster_dns);
 	free(pm->resolv_conf);

@@ -23,7 +23,8 @@ const cJSON *pod__ctr_spec(const struct pod *p, const struct pod_ctr *ctr)
 {
 	const cJSON *c;
 
-	cJSON_ArrayForEach(c, json_path(p->obj, ctr->init ? "spec.initContainers" : "spec.containers"))
+	cJSON_ArrayForEach(c, json_path(p->obj, ctr->ephemeral ? "spec.ephemeralContainers" :
+					 ctr->init ? "spec.initContainers" : "spec.containers"))
 		if (!strcmp(json_get_str(c, "name", ""), ctr->name))
 			return c;
 	return NULL;
@@ -88,16 +89,41 @@ void pod__images_forget(struct pod_manager *pm)
 	}
 }
 
+void pod__image_forget(struct pod_manager *pm, const char *ref)
+{
+	for (struct pod_image **pp = &pm->images_seen, *i; (i = *pp);) {
+		if (strcmp(i->ref, ref)) {
+			pp = &i->next;
+			continue;
+		}
+		*pp = i->next;
+		free(i->ref);
+		free(i->id);
+		cJSON_Delete(i->config);
+		free(i);
+	}
+}
+
+bool pod__image_pull_always(const cJSON *spec)
+{
+	return !strcmp(pull_policy(spec), "Always");
+}
+
+bool pod__image_pull_never(const cJSON *spec)
+{
+	return !strcmp(pull_policy(spec), "Never");
+}
+
 void pod__image_missing(const cJSON *spec, const char **reason, char **msg)
 {
 	const char *image = json_get_str(spec, "image", "");
 
-	if (!strcmp(pull_policy(spec), "Never")) {
+	if (pod__image_pull_never(spec)) {
 		*reason = "ErrImageNeverPull";
 		*msg = xasprintf("Container image \"%s\" is not present with pull policy of Never", image);
 	} else {
 		*reason = "ErrImagePull";
-		*msg = xasprintf("failed to pull image \"%s\": image not found in the node's image store (registry pull is not supported yet)",
+		*msg = xasprintf("Failed to pull image \"%s\": the pulled image is not in the node's image store",
 				 image);
 	}
 }
@@ -250,6 +276,8 @@ int pod__ctr_start_build(struct pod *p, struct pod_ctr *ctr, const cJSON *spec,
 	int ret;
 
 	memset(c, 0, sizeof(*c));
+	if (ctr->ephemeral && (ret = pod__eph_target(p, spec, &c->pid_target, reason, msg)))
+		goto out;
 	ret = pod__image_resolve(pm, spec, &c->image, &config);
 	if (ret)
 		goto out;
@@ -312,6 +340,9 @@ int pod__ctr_start_build(struct pod *p, struct pod_ctr *ctr, const cJSON *spec,
 		free(tdir);
 	}
 	c->share_pid = p->share_pid;
+	c->stdin = json_get_bool(spec, "stdin", false);
+	c->stdin_once = json_get_bool(spec, "stdinOnce", false);
+	c->tty = json_get_bool(spec, "tty", false);
 	c->sandbox = xstrdup(p->uid);
 	c->host_network = p->host_network;
 	free(ctr->image_id);
@@ -329,7 +360,8 @@ out:
 void pod__ctr_start_release(struct ctr_start *c)
 {
 	char **strs[] = { &c->id, &c->name, &c->log_path, &c->ctr_dir, &c->image, &c->cwd, &c->user,
-			  &c->term_file, &c->term_path, &c->hosts, &c->resolv, &c->hostname, &c->sandbox };
+			  &c->term_file, &c->term_path, &c->hosts, &c->resolv, &c->hostname, &c->sandbox,
+			  &c->pid_target };
 
 	for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
 		free(*strs[i]);

@@ -3,6 +3,8 @@
  * pods/<name>/status (merge patch) only when it changed, and the pod's
  * events (core/v1 Events, source kubelet).
  *
+ * A pod that is starting (pod_sync.c's start gate) writes nothing until its
+ * steps idle, so a pod start normally costs one write.
  * Compared with what was last written (or, at first, what the API object
  * holds, so a restarted agent that re-adopted everything writes nothing) key
  * by key of what we own; fields others own (qosClass, nominatedNodeName) are
@@ -64,6 +66,8 @@ const char *pod__phase(const struct pod *p)
 	for (size_t i = p->n_init; i < p->n_ctrs; i++) {
 		const struct pod_ctr *c = &p->ctrs[i];
 
+		if (c->ephemeral)
+			continue;
 		any_ran |= c->ever_ran;
 		running |= c->run == CTR_RUNNING;
 		failed |= c->run == CTR_EXITED && c->exit_code != 0;
@@ -169,13 +173,13 @@ static cJSON *ips_array(char ips[][INET_ADDR_STRLEN], size_t n, char *const *alt
 
 static cJSON *build_status(struct pod *p)
 {
-	cJSON *st = cJSON_CreateObject(), *conds = cJSON_CreateArray(), *cs, *ics;
+	cJSON *st = cJSON_CreateObject(), *conds = cJSON_CreateArray(), *cs, *ics, *ecs;
 	struct pod_manager *pm = p->pm;
 	bool initd = init_done(p), all_ready = p->n_ctrs > p->n_init;
 	size_t nips = pm->node_ips[1] ? 2 : pm->node_ips[0] ? 1 : 0;
 
 	for (size_t i = p->n_init; i < p->n_ctrs; i++)
-		all_ready &= ctr_ready(&p->ctrs[i]);
+		all_ready &= p->ctrs[i].ephemeral || ctr_ready(&p->ctrs[i]);
 	if (p->finished)
 		all_ready = false;
 	json_set_str(st, "phase", pod__phase(p));
@@ -201,8 +205,10 @@ static cJSON *build_status(struct pod *p)
 	if (p->init_failed_msg)
 		json_set_str(st, "message", p->init_failed_msg);
 	cs = cJSON_AddArrayToObject(st, "containerStatuses");
+	ecs = p->n_ctrs && p->ctrs[p->n_ctrs - 1].ephemeral ?
+		cJSON_AddArrayToObject(st, "ephemeralContainerStatuses") : NULL;
 	for (size_t i = p->n_init; i < p->n_ctrs; i++)
-		cJSON_AddItemToArray(cs, ctr_status(p, &p->ctrs[i], !initd));
+		cJSON_AddItemToArray(p->ctrs[i].ephemeral ? ecs : cs, ctr_status(p, &p->ctrs[i], !initd));
 	if (p->n_init) {
 		ics = cJSON_AddArrayToObject(st, "initContainerStatuses");
 		for (size_t i = 0; i < p->n_init; i++)
@@ -264,6 +270,12 @@ void pod__status_update(struct pod *p)
 	char *path;
 
 	if (!p->obj || p->gone || p->api_deleted || p->pm->stopping)
+		return;
+	/* A starting pod's passing states (waiting for a start slot, sandbox
+	 * up, container being created) are not written: its first status is
+	 * written once its steps idle (usually Running), pod__sync() then
+	 * comes here again. The API server has it Pending meanwhile. */
+	if (p->start_wait || (p->start_slot && p->busy))
 		return;
 	if (p->status_busy) {
 		p->status_dirty = true;

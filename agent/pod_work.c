@@ -167,6 +167,7 @@ int pod__work_sandbox(struct pod_manager *pm, const char *uid, const char *hostn
 {
 	struct rt_sandbox_config cfg = {
 		.hostname = hostname, .share_pid = share_pid, .host_network = host_network,
+		.start = true,
 	};
 	struct rt_status st;
 	int ret;
@@ -179,8 +180,6 @@ int pod__work_sandbox(struct pod_manager *pm, const char *uid, const char *hostn
 		rt_sandbox_remove(&pm->rt, uid);
 	}
 	ret = rt_sandbox_create(&pm->rt, uid, &cfg);
-	if (!ret)
-		ret = rt_sandbox_start(&pm->rt, uid);
 	if (!ret)
 		ret = rt_sandbox_ns_path(&pm->rt, uid, RT_NS_NET, netns);
 	if (ret) {
@@ -314,7 +313,8 @@ static int create_start(struct pod_manager *pm, struct ctr_start *c, const char 
 			char *err, size_t errlen)
 {
 	struct rt_mount *mounts = xcalloc(c->n_mounts + 1, sizeof(*mounts));
-	struct rt_create_opts opts = { .log_path = c->log_path };
+	struct rt_create_opts opts = { .log_path = c->log_path, .start = true, .stdin = c->stdin,
+				       .stdin_once = c->stdin_once, .tty = c->tty };
 	struct rt_spec s = { 0 };
 	char *ns_paths[RT_NS__COUNT] = { 0 }, *logdir;
 	uint32_t uid, gid;
@@ -352,6 +352,9 @@ static int create_start(struct pod_manager *pm, struct ctr_start *c, const char 
 		snprintf(err, errlen, "the pod sandbox is gone: %s", strerror(-ret));
 		goto out;
 	}
+	if (c->pid_target &&
+	    (ret = pod__eph_join_pid(pm, c->pid_target, &s, &ns_paths[RT_NS_PID], err, errlen)))
+		goto out;
 	logdir = xstrdup(c->log_path);
 	*strrchr(logdir, '/') = '\0';
 	mkdir_p(logdir, 0755);
@@ -360,11 +363,6 @@ static int create_start(struct pod_manager *pm, struct ctr_start *c, const char 
 	if (ret == -EEXIST) {	/* an earlier try of this attempt */
 		rt_container_remove(&pm->rt, c->id);
 		ret = rt_container_create(&pm->rt, c->id, &s, &opts);
-	}
-	if (!ret) {
-		ret = rt_container_start(&pm->rt, c->id);
-		if (ret)
-			rt_container_remove(&pm->rt, c->id);
 	}
 	if (ret)
 		snprintf(err, errlen, "failed to start container \"%s\": %s", c->name, strerror(-ret));

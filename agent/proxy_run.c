@@ -47,6 +47,7 @@ struct prun {
 	bool synced;			/* a full sync succeeded */
 	char zone[PROXY_NAME_MAX];
 	uv_timer_t timer;
+	uint64_t due;			/* when the timer fires (uv_now) */
 	struct prun_health *health;
 };
 
@@ -96,10 +97,15 @@ static void entry_gc(struct prun *r, struct prun_svc *e)
 	entry_free(e);
 }
 
+/* Runs on_timer in ms unless it is due sooner already. */
 static void schedule(struct prun *r, uint64_t ms)
 {
-	if (!uv_is_active((uv_handle_t *)&r->timer) || ms > PRUN_DELAY_MS)
+	uint64_t due = uv_now(r->timer.loop) + ms;
+
+	if (!uv_is_active((uv_handle_t *)&r->timer) || due < r->due) {
+		r->due = due;
 		uv_timer_start(&r->timer, r->timer.timer_cb, ms, 0);
+	}
 }
 
 static void mark(struct prun *r, const char *key)
@@ -296,6 +302,12 @@ static void on_timer(uv_timer_t *t)
 	struct prun_svc *list, *next;
 	bool failed = false;
 
+	if (r->synced && !r->full && !r->dirty) {	/* idle: drift check */
+		if (proxy_repair(r->px) < 0)
+			r->full = true;
+		schedule(r, r->full ? PRUN_RETRY_MS : PRUN_DRIFT_MS);
+		return;
+	}
 	if (r->full || !r->synced) {
 		r->full = false;
 		for (list = r->dirty, r->dirty = NULL; list; list = next) {
@@ -308,6 +320,7 @@ static void on_timer(uv_timer_t *t)
 			return;
 		}
 		r->synced = true;
+		schedule(r, PRUN_DRIFT_MS);
 		return;
 	}
 	for (list = r->dirty, r->dirty = NULL; list; list = next) {
@@ -320,6 +333,8 @@ static void on_timer(uv_timer_t *t)
 	if (failed) {	/* the model may be off: rebuild everything */
 		r->full = true;
 		schedule(r, PRUN_RETRY_MS);
+	} else {
+		schedule(r, PRUN_DRIFT_MS);
 	}
 }
 

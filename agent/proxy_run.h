@@ -11,6 +11,8 @@
  *   full sync (proxy_sync) and from there per-service updates, batched: the
  *   keys changed within PRUN_DELAY_MS are synced together.
  * - A zone change (or a failed update) makes the next sync a full one.
+ * - Drift: when idle for PRUN_DRIFT_MS, proxy_repair() checks that our
+ *   tables exist and rewrites them from the model if one was deleted.
  * - When a service loses UDP endpoints, conntrack entries whose reply comes
  *   from those addresses are deleted right after the update
  *   (proxy_conntrack_clear_udp), so clients stop talking to a dead pod.
@@ -30,6 +32,8 @@ struct agent;
 #define PRUN_DELAY_MS 5
 /* Retry of a failed sync, in ms. */
 #define PRUN_RETRY_MS 1000
+/* Drift check interval when idle, in ms (one GETTABLE per table). */
+#define PRUN_DRIFT_MS 5000
 /* Default pod CIDRs masqueraded against (agent --cluster-cidr). */
 #define PRUN_DEFAULT_CLUSTER_CIDR "10.42.0.0/16,fd42::/56"
 

@@ -11,7 +11,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,7 @@
 #define RT_READY_MAX 4096		/* bytes of the shim's ready message */
 #define RT_KILL_WAIT_MS 10000		/* after SIGKILL, how long the exit may take */
 #define RT_POLL_MS 10
+#define RT_SHIM_ARGS_MAX 11		/* key=value arguments of the shim */
 
 static const char *const state_names[] = {
 	[RT_STATE_UNKNOWN] = "unknown", [RT_STATE_CREATED] = "created",
@@ -66,72 +69,166 @@ static int write_shim_json(struct rt *rt, const char *id, const char *cg,
 	json_set_int(j, "logMaxFiles", o && o->log_max_files ? o->log_max_files
 							    : RT_LOG_MAX_FILES);
 	json_set_str(j, "cgroup", cg);
+	json_set_bool(j, "stdin", o && (o->stdin || o->tty));
+	json_set_bool(j, "stdinOnce", o && o->stdin_once);
+	json_set_bool(j, "tty", o && o->tty);
 	json_set_int(j, "created", (int64_t)wall_ns());
 	text = json_print(j);
-	ret = write_file_atomic(path, text, strlen(text), 0600);
+	ret = rt__write_state(path, text);
 	free(text);
 	free(path);
 	cJSON_Delete(j);
 	return ret;
 }
 
-/*
- * Starts `k1s shim <dir> 3` detached (setsid + double fork) and reads its
- * ready message. Only async-signal-safe calls happen after fork().
- */
-static int spawn_shim(struct rt *rt, const char *id)
+int rt_shim_exe(const struct rt *rt, char *buf)
 {
-	char *dir = rt__path(rt, id, NULL), *logp = rt__path(rt, id, RT_F_SHIM_LOG);
-	const char *exe = rt->self_exe ? rt->self_exe : "/proc/self/exe";
+	const char *self = rt->self_exe ? rt->self_exe : "/proc/self/exe";
+	char *slash, *cand;
+	ssize_t n;
+
+	if (rt->shim_exe)
+		return snprintf(buf, PATH_MAX, "%s", rt->shim_exe) < PATH_MAX ? 0 : -ENAMETOOLONG;
+	n = readlink(self, buf, PATH_MAX - 1);
+	if (n > 0 && buf[0] == '/')
+		buf[n] = 0;
+	else if (!realpath(self, buf))
+		return -ENOENT;
+	slash = strrchr(buf, '/');
+	cand = xasprintf("%.*s/" RT_SHIM_NAME, (int)(slash - buf), buf);
+	if (strlen(cand) < PATH_MAX && access(cand, X_OK) == 0)
+		strcpy(buf, cand);
+	free(cand);
+	return 0;
+}
+
+/* The shim's key=value arguments, malloc'd into a[] (n of them). */
+static size_t shim_args(struct rt *rt, const char *id, const char *cg,
+			const struct rt_create_opts *o, char *a[RT_SHIM_ARGS_MAX])
+{
+	size_t n = 0;
+
+	a[n++] = xasprintf("id=%s", id);
+	a[n++] = xasprintf("runc=%s", rt__runc(rt));
+	a[n++] = xasprintf("root=%s", rt->runc_root);
+	a[n++] = xasprintf("cgroup=%s", cg);
+	if (o && o->log_path)
+		a[n++] = xasprintf("log=%s", o->log_path);
+	if (o && o->log_max_bytes)
+		a[n++] = xasprintf("log-max-bytes=%" PRIu64, o->log_max_bytes);
+	if (o && o->log_max_files)
+		a[n++] = xasprintf("log-max-files=%u", o->log_max_files);
+	if (o && o->start)
+		a[n++] = xstrdup("start=1");
+	if (o && (o->stdin || o->tty))
+		a[n++] = xstrdup("stdin=1");
+	if (o && o->stdin_once)
+		a[n++] = xstrdup("stdin-once=1");
+	if (o && o->tty)
+		a[n++] = xstrdup("tty=1");
+	return n;
+}
+
+/* The spawned shim's stdio: /dev/null, shim.log for stderr, the pipe as fd 3. */
+static int shim_stdio(posix_spawn_file_actions_t *fa, const char *logp, int ready_w)
+{
+	int r = posix_spawn_file_actions_init(fa);
+
+	if (!r)
+		r = posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDWR, 0);
+	if (!r)
+		r = posix_spawn_file_actions_addopen(fa, 1, "/dev/null", O_RDWR, 0);
+	if (!r)
+		r = posix_spawn_file_actions_addopen(fa, 2, logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	if (!r)
+		r = posix_spawn_file_actions_adddup2(fa, ready_w, 3);
+	return -r;
+}
+
+/* Reads the shim's ready message from fd (until EOF): 0 for "ok". */
+static int shim_ready(int fd, const char *id)
+{
 	char msg[RT_READY_MAX];
-	int p[2], st, ret = 0;
 	size_t len = 0;
 	ssize_t n;
+
+	while (len < sizeof(msg) - 1 &&
+	       ((n = read(fd, msg + len, sizeof(msg) - 1 - len)) > 0 || (n < 0 && errno == EINTR)))
+		len += n > 0 ? (size_t)n : 0;
+	msg[len] = 0;
+	if (!strncmp(msg, "ok", 2))
+		return 0;
+	log_error("cannot create container '%s': %s", id, len ? msg : "the shim exited without a word");
+	return -EIO;
+}
+
+/*
+ * Spawns `k1s shim <dir> 3 args...` (which detaches itself: the spawned
+ * process exits at once) and reads its ready message. posix_spawn does not
+ * copy the caller's memory (the agent may be large: no fork).
+ */
+static int spawn_shim(struct rt *rt, const char *id, char **args, size_t nargs)
+{
+	char *dir = rt__path(rt, id, NULL), *logp = rt__path(rt, id, RT_F_SHIM_LOG);
+	char exe[PATH_MAX], fd3[] = "3";
+	char *argv[RT_SHIM_ARGS_MAX + 5] = { "k1s", "shim", dir, fd3 };
+	posix_spawn_file_actions_t fa;
+	int p[2] = { -1, -1 }, st, ret;
 	pid_t pid;
 
+	memcpy(argv + 4, args, nargs * sizeof(*args));
+	argv[4 + nargs] = NULL;
+	if ((ret = rt_shim_exe(rt, exe)) < 0)
+		goto out;
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		ret = -errno;
 		goto out;
 	}
-	pid = fork();
-	if (pid == 0) {
-		int fd = fcntl(p[1], F_DUPFD, 10), nul, lg;
-		if (setsid() < 0 || fd < 0)
-			_exit(1);
-		if (fork() != 0)
-			_exit(0);
-		nul = open("/dev/null", O_RDWR);
-		lg = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-		dup2(nul, 0);
-		dup2(nul, 1);
-		dup2(lg >= 0 ? lg : nul, 2);
-		dup2(fd, 3);
-		close_range(4, ~0U, 0);
-		execl(exe, "k1s", "shim", dir, "3", (char *)NULL);
-		_exit(127);
+	if ((ret = shim_stdio(&fa, logp, p[1])) == 0) {
+		ret = -posix_spawn(&pid, exe, &fa, NULL, argv, environ);
+		posix_spawn_file_actions_destroy(&fa);
 	}
 	close(p[1]);
-	if (pid < 0) {
-		ret = -errno;
-		close(p[0]);
-		goto out;
+	if (ret == 0) {
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		ret = shim_ready(p[0], id);
 	}
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	while (len < sizeof(msg) - 1 &&
-	       ((n = read(p[0], msg + len, sizeof(msg) - 1 - len)) > 0 ||
-		(n < 0 && errno == EINTR)))
-		len += n > 0 ? (size_t)n : 0;
 	close(p[0]);
-	msg[len] = 0;
-	if (strncmp(msg, "ok", 2) != 0) {
-		log_error("cannot create container '%s': %s", id,
-			  len ? msg : "the shim exited without a word");
-		ret = -EIO;
-	}
 out:
 	free(dir);
 	free(logp);
+	return ret;
+}
+
+/* Writes the start time before runc starts the container (it may end first). */
+static int write_started(struct rt *rt, const char *id)
+{
+	char *p = rt__path(rt, id, RT_F_STARTED), buf[32];
+	int ret;
+
+	snprintf(buf, sizeof(buf), "%" PRIu64 "\n", wall_ns());
+	ret = rt__write_state(p, buf);
+	free(p);
+	return ret;
+}
+
+/* Writes shim.json and `started`, then spawns the shim. */
+static int create_shim(struct rt *rt, const char *id, const char *cg,
+		       const struct rt_create_opts *opts, const char *kind)
+{
+	char *args[RT_SHIM_ARGS_MAX];
+	size_t n;
+	int ret;
+
+	if ((ret = write_shim_json(rt, id, cg, opts, kind)) < 0)
+		return ret;
+	if (opts && opts->start && (ret = write_started(rt, id)) < 0)
+		return ret;
+	n = shim_args(rt, id, cg, opts, args);
+	ret = spawn_shim(rt, id, args, n);
+	for (size_t i = 0; i < n; i++)
+		free(args[i]);
 	return ret;
 }
 
@@ -145,6 +242,7 @@ int rt__create(struct rt *rt, const char *id, const struct rt_spec *spec,
 	if ((ret = rt_id_check(id)) < 0)
 		return ret;
 	s = *spec;
+	s.terminal = opts && opts->tty;
 	cg = s.cgroup_path ? xstrdup(s.cgroup_path)
 			   : xasprintf("%s/%s", rt->cgroup_parent ? rt->cgroup_parent : "/k1s", id);
 	s.cgroup_path = cg;
@@ -168,9 +266,8 @@ int rt__create(struct rt *rt, const char *id, const struct rt_spec *spec,
 		dir = NULL;
 		goto out;
 	}
-	if ((ret = write_file_atomic(cfgp, json, strlen(json), 0600)) < 0 ||
-	    (ret = write_shim_json(rt, id, cg, opts, kind)) < 0 ||
-	    (ret = spawn_shim(rt, id)) < 0)
+	if ((ret = rt__write_state(cfgp, json)) < 0 ||
+	    (ret = create_shim(rt, id, cg, opts, kind)) < 0)
 		goto out;
 out:
 	if (ret < 0 && dir) {
@@ -192,18 +289,17 @@ int rt_container_create(struct rt *rt, const char *id, const struct rt_spec *spe
 
 int rt_container_start(struct rt *rt, const char *id)
 {
-	char *p, buf[32];
 	int ret;
 
 	if ((ret = rt_id_check(id)) < 0)
 		return ret;
-	/* recorded before: a short-lived container may finish before runc returns */
-	p = rt__path(rt, id, RT_F_STARTED);
-	snprintf(buf, sizeof(buf), "%" PRIu64 "\n", wall_ns());
-	if ((ret = write_file_atomic(p, buf, strlen(buf), 0600)) == 0 &&
-	    (ret = rt__runc_run(rt, false, NULL, "start", id, NULL)) < 0)
+	if ((ret = write_started(rt, id)) == 0 &&
+	    (ret = rt__runc_run(rt, false, NULL, "start", id, NULL)) < 0) {
+		char *p = rt__path(rt, id, RT_F_STARTED);
+
 		unlink(p);
-	free(p);
+		free(p);
+	}
 	return ret;
 }
 

@@ -9,25 +9,32 @@
  * naming the container has been logged.
  *
  * Process model. rt_container_create() writes the container's state
- * directory, then starts one `k1s shim <state-dir>` for it. The shim
- * daemonizes (setsid + double fork, so it survives the agent), makes itself
- * a child subreaper, runs `runc create` with the container's stdout/stderr
- * as pipes it holds, reports "created" (or the error) back to the caller on
- * a pipe, and then writes the CRI log file and waits for the container's
- * init process, which is reparented to it when `runc create` exits. When the
- * init exits the shim drains the pipes, reads the cgroup's OOM-kill count,
- * writes exit.json and exits. rt_container_start() runs `runc start`.
+ * directory, then starts one shim for it: build/k1s-shim beside the k1s
+ * binary when present (a small static program, agent/shim/main.c), else
+ * `k1s shim`, both spawned without copying the caller (posix_spawn) as
+ * `k1s shim <state-dir> 3 key=value...` (id, runc, root, cgroup, log,
+ * log-max-bytes, log-max-files, start, stdin, stdin-once, tty). The shim detaches (fork + setsid,
+ * so it survives the agent and is not its child), makes itself a child
+ * subreaper, runs `runc create` - or `runc run --detach` when the container
+ * is created started (rt_create_opts.start: one runc call instead of two) -
+ * with the container's stdout/stderr as pipes it holds, reports "ok" (or
+ * the error) back to the caller on fd 3, and then writes the CRI log file
+ * and waits for the container's init process, which is reparented to it
+ * when runc exits. When the init exits the shim drains the pipes, reads the
+ * cgroup's OOM-kill count, writes exit.json and exits. rt_container_start()
+ * runs `runc start` (containers created without start).
  *
  * On-disk state, one directory per container, <state_dir>/<id>/:
  *   config.json  OCI runtime spec: the directory is the runc bundle
- *   shim.json    what the shim needs: id, runc path and root, log path and
- *                rotation limits, cgroup path, kind (container or sandbox),
- *                creation time. Written once by the caller before the shim.
+ *   shim.json    what the shim was given: id, runc path and root, log path
+ *                and rotation limits, cgroup path, kind (container or
+ *                sandbox), creation time. Written once by the caller before
+ *                the shim (which takes the same as arguments).
  *   shim.pid     "<pid> <starttime>" of the shim (starttime: field 22 of
  *                /proc/<pid>/stat), so a reused pid is not mistaken for it
  *   pid          the container's init pid (runc --pid-file)
- *   started      wall-clock start time in ns, written by rt_container_start
- *                just before `runc start` (a short container may finish first)
+ *   started      wall-clock start time in ns, written just before `runc start`
+ *                or `runc run` (a short container may finish first)
  *   exit.json    {"exitCode","signal","oomKilled","finishedAt"(ns)} written
  *                atomically by the shim once the init has exited
  *   runc.log     runc's own log (--log), for error messages
@@ -35,7 +42,9 @@
  *   rootfs/      sandboxes only: the pause container's tiny root filesystem
  * Re-adoption after an agent restart needs nothing but this directory and
  * runc's state: rt_container_status() says RUNNING when exit.json is absent,
- * the shim (pid + starttime) is alive and `runc state` says running.
+ * the shim (pid + starttime) is alive and `runc state` says running. A
+ * sandbox's namespaces are found without runc: its init (the pid file) is
+ * alive and a child of its shim.
  *
  * Container log: the CRI format the kubelet reads,
  *   2026-01-02T15:04:05.123456789Z stdout F message
@@ -69,6 +78,8 @@ struct rt {
 	const char *runc_root;	/* runc --root (its state), e.g. /run/k1s/runc */
 	const char *state_dir;	/* our per-container directories */
 	const char *self_exe;	/* the k1s binary (shim and pause); NULL = /proc/self/exe */
+	const char *shim_exe;	/* shim and pause; NULL = k1s-shim beside self_exe if
+				   executable, else self_exe */
 	const char *cgroup_parent; /* default parent of container cgroups, e.g. "/k1s" */
 };
 
@@ -137,7 +148,9 @@ struct rt_spec {
 	const char *const *cap_drop;	/* relative to the default set; "ALL" drops all */
 	bool privileged;		/* every capability the agent holds, no masked paths, devices rw */
 	bool no_new_privileges;
-	bool terminal;			/* not supported yet: -ENOTSUP */
+	bool terminal;			/* process.terminal; rt_container_create sets it
+					 * from rt_create_opts.tty (runc hands the pty
+					 * master to the shim), leave it false */
 	const struct rt_mount *mounts;	/* after the default mounts */
 	size_t nr_mounts;
 	const char *hosts_file;		/* bind-mounted at /etc/hosts; NULL = none */
@@ -163,6 +176,15 @@ struct rt_create_opts {
 	const char *log_path;		/* CRI log file; NULL = discard output */
 	uint64_t log_max_bytes;		/* 0 = RT_LOG_MAX_BYTES */
 	unsigned log_max_files;		/* 0 = RT_LOG_MAX_FILES */
+	bool start;			/* created running (runc run --detach): no
+					   rt_container_start() */
+	/* stdin: the shim holds the container's stdin open (a pipe) for
+	 * attach (see rt_attach_connect); tty: stdin, stdout and stderr are a
+	 * terminal instead, the container's controlling terminal (runc makes
+	 * it and hands the master to the shim); stdin_once:
+	 * the stdin closes when the first attached client that wrote to it
+	 * goes away (a terminal gets ^D) */
+	bool stdin, stdin_once, tty;
 };
 
 enum rt_state {
@@ -213,11 +235,11 @@ int rt_container_list(struct rt *rt, char ***ids, size_t *nr);
 void rt_ids_free(char **ids, size_t nr);
 
 /*
- * A pod sandbox: a `k1s pause` container with new network, IPC and UTS
- * namespaces (and PID with share_pid). Its root filesystem is
- * <state>/<id>/rootfs: empty directories plus the k1s binary bind-mounted
- * read-only at /pause (and, when that binary is dynamically linked, the
- * host's library directories read-only).
+ * A pod sandbox: a `pause` container (k1s-shim or k1s, the shim's program)
+ * with new network, IPC and UTS namespaces (and PID with share_pid). Its
+ * root filesystem is <state>/<id>/rootfs: empty directories plus that
+ * program bind-mounted read-only at /pause (and, when it is dynamically
+ * linked, the host's library directories read-only).
  */
 struct rt_sandbox_config {
 	const char *hostname;		/* NULL = the id */
@@ -226,6 +248,7 @@ struct rt_sandbox_config {
 	const char *netns_path;		/* join this netns instead of a new one */
 	const char *cgroup_path;	/* NULL = <cgroup_parent>/<id> */
 	const char *log_path;		/* pause output; NULL = discard */
+	bool start;			/* created running: no rt_sandbox_start() */
 };
 
 int rt_sandbox_create(struct rt *rt, const char *id, const struct rt_sandbox_config *cfg);
@@ -245,7 +268,31 @@ int rt_sandbox_ns_path(struct rt *rt, const char *id, enum rt_ns ns, char **path
 int rt_sandbox_join(struct rt *rt, const char *id, bool share_pid, struct rt_spec *spec,
 		    char *paths[RT_NS__COUNT]);
 
-/* The `k1s shim` entry point: supervises the container of one state dir. */
-int rt_shim_main(const char *state_dir, int ready_fd);
+/*
+ * Attach (containers created with stdin or tty): the shim listens on
+ * <state>/<id>/attach.sock; each message either way is a frame
+ *   [type: 1 byte][length: 2 bytes, big endian][length bytes]
+ * with the types below. The client sends STDIN, EOF (its input ended: with
+ * stdin_once the container's stdin closes, else nothing happens) and RESIZE (columns and rows, 2 bytes each, big endian); the shim
+ * sends what the container writes from now on as STDOUT/STDERR (a terminal
+ * has one stream: STDOUT) and closes the connection when the container has
+ * exited. At most RT_ATTACH_CLIENTS clients at once.
+ */
+enum rt_attach_type { RT_ATTACH_STDIN, RT_ATTACH_STDOUT, RT_ATTACH_STDERR, RT_ATTACH_EOF,
+		      RT_ATTACH_RESIZE };
+#define RT_ATTACH_CLIENTS 8
+#define RT_ATTACH_DATA_MAX 32768	/* bytes of one frame's data */
+#define RT_ATTACH_HDR 3			/* bytes of a frame header */
+
+/* Connects to the attach socket of id: a connected socket (blocking,
+ * close-on-exec), or -ENOENT when the container holds no stdin, -errno. */
+int rt_attach_connect(const struct rt *rt, const char *id);
+
+/* The `k1s shim` entry point: supervises the container of one state dir.
+ * args are its key=value arguments (see above). Returns (in the caller's
+ * process) only on a bad argument; else in the detached shim, at its end. */
+int rt_shim_main(const char *state_dir, int ready_fd, char *const *args, int nargs);
+/* The shim's program for rt: a path in buf (PATH_MAX bytes), or -ENOENT. */
+int rt_shim_exe(const struct rt *rt, char *buf);
 
 #endif

@@ -139,7 +139,7 @@ void rt_log_flush(struct rt_log *l, struct rt_log_stream *st)
 	st->len = 0;
 }
 
-ssize_t rt_log_read(struct rt_log *l, struct rt_log_stream *st)
+ssize_t rt_log_read_tap(struct rt_log *l, struct rt_log_stream *st, rt_log_tap_fn tap, void *ud)
 {
 	char chunk[65536];
 	ssize_t n = read(st->fd, chunk, sizeof(chunk));
@@ -148,5 +148,12 @@ ssize_t rt_log_read(struct rt_log *l, struct rt_log_stream *st)
 		return errno == EAGAIN || errno == EINTR ? 1 : -errno;
 	if (n > 0)
 		rt_log_feed(l, st, chunk, (size_t)n, (int64_t)wall_ns());
+	if (n > 0 && tap)
+		tap(ud, st, chunk, (size_t)n);
 	return n;
+}
+
+ssize_t rt_log_read(struct rt_log *l, struct rt_log_stream *st)
+{
+	return rt_log_read_tap(l, st, NULL, NULL);
 }

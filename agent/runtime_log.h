@@ -32,6 +32,9 @@ void rt_log_init(struct rt_log *l, const char *path, uint64_t max_bytes, unsigne
 void rt_log_release(struct rt_log *l);
 /* Reads once from st->fd and logs it: bytes read, 0 at EOF, or -errno (not EAGAIN/EINTR). */
 ssize_t rt_log_read(struct rt_log *l, struct rt_log_stream *st);
+/* The same, and tap(ud, st, data, len) sees what was read (attach clients). */
+typedef void (*rt_log_tap_fn)(void *ud, const struct rt_log_stream *st, const char *d, size_t n);
+ssize_t rt_log_read_tap(struct rt_log *l, struct rt_log_stream *st, rt_log_tap_fn tap, void *ud);
 /* Logs len bytes of output that arrived at wall-clock time now_ns. */
 void rt_log_feed(struct rt_log *l, struct rt_log_stream *st, const char *data, size_t len,
 		 int64_t now_ns);

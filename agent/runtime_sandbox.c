@@ -111,7 +111,7 @@ int rt_sandbox_create(struct rt *rt, const char *id, const struct rt_sandbox_con
 	static const char *const args[] = { "/pause", "pause", NULL };
 	static const char *const drop[] = { "ALL", NULL };
 	struct rt_mount mounts[RT_LIBDIRS_MAX];
-	struct rt_create_opts opts = { .log_path = cfg->log_path };
+	struct rt_create_opts opts = { .log_path = cfg->log_path, .start = cfg->start };
 	struct rt_spec s = {
 		.readonly_rootfs = true, .args = args, .cap_drop = drop,
 		.no_new_privileges = true, .hostname = cfg->hostname,
@@ -119,16 +119,12 @@ int rt_sandbox_create(struct rt *rt, const char *id, const struct rt_sandbox_con
 	};
 	char exe[PATH_MAX], *dir = NULL, *rootfs = NULL;
 	size_t nr = 0;
-	ssize_t n;
 	int ret;
 
 	if ((ret = rt_id_check(id)) < 0)
 		return ret;
-	n = readlink(rt->self_exe ? rt->self_exe : "/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0 && exe[0] == '/')
-		exe[n] = 0;
-	else if (!rt->self_exe || !realpath(rt->self_exe, exe))
-		return -ENOENT;
+	if ((ret = rt_shim_exe(rt, exe)) < 0)
+		return ret;
 	dir = rt__path(rt, id, NULL);
 	rootfs = rt__path(rt, id, "rootfs");
 	if ((ret = mkdir_p(rt->state_dir, 0700)) < 0)
@@ -179,20 +175,49 @@ int rt_sandbox_remove(struct rt *rt, const char *id)
 	return rt_container_remove(rt, id);
 }
 
+/* The sandbox's init pid when it runs: it was started, its pid file names a
+ * live process whose parent is the sandbox's live shim, no exit is recorded. No runc
+ * call (a container start asks for up to four namespaces). */
+static int init_pid(struct rt *rt, const char *id, pid_t *pid)
+{
+	char *p = rt__path(rt, id, RT_F_PID), *e = rt__path(rt, id, RT_F_EXIT), stat[64], *t = NULL;
+	char *s = rt__path(rt, id, RT_F_STARTED);
+	pid_t shim = 0;
+	int ret = rt__read_pid(p, pid, NULL), ppid = 0;
+
+	if (!ret && (access(e, F_OK) == 0 || access(s, F_OK) < 0 || !rt__shim_alive(rt, id, &shim)))
+		ret = -ESRCH;
+	if (!ret) {
+		snprintf(stat, sizeof(stat), "/proc/%d/stat", (int)*pid);
+		ret = read_file(stat, 4096, &t, NULL);
+	}
+	if (!ret) {
+		char *q = strrchr(t, ')');	/* "pid (comm) S ppid ..." */
+
+		if (!q || sscanf(q + 1, " %*c %d", &ppid) != 1 || ppid != shim || q[2] == 'Z')
+			ret = -ESRCH;
+	}
+	free(t);
+	free(p);
+	free(e);
+	free(s);
+	return ret == -ENOENT ? -ESRCH : ret;
+}
+
 int rt_sandbox_ns_path(struct rt *rt, const char *id, enum rt_ns ns, char **path)
 {
-	struct rt_status st;
+	pid_t pid = 0;
 	char *p;
 	int ret;
 
 	*path = NULL;
 	if ((unsigned)ns >= RT_NS__COUNT)
 		return -EINVAL;
-	if ((ret = rt_container_status(rt, id, &st)) < 0)
+	if ((ret = rt_id_check(id)) < 0)
 		return ret;
-	if (st.state != RT_STATE_RUNNING || st.pid <= 0)
-		return -ESRCH;
-	p = xasprintf("/proc/%d/ns/%s", (int)st.pid, ns_proc_names[ns]);
+	if ((ret = init_pid(rt, id, &pid)) < 0)
+		return ret;
+	p = xasprintf("/proc/%d/ns/%s", (int)pid, ns_proc_names[ns]);
 	if (access(p, F_OK) < 0) {
 		free(p);
 		return -ESRCH;

@@ -128,6 +128,11 @@ int rt__runc_run(const struct rt *rt, bool quiet, char **out, const char *arg, .
 	return ret;
 }
 
+int rt__write_state(const char *path, const char *text)
+{
+	return write_file_replace(path, text, strlen(text), 0600, false);
+}
+
 int rt__read_pid(const char *path, pid_t *pid, uint64_t *starttime)
 {
 	char *s = NULL;

@@ -42,6 +42,7 @@ static struct stor {
 	uv_timer_t retry;
 	bool timer_on;
 	struct stor_job job;
+	struct stor_opts opts;
 } *S;
 
 static void sync_volumes(void);
@@ -110,27 +111,14 @@ static bool snapshot_exists(const struct stor *s, const char *id)
 
 /* ---- the thread pool side ---- */
 
-static enum lvol_backend backend_env(void)
-{
-	const char *b = getenv("K1S_STORAGE_BACKEND");
-
-	if (b && !strcmp(b, "btrfs"))
-		return LVOL_BTRFS;
-	if (b && !strcmp(b, "dir"))
-		return LVOL_DIR;
-	return LVOL_AUTO;
-}
-
 static void run_job(uv_work_t *w)
 {
 	struct stor *s = w->data;
 	struct stor_job *j = &s->job;
-	const char *ps = getenv("K1S_STORAGE_POOL_SIZE");
 
 	switch (j->op) {
 	case OP_OPEN:
-		j->rc = lvol_open(&s->store, s->dir, backend_env(),
-				  ps ? strtoull(ps, NULL, 10) : LVOL_DEFAULT_POOL_SIZE, &j->err);
+		j->rc = lvol_open(&s->store, s->dir, s->opts.backend, s->opts.pool_size, &j->err);
 		break;
 	case OP_ENSURE:
 		if (*j->src && j->clone)
@@ -154,7 +142,8 @@ static void run_job(uv_work_t *w)
 		uint64_t used = 0;
 
 		j->when = (int64_t)wall_ns();
-		j->rc = lvol_snapshot(&s->store, j->src, j->id, &used, &j->err);
+		/* the tree walk for the size only when the PV gave none */
+		j->rc = lvol_snapshot(&s->store, j->src, j->id, j->size ? NULL : &used, &j->err);
 		if (!j->size)
 			j->size = used;
 		if (j->rc == -EEXIST) {	/* taken before a restart: report it */
@@ -468,7 +457,37 @@ static void on_update(struct api_informer *inf, const cJSON *old, const cJSON *o
 	on_add(inf, obj, ud);
 }
 
-int stor_start(uv_loop_t *loop, struct api_client *api, const char *data_dir, const char *node)
+int stor_opts_parse(const char *backend, const char *pool_size, struct stor_opts *o, char **err)
+{
+	static const char *const names[] = {
+		[LVOL_AUTO] = "auto", [LVOL_BTRFS] = "btrfs", [LVOL_DIR] = "dir",
+	};
+	struct quantity q;
+	const char *why = NULL;
+	size_t i;
+
+	o->backend = LVOL_AUTO;
+	o->pool_size = LVOL_DEFAULT_POOL_SIZE;
+	for (i = 0; backend && i < ARRAY_SIZE(names) && strcmp(backend, names[i]); i++)
+		;
+	if (i == ARRAY_SIZE(names)) {
+		*err = xasprintf("invalid storage backend '%s' (auto, btrfs or dir)", backend);
+		return -EINVAL;
+	}
+	o->backend = backend ? (enum lvol_backend)i : LVOL_AUTO;
+	if (!pool_size)
+		return 0;
+	if (quantity_parse(pool_size, &q, &why) || quantity_value(&q) < (int64_t)STOR_MIN_POOL_SIZE) {
+		*err = xasprintf("invalid storage pool size '%s': %s", pool_size,
+				 why ? why : "at least 128Mi expected");
+		return -EINVAL;
+	}
+	o->pool_size = (uint64_t)quantity_value(&q);
+	return 0;
+}
+
+int stor_start(uv_loop_t *loop, struct api_client *api, const char *data_dir, const char *node,
+	       const struct stor_opts *opts)
 {
 	struct api_informer_opts o = {
 		.path = "/api/v1/persistentvolumes",
@@ -481,6 +500,7 @@ int stor_start(uv_loop_t *loop, struct api_client *api, const char *data_dir, co
 	S = xcalloc(1, sizeof(*S));
 	S->loop = loop;
 	S->api = api;
+	S->opts = *opts;
 	S->dir = xasprintf("%s/storage", data_dir);
 	S->node = xstrdup(node);
 	uv_timer_init(loop, &S->retry);

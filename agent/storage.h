@@ -14,14 +14,18 @@
  *
  * One instance per agent process (the pod volume code reaches it through
  * stor_claim_path). lvol calls block: they run one at a time on the uv
- * thread pool. Environment: K1S_STORAGE_BACKEND (auto|btrfs|dir, default
- * auto), K1S_STORAGE_POOL_SIZE (bytes of the loop-mounted pool image,
- * default LVOL_DEFAULT_POOL_SIZE). The store is <data-dir>/storage.
+ * thread pool. The backend and the size of the loop-mounted pool image
+ * come from `k1s agent --storage-backend auto|btrfs|dir` and
+ * `--storage-pool-size QUANTITY` (environment K1S_STORAGE_BACKEND,
+ * K1S_STORAGE_POOL_SIZE). The store is <data-dir>/storage.
  */
 #ifndef K1S_AGENT_STORAGE_H
 #define K1S_AGENT_STORAGE_H
 
+#include <stdint.h>
 #include <uv.h>
+
+#include "lvol.h"
 
 struct api_client;
 
@@ -35,8 +39,21 @@ struct api_client;
 #define SNAP_GV "snapshot.storage.k8s.io/v1"
 #define STOR_RETRY_MS 2000	/* after a failed volume operation */
 
-/* Starts watching PersistentVolumes; 0 or -errno. */
-int stor_start(uv_loop_t *loop, struct api_client *api, const char *data_dir, const char *node);
+struct stor_opts {
+	enum lvol_backend backend;	/* LVOL_AUTO: btrfs when possible, else directories */
+	uint64_t pool_size;		/* bytes of the pool image (sparse) */
+};
+
+/*
+ * Parses a backend name (NULL: auto) and a pool size quantity ("10Gi",
+ * "536870912"; NULL: LVOL_DEFAULT_POOL_SIZE, at least STOR_MIN_POOL_SIZE)
+ * into *o. 0, or -EINVAL with a malloc'd message in *err.
+ */
+#define STOR_MIN_POOL_SIZE (128ULL << 20)	/* mkfs.btrfs wants ~114 MiB */
+int stor_opts_parse(const char *backend, const char *pool_size, struct stor_opts *o, char **err);
+/* Starts watching PersistentVolumes (o is copied); 0 or -errno. */
+int stor_start(uv_loop_t *loop, struct api_client *api, const char *data_dir, const char *node,
+	       const struct stor_opts *opts);
 /* Stops the informer (before the API client goes); a running volume
  * operation finishes on the thread pool, then everything is freed. The
  * pool stays mounted (volumes outlive the agent), see stor_unmount. */

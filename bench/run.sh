@@ -29,5 +29,6 @@ echo "== bench/dns"; BUILD="$BUILD" bench/dns/run.sh || rc=1
 echo "== bench/footprint"; BUILD="$BUILD" bench/footprint/run.sh || rc=1
 echo "== bench/pods"; BUILD="$BUILD" bench/pods/run.sh || rc=1
 echo "== bench/net"; BUILD="$BUILD" bench/net/run.sh || rc=1
+echo "== bench/storage"; BUILD="$BUILD" bench/storage/run.sh || rc=1
 
 exit "$rc"

@@ -4,14 +4,9 @@
 #include "cmd.h"
 #include "agent/agent.h"
 #include "agent/join.h"
-#include "lib/util.h"
 #include "lib/flags.h"
-#include "lib/log.h"
 
-#include <ctype.h>
 #include <stdio.h>
-#include <string.h>
-#include <unistd.h>
 #include <stdlib.h>
 
 int cmd_agent(int argc, char **argv)
@@ -19,7 +14,7 @@ int cmd_agent(int argc, char **argv)
 	struct agent_config c;
 	const char *config_file = NULL;
 	const char *server = NULL, *token = NULL, *token_file = NULL;
-	char **args = NULL, *kubeconfig = NULL, *tok_buf = NULL, host[256] = "";
+	char **args = NULL, *kubeconfig = NULL, *err = NULL;
 	int nargs, r;
 
 	agent_config_init(&c);
@@ -45,6 +40,7 @@ int cmd_agent(int argc, char **argv)
 		{ "disable-proxy", FLAG_BOOL, &c.disable_proxy, "Do not run the service proxy (nftables)", "K1S_DISABLE_PROXY" },
 		{ "cluster-cidr", FLAG_STR, &c.cluster_cidr, "Pod CIDRs of the cluster, as given to the server (default " AGENT_DEFAULT_CLUSTER_CIDR ")", "K1S_CLUSTER_CIDR" },
 		{ "resolv-conf", FLAG_STR, &c.resolv_conf, "Upstream nameservers for the cluster DNS (default /etc/resolv.conf)", "K1S_RESOLV_CONF" },
+		{ "dns-metrics-port", FLAG_INT, &c.dns_metrics_port, "Port of the cluster DNS's Prometheus metrics on loopback and the DNS addresses, 0 disables it (default 9153)", NULL },
 		{ "disable-dns", FLAG_BOOL, &c.disable_dns, "Do not serve the node-local cluster DNS", "K1S_DISABLE_DNS" },
 		{ "node-status-check-interval", FLAG_INT, &c.check_ms, "Condition check interval in ms (tests; default 10000)", NULL },
 		{ "cluster-dns", FLAG_STR, &c.cluster_dns, "Cluster DNS address written to pods' resolv.conf; the node's DNS answers on it and on the kube-dns Service IPs (default 10.43.0.10)", NULL },
@@ -62,72 +58,38 @@ int cmd_agent(int argc, char **argv)
 		{ "vxlan-vni", FLAG_INT, &c.vxlan_vni, "VXLAN id (default 1)", NULL },
 		{ "vxlan-port", FLAG_INT, &c.vxlan_port, "VXLAN UDP port (default 8472)", NULL },
 		{ "network-resync-interval", FLAG_INT, &c.network_resync_ms, "Full network resync interval in ms (tests; default 30000)", NULL },
+		{ "storage-backend", FLAG_STR, &c.storage_backend, "Local volumes: auto (default: btrfs when possible, else plain directories), btrfs or dir", "K1S_STORAGE_BACKEND" },
+		{ "storage-pool-size", FLAG_STR, &c.storage_pool_size, "Size of the sparse btrfs pool image made when <data-dir> is not on btrfs (default 10Gi)", "K1S_STORAGE_POOL_SIZE" },
 		FLAG_END,
 	};
 
 	r = cmd_parse_flags("agent", "k1s agent --server URL --token TOKEN [flags]  |  k1s agent --kubeconfig FILE [flags]", flags, argc, argv, &args, &nargs);
-	if (r >= 0) {
-		agent_config_release(&c);
-		return r;
-	}
+	if (r >= 0)
+		goto out;
 	free(args);
+	r = 2;
 	if (nargs) {
 		fprintf(stderr, "error: agent: unexpected argument\n");
-		agent_config_release(&c);
-		return 2;
+		goto out;
 	}
 	if (!c.kubeconfig && !server) {
 		fprintf(stderr, "error: agent: give --server and --token (or --kubeconfig)\n");
-		agent_config_release(&c);
-		return 2;
+		goto out;
 	}
-	if (!c.kubeconfig) {
-		if (!c.node_name) {
-			gethostname(host, sizeof(host) - 1);
-			for (char *p = host; *p; p++)
-				*p = (char)tolower((unsigned char)*p);
-			c.node_name = host;
-		}
-		if (!token && token_file) {
-			size_t n = 0;
-
-			if (read_file(token_file, 4096, &tok_buf, &n)) {
-				fprintf(stderr, "error: agent: cannot read --token-file %s\n", token_file);
-				agent_config_release(&c);
-				return 1;
-			}
-			while (n && isspace((unsigned char)tok_buf[n - 1]))
-				tok_buf[--n] = 0;
-			token = tok_buf;
-		}
-		struct agent_join_opts jo = {
-			.server = server, .token = token, .data_dir = c.data_dir,
-			.node_name = c.node_name, .addresses = (const char *const *)c.node_ip.v,
-			.n_addresses = (unsigned)c.node_ip.n,
-		};
-		char *err = NULL;
-
-		r = agent_join(&jo, &kubeconfig, &err);
-		if (tok_buf)
-			memset(tok_buf, 0, strlen(tok_buf));
-		free(tok_buf);
-		if (r) {
-			fprintf(stderr, "error: agent: %s\n", err);
-			free(err);
-			agent_config_release(&c);
-			return 1;
-		}
-		c.kubeconfig = kubeconfig;
-		c.join_server = server;
+	if (!c.kubeconfig && agent_join_from_flags(&c, server, token, token_file, &kubeconfig, &err)) {
+		fprintf(stderr, "error: agent: %s\n", err);
+		r = 1;
+		goto out;
 	}
 	if (c.lease_renew_ms < 0 || c.check_ms < 0 || c.cert_check_ms <= 0 || c.cert_renew_days < 0 ||
 	    c.pod_backoff_ms < 0) {
 		fprintf(stderr, "error: agent: intervals must be positive\n");
-		agent_config_release(&c);
-		return 2;
+		goto out;
 	}
 	r = agent_run(&c);
+out:
 	agent_config_release(&c);
 	free(kubeconfig);
+	free(err);
 	return r;
 }

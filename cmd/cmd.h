@@ -11,6 +11,8 @@
 #ifndef K1S_CMD_H
 #define K1S_CMD_H
 
+#include <stddef.h>
+
 int cmd_server(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 int cmd_kubectl(int argc, char **argv);
@@ -29,5 +31,16 @@ int cmd_pause(int argc, char **argv);
 struct flag;
 int cmd_parse_flags(const char *cmd, const char *usage, const struct flag *flags,
 		    int argc, char **argv, char ***args, int *nargs);
+
+/*
+ * cmd_parse_flags() for a command with sub-commands (images, token): -1 to
+ * go on with *args[0] the sub-command; else the exit status, *args freed,
+ * and after --help subs_help() has listed the sub-commands.
+ */
+int cmd_parse_sub_flags(const char *cmd, const char *usage, const struct flag *flags,
+			int argc, char **argv, char ***args, int *nargs, void (*subs_help)(void));
+/* The row of a sub-command table (rows row_size bytes apart, each starting
+ * with its `const char *name`) named args[0]; NULL when nargs is 0 or none is. */
+const void *cmd_find_sub(const void *table, size_t n, size_t row_size, char **args, int nargs);
 
 #endif

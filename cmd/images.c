@@ -7,19 +7,24 @@
  */
 #include "cmd.h"
 #include "../images/images.h"
+#include "../lib/buf.h"
 #include "../lib/flags.h"
+#include "../lib/json.h"
 #include "../lib/util.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DEFAULT_DATA_DIR "/var/lib/k1s"
 
 struct opts {
 	const char *data_dir;
 	bool quiet;
+	const char *registries;	/* registries.yaml */
+	const char *auth_file;	/* dockerconfigjson for pull; "-" stdin */
 };
 
 struct sub {
@@ -47,6 +52,124 @@ static int sub_import(struct img_store *s, const struct opts *o, char **args, in
 				printf("imported %s\n", names[j]);
 		img_names_free(names);
 	}
+	return ret;
+}
+
+static void human_size(uint64_t v, char *out, size_t len);
+
+struct pull_out {
+	bool quiet;
+	uint64_t last_ns;
+};
+
+/* One line per layer start and end, and at most one a second between. */
+static void pull_progress(const struct img_pull_progress *p, void *arg)
+{
+	struct pull_out *po = arg;
+	uint64_t now = mono_ns();
+	char a[32], b[32];
+
+	if (po->quiet || (!p->finished && p->done && now - po->last_ns < 1000000000ull))
+		return;
+	po->last_ns = now;
+	human_size(p->done, a, sizeof(a));
+	human_size(p->total, b, sizeof(b));
+	if (p->cached)
+		printf("%.19s: already exists\n", p->digest);
+	else if (p->finished)
+		printf("%.19s: pull complete (%s, %llu bytes)\n", p->digest, a,
+		       (unsigned long long)p->done);
+	else
+		printf("%.19s: downloading %s / %s (%llu / %llu bytes)\n", p->digest, a, b,
+		       (unsigned long long)p->done, (unsigned long long)p->total);
+	fflush(stdout);
+}
+
+/* Reads stdin (a pipe or socket: /dev/stdin can't be opened on a socket). */
+static int read_stdin(struct buf *b, size_t max)
+{
+	char chunk[4096];
+	ssize_t n;
+
+	while ((n = read(0, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (b->len + (size_t)n > max)
+			return -EFBIG;
+		buf_add(b, chunk, (size_t)n);
+	}
+	return 0;
+}
+
+static int read_auths(const char *path, cJSON **auths)
+{
+	struct buf b;
+	char *text = NULL;
+	size_t n = 0;
+	int r;
+	cJSON *j;
+
+	*auths = NULL;
+	buf_init(&b, 1024);
+	r = strcmp(path, "-") ? read_file(path, 1 << 20, &text, &n) : read_stdin(&b, 1 << 20);
+	if (r < 0) {
+		fprintf(stderr, "error: images pull: cannot read '%s': %s\n", path, strerror(-r));
+		buf_release(&b);
+		return 1;
+	}
+	j = text ? cJSON_ParseWithLength(text, n) : cJSON_ParseWithLength(b.data ? b.data : "", b.len);
+	if (text)
+		explicit_bzero(text, n);
+	free(text);
+	if (b.data)
+		explicit_bzero(b.data, b.len);
+	buf_release(&b);
+	if (!j) {
+		fprintf(stderr, "error: images pull: '%s' is not valid JSON\n", path);
+		return 1;
+	}
+	*auths = cJSON_DetachItemFromObjectCaseSensitive(j, "auths");
+	cJSON_Delete(j);
+	return 0;
+}
+
+static int sub_pull(struct img_store *s, const struct opts *o, char **args, int n)
+{
+	struct pull_out po = { .quiet = o->quiet };
+	struct img_pull_opts po_opts = { .progress = pull_progress, .progress_arg = &po };
+	struct img_registries *reg = NULL;
+	cJSON *auths = NULL;
+	char *err = NULL, id[IMG_DIGEST_LEN + 1];
+	int ret = 0;
+
+	if (img_registries_load(o->registries, &reg, &err)) {
+		fprintf(stderr, "error: images pull: %s\n", err);
+		free(err);
+		img_registries_free(reg);
+		return 1;
+	}
+	if (o->auth_file && read_auths(o->auth_file, &auths)) {
+		img_registries_free(reg);
+		return 1;
+	}
+	po_opts.registries = reg;
+	po_opts.auths = auths;
+	for (int i = 0; i < n; i++) {
+		uint64_t t0 = mono_ns();
+
+		if (img_pull(s, args[i], &po_opts, id)) {
+			fprintf(stderr, "error: images pull: %s\n", img_store_error(s));
+			ret = 1;
+			continue;
+		}
+		if (!o->quiet)
+			printf("pulled %s %s in %.3fs\n", args[i], id,
+			       (double)(mono_ns() - t0) / 1e9);
+	}
+	cJSON_Delete(auths);
+	img_registries_free(reg);
 	return ret;
 }
 
@@ -180,6 +303,8 @@ static int sub_unmount(struct img_store *s, const struct opts *o, char **args, i
 static const struct sub subs[] = {
 	{ "import", "FILE...", 1, -1, sub_import,
 	  "import docker-archive or OCI-archive tarballs (tar, tar.gz, tar.zst)" },
+	{ "pull", "REF...", 1, -1, sub_pull,
+	  "pull images from their registries (mirrors and credentials: --registries-config)" },
 	{ "ls", "", 0, 0, sub_ls, "list images (REPOSITORY TAG IMAGE ID SIZE)" },
 	{ "rm", "NAME|ID...", 1, -1, sub_rm, "remove images (a name of several only untags)" },
 	{ "mount", "IMAGE DIR", 2, 2, sub_mount,
@@ -196,10 +321,14 @@ static void usage_subs(void)
 
 int cmd_images(int argc, char **argv)
 {
-	struct opts o = { .data_dir = DEFAULT_DATA_DIR };
+	struct opts o = { .data_dir = DEFAULT_DATA_DIR, .registries = IMG_REGISTRIES_PATH };
 	const struct flag flags[] = {
 		{ "data-dir", FLAG_STR, &o.data_dir, "k1s state directory", "K1S_DATA_DIR" },
-		{ "q", FLAG_BOOL, &o.quiet, "quiet: ls prints only image IDs", NULL },
+		{ "q", FLAG_BOOL, &o.quiet, "quiet: ls prints only image IDs, pull no progress", NULL },
+		{ "registries-config", FLAG_STR, &o.registries, "registries.yaml (mirrors, auth, TLS)",
+		  "K1S_REGISTRIES_CONFIG" },
+		{ "auth-file", FLAG_STR, &o.auth_file,
+		  "pull: a dockerconfigjson with credentials (\"-\": stdin)", NULL },
 		FLAG_END
 	};
 	const struct sub *sub = NULL;
@@ -207,17 +336,11 @@ int cmd_images(int argc, char **argv)
 	char **args = NULL;
 	int nargs, r;
 
-	r = cmd_parse_flags("images", "k1s images [flags] import|ls|rm|mount|unmount ARGS",
-			    flags, argc, argv, &args, &nargs);
-	if (r >= 0) {
-		if (r == 0)
-			usage_subs();
-		free(args);
+	r = cmd_parse_sub_flags("images", "k1s images [flags] import|pull|ls|rm|mount|unmount ARGS",
+				flags, argc, argv, &args, &nargs, usage_subs);
+	if (r >= 0)
 		return r;
-	}
-	for (size_t i = 0; nargs && i < ARRAY_SIZE(subs); i++)
-		if (!strcmp(args[0], subs[i].name))
-			sub = &subs[i];
+	sub = cmd_find_sub(subs, ARRAY_SIZE(subs), sizeof(subs[0]), args, nargs);
 	if (!sub) {
 		fprintf(stderr, "error: images: %s (see k1s images --help)\n", nargs ?
 			"unknown sub-command" : "missing sub-command");

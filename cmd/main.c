@@ -60,6 +60,31 @@ int cmd_parse_flags(const char *cmd, const char *usage_line, const struct flag *
 	return -1;
 }
 
+int cmd_parse_sub_flags(const char *cmd, const char *usage_line, const struct flag *flags,
+			int argc, char **argv, char ***args, int *nargs, void (*subs_help)(void))
+{
+	int r = cmd_parse_flags(cmd, usage_line, flags, argc, argv, args, nargs);
+
+	if (r < 0)
+		return r;
+	if (r == 0)
+		subs_help();
+	free(*args);
+	*args = NULL;
+	return r;
+}
+
+const void *cmd_find_sub(const void *table, size_t n, size_t row_size, char **args, int nargs)
+{
+	for (size_t i = 0; nargs && i < n; i++) {
+		const char *row = (const char *)table + i * row_size;
+
+		if (!strcmp(args[0], *(const char *const *)row))
+			return row;
+	}
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	int i = 1;

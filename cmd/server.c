@@ -7,21 +7,56 @@
 #include "lib/timefmt.h"
 #include "server/server.h"
 #include "agent/agent.h"
-#include "lib/inet.h"
-
-#include <string.h>
 
 #include <stdio.h>
 #include <stdlib.h>
+
+/* Flag values cmd_parse_flags cannot check; 0, or 2 (bad usage) with a
+ * message. The cluster DNS addresses go into dns (the default derived
+ * from --service-cidr) and c->cluster_dns points at them. */
+static int server_flags_check(struct server_config *c, char *dns, size_t dns_size)
+{
+	int64_t ms;
+	char *end;
+	double rate = strtod(c->node_eviction_rate, &end);
+
+	if (c->https_port < 1 || c->https_port > 65535) {
+		fprintf(stderr, "error: server: invalid --https-listen-port %lld\n", (long long)c->https_port);
+		return 2;
+	}
+	if (duration_parse_ms(c->node_monitor_grace_period, &ms) || ms <= 0) {
+		fprintf(stderr, "error: server: invalid --node-monitor-grace-period '%s'\n",
+			c->node_monitor_grace_period);
+		return 2;
+	}
+	if (duration_parse_ms(c->event_ttl, &ms) || ms <= 0) {
+		fprintf(stderr, "error: server: invalid --event-ttl '%s'\n", c->event_ttl);
+		return 2;
+	}
+	if (end == c->node_eviction_rate || *end || rate < 0) {
+		fprintf(stderr, "error: server: invalid --node-eviction-rate '%s'\n", c->node_eviction_rate);
+		return 2;
+	}
+	if (c->max_endpoints_per_slice < 1 || c->max_endpoints_per_slice > 1000) {
+		fprintf(stderr, "error: server: --max-endpoints-per-slice must be within 1..1000\n");
+		return 2;
+	}
+	if (server_cluster_dns(c, dns, dns_size)) {
+		fprintf(stderr, "error: server: invalid --cluster-dns or --service-cidr\n");
+		return 2;
+	}
+	c->cluster_dns = dns;
+	return 0;
+}
 
 int cmd_server(int argc, char **argv)
 {
 	struct server_config c;
 	const char *config_file = NULL;
 	bool disable_proxy = false;
+	const char *storage_backend = NULL, *storage_pool_size = NULL;
 	char **args = NULL, dns[128];
 	int nargs, r;
-
 	struct flag_list agent_args = { 0 };
 
 	server_config_init(&c);
@@ -54,6 +89,8 @@ int cmd_server(int argc, char **argv)
 		{ "node-monitor-grace-period", FLAG_STR, &c.node_monitor_grace_period, "How long a node may go without renewing its Lease before it is marked unhealthy (default 40s)", NULL },
 		{ "node-eviction-rate", FLAG_STR, &c.node_eviction_rate, "Nodes per second, per zone, whose pods are evicted when nodes go unhealthy (default 0.1)", NULL },
 		{ "disable-kube-proxy", FLAG_BOOL, &disable_proxy, "Do not run the service proxy in the embedded agent", NULL },
+		{ "storage-backend", FLAG_STR, &storage_backend, "Local volumes of the embedded agent: auto (default), btrfs or dir", NULL },
+		{ "storage-pool-size", FLAG_STR, &storage_pool_size, "Size of the embedded agent's sparse btrfs pool image (default 10Gi)", NULL },
 		{ "lb-pool", FLAG_STR, &c.lb_pool, "ServiceLB addresses: CIDRs or first-last ranges, both families (default: the nodes' addresses)", NULL },
 		{ "max-endpoints-per-slice", FLAG_INT, &c.max_endpoints_per_slice, "Endpoints per EndpointSlice (default 100, at most 1000)", NULL },
 		{ "event-ttl", FLAG_STR, &c.event_ttl, "How long Events are kept (default 1h)", NULL },
@@ -63,70 +100,32 @@ int cmd_server(int argc, char **argv)
 
 	r = cmd_parse_flags("server", "k1s server [flags]", flags, argc, argv, &args, &nargs);
 	if (r >= 0)
-		return r;
-	if (nargs) {
+		goto out;
+	r = 2;
+	if (nargs)
 		fprintf(stderr, "error: server: unexpected argument '%s'\n", args[0]);
-		free(args);
-		return 2;
-	}
 	free(args);
-	if (c.https_port < 1 || c.https_port > 65535) {
-		fprintf(stderr, "error: server: invalid --https-listen-port %lld\n", (long long)c.https_port);
-		return 2;
-	}
-	{
-		int64_t ms;
-		char *end;
-		double rate = strtod(c.node_eviction_rate, &end);
-
-		if (duration_parse_ms(c.node_monitor_grace_period, &ms) || ms <= 0) {
-			fprintf(stderr, "error: server: invalid --node-monitor-grace-period '%s'\n",
-				c.node_monitor_grace_period);
-			return 2;
-		}
-		if (duration_parse_ms(c.event_ttl, &ms) || ms <= 0) {
-			fprintf(stderr, "error: server: invalid --event-ttl '%s'\n", c.event_ttl);
-			return 2;
-		}
-		if (end == c.node_eviction_rate || *end || rate < 0) {
-			fprintf(stderr, "error: server: invalid --node-eviction-rate '%s'\n", c.node_eviction_rate);
-			return 2;
-		}
-	}
-	if (c.max_endpoints_per_slice < 1 || c.max_endpoints_per_slice > 1000) {
-		fprintf(stderr, "error: server: --max-endpoints-per-slice must be within 1..1000\n");
-		return 2;
-	}
+	if (nargs)
+		goto out;
+	r = server_flags_check(&c, dns, sizeof(dns));
+	if (r)
+		goto out;
 	/* the embedded agent inherits these (agent flags' environment defaults) */
-	if (disable_proxy)
-		setenv("K1S_DISABLE_PROXY", "1", 1);
-	if (c.cluster_cidr)
-		setenv("K1S_CLUSTER_CIDR", c.cluster_cidr, 1);
-	if (server_cluster_dns(&c, dns, sizeof(dns))) {
-		fprintf(stderr, "error: server: invalid --cluster-dns or --service-cidr\n");
-		return 2;
-	}
-	c.cluster_dns = dns;
+	if (storage_backend)
+		setenv("K1S_STORAGE_BACKEND", storage_backend, 1);
+	if (storage_pool_size)
+		setenv("K1S_STORAGE_POOL_SIZE", storage_pool_size, 1);
 	/* embedded agent: a supervised `k1s agent` child (agent/node_embedded.c) */
-	/* pods' resolv.conf names the first cluster DNS address; the agent's
-	 * DNS serves every family of the kube-dns Service (docs/dns.md) */
-	char dns_arg[64 + INET_ADDR_STRLEN], domain_arg[300];
-	const char *extra[AGENT_MAX_EXTRA_ARGS + 2];
-	size_t n_extra = 0;
+	struct agent_embedded_opts ao = {
+		.kubeconfig = c.write_kubeconfig, .data_dir = c.data_dir, .node_ip = &c.node_ip,
+		.cluster_dns = dns, .cluster_domain = c.cluster_domain, .cluster_cidr = c.cluster_cidr,
+		.disable_proxy = disable_proxy, .extra = &agent_args,
+	};
+	pid_t agent = c.disable_agent ? -1 : agent_embedded_start(&ao);
 
-	snprintf(dns_arg, sizeof(dns_arg), "--cluster-dns=%.*s", (int)strcspn(dns, ","), dns);
-	if (c.cluster_domain) {
-		snprintf(domain_arg, sizeof(domain_arg), "--cluster-domain=%s", c.cluster_domain);
-		extra[n_extra++] = domain_arg;
-	}
-	if (*dns)
-		extra[n_extra++] = dns_arg;
-	for (size_t i = 0; i < agent_args.n && n_extra < AGENT_MAX_EXTRA_ARGS; i++)
-		extra[n_extra++] = agent_args.v[i];
-	pid_t agent = c.disable_agent ? -1 :
-		agent_embedded_start(c.write_kubeconfig, c.data_dir, &c.node_ip, extra, n_extra);
 	r = server_run(&c);
 	agent_embedded_stop(agent);
+out:
 	flag_list_release(&c.tls_san);
 	flag_list_release(&c.disable);
 	flag_list_release(&c.node_ip);

@@ -198,7 +198,7 @@ static int sub_list(struct opts *o, char **args, int n)
 		 200, &resp, "list");
 	if (r)
 		return r;
-	doc = cJSON_ParseWithLength(resp.body.data, resp.body.len);
+	doc = json_parse(resp.body.data, resp.body.len);
 	http_response_release(&resp);
 	printf("%-8s %-22s %-12s %s\n", "TOKEN", "EXPIRES", "USAGES", "DESCRIPTION");
 	cJSON_ArrayForEach(it, json_get(doc, "items")) {
@@ -277,17 +277,11 @@ int cmd_token(int argc, char **argv)
 	char **args = NULL, *err = NULL;
 	int nargs, r;
 
-	r = cmd_parse_flags("token", "k1s token [flags] create|list|delete ARGS", flags, argc, argv,
-			    &args, &nargs);
-	if (r >= 0) {
-		if (r == 0)
-			usage_subs();
-		free(args);
+	r = cmd_parse_sub_flags("token", "k1s token [flags] create|list|delete ARGS", flags, argc, argv,
+				&args, &nargs, usage_subs);
+	if (r >= 0)
 		return r;
-	}
-	for (size_t i = 0; nargs && i < ARRAY_SIZE(subs); i++)
-		if (!strcmp(args[0], subs[i].name))
-			sub = &subs[i];
+	sub = cmd_find_sub(subs, ARRAY_SIZE(subs), sizeof(subs[0]), args, nargs);
 	if (!sub || nargs - 1 < sub->min || (sub->max >= 0 && nargs - 1 > sub->max)) {
 		fprintf(stderr, "error: token: %s (see k1s token --help)\n",
 			!nargs ? "missing sub-command" : !sub ? "unknown sub-command" : "wrong number of arguments");

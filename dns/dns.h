@@ -116,6 +116,10 @@ int dns_zone_remove_pod(struct dns_zone *z, const char *ns, const char *name);
  * answers any well-formed dashed IP; verified answers only a pod's own IP in
  * its namespace. */
 void dns_zone_set_pods_verified(struct dns_zone *z, bool verified);
+/* The clusterIPs of service ns/name (none for headless, ExternalName or
+ * absent ones) into ips; returns how many. */
+size_t dns_zone_service_ips(const struct dns_zone *z, const char *ns, const char *name,
+			    struct dns_addr ips[DNS_MAX_IPS]);
 /* Counts, for tests and metrics. */
 size_t dns_zone_services(const struct dns_zone *z);
 size_t dns_zone_pods(const struct dns_zone *z);
@@ -165,13 +169,19 @@ struct dns_server_config {
 	unsigned max_qps;		/* 0: unlimited; excess UDP is dropped */
 };
 
+#define DNS_STAT_TYPES	9	/* A AAAA SRV PTR CNAME TXT NS SOA, other */
+#define DNS_FWD_BUCKETS	16	/* forward latency buckets, 0.25 ms .. 8.192 s */
+
 struct dns_stats {
 	uint64_t queries, udp, tcp;
+	uint64_t by_type[2][DNS_STAT_TYPES];	/* [0 udp, 1 tcp][type] */
 	uint64_t rcode[24];		/* responses by rcode (0..23) */
 	uint64_t dropped, truncated;
 	uint64_t forwarded, upstream_queries, cache_hits, cache_misses;
 	uint64_t forward_timeouts;
 	uint64_t forward_ns_total;	/* sum of forward latency, for the mean */
+	uint64_t fwd_answers;		/* upstream answers timed */
+	uint64_t fwd_hist[DNS_FWD_BUCKETS + 1];	/* by latency bucket; last: over */
 };
 
 struct dns_server;
@@ -190,6 +200,30 @@ void dns_server_flush_cache(struct dns_server *s);
 /* Closes all handles; the server is freed once the loop ran their close
  * callbacks. */
 void dns_server_close(struct dns_server *s);
+
+/* ---- metrics (metrics.c) ----
+ *
+ * The counters as Prometheus text with CoreDNS's metric names
+ * (coredns_dns_requests_total{proto,type}, coredns_dns_responses_total
+ * {rcode}, coredns_cache_hits_total / _misses_total,
+ * coredns_forward_requests_total, coredns_forward_request_duration_seconds
+ * histogram) plus k1s_dns_* for what CoreDNS has no name for. A minimal HTTP
+ * listener serves them on GET /metrics (anything else: 404).
+ */
+struct buf;
+struct dns_metrics;
+typedef void (*dns_metrics_render_fn)(struct buf *out, void *ud);
+
+/* Appends the text for st (and z's sizes, if z) to b. */
+void dns_metrics_text(const struct dns_stats *st, const struct dns_zone *z, struct buf *b);
+/* Listens on TCP port of each address in ips (NULL-ended; an address that
+ * cannot be bound is logged and skipped) and answers GET /metrics with
+ * what render appends. 0 when at least one listens, else -errno of the
+ * first failure (nothing stays open). Free with dns_metrics_close(). */
+int dns_metrics_start(uv_loop_t *loop, const char *const *ips, uint16_t port,
+		      dns_metrics_render_fn render, void *ud, struct dns_metrics **out);
+/* Closes the listeners and connections; memory goes in close callbacks. */
+void dns_metrics_close(struct dns_metrics *m);
 
 /* ---- the zone fed from the API (feed.c) ----
  *
@@ -224,9 +258,6 @@ int dns_feed_start(struct api_client *c, struct dns_zone *z, bool pods,
 		   struct dns_feed **out);
 /* True once every informer completed its first list. */
 bool dns_feed_synced(const struct dns_feed *f);
-/* A Service from the feed's informer store (owned by it), or NULL. */
-const struct cJSON *dns_feed_service(const struct dns_feed *f, const char *ns,
-				     const char *name);
 /* Events applied so far (tests, metrics). */
 uint64_t dns_feed_events(const struct dns_feed *f);
 /* Stops the informers (no more zone changes) and frees f (the last bytes

@@ -128,24 +128,23 @@ struct dns__ep {
 };
 
 struct dns__svc {
-	char *name, *ns;
-	char key[128];		/* "name.ns" */
-	bool has_spec;		/* the Service exists (else endpoints only) */
+	const char *name, *ns;	/* in names[] (one allocation with the struct) */
 	struct dns_addr ips[DNS_MAX_IPS];
-	size_t n_ips;
-	bool headless;
 	char *external_name;
-	struct dns_port *ports;	/* names owned */
-	size_t n_ports;
+	struct dns_port *ports;	/* one allocation: the array, then the names */
 	struct dns__ep *eps;
-	size_t n_eps, n_ready;
+	uint32_t n_eps, n_ready;	/* <= DNS_MAX_ENDPOINTS */
+	uint8_t n_ips, n_ports;		/* <= DNS_MAX_IPS, DNS_MAX_PORTS */
+	bool has_spec;		/* the Service exists (else endpoints only) */
+	bool headless;
+	char names[];		/* "name\0ns\0"; the map key is "name.ns" */
 };
 
 struct dns__pod {
-	char *name, *ns;
-	char key[128];		/* "ns/name" */
+	const char *name, *ns;	/* in names[]; the map key is "ns/name" */
 	struct dns_addr ips[DNS_MAX_IPS];
 	size_t n_ips;
+	char names[];
 };
 
 enum dns__ipkind { DNS__IP_SVC, DNS__IP_EP, DNS__IP_POD };

@@ -7,8 +7,10 @@
  * slices of its service from the informer's store.
  *
  * Memory: the records live in the zone, so the informers keep only what
- * they must (the `trim` option): the key and resourceVersion of Services
- * and Pods, the DNS fields of EndpointSlices.
+ * they must: the key and resourceVersion of Services and Pods (the
+ * `keys_only` option), the DNS fields of EndpointSlices (`trim`: a slice
+ * event re-merges its siblings from the store). Lists come in pages of
+ * FEED_PAGE objects, so a large first list is never parsed whole.
  */
 #include <errno.h>
 #ifdef __GLIBC__
@@ -26,6 +28,7 @@
 #include "lib/util.h"
 
 #define SLICE_LABEL "kubernetes.io/service-name"
+#define FEED_PAGE 500	/* objects per list page: a first list never parses whole */
 
 /* The slices of one service (names in the service's namespace). */
 struct feed_slices {
@@ -246,20 +249,6 @@ static void keep_only(cJSON *o, const char *const *keep)
 	}
 }
 
-static const char *const meta_keys[] = { "name", "namespace", "resourceVersion", NULL };
-
-/* Services and Pods: only the key and resourceVersion stay (their records
- * live in the zone), except kube-dns, whose clusterIPs the agent reads. */
-static void trim_meta(cJSON *obj, void *ud)
-{
-	static const char *const top[] = { "metadata", NULL };
-	(void)ud;
-	if (!strcmp(meta_str(obj, "namespace"), "kube-system") && !strcmp(meta_str(obj, "name"), "kube-dns"))
-		return;
-	keep_only(obj, top);
-	keep_only(json_get(obj, "metadata"), meta_keys);
-}
-
 /* EndpointSlices: what dns_slice_decode() and the index read, because a
  * slice event re-merges its siblings from the store. */
 static void trim_slice(cJSON *obj, void *ud)
@@ -416,8 +405,8 @@ int dns_feed_start(struct api_client *c, struct dns_zone *z, bool pods, struct d
 {
 	struct dns_feed *f = xcalloc(1, sizeof(*f));
 	struct api_informer_opts o = {
-		.path = "/api/v1/services", .on_add = svc_set, .on_update = svc_update,
-		.on_delete = svc_delete, .trim = trim_meta, .on_synced = synced, .ud = f,
+		.path = "/api/v1/services", .list_limit = FEED_PAGE, .on_add = svc_set, .on_update = svc_update,
+		.on_delete = svc_delete, .keys_only = true, .on_synced = synced, .ud = f,
 	};
 	int r;
 
@@ -427,7 +416,7 @@ int dns_feed_start(struct api_client *c, struct dns_zone *z, bool pods, struct d
 	r = api_informer_start(c, &o, &f->svcs);
 	if (!r) {
 		o = (struct api_informer_opts){
-			.path = "/apis/discovery.k8s.io/v1/endpointslices",
+			.path = "/apis/discovery.k8s.io/v1/endpointslices", .list_limit = FEED_PAGE,
 			.on_add = slice_add, .on_update = slice_update, .on_delete = slice_delete,
 			.trim = trim_slice, .on_synced = synced, .ud = f,
 		};
@@ -435,8 +424,8 @@ int dns_feed_start(struct api_client *c, struct dns_zone *z, bool pods, struct d
 	}
 	if (!r && pods) {
 		o = (struct api_informer_opts){
-			.path = "/api/v1/pods", .on_add = pod_set, .on_update = pod_update,
-			.on_delete = pod_delete, .trim = trim_meta, .on_synced = synced, .ud = f,
+			.path = "/api/v1/pods", .list_limit = FEED_PAGE, .on_add = pod_set, .on_update = pod_update,
+			.on_delete = pod_delete, .keys_only = true, .on_synced = synced, .ud = f,
 		};
 		r = api_informer_start(c, &o, &f->pods);
 	}
@@ -452,11 +441,6 @@ bool dns_feed_synced(const struct dns_feed *f)
 {
 	return api_informer_synced(f->svcs) && api_informer_synced(f->slices) &&
 	       (!f->pods || api_informer_synced(f->pods));
-}
-
-const cJSON *dns_feed_service(const struct dns_feed *f, const char *ns, const char *name)
-{
-	return api_informer_get(f->svcs, ns, name);
 }
 
 uint64_t dns_feed_events(const struct dns_feed *f)

@@ -467,7 +467,7 @@ static void pend_answer(struct dns__pend *p, uint8_t *m, size_t n)
 {
 	struct dns_server *s = p->s;
 
-	s->st.forward_ns_total += mono_ns() - p->start_ns;
+	dns__count_forward(&s->st, mono_ns() - p->start_ns);
 	cache_store(s, p->key, p->klen, m, n);
 	dns__put16(m, p->client_id);
 	if (p->cl.l || p->cl.conn) {

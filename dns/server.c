@@ -128,6 +128,7 @@ static void handle(struct dns_server *s, struct dns__client *cl,
 		s->st.udp++;
 	else
 		s->st.tcp++;
+	s->st.by_type[!udp][dns__stat_type(m, len)]++;
 	switch (dns_zone_answer(s->z, m, len, udp, s->obuf, &olen)) {
 	case DNS_ANSWERED:
 		if (udp && olen >= 3 && (s->obuf[2] & 0x02))

@@ -115,4 +115,12 @@ void dns__fwd_conn_gone(struct dns_server *s, struct dns__conn *c);
 void dns__fwd_close(struct dns_server *s);
 void dns__cache_flush(struct dns_server *s);
 
+/* ---- metrics (metrics.c) ---- */
+
+/* The dns_stats.by_type index of query m's type (the "other" slot when
+ * it cannot be read). */
+size_t dns__stat_type(const uint8_t *m, size_t len);
+/* Counts one upstream answer that took ns nanoseconds. */
+void dns__count_forward(struct dns_stats *st, uint64_t ns);
+
 #endif

@@ -322,8 +322,6 @@ static void index_eps(struct dns_zone *z, struct dns__svc *s, bool add)
 
 static void svc_clear_spec(struct dns__svc *s)
 {
-	for (size_t i = 0; i < s->n_ports; i++)
-		free((char *)s->ports[i].name);
 	free(s->ports);
 	free(s->external_name);
 	s->ports = NULL;
@@ -343,33 +341,86 @@ static void svc_clear_eps(struct dns__svc *s)
 	s->n_eps = s->n_ready = 0;
 }
 
+/* "a<sep>b" lowercased into key (128 bytes); its length. */
+static size_t join_key(char *key, const char *a, char sep, const char *b)
+{
+	int n = snprintf(key, 128, "%s%c%s", a, sep, b);
+
+	for (char *p = key; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p += 32;
+	return n > 0 && n < 128 ? (size_t)n : strlen(key);
+}
+
+/* One allocation: the struct of size sz, then "a\0b\0" (lowercased) at
+ * its end; *pa and *pb point there. */
+static void *alloc_named(size_t sz, const char *a, const char *b, const char **pa,
+			 const char **pb)
+{
+	size_t al = strlen(a), bl = strlen(b);
+	char *o = xcalloc(1, sz + al + bl + 2), *names = o + sz;
+
+	memcpy(names, a, al + 1);
+	memcpy(names + al + 1, b, bl + 1);
+	for (char *p = names; p < names + al + bl + 1; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p += 32;
+	*pa = names;
+	*pb = names + al + 1;
+	return o;
+}
+
+/* The ports and their lowercased names in one allocation (NULL for none). */
+static struct dns_port *ports_dup(const struct dns_port *in, size_t n)
+{
+	size_t len = n * sizeof(*in);
+	struct dns_port *out;
+	char *p;
+
+	if (!n)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		len += in[i].name ? strlen(in[i].name) + 1 : 0;
+	out = xmalloc(len);
+	p = (char *)(out + n);
+	for (size_t i = 0; i < n; i++) {
+		out[i] = in[i];
+		if (!in[i].name)
+			continue;
+		out[i].name = p;
+		for (const char *c = in[i].name; ; c++) {
+			*p++ = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+			if (!*c)
+				break;
+		}
+	}
+	return out;
+}
+
 static struct dns__svc *svc_get(struct dns_zone *z, const char *ns,
 				const char *name, bool create)
 {
 	char key[128];
+	size_t kl = join_key(key, name, '.', ns);
+	struct dns__svc *s = dns__hmap_get(&z->svcs, key, kl);
 
-	snprintf(key, sizeof(key), "%s.%s", name, ns);
-	for (char *p = key; *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p += 32;
-	struct dns__svc *s = dns__hmap_get(&z->svcs, key, strlen(key));
 	if (s || !create)
 		return s;
-	s = xcalloc(1, sizeof(*s));
-	s->name = lower_dup(name);
-	s->ns = lower_dup(ns);
-	memcpy(s->key, key, sizeof(key));
-	dns__hmap_add(&z->svcs, key, strlen(key), s);
+	const char *n, *nsp;
+	s = alloc_named(sizeof(*s), name, ns, &n, &nsp);
+	s->name = n;
+	s->ns = nsp;
+	dns__hmap_add(&z->svcs, key, kl, s);
 	return s;
 }
 
 static void svc_drop_if_empty(struct dns_zone *z, struct dns__svc *s)
 {
+	char key[128];
+
 	if (s->has_spec || s->n_eps)
 		return;
-	dns__hmap_del(&z->svcs, s->key, strlen(s->key), s);
-	free(s->name);
-	free(s->ns);
+	dns__hmap_del(&z->svcs, key, join_key(key, s->name, '.', s->ns), s);
 	free(s);
 }
 
@@ -393,17 +444,13 @@ int dns_zone_set_service(struct dns_zone *z, const struct dns_service *in)
 	}
 	s->has_spec = true;
 	s->headless = in->headless;
-	s->n_ips = in->headless ? 0 : in->n_cluster_ips;
+	s->n_ips = (uint8_t)(in->headless ? 0 : in->n_cluster_ips);
 	memcpy(s->ips, in->cluster_ips, sizeof(s->ips));
 	s->external_name = in->external_name ? lower_dup(in->external_name) : NULL;
 	if (s->external_name && s->external_name[strlen(s->external_name) - 1] == '.')
 		s->external_name[strlen(s->external_name) - 1] = '\0';
-	s->ports = xcalloc(in->n_ports + 1, sizeof(*s->ports));
-	for (size_t i = 0; i < in->n_ports; i++) {
-		s->ports[i] = in->ports[i];
-		s->ports[i].name = in->ports[i].name ? lower_dup(in->ports[i].name) : NULL;
-	}
-	s->n_ports = in->n_ports;
+	s->ports = ports_dup(in->ports, in->n_ports);
+	s->n_ports = (uint8_t)in->n_ports;
 	index_ips(z, s, true);
 	z->serial++;
 	return 0;
@@ -450,7 +497,7 @@ int dns_zone_set_endpoints(struct dns_zone *z, const char *ns, const char *name,
 		dns__dashed(&e->addr, e->dashed);
 		s->n_ready += e->ready;
 	}
-	s->n_eps = n;
+	s->n_eps = (uint32_t)n;
 	index_eps(z, s, true);
 	z->serial++;
 	svc_drop_if_empty(z, s);
@@ -485,19 +532,20 @@ int dns_zone_set_pod(struct dns_zone *z, const char *ns, const char *name,
 		     const struct dns_addr *ips, size_t n)
 {
 	char key[128];
+	size_t kl;
 
 	if (!valid_label(ns) || !name || !name[0] || strlen(name) > 63 || n > DNS_MAX_IPS)
 		return -EINVAL;
-	snprintf(key, sizeof(key), "%s/%s", ns, name);
-	struct dns__pod *p = dns__hmap_get(&z->pods, key, strlen(key));
+	kl = join_key(key, ns, '/', name);
+	struct dns__pod *p = dns__hmap_get(&z->pods, key, kl);
 	if (p) {
 		index_pod(z, p, false);
 	} else {
-		p = xcalloc(1, sizeof(*p));
-		p->name = xstrdup(name);
-		p->ns = lower_dup(ns);
-		memcpy(p->key, key, sizeof(key));
-		dns__hmap_add(&z->pods, key, strlen(key), p);
+		const char *nsp, *np;
+		p = alloc_named(sizeof(*p), ns, name, &nsp, &np);
+		p->ns = nsp;
+		p->name = np;
+		dns__hmap_add(&z->pods, key, kl, p);
 		ns_ref(z, p->ns, 1);
 		z->n_pods++;
 	}
@@ -510,11 +558,11 @@ int dns_zone_set_pod(struct dns_zone *z, const char *ns, const char *name,
 
 static void pod_free(struct dns_zone *z, struct dns__pod *p)
 {
+	char key[128];
+
 	index_pod(z, p, false);
-	dns__hmap_del(&z->pods, p->key, strlen(p->key), p);
+	dns__hmap_del(&z->pods, key, join_key(key, p->ns, '/', p->name), p);
 	ns_ref(z, p->ns, -1);
-	free(p->name);
-	free(p->ns);
 	free(p);
 	z->n_pods--;
 }
@@ -522,9 +570,8 @@ static void pod_free(struct dns_zone *z, struct dns__pod *p)
 int dns_zone_remove_pod(struct dns_zone *z, const char *ns, const char *name)
 {
 	char key[128];
+	struct dns__pod *p = dns__hmap_get(&z->pods, key, join_key(key, ns, '/', name));
 
-	snprintf(key, sizeof(key), "%s/%s", ns, name);
-	struct dns__pod *p = dns__hmap_get(&z->pods, key, strlen(key));
 	if (!p)
 		return -ENOENT;
 	pod_free(z, p);
@@ -535,6 +582,17 @@ int dns_zone_remove_pod(struct dns_zone *z, const char *ns, const char *name)
 void dns_zone_set_pods_verified(struct dns_zone *z, bool verified)
 {
 	z->pods_verified = verified;
+}
+
+size_t dns_zone_service_ips(const struct dns_zone *z, const char *ns, const char *name,
+			    struct dns_addr ips[DNS_MAX_IPS])
+{
+	const struct dns__svc *s = dns__zone_svc(z, name, strlen(name), ns, strlen(ns));
+
+	if (!s)
+		return 0;
+	memcpy(ips, s->ips, s->n_ips * sizeof(*ips));
+	return s->n_ips;
 }
 
 size_t dns_zone_services(const struct dns_zone *z) { return z->n_svcs; }
@@ -563,17 +621,12 @@ void dns_zone_free(struct dns_zone *z)
 			struct dns__svc *s = e->val;
 			svc_clear_spec(s);
 			svc_clear_eps(s);
-			free(s->name);
-			free(s->ns);
 			free(s);
 		}
 	}
 	for (size_t i = 0; i < z->pods.nb; i++) {
 		for (struct dns__hent *e = z->pods.b[i]; e; e = e->next) {
-			struct dns__pod *p = e->val;
-			free(p->name);
-			free(p->ns);
-			free(p);
+			free(e->val);
 		}
 	}
 	for (size_t i = 0; i < z->ips.nb; i++)

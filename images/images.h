@@ -49,7 +49,8 @@
  * the working directory before returning. Run imports in a process or thread
  * where nothing else depends on the working directory.
  *
- * Registry pull is not here yet; it will write into the same store.
+ * Registry pull (img_pull, below) writes into the same store: blobs are
+ * downloaded into tmp/ without the lock, verified, then unpacked under it.
  */
 #ifndef K1S_IMAGES_H
 #define K1S_IMAGES_H
@@ -208,5 +209,60 @@ int img_gc(struct img_store *s, unsigned high_pct, unsigned low_pct,
 int img_unpack_fd(int fd, const char *dest, char diff_id[IMG_DIGEST_LEN + 1],
 		  char digest[IMG_DIGEST_LEN + 1], uint64_t *size,
 		  char *err, size_t errlen);
+
+/* ---- registries (registry_config.c, registry_http.c, pull.c) ---- */
+
+#define IMG_REGISTRIES_PATH	"/etc/k1s/registries.yaml"
+#define IMG_MAX_ENDPOINTS	8	/* mirror endpoints per registry */
+
+/*
+ * registries.yaml as k3s reads it:
+ *   mirrors:  { "docker.io": { endpoint: ["https://m:5000", "http://m2"] } }
+ *   configs:  { "m:5000": { auth: { username, password, auth (base64 u:p) },
+ *                           tls: { ca_file, insecure_skip_verify } } }
+ * A mirror "*" applies to every registry without its own entry. The
+ * registry's own endpoint (https://<host>, registry-1.docker.io for
+ * docker.io) is always tried after the mirrors.
+ */
+struct img_registries;
+
+/* Loads path; a missing file is an empty config. 0 or -errno with *err
+ * (malloc'd, one line). Free with img_registries_free() even on failure. */
+int img_registries_load(const char *path, struct img_registries **out, char **err);
+void img_registries_free(struct img_registries *r);
+
+struct img_pull_progress {
+	const char *digest;	/* the blob (layer) */
+	uint64_t done, total;	/* bytes received / announced */
+	bool cached;		/* already in the store, not downloaded */
+	bool finished;
+};
+
+struct img_pull_opts {
+	const struct img_registries *registries; /* NULL: no mirrors, no credentials */
+	/* Credentials of imagePullSecrets, a dockerconfigjson "auths" object
+	 * ({"host": {"auth"|"username"+"password"}}), tried before registries'
+	 * configs. NULL: none. */
+	const struct cJSON *auths;
+	void (*progress)(const struct img_pull_progress *p, void *arg);
+	void *progress_arg;
+	unsigned stall_ms;	/* a blob making no progress this long fails; 0: 60 s */
+};
+
+/*
+ * Pulls ref (normalized as img_name_normalize does) from its registry over
+ * the OCI distribution API v2: mirrors first, then the registry itself;
+ * anonymous, basic and bearer-token (WWW-Authenticate challenge) auth;
+ * Docker v2 schema 2 and OCI manifests, image indexes and manifest lists
+ * (linux/<this arch>); every blob's sha256 verified; layers unpacked as
+ * img_import does (the same hostile-input rules). On success the image is
+ * in the store under its normalized name and id (if not NULL) gets its ID.
+ * Blocking: run it in a thread or process of its own (the unpacker changes
+ * the working directory). Errors: -errno and img_store_error() (one line,
+ * e.g. "unauthorized: authentication required", or the offending layer
+ * entry).
+ */
+int img_pull(struct img_store *s, const char *ref, const struct img_pull_opts *o,
+	     char id[IMG_DIGEST_LEN + 1]);
 
 #endif

@@ -10,6 +10,17 @@
 #include <mbedtls/sha256.h>
 #include <stdarg.h>
 
+/* The architecture an image index is resolved for. */
+#if defined(__x86_64__)
+#define IMG_ARCH "amd64"
+#elif defined(__aarch64__)
+#define IMG_ARCH "arm64"
+#elif defined(__arm__)
+#define IMG_ARCH "arm"
+#else
+#define IMG_ARCH "unknown"
+#endif
+
 /* Streaming sha256 (mbedtls 2.x API, which cannot fail for sha256). */
 struct img__sha {
 	mbedtls_sha256_context ctx;
@@ -55,6 +66,18 @@ int img__blob_put(struct img_store *s, const char *digest, const void *data, siz
 /* Adds (or merges names into) an image record; takes ownership of *img's arrays. */
 void img__add_image(struct img_store *s, struct img_image *img);
 void img__image_release(struct img_image *img);
+/*
+ * Unpacks the layer read from fd into layers/<l->diff_id> (through a
+ * layers/tmp-* directory renamed into place only when the diffID, and the
+ * digest of the bytes read when digest is not NULL, match), and sets l->size.
+ * An existing layer directory is kept and fd not read. what names the layer
+ * in messages. Call with the store locked.
+ */
+int img__layer_unpack(struct img_store *s, int fd, const char *what, const char *digest,
+		      struct img_layer *l);
+/* After a failed change under the lock: re-reads the index and sweeps what
+ * the failure left (half-unpacked layers, blobs), keeping s->err. */
+void img__forget_partial(struct img_store *s);
 /* Deletes layer dirs and blobs that no image references. */
 int img__sweep(struct img_store *s);
 

@@ -24,15 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__x86_64__)
-#define IMG_ARCH "amd64"
-#elif defined(__aarch64__)
-#define IMG_ARCH "arm64"
-#elif defined(__arm__)
-#define IMG_ARCH "arm"
-#else
-#define IMG_ARCH "unknown"
-#endif
 
 struct alias {
 	char *name, *target;	/* both cleaned, relative to the staging root */
@@ -277,7 +268,7 @@ static int stage_json(struct stage *st, const char *path, const char *digest,
 			      path, digest, got);
 		goto out;
 	}
-	*out = cJSON_ParseWithLength(data, len);
+	*out = json_parse(data, len);
 	if (!*out) {
 		r = img__fail(st->s, -EINVAL, "'%s' is not valid JSON", path);
 		goto out;
@@ -300,23 +291,16 @@ static uint64_t known_layer_size(const struct img_store *s, const char *diff_id)
 	return 0;
 }
 
-/* Unpacks a staged layer unless layers/<diffID> exists. */
-static int layer_ensure(struct stage *st, const char *path, const char *digest,
-			struct img_layer *l)
+int img__layer_unpack(struct img_store *s, int fd, const char *what, const char *digest,
+		      struct img_layer *l)
 {
-	struct img_store *s = st->s;
 	char *dst = img__layer_path(s, l->diff_id), *tmp = NULL;
 	char diff[IMG_DIGEST_LEN + 1], dig[IMG_DIGEST_LEN + 1], err[400];
 	struct stat sb;
-	int fd = -1, r = 0;
+	int r = 0;
 
 	if (!stat(dst, &sb) && S_ISDIR(sb.st_mode)) {
 		l->size = known_layer_size(s, l->diff_id);
-		goto out;
-	}
-	fd = stage_open(st, path);
-	if (fd < 0) {
-		r = fd;
 		goto out;
 	}
 	tmp = xasprintf("%s/layers/tmp-XXXXXX", s->root);
@@ -329,19 +313,39 @@ static int layer_ensure(struct stage *st, const char *path, const char *digest,
 		img__fail(s, r, "layer %s: %s", l->diff_id, err);
 	else if (strcmp(diff, l->diff_id))
 		r = img__fail(s, -EINVAL, "layer '%s': diffID mismatch: want %s, got %s",
-			      path, l->diff_id, diff);
+			      what, l->diff_id, diff);
 	else if (digest && strcmp(dig, digest))
 		r = img__fail(s, -EINVAL, "layer '%s': digest mismatch: want %s, got %s",
-			      path, digest, dig);
+			      what, digest, dig);
 	else if (rename(tmp, dst) < 0)
 		r = img__fail(s, -errno, "cannot rename '%s': %s", tmp, strerror(errno));
 out:
 	if (r && tmp)
 		img__rm_rf(tmp);
-	if (fd >= 0)
-		close(fd);
 	free(tmp);
 	free(dst);
+	return r;
+}
+
+/* Unpacks a staged layer unless layers/<diffID> exists. */
+static int layer_ensure(struct stage *st, const char *path, const char *digest,
+			struct img_layer *l)
+{
+	char *dst = img__layer_path(st->s, l->diff_id);
+	struct stat sb;
+	int fd, r;
+
+	r = !stat(dst, &sb) && S_ISDIR(sb.st_mode);
+	free(dst);
+	if (r) {
+		l->size = known_layer_size(st->s, l->diff_id);
+		return 0;
+	}
+	fd = stage_open(st, path);
+	if (fd < 0)
+		return fd;
+	r = img__layer_unpack(st->s, fd, path, digest, l);
+	close(fd);
 	return r;
 }
 
@@ -672,14 +676,18 @@ out:
 		*names = st.names;
 	else
 		img_names_free(st.names);
-	if (r) {	/* forget the half-added records and their files */
-		char keep[sizeof(s->err)];
-
-		memcpy(keep, s->err, sizeof(keep));
-		if (!img_store_reload(s))
-			img__sweep(s);
-		memcpy(s->err, keep, sizeof(keep));
-	}
+	if (r)
+		img__forget_partial(s);
 	img__unlock(s);
 	return r;
+}
+
+void img__forget_partial(struct img_store *s)
+{
+	char keep[sizeof(s->err)];
+
+	memcpy(keep, s->err, sizeof(keep));
+	if (!img_store_reload(s))
+		img__sweep(s);
+	memcpy(s->err, keep, sizeof(keep));
 }

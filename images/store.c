@@ -212,7 +212,7 @@ int img_store_reload(struct img_store *s)
 		r = img__fail(s, r, "cannot read '%s': %s", path, strerror(-r));
 		goto out;
 	}
-	root = cJSON_ParseWithLength(data, len);
+	root = json_parse(data, len);
 	if (!root) {
 		r = img__fail(s, -EINVAL, "'%s' is not valid JSON", path);
 		goto out;

@@ -133,7 +133,7 @@ cJSON *api_result_take(struct api_result *res)
 
 void api__decode_status(const char *body, size_t len, int code, struct api_status *st)
 {
-	cJSON *o = body && len ? cJSON_ParseWithLength(body, len) : NULL;
+	cJSON *o = body && len ? json_parse(body, len) : NULL;
 
 	memset(st, 0, sizeof(*st));
 	st->code = code;
@@ -158,7 +158,7 @@ static void on_complete(struct http_call *call, int err, struct http_response *r
 		res.code = resp->status;
 		if (res.code >= 200 && res.code < 300) {
 			if (resp->body.len) {
-				res.obj = cJSON_ParseWithLength(resp->body.data, resp->body.len);
+				res.obj = json_parse(resp->body.data, resp->body.len);
 				if (!res.obj)
 					res.err = -EBADMSG;
 			}
@@ -234,7 +234,7 @@ int api_get(struct api_client *c, const char *path, api_done_fn cb, void *ud)
 static int send_obj(struct api_client *c, const char *method, const char *path,
 		    const char *ctype, const cJSON *obj, api_done_fn cb, void *ud)
 {
-	char *s = cJSON_PrintUnformatted(obj);
+	char *s = json_print(obj);
 	int r = api_request(c, method, path, ctype, s, strlen(s), cb, ud);
 
 	cJSON_free(s);

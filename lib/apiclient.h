@@ -161,10 +161,20 @@ struct api_informer_opts {
 	 * on_update, the object of on_delete and api_informer_get() are then
 	 * the trimmed ones. Saves memory for large collections. */
 	void (*trim)(cJSON *obj, void *ud);
+	/* Keep nothing but each object's key and resourceVersion (for callers
+	 * that hold their own state): the `old` object of on_update and the
+	 * object of on_delete are then {metadata: namespace, name,
+	 * resourceVersion} only, api_informer_get() returns NULL and
+	 * api_informer_foreach() sees no objects; trim is not called. */
+	bool keys_only;
 	/* After each completed (re-)list has been applied. */
 	void (*on_synced)(struct api_informer *inf, void *ud);
 	void *ud;
 	unsigned watch_timeout_s;	/* server-side watch timeout; 0: 300 */
+	/* Items per list page (limit + continue): each page is applied as it
+	 * comes, so a large collection is never parsed whole; deletions are
+	 * reported after the last page. 0: one request for everything. */
+	unsigned list_limit;
 };
 
 /* Counters for tests and metrics. */
@@ -187,7 +197,7 @@ bool api_informer_synced(const struct api_informer *inf);
 const cJSON *api_informer_get(const struct api_informer *inf, const char *ns,
 			      const char *name);
 size_t api_informer_count(const struct api_informer *inf);
-/* Calls fn for each stored object (unspecified order). */
+/* Calls fn for each stored object (unspecified order; none for keys_only). */
 void api_informer_foreach(const struct api_informer *inf,
 			  void (*fn)(const cJSON *obj, void *ud), void *ud);
 /* Last resourceVersion seen ("" before the first list). */

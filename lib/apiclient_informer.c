@@ -128,7 +128,37 @@ static char *obj_key(const cJSON *o)
 
 static const char *obj_rv(const cJSON *o)
 {
+	if (cJSON_IsString(o))		/* keys_only: the stored resourceVersion */
+		return o->valuestring;
 	return json_get_str(json_get(o, "metadata"), "resourceVersion", "");
+}
+
+/* What callbacks see of a stored object: itself, or for keys_only a stub
+ * {metadata: namespace, name, resourceVersion} made from its key (freed by
+ * view_done). */
+static cJSON *view_of(const char *key, cJSON *stored)
+{
+	const char *slash = strchr(key, '/');
+	cJSON *o, *m;
+
+	if (!cJSON_IsString(stored))
+		return stored;
+	o = cJSON_CreateObject();
+	m = json_obj(o, "metadata");
+	if (slash) {
+		char *ns = xstrndup(key, (size_t)(slash - key));
+		json_set_str(m, "namespace", ns);
+		free(ns);
+	}
+	json_set_str(m, "name", slash ? slash + 1 : key);
+	json_set_str(m, "resourceVersion", stored->valuestring);
+	return o;
+}
+
+static void view_done(cJSON *view, cJSON *stored)
+{
+	if (view != stored)
+		cJSON_Delete(view);
 }
 
 /* ---- informer ---- */
@@ -140,6 +170,8 @@ struct api_informer {
 	struct api_informer_opts o;
 	char *path, *lsel, *fsel;
 	struct store store;
+	struct store seen;		/* keys of the list so far (paged lists) */
+	char *cont;			/* continue token of the next page, or NULL */
 	char *rv;
 	enum inf_state state;
 	struct http_call *call;		/* list or watch in flight */
@@ -180,8 +212,18 @@ static void inf_schedule(struct api_informer *inf, enum inf_state next, unsigned
 	uv_timer_start(&inf->timer, on_timer, delay, 0);
 }
 
+/* Forgets a list in progress (the next list starts from its first page). */
+static void list_reset(struct api_informer *inf)
+{
+	free(inf->cont);
+	inf->cont = NULL;
+	if (inf->seen.b)
+		store_release(&inf->seen);
+}
+
 static void inf_fail(struct api_informer *inf, const char *what, int err, int code)
 {
+	list_reset(inf);
 	inf->st.errors++;
 	inf->backoff_ms = inf->backoff_ms ? inf->backoff_ms * 2 : API_INFORMER_BACKOFF_MIN_MS;
 	if (inf->backoff_ms > API_INFORMER_BACKOFF_MAX_MS)
@@ -209,6 +251,14 @@ static char *inf_url(const struct api_informer *inf, bool watch)
 		http_url_encode(&b, inf->fsel);
 		buf_addch(&b, '&');
 	}
+	if (!watch && inf->o.list_limit) {
+		buf_addf(&b, "limit=%u&", inf->o.list_limit);
+		if (inf->cont) {
+			buf_addstr(&b, "continue=");
+			http_url_encode(&b, inf->cont);
+			buf_addch(&b, '&');
+		}
+	}
 	if (watch) {
 		buf_addf(&b, "watch=1&allowWatchBookmarks=true&timeoutSeconds=%u&resourceVersion=",
 			 inf->o.watch_timeout_s ? inf->o.watch_timeout_s : 300);
@@ -227,23 +277,37 @@ static void set_rv(struct api_informer *inf, const char *rv)
 	}
 }
 
+/* Calls on_update/on_delete with the view of a stored object. */
+static void report_old(struct api_informer *inf, const char *key, cJSON *old, const cJSON *obj)
+{
+	cJSON *v = view_of(key, old);
+
+	if (obj)
+		inf->o.on_update(inf, v, obj, inf->o.ud);
+	else
+		inf->o.on_delete(inf, v, inf->o.ud);
+	view_done(v, old);
+}
+
 /* Applies one object (taken) as added or modified. */
 static void apply_upsert(struct api_informer *inf, cJSON *obj)
 {
 	char *key = obj_key(obj);
 	cJSON *old = store_put(&inf->store, key, obj);
 
-	free(key);
 	if (!old) {
 		if (inf->o.on_add)
 			inf->o.on_add(inf, obj, inf->o.ud);
 	} else {
 		if (inf->o.on_update && strcmp(obj_rv(old), obj_rv(obj)))
-			inf->o.on_update(inf, old, obj, inf->o.ud);
+			report_old(inf, key, old, obj);
 		cJSON_Delete(old);
 	}
-	if (inf->o.trim)
+	if (inf->o.keys_only)
+		cJSON_Delete(store_put(&inf->store, key, cJSON_CreateString(obj_rv(obj))));
+	else if (inf->o.trim)
 		inf->o.trim(obj, inf->o.ud);
+	free(key);
 }
 
 static void apply_delete(struct api_informer *inf, const cJSON *obj)
@@ -251,63 +315,77 @@ static void apply_delete(struct api_informer *inf, const cJSON *obj)
 	char *key = obj_key(obj);
 	cJSON *old = store_del(&inf->store, key);
 
-	free(key);
 	if (old && inf->o.on_delete)
-		inf->o.on_delete(inf, old, inf->o.ud);
+		report_old(inf, key, old, NULL);
+	free(key);
 	cJSON_Delete(old);
 }
 
-/* Replaces the store with the list's items, reporting the differences. */
-static void apply_list(struct api_informer *inf, cJSON *list)
+/* Applies one list page: its items are upserted and remembered in seen. */
+static void apply_page(struct api_informer *inf, cJSON *list)
 {
 	cJSON *items = json_get(list, "items"), *it;
-	struct store seen;
 
-	store_init(&seen);
-	cJSON_ArrayForEach(it, items) {
+	if (!inf->seen.b)
+		store_init(&inf->seen);
+	while ((it = cJSON_DetachItemFromArray(items, 0))) {
 		char *key = obj_key(it);
 
-		store_put(&seen, key, NULL);
+		store_put(&inf->seen, key, NULL);
 		free(key);
+		apply_upsert(inf, it);
 	}
-	/* deletions first: objects the list no longer has */
+}
+
+/* After the last page: reports the objects the list no longer has. */
+static void apply_deletions(struct api_informer *inf)
+{
 	for (size_t i = 0; i < inf->store.nb; i++) {
 		struct entry *e = inf->store.b[i], *nx;
 
 		for (; e; e = nx) {
 			nx = e->next;
-			if (!*store_slot(&seen, e->key)) {
-				cJSON *o = store_del(&inf->store, e->key);
+			if (!*store_slot(&inf->seen, e->key)) {
+				cJSON *v = view_of(e->key, e->obj), *o = store_del(&inf->store, e->key);
 
 				if (inf->o.on_delete)
-					inf->o.on_delete(inf, o, inf->o.ud);
+					inf->o.on_delete(inf, v, inf->o.ud);
+				view_done(v, o);
 				cJSON_Delete(o);
 			}
 		}
 	}
-	store_release(&seen);
-	while ((it = cJSON_DetachItemFromArray(items, 0)))
-		apply_upsert(inf, it);
-	set_rv(inf, obj_rv(list));
+	list_reset(inf);
 }
 
 static void on_list(struct http_call *call, int err, struct http_response *resp, void *ud)
 {
 	struct api_informer *inf = ud;
 	cJSON *list = NULL;
+	const char *cont;
 
 	(void)call;
 	inf->call = NULL;
 	if (!err && resp && resp->status == 200)
-		list = cJSON_ParseWithLength(resp->body.data, resp->body.len);
+		list = json_parse(resp->body.data, resp->body.len);
 	if (!list) {
 		inf_fail(inf, "list", err, resp ? resp->status : 0);
 		return;
 	}
-	inf->st.lists++;
 	inf->backoff_ms = 0;
 	inf->expired = false;
-	apply_list(inf, list);
+	apply_page(inf, list);
+	cont = json_get_str(json_get(list, "metadata"), "continue", "");
+	if (inf->o.list_limit && *cont) {
+		free(inf->cont);
+		inf->cont = xstrdup(cont);
+		cJSON_Delete(list);
+		inf_schedule(inf, INF_LISTING, 0);	/* the next page */
+		return;
+	}
+	inf->st.lists++;
+	apply_deletions(inf);
+	set_rv(inf, obj_rv(list));
 	cJSON_Delete(list);
 	inf->synced = true;
 	if (inf->o.on_synced)
@@ -340,7 +418,7 @@ static void inf_list(struct api_informer *inf)
 
 static void handle_event(struct api_informer *inf, const char *s, size_t len)
 {
-	cJSON *ev = cJSON_ParseWithLength(s, len);
+	cJSON *ev = json_parse(s, len);
 	const char *type = json_get_str(ev, "type", "");
 	cJSON *obj = json_get(ev, "object");
 
@@ -479,6 +557,7 @@ void api_informer_free(struct api_informer *inf)
 	if (inf->call)
 		http_call_cancel(inf->call);
 	store_release(&inf->store);
+	list_reset(inf);
 	buf_release(&inf->line);
 	free(inf->path);
 	free(inf->lsel);
@@ -498,7 +577,7 @@ const cJSON *api_informer_get(const struct api_informer *inf, const char *ns, co
 	struct entry *e = *store_slot(&inf->store, key);
 
 	free(key);
-	return e ? e->obj : NULL;
+	return e && !cJSON_IsString(e->obj) ? e->obj : NULL;
 }
 
 size_t api_informer_count(const struct api_informer *inf)
@@ -511,7 +590,8 @@ void api_informer_foreach(const struct api_informer *inf,
 {
 	for (size_t i = 0; i < inf->store.nb; i++)
 		for (struct entry *e = inf->store.b[i]; e; e = e->next)
-			fn(e->obj, ud);
+			if (!cJSON_IsString(e->obj))
+				fn(e->obj, ud);
 }
 
 const char *api_informer_rv(const struct api_informer *inf)
@@ -535,6 +615,7 @@ void api_informer_pause(struct api_informer *inf, bool pause)
 			inf->call = NULL;
 		}
 		uv_timer_stop(&inf->timer);
+		list_reset(inf);
 		inf->state = INF_PAUSED;
 	} else {
 		inf_schedule(inf, *inf->rv ? INF_WATCHING : INF_LISTING, 0);

@@ -5,6 +5,7 @@
  */
 #include "apiclient.h"
 #include "http.h"
+#include "json.h"
 #include "tls.h"
 #include "util.h"
 
@@ -49,7 +50,7 @@ int api_fetch(const struct api_kubeconfig *kc, const char *method, const char *p
 
 char *api_fetch_message(const struct http_response *resp)
 {
-	cJSON *st = cJSON_ParseWithLength(resp->body.data ? resp->body.data : "", resp->body.len);
+	cJSON *st = json_parse(resp->body.data ? resp->body.data : "", resp->body.len);
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(st, "message");
 	char *out = xasprintf("%d %s", resp->status, cJSON_IsString(m) ? m->valuestring :
 			      http_status_text(resp->status));

@@ -49,6 +49,13 @@ struct pki_err {
 	char msg[PKI_ERR_MAX];	/* one line, no trailing newline; "" if none */
 };
 
+/*
+ * Writes the formatted one-line message into err (when not NULL) and
+ * returns ret, for `return pki_err_set(err, -EINVAL, "bad '%s'", path);`.
+ */
+int pki_err_set(struct pki_err *err, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Extended key usages of a leaf (bit set). */
 enum pki_usage {
 	PKI_USAGE_SERVER = 1 << 0,	/* serverAuth */

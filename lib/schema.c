@@ -233,7 +233,7 @@ void schema__fmt_value(struct buf *b, const cJSON *v)
 	} else if (!v || cJSON_IsNull(v)) {
 		buf_addstr(b, "\"null\"");
 	} else {
-		s = cJSON_PrintUnformatted(v);
+		s = json_print(v);
 		buf_addstr(b, s ? s : "?");
 		cJSON_free(s);
 	}

@@ -9,6 +9,7 @@
 #ifndef K1S_LIB_SCHEMA_INT_H
 #define K1S_LIB_SCHEMA_INT_H
 
+#include "json.h"
 #include "schema.h"
 
 static inline const struct schema *schema__st(const struct schema *s)

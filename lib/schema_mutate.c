@@ -37,7 +37,7 @@ static void value_assign(cJSON *dst, cJSON *src)
 
 static cJSON *parse_default(const char *json)
 {
-	cJSON *v = cJSON_Parse(json);
+	cJSON *v = json_parse(json, strlen(json));
 
 	if (!v)
 		BUG("malformed schema default %s", json);

@@ -169,7 +169,7 @@ int schema__regex_compile(const char *pattern, regex_t *re, struct buf *err)
 
 static char *print_json(const cJSON *v)
 {
-	char *s = cJSON_PrintUnformatted(v);
+	char *s = json_print(v);
 	char *r;
 
 	if (!s)

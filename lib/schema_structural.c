@@ -255,7 +255,7 @@ static void check_default(struct sctx *c, const cJSON *s, enum level lvl)
 			schema__path_pop(&c->path, o2);
 		}
 		if (!errs.nr && cJSON_IsObject(copy) && schema_prune(node, copy, &o) > 0) {
-			char *txt = cJSON_PrintUnformatted(d);
+			char *txt = json_print(d);
 
 			err(c, NULL, SCHEMA_ERR_INVALID, "must not have unknown fields", txt);
 			cJSON_free(txt);

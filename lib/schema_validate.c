@@ -337,7 +337,7 @@ static void check_enum(struct vctx *c, const struct schema_extra *x,
 	bool found = false;
 
 	for (const char *const *e = x->enum_json; *e; e++) {
-		cJSON *ev = cJSON_Parse(*e);
+		cJSON *ev = json_parse(*e, strlen(*e));
 
 		if (!ev)
 			BUG("bad enum value %s", *e);
@@ -413,7 +413,7 @@ static char *item_key(const cJSON *item, const void *arg)
 	char *s;
 
 	if (!keys) {
-		s = cJSON_PrintUnformatted(item);
+		s = json_print(item);
 		buf_addstr(&b, s ? s : "");
 		cJSON_free(s);
 		return buf_detach(&b, NULL);
@@ -421,7 +421,7 @@ static char *item_key(const cJSON *item, const void *arg)
 	for (; *keys; keys++) {
 		const cJSON *x = cJSON_GetObjectItemCaseSensitive(item, *keys);
 
-		s = x ? cJSON_PrintUnformatted(x) : NULL;
+		s = x ? json_print(x) : NULL;
 		buf_addstr(&b, s ? s : "-");
 		buf_addch(&b, '\x01');	/* a separator printed JSON never holds */
 		cJSON_free(s);

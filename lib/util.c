@@ -245,6 +245,12 @@ out:
 
 int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode)
 {
+	return write_file_replace(path, data, len, mode, true);
+}
+
+int write_file_replace(const char *path, const void *data, size_t len, unsigned mode,
+		       bool durable)
+{
 	char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
 	int fd, ret;
 
@@ -256,7 +262,7 @@ int write_file_atomic(const char *path, const void *data, size_t len, unsigned m
 	ret = write_all(fd, data, len);
 	if (!ret && fchmod(fd, mode) < 0)
 		ret = -errno;
-	if (!ret && fsync(fd) < 0)
+	if (!ret && durable && fsync(fd) < 0)
 		ret = -errno;
 	close(fd);
 	if (!ret && rename(tmp, path) < 0)

@@ -78,6 +78,10 @@ int mkdir_p(const char *path, unsigned mode);
 int read_file(const char *path, size_t max, char **out, size_t *len);
 /* Writes a file atomically (tmp + fsync + rename) with the given mode. */
 int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
+/* The same without fsync when !durable: readers never see a partial file,
+ * but a crash of the machine may leave an empty one. */
+int write_file_replace(const char *path, const void *data, size_t len, unsigned mode,
+		       bool durable);
 
 /* Sends "READY=1" to systemd's $NOTIFY_SOCKET when set (lib/sdnotify.c). 0 or -errno. */
 int sd_notify_ready(void);

@@ -29,7 +29,7 @@ static cJSON *plain_scalar(const char *s)
 		long long v = strtoll(s, &end, 0);
 
 		if (!*end)
-			return cJSON_CreateNumber((double)v);
+			return json_create_int(v);
 		double d = strtod(s, &end);
 
 		if (!*end && !strchr(s, 'x') && !strchr(s, 'X'))

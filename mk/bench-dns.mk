@@ -12,3 +12,5 @@ $(BUILD)/fuzz/dns_fuzz: $(wildcard dns/*.c dns/*.h)
 $(BUILD)/dns-feed-bench: $(BUILD)/obj/bench/dns/feed_bench.o $(BUILD)/libk1s.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 bench: $(BUILD)/dns-feed-bench
+# header dependencies of these objects (the main Makefile includes only its own)
+-include $(BUILD)/obj/tests/e2e/dns-serve.d $(BUILD)/obj/bench/dns/feed_bench.d $(BUILD)/obj/bench/dns/dns_bench.d

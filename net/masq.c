@@ -89,32 +89,112 @@ static int table_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-static int table_tag(struct nft *n, int family, char *tag)
+/* Sends request nlh (built in buf, MNL_SOCKET_BUFFER_SIZE bytes, reused for
+ * the answers) and runs cb on each answer; absence (ENOENT) is success. */
+static int query(struct nft *n, char *buf, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nftnl_table *t = nftnl_table_alloc();
-	uint32_t seq = ++n->seq;
-	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, (uint16_t)family,
-						     NLM_F_ACK, seq);
+	uint32_t seq = nlh->nlmsg_seq;
 	int ret;
 
-	tag[0] = '\0';
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NET_NFT_TABLE);
-	nftnl_table_nlmsg_build_payload(nlh, t);
-	nftnl_table_free(t);
 	if (mnl_socket_sendto(n->sock, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	for (;;) {
-		ssize_t len = mnl_socket_recvfrom(n->sock, buf, sizeof(buf));
+		ssize_t len = mnl_socket_recvfrom(n->sock, buf, MNL_SOCKET_BUFFER_SIZE);
 
 		if (len < 0)
 			return -errno;
-		ret = mnl_cb_run(buf, (size_t)len, seq, n->portid, table_cb, tag);
+		ret = mnl_cb_run(buf, (size_t)len, seq, n->portid, cb, data);
 		if (ret < 0 && errno == ENOENT)
 			return 0;
 		if (ret <= MNL_CB_STOP)
 			return ret < 0 ? -errno : 0;
 	}
+}
+
+static int table_tag(struct nft *n, int family, char *tag)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, (uint16_t)family,
+						     NLM_F_ACK, ++n->seq);
+
+	tag[0] = '\0';
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NET_NFT_TABLE);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	return query(n, buf, nlh, table_cb, tag);
+}
+
+/* ---- drift: the rules of our table, counted and fingerprinted ---- */
+
+struct rules_fp {
+	uint64_t fp;
+	unsigned n;
+};
+
+static void fp_add(uint64_t *h, const void *p, size_t len)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < len; i++)
+		*h = (*h ^ b[i]) * 1099511628211ull;
+}
+
+static int rule_attr_cb(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(a);
+
+	if (type <= NFTA_RULE_MAX)
+		tb[type] = a;
+	return MNL_CB_OK;
+}
+
+static int rule_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[NFTA_RULE_MAX + 1] = { 0 };
+	struct rules_fp *r = data;
+
+	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), rule_attr_cb, tb) < 0 ||
+	    !tb[NFTA_RULE_TABLE] || strcmp(mnl_attr_get_str(tb[NFTA_RULE_TABLE]), NET_NFT_TABLE))
+		return MNL_CB_OK;
+	r->n++;
+	if (tb[NFTA_RULE_CHAIN])
+		fp_add(&r->fp, mnl_attr_get_payload(tb[NFTA_RULE_CHAIN]),
+		       mnl_attr_get_payload_len(tb[NFTA_RULE_CHAIN]));
+	if (tb[NFTA_RULE_EXPRESSIONS])
+		fp_add(&r->fp, mnl_attr_get_payload(tb[NFTA_RULE_EXPRESSIONS]),
+		       mnl_attr_get_payload_len(tb[NFTA_RULE_EXPRESSIONS]));
+	return MNL_CB_OK;
+}
+
+/* Dumps the rules of our table in family (in chain and position order). */
+static int rules_of(struct nft *n, int family, struct rules_fp *r)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nftnl_rule *t = nftnl_rule_alloc();
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, (uint16_t)family,
+						     NLM_F_DUMP, ++n->seq);
+
+	r->fp = 1469598103934665603ull;
+	r->n = 0;
+	nftnl_rule_set_str(t, NFTNL_RULE_TABLE, NET_NFT_TABLE);
+	nftnl_rule_nlmsg_build_payload(nlh, t);
+	nftnl_rule_free(t);
+	return query(n, buf, nlh, rule_cb, r);
+}
+
+/* True when the table of family f (tag matching) still holds our rules;
+ * adopts its fingerprint when the handle has none yet. */
+static bool rules_intact(struct net_ns *ns, struct nft *n, int f)
+{
+	struct rules_fp r;
+
+	if (rules_of(n, n->family, &r) || r.n != NET_MASQ_RULES)
+		return false;
+	if (!ns->masq_fp[f])
+		ns->masq_fp[f] = r.fp;
+	return ns->masq_fp[f] == r.fp;
 }
 
 /* ---- batch building ---- */
@@ -342,7 +422,7 @@ static int masq_run(struct net_ns *ns, const struct inet_prefix *cluster, size_t
 	static const int fams[2] = { AF_INET, AF_INET6 };
 	struct nft n = { .buf = xmalloc(MASQ_BATCH_MAX) };
 	char tag[MASQ_TAG_MAX], have[MASQ_TAG_MAX];
-	bool any = false;
+	bool any = false, written[2] = { false, false };
 	int ret = net__in_ns(ns, open_sock, &n);
 
 	if (ret) {
@@ -364,9 +444,11 @@ static int masq_run(struct net_ns *ns, const struct inet_prefix *cluster, size_t
 			break;
 		if (c)
 			tag_of(c, tag);
-		if (c ? !strcmp(have, tag) : !have[0])
+		if (c ? !strcmp(have, tag) && rules_intact(ns, &n, f) : !have[0])
 			continue;
 		any = true;
+		ns->masq_fp[f] = 0;	/* taken again after the write */
+		written[f] = c != NULL;
 		if (c)
 			table_build(&n, c, tag);
 		else
@@ -376,6 +458,11 @@ static int masq_run(struct net_ns *ns, const struct inet_prefix *cluster, size_t
 		ack_last(&n);
 		ret = batch_send(&n);
 		ns->ops++;
+	}
+	for (int f = 0; f < 2 && !ret; f++) {
+		n.family = fams[f] == AF_INET6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
+		if (written[f])
+			rules_intact(ns, &n, f);	/* the fingerprint of what we wrote */
 	}
 	if (ret)
 		net__fail(ns, ret, "cannot write nftables table '%s': %s", NET_NFT_TABLE,

@@ -68,6 +68,7 @@ struct net_ns {
 	uint32_t portid;
 	uint32_t seq;         /* last sequence number sent */
 	unsigned long ops;    /* netlink requests sent (for benchmarks) */
+	uint64_t masq_fp[2];  /* net_masq_sync: fingerprint of our rules per family, 0 = none */
 	char err[NET_ERR_MAX];
 };
 
@@ -441,6 +442,11 @@ void net_vtep_mac(const char *node, int family, uint8_t mac[6]);
  * why. */
 int net_overlay_sync(struct net_ns *ns, const struct net_overlay *o,
 		     struct net_overlay_state *st);
+/* The pod MTU a sync of o would report (net_overlay_state.pod_mtu), from
+ * the uplinks alone, changing nothing: for the agent's start, so pods wired
+ * before the first sync get it too. Uses the cluster CIDRs' families while
+ * o has no podCIDRs of its own. 0 when no uplink is found. */
+unsigned net_overlay_pod_mtu(struct net_ns *ns, const struct net_overlay *o);
 
 /* Turns hairpin mode on for every port of bridge that lacks it (so a pod
  * reaches itself through a service IP); ports already in hairpin mode cost
@@ -457,7 +463,15 @@ int net_bridge_hairpin_all(struct net_ns *ns, const char *bridge, unsigned *chan
  * The table carries its configuration as user data, so a sync that finds
  * the same configuration sends nothing; otherwise the table is replaced in
  * one atomic batch. Tables of families without a cluster CIDR are deleted.
+ * Drift: each sync also dumps the table's rules (one GETRULE dump of five
+ * rules) and rebuilds the table when their number is not NET_MASQ_RULES or
+ * their fingerprint (chain names and expressions as the kernel reports
+ * them) differs from the one taken after the handle's last write (kept in
+ * ns->masq_fp; a fresh handle adopts a table with the right number of rules
+ * and tag). So a rule deleted, added or edited by hand is put back on the
+ * next sync.
  */
+#define NET_MASQ_RULES 5
 #define NET_NFT_TABLE "k1s-net"
 
 /* cluster: the cluster CIDRs (at most one per family, n <= 2; n = 0 deletes

@@ -344,12 +344,16 @@ static void pick_uplinks(struct sync *s)
 	}
 }
 
+/* The smallest MTU over the pod families: those of the node's podCIDRs, or
+ * of the cluster CIDRs before the node has any (the agent's start). */
 static unsigned pod_mtu(const struct net_overlay *o, const struct net_overlay_state *st)
 {
+	const struct inet_prefix *fams = o->n_own ? o->own : o->cluster;
+	size_t nf = o->n_own ? o->n_own : o->n_cluster;
 	unsigned best = 0, m;
 
-	for (size_t i = 0; i < o->n_own; i++) {
-		int f = net_fam_idx(o->own[i].addr.family);
+	for (size_t i = 0; i < nf; i++) {
+		int f = net_fam_idx(fams[i].addr.family);
 		int u = o->backend == NET_BACKEND_VXLAN ? underlay(st, f) : f;
 
 		if (u < 0 || !st->uplink_mtu[u] ||
@@ -360,6 +364,15 @@ static unsigned pod_mtu(const struct net_overlay *o, const struct net_overlay_st
 			best = m;
 	}
 	return best;
+}
+
+unsigned net_overlay_pod_mtu(struct net_ns *ns, const struct net_overlay *o)
+{
+	struct net_overlay_state st = { 0 };
+	struct sync s = { .ns = ns, .o = o, .st = &st };
+
+	pick_uplinks(&s);
+	return pod_mtu(o, &st);
 }
 
 int net_overlay_sync(struct net_ns *ns, const struct net_overlay *o,

@@ -149,8 +149,7 @@ static int decode_endpoint(const cJSON *e, const uint16_t *tports, int family,
 	ep->ready = json_get_bool(cond, "ready", true);
 	ep->serving = json_get_bool(cond, "serving", ep->ready);
 	ep->terminating = json_get_bool(cond, "terminating", false);
-	if (copy_str(ep->node_name, sizeof(ep->node_name), json_get_str(e, "nodeName", "")) ||
-	    copy_str(ep->zone, sizeof(ep->zone), json_get_str(e, "zone", "")))
+	if (copy_str(ep->node_name, sizeof(ep->node_name), json_get_str(e, "nodeName", "")))
 		return -EINVAL;
 	cJSON_ArrayForEach(z, json_path(e, "hints.forZones")) {
 		if (ep->n_hint_zones >= PROXY_MAX_ZONES)

@@ -2,10 +2,9 @@
  * proxy/nft.c - rendered chains, sets and elements to one nf_tables netlink
  * batch (libnftnl builds the messages, libmnl owns the socket).
  *
- * Registers: concatenations use the 32-bit registers from NFT_REG32_00 with
- * every field padded to 4 bytes, as nft does; verdict maps write
- * NFT_REG_VERDICT. The batch asks the kernel for one ack only, on its last
- * message; errors of earlier messages arrive before it, in order.
+ * The expressions of each rule are built in nft_expr.c. The batch asks the
+ * kernel for one ack only, on its last message; errors of earlier messages
+ * arrive before it, in order.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -27,13 +26,13 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
+#include <libnftnl/udata.h>
 #include "lib/util.h"
 #include "proxy/proxy_int.h"
 
 /* nft's datatype ids (src/datatype.h) and concatenation encoding. */
-enum { T_IPADDR = 7, T_IP6ADDR = 8, T_PROTO = 12, T_SERVICE = 13 };
+enum { T_INTEGER = 4, T_IPADDR = 7, T_IP6ADDR = 8, T_PROTO = 12, T_SERVICE = 13 };
 #define T_CONCAT(a, b) (((a) << 6) | (b))
-#define R0 NFT_REG32_00
 
 struct proxy__nl {
 	struct mnl_socket *sock;
@@ -208,6 +207,102 @@ static void affinity_set_add(struct proxy__batch *b, const struct proxy__set *as
 	set_send(b, s, NFT_MSG_NEWSET);
 }
 
+/* nft's set user data (libnftnl udata.h, nft src/expression.c): an endpoint
+ * map's key is `typeof numgen random mod 2` and its data `typeof ip daddr .
+ * tcp dport`, so that `nft list` prints it in a form `nft -f` loads back
+ * (the modulus of the typeof is only a type; the rules use their own). */
+enum { UD_KEYBYTEORDER = 0, UD_DATABYTEORDER = 1, UD_KEY_TYPEOF = 3, UD_DATA_TYPEOF = 4,
+       UD_DATA_INTERVAL = 6 };
+enum { UD_EXPR = 0, UD_DATA = 1 };	/* inside a typeof */
+enum { EXPR_PAYLOAD = 7, EXPR_CONCAT = 13, EXPR_NUMGEN = 23 };
+enum { PROTO_TCP = 8, PROTO_IP = 12, PROTO_IP6 = 13 };	/* nft proto_desc ids */
+
+static void ud_payload(struct nftnl_udata_buf *u, uint8_t idx, uint32_t desc, uint32_t field)
+{
+	struct nftnl_udata *n = nftnl_udata_nest_start(u, idx), *d;
+
+	nftnl_udata_put_u32(u, UD_EXPR, EXPR_PAYLOAD);
+	d = nftnl_udata_nest_start(u, UD_DATA);
+	nftnl_udata_put_u32(u, 0, desc);
+	nftnl_udata_put_u32(u, 1, field);
+	nftnl_udata_nest_end(u, d);
+	nftnl_udata_nest_end(u, n);
+}
+
+static void endpoint_map_udata(struct nftnl_set *s, bool v6)
+{
+	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(256);
+	struct nftnl_udata *n, *d;
+
+	nftnl_udata_put_u32(u, UD_KEYBYTEORDER, 1 /* host */);
+	nftnl_udata_put_u32(u, UD_DATABYTEORDER, 0);
+	n = nftnl_udata_nest_start(u, UD_KEY_TYPEOF);
+	nftnl_udata_put_u32(u, UD_EXPR, EXPR_NUMGEN);
+	d = nftnl_udata_nest_start(u, UD_DATA);
+	nftnl_udata_put_u32(u, 0, NFT_NG_RANDOM);
+	nftnl_udata_put_u32(u, 1, 2);	/* modulus */
+	nftnl_udata_put_u32(u, 2, 0);	/* offset */
+	nftnl_udata_nest_end(u, d);
+	nftnl_udata_nest_end(u, n);
+	n = nftnl_udata_nest_start(u, UD_DATA_TYPEOF);
+	nftnl_udata_put_u32(u, UD_EXPR, EXPR_CONCAT);
+	d = nftnl_udata_nest_start(u, UD_DATA);
+	ud_payload(u, 0, v6 ? PROTO_IP6 : PROTO_IP, v6 ? 9 : 12);	/* daddr */
+	ud_payload(u, 1, PROTO_TCP, 2);					/* dport */
+	nftnl_udata_nest_end(u, d);
+	nftnl_udata_nest_end(u, n);
+	nftnl_udata_put_u32(u, UD_DATA_INTERVAL, 0);
+	nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
+	nftnl_udata_buf_free(u);
+}
+
+/* An endpoint map's elements: index -> address . port, in one message. */
+static void endpoint_elems(struct proxy__batch *b, const struct proxy__set *es)
+{
+	struct nftnl_set *s = set_new(b, es->name);
+
+	for (uint32_t i = 0; i < es->n_dests; i++) {
+		struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+		const struct proxy__dest *d = &es->dests[i];
+		size_t al = inet_family_len(d->addr.family);
+		uint8_t data[20] = { 0 };
+
+		memcpy(data, d->addr.bytes, al);
+		data[al] = (uint8_t)(d->port >> 8);
+		data[al + 1] = (uint8_t)d->port;
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &i, sizeof(i));
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, data, (uint32_t)al + 4);
+		nftnl_set_elem_add(s, e);
+	}
+	nftnl_set_elems_nlmsg_build_payload(msg(b, NFT_MSG_NEWSETELEM, NLM_F_CREATE), s);
+	msg_done(b);
+	nftnl_set_free(s);
+}
+
+static void endpoint_map_add(struct proxy__batch *b, const struct proxy__set *es)
+{
+	struct nftnl_set *s = set_new(b, es->name);
+	bool v6 = b->family == NFPROTO_IPV6;
+
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, T_INTEGER);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, T_CONCAT(v6 ? T_IP6ADDR : T_IPADDR, T_SERVICE));
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, v6 ? 20 : 8);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, ++b->set_id);
+	endpoint_map_udata(s, v6);
+	set_send(b, s, NFT_MSG_NEWSET);
+	endpoint_elems(b, es);
+}
+
+static void set_add(struct proxy__batch *b, const struct proxy__set *s)
+{
+	if (s->n_dests)
+		endpoint_map_add(b, s);
+	else
+		affinity_set_add(b, s);
+}
+
 static const char *map_name(enum proxy__map m)
 {
 	static const char *const names[] = {
@@ -259,264 +354,6 @@ static void elems_msg(struct proxy__batch *b, const struct proxy__render *r, enu
 	b->table = table;
 }
 
-/* --- expressions --- */
-
-static struct nftnl_expr *ex(struct nftnl_rule *r, const char *name)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc(name);
-
-	nftnl_rule_add_expr(r, e);
-	return e;
-}
-
-static void ex_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, uint32_t reg)
-{
-	struct nftnl_expr *e = ex(r, "payload");
-
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, reg);
-}
-
-static void ex_meta(struct nftnl_rule *r, uint32_t key, uint32_t reg, bool set)
-{
-	struct nftnl_expr *e = ex(r, "meta");
-
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-	nftnl_expr_set_u32(e, set ? NFTNL_EXPR_META_SREG : NFTNL_EXPR_META_DREG, reg);
-}
-
-static void ex_cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len)
-{
-	struct nftnl_expr *e = ex(r, "cmp");
-
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, R0);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
-	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
-}
-
-static void ex_bitwise(struct nftnl_rule *r, const void *mask, const void *xor, uint32_t len)
-{
-	struct nftnl_expr *e = ex(r, "bitwise");
-
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, R0);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, R0);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, xor, len);
-}
-
-static void ex_lookup(struct nftnl_rule *r, const char *set, uint32_t id, bool vmap)
-{
-	struct nftnl_expr *e = ex(r, "lookup");
-
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, R0);
-	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
-	if (id)
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, id);
-	if (vmap)
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
-}
-
-static void ex_verdict(struct nftnl_rule *r, int verdict, const char *chain)
-{
-	struct nftnl_expr *e = ex(r, "immediate");
-
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict);
-	if (chain)
-		nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain);
-}
-
-static void ex_imm(struct nftnl_rule *r, uint32_t reg, const void *data, uint32_t len)
-{
-	struct nftnl_expr *e = ex(r, "immediate");
-
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, reg);
-	nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, len);
-}
-
-/* fib {s,d}addr type local */
-static void ex_fib_local(struct nftnl_rule *r, bool daddr)
-{
-	struct nftnl_expr *e = ex(r, "fib");
-	uint32_t local = RTN_LOCAL;
-
-	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, daddr ? NFTA_FIB_F_DADDR : NFTA_FIB_F_SADDR);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, R0);
-	ex_cmp(r, NFT_CMP_EQ, &local, sizeof(local));
-}
-
-static void ex_l4proto(struct nftnl_rule *r, uint8_t proto)
-{
-	ex_meta(r, NFT_META_L4PROTO, R0, false);
-	ex_cmp(r, NFT_CMP_EQ, &proto, 1);
-}
-
-/* Address field of the network header: saddr or daddr. */
-static void ex_addr(struct nftnl_rule *r, int family, bool saddr, uint32_t reg)
-{
-	bool v6 = family == AF_INET6;
-	uint32_t off = v6 ? (saddr ? 8 : 24) : (saddr ? 12 : 16);
-
-	ex_payload(r, NFT_PAYLOAD_NETWORK_HEADER, off, v6 ? 16 : 4, reg);
-}
-
-/* ip saddr (!=|==) prefix */
-static void ex_saddr_prefix(struct nftnl_rule *r, const struct inet_prefix *p, uint32_t op)
-{
-	uint32_t len = (uint32_t)inet_family_len(p->addr.family);
-	uint8_t mask[16] = { 0 }, zero[16] = { 0 }, net[16];
-
-	ex_addr(r, p->addr.family, true, R0);
-	for (unsigned i = 0; i < len; i++) {
-		unsigned bits = p->len > i * 8 ? p->len - i * 8 : 0;
-		mask[i] = bits >= 8 ? 0xff : (uint8_t)(0xff00 >> bits);
-		net[i] = p->addr.bytes[i] & mask[i];
-	}
-	if (p->len < len * 8)
-		ex_bitwise(r, mask, zero, len);
-	ex_cmp(r, op, net, len);
-}
-
-/* ip daddr != 127.0.0.0/8 (ip6 daddr != ::1) */
-static void ex_not_loopback(struct nftnl_rule *r, int family)
-{
-	uint8_t lo[16] = { 0 }, mask[4] = { 0xff }, zero[4] = { 0 };
-	bool v6 = family == AF_INET6;
-
-	ex_addr(r, family, false, R0);
-	if (!v6)
-		ex_bitwise(r, mask, zero, 4);
-	lo[v6 ? 15 : 0] = v6 ? 1 : 127;
-	ex_cmp(r, NFT_CMP_NEQ, lo, v6 ? 16 : 4);
-}
-
-/* meta mark set meta mark & mask ^ xor */
-static void ex_mark_set(struct nftnl_rule *r, uint32_t mask, uint32_t xor)
-{
-	ex_meta(r, NFT_META_MARK, R0, false);
-	ex_bitwise(r, &mask, &xor, 4);
-	ex_meta(r, NFT_META_MARK, R0, true);
-}
-
-static void ex_update_saddr(struct nftnl_rule *r, int family, const char *set)
-{
-	struct nftnl_expr *e;
-
-	ex_addr(r, family, true, R0);
-	e = ex(r, "dynset");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, R0);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
-	nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, set);
-}
-
-static void ex_dnat(struct nftnl_rule *r, const struct proxy__rule *ru)
-{
-	int fam = ru->prefix.addr.family;
-	uint16_t port = htons(ru->port);
-	uint32_t zero = 0;
-	struct nftnl_expr *e;
-
-	if (ru->op == PROXY__DNAT_STICKY) {
-		ex_addr(r, fam, true, R0);
-		ex_lookup(r, ru->set, 0, false);
-	}
-	if (ru->modulus) {
-		e = ex(r, "numgen");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_DREG, R0);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_MODULUS, ru->modulus);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_TYPE, NFT_NG_RANDOM);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_OFFSET, 0);
-		ex_cmp(r, NFT_CMP_EQ, &zero, 4);
-	}
-	if (ru->set)
-		ex_update_saddr(r, fam, ru->set);
-	ex_l4proto(r, ru->proto);
-	ex_imm(r, NFT_REG_1, ru->prefix.addr.bytes, (uint32_t)inet_family_len(fam));
-	ex_imm(r, NFT_REG_2, &port, 2);
-	e = ex(r, "nat");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, fam == AF_INET6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG_2);
-}
-
-static void ex_reject(struct nftnl_rule *r, int family, bool tcp)
-{
-	struct nftnl_expr *e;
-
-	if (tcp)
-		ex_l4proto(r, IPPROTO_TCP);
-	e = ex(r, "reject");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, tcp ? NFT_REJECT_TCP_RST : NFT_REJECT_ICMP_UNREACH);
-	/* ICMP port unreachable is 3, ICMPv6 port unreachable 4 */
-	nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, tcp ? 0 : family == AF_INET6 ? 4 : 3);
-}
-
-/* Builds one rule's expressions (and, for numgen, its anonymous map). */
-static void rule_exprs(struct proxy__batch *b, struct nftnl_rule *r, int family,
-		       const struct proxy__rule *ru)
-{
-	uint32_t al = (uint32_t)inet_family_len(family), ctnew = 8 /* IP_CT_NEW bit */, z = 0;
-	uint32_t masq = PROXY_MASQ_MARK;
-
-	switch (ru->op) {
-	case PROXY__JUMP: ex_verdict(r, NFT_JUMP, ru->target); break;
-	case PROXY__GOTO: ex_verdict(r, NFT_GOTO, ru->target); break;
-	case PROXY__DROP: ex_verdict(r, NF_DROP, NULL); break;
-	case PROXY__SVC_VMAP:
-		ex_addr(r, family, false, R0);
-		ex_meta(r, NFT_META_L4PROTO, R0 + al / 4, false);
-		ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, R0 + al / 4 + 1);
-		ex_lookup(r, ru->target, 0, true);
-		break;
-	case PROXY__NP_VMAP:
-		ex_fib_local(r, true);
-		ex_not_loopback(r, family);
-		ex_meta(r, NFT_META_L4PROTO, R0, false);
-		ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, R0 + 1);
-		ex_lookup(r, ru->target, 0, true);
-		break;
-	case PROXY__CT_NEW_JUMP: {
-		struct nftnl_expr *e = ex(r, "ct");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, R0);
-		ex_bitwise(r, &ctnew, &z, 4);
-		ex_cmp(r, NFT_CMP_NEQ, &z, 4);
-		ex_verdict(r, NFT_JUMP, ru->target);
-		break;
-	}
-	case PROXY__SADDR_NOT_JUMP:
-	case PROXY__SADDR_EQ_JUMP:
-		ex_saddr_prefix(r, &ru->prefix, ru->op == PROXY__SADDR_EQ_JUMP ? NFT_CMP_EQ : NFT_CMP_NEQ);
-		ex_verdict(r, NFT_JUMP, ru->target);
-		break;
-	case PROXY__LOCAL_SRC_JUMP:
-	case PROXY__LOCAL_SRC_GOTO:
-		ex_fib_local(r, false);
-		ex_verdict(r, ru->op == PROXY__LOCAL_SRC_JUMP ? NFT_JUMP : NFT_GOTO, ru->target);
-		break;
-	case PROXY__DNAT:
-	case PROXY__DNAT_STICKY: ex_dnat(r, ru); break;
-	case PROXY__MARK_OR: ex_mark_set(r, ~masq, masq); break;
-	case PROXY__MARK_XOR: ex_mark_set(r, 0xffffffffu, masq); break;
-	case PROXY__UNMARKED_RETURN:
-		ex_meta(r, NFT_META_MARK, R0, false);
-		ex_bitwise(r, &masq, &z, 4);
-		ex_cmp(r, NFT_CMP_EQ, &z, 4);
-		ex_verdict(r, NFT_RETURN, NULL);
-		break;
-	case PROXY__MASQUERADE:
-		nftnl_expr_set_u32(ex(r, "masq"), NFTNL_EXPR_MASQ_FLAGS, NF_NAT_RANGE_PROTO_RANDOM_FULLY);
-		break;
-	case PROXY__REJECT_TCP: ex_reject(r, family, true); break;
-	case PROXY__REJECT_ICMP: ex_reject(r, family, false); break;
-	}
-}
-
 static void rules_add(struct proxy__batch *b, int family, const struct proxy__chain *c)
 {
 	for (size_t i = 0; i < c->n_rules; i++) {
@@ -525,7 +362,7 @@ static void rules_add(struct proxy__batch *b, int family, const struct proxy__ch
 		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, b->table);
 		nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, c->name);
 		nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, (uint32_t)b->family);
-		rule_exprs(b, r, family, &c->rules[i]);
+		proxy__rule_exprs(r, family, &c->rules[i]);
 		nftnl_rule_nlmsg_build_payload(msg(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND), r);
 		msg_done(b);
 		nftnl_rule_free(r);
@@ -583,7 +420,7 @@ void proxy__batch_add(struct proxy__batch *b, const struct proxy__render *r)
 {
 	b->family = nfproto(r->family);
 	for (size_t i = 0; i < r->n_sets; i++)
-		affinity_set_add(b, &r->sets[i]);
+		set_add(b, &r->sets[i]);
 	for (size_t i = 0; i < r->n_chains; i++)
 		chain_msg(b, NFT_MSG_NEWCHAIN, &r->chains[i]);
 	for (size_t i = 0; i < r->n_chains; i++)
@@ -599,12 +436,38 @@ static bool has_chain(const struct proxy__render *r, const char *name)
 	return false;
 }
 
-static bool has_set(const struct proxy__render *r, const char *name)
+static const struct proxy__set *find_set(const struct proxy__render *r, const char *name)
 {
 	for (size_t i = 0; i < r->n_sets; i++)
 		if (!strcmp(r->sets[i].name, name))
-			return true;
-	return false;
+			return &r->sets[i];
+	return NULL;
+}
+
+static bool dests_equal(const struct proxy__set *a, const struct proxy__set *b)
+{
+	if (a->n_dests != b->n_dests)
+		return false;
+	for (size_t i = 0; i < a->n_dests; i++)
+		if (!inet_addr_equal(&a->dests[i].addr, &b->dests[i].addr) ||
+		    a->dests[i].port != b->dests[i].port)
+			return false;
+	return true;
+}
+
+/* A set of new that old lacks is added; an endpoint map both have is
+ * flushed and refilled when its elements changed. */
+static void set_update(struct proxy__batch *b, const struct proxy__render *old,
+		       const struct proxy__set *s)
+{
+	const struct proxy__set *o = find_set(old, s->name);
+
+	if (!o) {
+		set_add(b, s);
+	} else if (s->n_dests && !dests_equal(o, s)) {
+		set_send(b, set_new(b, s->name), NFT_MSG_DELSETELEM);	/* no elements: flush */
+		endpoint_elems(b, s);
+	}
 }
 
 static bool elem_equal(const struct proxy__elem *a, const struct proxy__elem *b)
@@ -639,11 +502,10 @@ void proxy__batch_replace(struct proxy__batch *b, const struct proxy__render *ol
 		if (!has_chain(new, old->chains[i].name))
 			chain_msg(b, NFT_MSG_DELCHAIN, &old->chains[i]);
 	for (size_t i = 0; i < old->n_sets; i++)
-		if (!has_set(new, old->sets[i].name))
+		if (!find_set(new, old->sets[i].name))
 			set_send(b, set_new(b, old->sets[i].name), NFT_MSG_DELSET);
 	for (size_t i = 0; i < new->n_sets; i++)
-		if (!has_set(old, new->sets[i].name))
-			affinity_set_add(b, &new->sets[i]);
+		set_update(b, old, &new->sets[i]);
 	for (size_t i = 0; i < new->n_chains; i++)
 		if (!has_chain(old, new->chains[i].name))
 			chain_msg(b, NFT_MSG_NEWCHAIN, &new->chains[i]);

@@ -391,6 +391,23 @@ int proxy_remove(struct proxy *p, const char *ns, const char *name)
 	return ret;
 }
 
+int proxy_repair(struct proxy *p)
+{
+	int ret = 0;
+
+	if (!p->synced)
+		return -EINVAL;
+	for (int f = 0; f < FAMILIES && !ret; f++)
+		for (unsigned i = 0; i < p->shards && !ret && family_on(p, f); i++)
+			ret = proxy__nl_table_exists(p->nl, table_name(p, i), family_of[f]);
+	if (ret != -ENOENT)
+		return ret;
+	log_warn("proxy: a table of '%s' went missing, rewriting them", p->table);
+	ret = sync_model(p);
+	p->st.repaired = !ret;
+	return ret ? ret : 1;
+}
+
 int proxy_flush(struct proxy *p)
 {
 	struct proxy__batch *b = proxy__batch_new(p->nl, p->table);

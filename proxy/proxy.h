@@ -39,7 +39,8 @@
 #define PROXY_MAX_IPS 8		/* clusterIPs, externalIPs, LB ingress each */
 #define PROXY_MAX_PORTS 64	/* ports of one service */
 #define PROXY_MAX_ZONES 8	/* hints.forZones of one endpoint */
-#define PROXY_NAME_MAX 64	/* namespace, name, port name, zone: 63 + NUL */
+#define PROXY_NAME_MAX 64	/* namespace, name, zone: 63 + NUL */
+#define PROXY_PORT_NAME_MAX 16	/* a port name is an IANA_SVC_NAME: 15 + NUL */
 #define PROXY_NODE_MAX 254	/* a node name: 253 + NUL */
 
 /* Sharding: the kernel re-validates a whole table (every chain reachable
@@ -55,13 +56,20 @@
 /* Masquerade mark put on packets that must be source-NATed (like
  * kube-proxy's 0x4000). */
 #define PROXY_MASQ_MARK 0x4000u
+/* Mark bit the base table sets on a new connection's first packet when its
+ * destination is a local address (not loopback), before the service tables
+ * look it up: the NodePort lookup of each table tests this bit instead of
+ * asking the FIB itself (one route lookup instead of one per table). The
+ * base table clears it again after the service tables (and in
+ * masquerading, for packets a service table DNATed). */
+#define PROXY_NODE_MARK 0x8000u
 
 enum proxy_type { PROXY_CLUSTER_IP, PROXY_NODE_PORT, PROXY_LOAD_BALANCER };
 /* Traffic policy (external and internal): Cluster or Local. */
 enum proxy_policy { PROXY_POLICY_CLUSTER, PROXY_POLICY_LOCAL };
 
 struct proxy_port {
-	char name[PROXY_NAME_MAX];	/* "" for an unnamed single port */
+	char name[PROXY_PORT_NAME_MAX];	/* "" for an unnamed single port */
 	uint8_t protocol;		/* IPPROTO_TCP, IPPROTO_UDP or IPPROTO_SCTP */
 	uint16_t port;			/* the service port */
 	uint16_t node_port;		/* 0: none */
@@ -75,7 +83,6 @@ struct proxy_endpoint {
 	struct inet_addr addr;
 	bool ready, serving, terminating;
 	char node_name[PROXY_NODE_MAX];	/* "" when unknown */
-	char zone[PROXY_NAME_MAX];	/* "" when unknown */
 	size_t n_hint_zones;		/* hints.forZones; 0 = no hints */
 	uint32_t hint_zones[PROXY_MAX_ZONES];	/* proxy_zone_hash() of each name: 32 bytes
 						 * instead of 512 per endpoint (the bulk of
@@ -161,6 +168,11 @@ int proxy_sync(struct proxy *p, const struct proxy_service *const *svcs, size_t 
 int proxy_update(struct proxy *p, const struct proxy_service *svc);
 /* Removes one service's rules; -ENOENT when unknown. */
 int proxy_remove(struct proxy *p, const char *ns, const char *name);
+/* Drift check: asks the kernel whether every one of our tables still
+ * exists (one GETTABLE each) and, if one is gone, rewrites all of them from
+ * the model in one batch. 1 when it repaired, 0 when nothing was missing,
+ * -errno. Needs a prior proxy_sync() (else -EINVAL). */
+int proxy_repair(struct proxy *p);
 /* Deletes our tables (if present) and empties the model. */
 int proxy_flush(struct proxy *p);
 

@@ -5,8 +5,8 @@
  * form: chains holding rules from a small fixed set of shapes (enum
  * proxy__op), dynamic sets for session affinity, and elements of the four
  * verdict maps. The emitter (nft.c) turns that form into netlink messages.
- * The model (proxy.c) keeps each service's rendered form, stripped of its
- * rules, to know what to delete on the next update.
+ * The model (proxy.c) keeps each service's rendered form, to know what to
+ * delete on the next update and to rewrite everything on drift repair.
  */
 #ifndef K1S_PROXY_PROXY_INT_H
 #define K1S_PROXY_PROXY_INT_H
@@ -35,6 +35,11 @@ enum proxy__op {
 	PROXY__SVC_VMAP,	/* ip daddr . meta l4proto . th dport vmap @<target> */
 	PROXY__NP_VMAP,		/* fib daddr type local ip daddr != 127.0.0.0/8
 				 * meta l4proto . th dport vmap @<target> */
+	PROXY__NP_MARKED_VMAP,	/* meta mark & 0x8000 == 0x8000
+				 * meta l4proto . th dport vmap @<target> */
+	PROXY__NODE_MARK,	/* fib daddr type local ip daddr != 127.0.0.0/8
+				 * meta mark set meta mark | 0x8000 */
+	PROXY__NODE_UNMARK,	/* meta mark set meta mark & ~0x8000 */
 	PROXY__CT_NEW_JUMP,	/* ct state new jump <target> */
 	PROXY__SADDR_NOT_JUMP,	/* ip saddr != <prefix> jump <target> */
 	PROXY__SADDR_EQ_JUMP,	/* ip saddr <addr> jump <target> */
@@ -45,6 +50,8 @@ enum proxy__op {
 				 * meta l4proto <proto> dnat to <addr>:<port> */
 	PROXY__DNAT_STICKY,	/* ip saddr @<set> update @<set> { ip saddr }
 				 * meta l4proto <proto> dnat to <addr>:<port> */
+	PROXY__DNAT_MAP,	/* meta l4proto <proto> dnat to numgen random
+				 * mod <modulus> map @<set> (an endpoint map) */
 	PROXY__MARK_OR,		/* meta mark set meta mark | 0x4000 */
 	PROXY__UNMARKED_RETURN,	/* meta mark & 0x4000 == 0 return */
 	PROXY__MARK_XOR,	/* meta mark set meta mark ^ 0x4000 */
@@ -73,9 +80,22 @@ struct proxy__chain {
 	struct proxy__rule *rules;
 };
 
+/* A destination of an endpoint map. */
+struct proxy__dest {
+	struct inet_addr addr;
+	uint16_t port;
+};
+
+/* A named set: an affinity set (dynamic, with a timeout), or an endpoint
+ * map (n_dests > 0): numgen index 0..n_dests-1 -> address . port. One
+ * rule and one map per balancer instead of a DNAT rule per endpoint: the
+ * kernel parses every expression of every rule by name, which was most of
+ * a full sync's time. */
 struct proxy__set {
 	char *name;
-	uint32_t timeout;	/* in seconds */
+	uint32_t timeout;	/* affinity: in seconds */
+	size_t n_dests;		/* endpoint map: its elements */
+	struct proxy__dest *dests;
 };
 
 enum proxy__map { PROXY__M_SVC, PROXY__M_NP, PROXY__M_NOEP_SVC, PROXY__M_NOEP_NP };
@@ -102,8 +122,6 @@ struct proxy__render {
 
 void proxy__render_init(struct proxy__render *r, int family);
 void proxy__render_release(struct proxy__render *r);
-/* Frees the rules, keeping chain names, sets and elements (the model). */
-void proxy__render_strip(struct proxy__render *r);
 
 struct proxy__node {
 	const char *node_name, *zone;
@@ -119,6 +137,10 @@ void proxy__render_service(const struct proxy_service *svc, const struct proxy__
 /* Endpoint selection of one family (0 = any) and port index (-1 = any). */
 size_t proxy__select(const struct proxy_service *svc, const char *node_name,
 		     const char *zone, bool local, int family, int port_idx, bool *use);
+
+/* The expressions of one rule (nft_expr.c). */
+struct nftnl_rule;
+void proxy__rule_exprs(struct nftnl_rule *r, int family, const struct proxy__rule *ru);
 
 /* The netlink side (nft.c). */
 struct proxy__nl;

@@ -33,19 +33,16 @@ static void chain_strip(struct proxy__chain *c)
 	c->n_rules = c->alloc_rules = 0;
 }
 
-void proxy__render_strip(struct proxy__render *r)
-{
-	for (size_t i = 0; i < r->n_chains; i++)
-		chain_strip(&r->chains[i]);
-}
-
 void proxy__render_release(struct proxy__render *r)
 {
-	proxy__render_strip(r);
-	for (size_t i = 0; i < r->n_chains; i++)
+	for (size_t i = 0; i < r->n_chains; i++) {
+		chain_strip(&r->chains[i]);
 		free(r->chains[i].name);
-	for (size_t i = 0; i < r->n_sets; i++)
+	}
+	for (size_t i = 0; i < r->n_sets; i++) {
 		free(r->sets[i].name);
+		free(r->sets[i].dests);
+	}
 	for (size_t i = 0; i < r->n_elems; i++)
 		free(r->elems[i].chain);
 	free(r->chains);
@@ -92,6 +89,7 @@ void proxy__render_skeleton(struct proxy__render *r, bool base)
 	rule_add(c, PROXY__MARK_OR, NULL);
 	if (base) {
 		c = chain_add(r, xstrdup(PROXY__MASQUERADING), -1, 0, false);
+		rule_add(c, PROXY__NODE_UNMARK, NULL);
 		rule_add(c, PROXY__UNMARKED_RETURN, NULL);
 		rule_add(c, PROXY__MARK_XOR, NULL);
 		rule_add(c, PROXY__MASQUERADE, NULL);
@@ -101,13 +99,24 @@ void proxy__render_skeleton(struct proxy__render *r, bool base)
 	}
 	c = chain_add(r, xstrdup(PROXY__SERVICES), -1, 0, false);
 	rule_add(c, PROXY__SVC_VMAP, PROXY__MAP_SVC);
-	rule_add(c, PROXY__NP_VMAP, PROXY__MAP_NP);
+	rule_add(c, PROXY__NP_MARKED_VMAP, PROXY__MAP_NP);
 
-	c = chain_add(r, xstrdup("nat-prerouting"), NF_INET_PRE_ROUTING, -100, true);
+	/* The base table's NAT entry runs first (-101) and marks packets to
+	 * a local address for the NodePort lookups of every table (-100);
+	 * its -99 chains clear the mark after them. */
+	c = chain_add(r, xstrdup("nat-prerouting"), NF_INET_PRE_ROUTING, base ? -101 : -100, true);
+	if (base)
+		rule_add(c, PROXY__NODE_MARK, NULL);
 	rule_add(c, PROXY__JUMP, PROXY__SERVICES);
-	c = chain_add(r, xstrdup("nat-output"), NF_INET_LOCAL_OUT, -100, true);
+	c = chain_add(r, xstrdup("nat-output"), NF_INET_LOCAL_OUT, base ? -101 : -100, true);
+	if (base)
+		rule_add(c, PROXY__NODE_MARK, NULL);
 	rule_add(c, PROXY__JUMP, PROXY__SERVICES);
 	if (base) {
+		c = chain_add(r, xstrdup("nat-prerouting-done"), NF_INET_PRE_ROUTING, -99, true);
+		rule_add(c, PROXY__NODE_UNMARK, NULL);
+		c = chain_add(r, xstrdup("nat-output-done"), NF_INET_LOCAL_OUT, -99, true);
+		rule_add(c, PROXY__NODE_UNMARK, NULL);
 		c = chain_add(r, xstrdup("nat-postrouting"), NF_INET_POST_ROUTING, 100, true);
 		rule_add(c, PROXY__JUMP, PROXY__MASQUERADING);
 	}
@@ -283,10 +292,34 @@ static struct proxy__rule *dnat_add(struct port_ctx *pc, struct proxy__chain *c,
 	return ru;
 }
 
+/* One rule choosing among the n used endpoints through the endpoint map
+ * "<chain>/eps" (numgen random mod n: 1/n each). */
+static void dnat_map_add(struct port_ctx *pc, struct proxy__chain *c, const bool *use, size_t n)
+{
+	struct proxy__render *r = pc->r;
+	struct proxy__rule *ru = rule_add(c, PROXY__DNAT_MAP, NULL);
+	struct proxy__set *s;
+
+	ru->set = xasprintf("%s/eps", c->name);
+	ru->proto = pc->svc->ports[pc->idx].protocol;
+	ru->modulus = (uint32_t)n;
+	ALLOC_GROW(r->sets, r->n_sets + 1, r->alloc_sets);
+	s = &r->sets[r->n_sets++];
+	*s = (struct proxy__set){ .name = xstrdup(ru->set), .dests = xcalloc(n, sizeof(*s->dests)) };
+	for (size_t i = 0; i < pc->svc->n_endpoints; i++) {
+		if (!use[i])
+			continue;
+		s->dests[s->n_dests].addr = pc->svc->endpoints[i].addr;
+		s->dests[s->n_dests++].port = pc->svc->endpoints[i].target_ports[pc->idx];
+	}
+}
+
 /* A balancing chain over the chosen endpoints, without a chain per
  * endpoint (every chain costs each later commit, see docs/proxy.md):
- * hairpin marks, affinity, then endpoint k of n taken with probability
- * 1/(n-k) when none before it was, i.e. 1/n overall. */
+ * hairpin marks, then one DNAT through an endpoint map; with affinity,
+ * the sticky rules, then endpoint k of n taken with probability 1/(n-k)
+ * when none before it was, i.e. 1/n overall (each rule updates its own
+ * affinity set). */
 static void render_balancer(struct port_ctx *pc, char *name, const bool *use, size_t n)
 {
 	struct proxy__chain *c = chain_add(pc->r, name, -1, 0, false);
@@ -306,6 +339,10 @@ static void render_balancer(struct port_ctx *pc, char *name, const bool *use, si
 		struct proxy__rule *ru = rule_add(c, PROXY__SADDR_EQ_JUMP, PROXY__MARK_MASQ);
 		ru->prefix.addr = pc->svc->endpoints[i].addr;
 		ru->prefix.len = (unsigned)inet_family_len(ru->prefix.addr.family) * 8;
+	}
+	if (!pc->svc->affinity && n > 1) {
+		dnat_map_add(pc, c, use, n);
+		return;
 	}
 	for (size_t i = 0; pc->svc->affinity && i < pc->svc->n_endpoints; i++)
 		if (use[i])

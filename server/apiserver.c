@@ -76,8 +76,7 @@ static int setup_pki(struct apiserver *s, struct server_pki *pki, struct tls_con
 	};
 	struct tls_config_opts to = { .server = true, .client_auth = TLS_CLIENT_AUTH_OPTIONAL };
 	struct pki_err err = { { 0 } };
-	struct kubeconfig_opts ko = { .path = cfg->write_kubeconfig };
-	char *msg = NULL, *server = NULL;
+	char *msg = NULL;
 	int r;
 
 	r = server_pki_ensure(pki, &o, &err);
@@ -94,23 +93,34 @@ static int setup_pki(struct apiserver *s, struct server_pki *pki, struct tls_con
 		free(msg);
 		return r;
 	}
-	if (cfg->write_kubeconfig && *cfg->write_kubeconfig) {
-		if (kubeconfig_parse_mode(cfg->write_kubeconfig_mode, &ko.mode)) {
-			log_error("invalid --write-kubeconfig-mode '%s'", cfg->write_kubeconfig_mode);
-			return -EINVAL;
-		}
-		server = xasprintf("https://127.0.0.1:%lld", (long long)cfg->https_port);
-		ko.server = server;
-		r = kubeconfig_write(&ko, &pki->pair[SERVER_PKI_SERVER_CA].crt,
-				     &pki->pair[SERVER_PKI_ADMIN].crt,
-				     &pki->pair[SERVER_PKI_ADMIN].key, &err);
-		free(server);
-		if (r) {
-			log_error("cannot write kubeconfig: %s", err.msg);
-			return r;
-		}
-		log_info("wrote kubeconfig %s", cfg->write_kubeconfig);
+	return 0;
+}
+
+/* The admin kubeconfig (--write-kubeconfig), written once the API listens:
+ * whoever waits for the file (the embedded agent, scripts) can use it. */
+static int write_kubeconfig(const struct server_config *cfg, struct server_pki *pki)
+{
+	struct kubeconfig_opts ko = { .path = cfg->write_kubeconfig };
+	struct pki_err err = { { 0 } };
+	char *server;
+	int r;
+
+	if (!cfg->write_kubeconfig || !*cfg->write_kubeconfig)
+		return 0;
+	if (kubeconfig_parse_mode(cfg->write_kubeconfig_mode, &ko.mode)) {
+		log_error("invalid --write-kubeconfig-mode '%s'", cfg->write_kubeconfig_mode);
+		return -EINVAL;
 	}
+	server = xasprintf("https://127.0.0.1:%lld", (long long)cfg->https_port);
+	ko.server = server;
+	r = kubeconfig_write(&ko, &pki->pair[SERVER_PKI_SERVER_CA].crt, &pki->pair[SERVER_PKI_ADMIN].crt,
+			     &pki->pair[SERVER_PKI_ADMIN].key, &err);
+	free(server);
+	if (r) {
+		log_error("cannot write kubeconfig: %s", err.msg);
+		return r;
+	}
+	log_info("wrote kubeconfig %s", cfg->write_kubeconfig);
 	return 0;
 }
 
@@ -230,7 +240,7 @@ int server_run(const struct server_config *cfg)
 	}
 	if (crd_start(s))
 		goto out;
-	if (setup_listeners(s, tls))
+	if (setup_listeners(s, tls) || write_kubeconfig(cfg, &pki))
 		goto out;
 	uv_signal_init(s->loop, &s->sigterm);
 	uv_signal_init(s->loop, &s->sigint);

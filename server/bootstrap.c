@@ -75,20 +75,31 @@ static void create(struct apiserver *s, const char *group, const char *plural, c
 static void kube_dns_service(struct apiserver *s);
 static bool exists(struct apiserver *s, const struct api_resource *r, const char *ns, const char *name);
 
+/* A new object of that kind with metadata.name (and .namespace unless
+ * ns is NULL); *meta gets its metadata. Caller frees (create() does). */
+static cJSON *new_object(const char *api_version, const char *kind, const char *ns,
+			 const char *name, cJSON **meta)
+{
+	cJSON *o = cJSON_CreateObject(), *m = json_obj(o, "metadata");	/* metadata first */
+
+	json_set_str(o, "apiVersion", api_version);
+	json_set_str(o, "kind", kind);
+	json_set_str(m, "name", name);
+	if (ns)
+		json_set_str(m, "namespace", ns);
+	if (meta)
+		*meta = m;
+	return o;
+}
+
 void api_namespace_created(struct apiserver *s, const char *ns)
 {
 	const struct api_resource *sa_res = registry_find("", "v1", "serviceaccounts");
 	const struct api_resource *cm_res = registry_find("", "v1", "configmaps");
-	cJSON *sa, *cm;
+	cJSON *cm;
 
-	if (!exists(s, sa_res, ns, "default")) {
-		sa = cJSON_CreateObject();
-		json_set_str(sa, "apiVersion", "v1");
-		json_set_str(sa, "kind", "ServiceAccount");
-		json_set_str(json_obj(sa, "metadata"), "name", "default");
-		json_set_str(json_obj(sa, "metadata"), "namespace", ns);
-		create(s, "", "serviceaccounts", ns, sa);
-	}
+	if (!exists(s, sa_res, ns, "default"))
+		create(s, "", "serviceaccounts", ns, new_object("v1", "ServiceAccount", ns, "default", NULL));
 	if (!exists(s, cm_res, ns, SATOKEN_ROOT_CA_CM) && (cm = satoken_root_ca_configmap(s, ns)))
 		create(s, "", "configmaps", ns, cm);
 }
@@ -126,12 +137,24 @@ static bool exists(struct apiserver *s, const struct api_resource *r, const char
 	return found;
 }
 
+/* The ports of the `kubernetes` Endpoints and EndpointSlice: https. */
+static cJSON *https_ports(const struct apiserver *s)
+{
+	cJSON *ports = cJSON_CreateArray(), *p = cJSON_CreateObject();
+
+	json_set_str(p, "name", "https");
+	json_set_int(p, "port", s->cfg->https_port);
+	json_set_str(p, "protocol", "TCP");
+	cJSON_AddItemToArray(ports, p);
+	return ports;
+}
+
 /* The `kubernetes` Service in default, with Endpoints and an EndpointSlice
  * naming this API server, as kube-apiserver's endpoint reconciler keeps them. */
 static void kubernetes_service(struct apiserver *s)
 {
 	char ip[INET6_ADDRSTRLEN];
-	cJSON *o, *m, *arr, *x, *ports;
+	cJSON *o, *m, *arr, *x;
 	bool v6;
 
 	if (!exists(s, registry_find("", "v1", "services"), "default", "kubernetes"))
@@ -139,34 +162,19 @@ static void kubernetes_service(struct apiserver *s)
 	advertise_address(s, ip);
 	v6 = strchr(ip, ':') != NULL;
 	if (!exists(s, registry_find("", "v1", "endpoints"), "default", "kubernetes")) {
-		o = cJSON_CreateObject();
-		m = json_obj(o, "metadata");
-		json_set_str(o, "apiVersion", "v1");
-		json_set_str(o, "kind", "Endpoints");
-		json_set_str(m, "name", "kubernetes");
-		json_set_str(m, "namespace", "default");
+		o = new_object("v1", "Endpoints", "default", "kubernetes", NULL);
 		arr = cJSON_CreateArray();
 		x = cJSON_CreateObject();
 		json_set(x, "addresses", cJSON_CreateArray());
 		cJSON_AddItemToArray(json_get(x, "addresses"), cJSON_CreateObject());
 		json_set_str(cJSON_GetArrayItem(json_get(x, "addresses"), 0), "ip", ip);
-		ports = cJSON_CreateArray();
-		cJSON_AddItemToArray(ports, cJSON_CreateObject());
-		json_set_str(cJSON_GetArrayItem(ports, 0), "name", "https");
-		json_set_int(cJSON_GetArrayItem(ports, 0), "port", s->cfg->https_port);
-		json_set_str(cJSON_GetArrayItem(ports, 0), "protocol", "TCP");
-		json_set(x, "ports", ports);
+		json_set(x, "ports", https_ports(s));
 		cJSON_AddItemToArray(arr, x);
 		json_set(o, "subsets", arr);
 		create(s, "", "endpoints", "default", o);
 	}
 	if (!exists(s, registry_find("discovery.k8s.io", "v1", "endpointslices"), "default", "kubernetes")) {
-		o = cJSON_CreateObject();
-		m = json_obj(o, "metadata");
-		json_set_str(o, "apiVersion", "discovery.k8s.io/v1");
-		json_set_str(o, "kind", "EndpointSlice");
-		json_set_str(m, "name", "kubernetes");
-		json_set_str(m, "namespace", "default");
+		o = new_object("discovery.k8s.io/v1", "EndpointSlice", "default", "kubernetes", &m);
 		json_set_str(json_obj(m, "labels"), "kubernetes.io/service-name", "kubernetes");
 		json_set_str(o, "addressType", v6 ? "IPv6" : "IPv4");
 		arr = cJSON_CreateArray();
@@ -175,12 +183,7 @@ static void kubernetes_service(struct apiserver *s)
 		json_set_bool(json_obj(x, "conditions"), "ready", true);
 		cJSON_AddItemToArray(arr, x);
 		json_set(o, "endpoints", arr);
-		ports = cJSON_CreateArray();
-		cJSON_AddItemToArray(ports, cJSON_CreateObject());
-		json_set_str(cJSON_GetArrayItem(ports, 0), "name", "https");
-		json_set_int(cJSON_GetArrayItem(ports, 0), "port", s->cfg->https_port);
-		json_set_str(cJSON_GetArrayItem(ports, 0), "protocol", "TCP");
-		json_set(o, "ports", ports);
+		json_set(o, "ports", https_ports(s));
 		create(s, "discovery.k8s.io", "endpointslices", "default", o);
 	}
 }
@@ -214,11 +217,7 @@ static void storage_defaults(struct apiserver *s)
 	cJSON_Delete(crds);
 	if (exists(s, r, "", "local"))
 		return;
-	o = cJSON_CreateObject();
-	m = json_obj(o, "metadata");
-	json_set_str(o, "apiVersion", "storage.k8s.io/v1");
-	json_set_str(o, "kind", "StorageClass");
-	json_set_str(m, "name", "local");
+	o = new_object("storage.k8s.io/v1", "StorageClass", NULL, "local", &m);
 	json_set_str(json_obj(m, "annotations"), "storageclass.kubernetes.io/is-default-class", "true");
 	json_set_str(o, "provisioner", "k1s.io/local");
 	json_set_str(o, "reclaimPolicy", "Delete");
@@ -245,11 +244,7 @@ void api_bootstrap_objects(struct apiserver *s, void (*done)(struct apiserver *s
 			continue;
 		}
 		free(key);
-		ns = cJSON_CreateObject();
-		m = json_obj(ns, "metadata");
-		json_set_str(ns, "apiVersion", "v1");
-		json_set_str(ns, "kind", "Namespace");
-		json_set_str(m, "name", builtin_namespaces[i]);
+		ns = new_object("v1", "Namespace", NULL, builtin_namespaces[i], &m);
 		json_set_str(json_obj(m, "labels"), "kubernetes.io/metadata.name", builtin_namespaces[i]);
 		json_set(json_obj(ns, "spec"), "finalizers", cJSON_CreateStringArray((const char *[]){ "kubernetes" }, 1));
 		json_set_str(json_obj(ns, "status"), "phase", "Active");
@@ -336,13 +331,8 @@ static void kube_dns_service(struct apiserver *s)
 	if (!dns || !*dns || !strcmp(dns, "none") ||
 	    exists(s, registry_find("", "v1", "services"), "kube-system", "kube-dns"))
 		return;
-	svc = cJSON_CreateObject();
-	m = json_obj(svc, "metadata");
+	svc = new_object("v1", "Service", "kube-system", "kube-dns", &m);
 	spec = json_obj(svc, "spec");
-	json_set_str(svc, "apiVersion", "v1");
-	json_set_str(svc, "kind", "Service");
-	json_set_str(m, "name", "kube-dns");
-	json_set_str(m, "namespace", "kube-system");
 	l = json_obj(m, "labels");
 	json_set_str(l, "k8s-app", "kube-dns");
 	json_set_str(l, "kubernetes.io/cluster-service", "true");

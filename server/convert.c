@@ -231,25 +231,6 @@ static cJSON *go_encode(const cJSON *src, const char *const *keys, size_t n,
 	return out;
 }
 
-static cJSON *encode_rules_member(const char *key, const cJSON *v)
-{
-	cJSON *arr;
-	const cJSON *p;
-
-	if (strcmp(key, "policies") || !cJSON_IsArray(v))
-		return cJSON_Duplicate(v, 1);
-	arr = cJSON_CreateArray();
-	cJSON_ArrayForEach(p, v)
-		cJSON_AddItemToArray(arr, go_encode(p, policy_keys, ARRAY_SIZE(policy_keys), NULL));
-	return arr;
-}
-
-static cJSON *encode_behavior_member(const char *key, const cJSON *v)
-{
-	(void)key;
-	return go_encode(v, rules_keys, ARRAY_SIZE(rules_keys), encode_rules_member);
-}
-
 /* Reads src back as encoding/json does: keys matched case-insensitively,
  * null and unknown keys dropped. A new object. */
 static cJSON *go_decode(const cJSON *src, const char *const *keys, size_t n,
@@ -267,7 +248,12 @@ static cJSON *go_decode(const cJSON *src, const char *const *keys, size_t n,
 	return out;
 }
 
-static cJSON *decode_rules_member(const char *key, const cJSON *v)
+/* encoding/json's encode (go_encode) or decode (go_decode) of an object. */
+typedef cJSON *go_coder(const cJSON *src, const char *const *keys, size_t n,
+			cJSON *(*sub)(const char *key, const cJSON *v));
+
+/* A scaling rule's member: "policies" is a list of policy objects. */
+static cJSON *rules_member(const char *key, const cJSON *v, go_coder *code)
 {
 	cJSON *arr;
 	const cJSON *p;
@@ -276,8 +262,24 @@ static cJSON *decode_rules_member(const char *key, const cJSON *v)
 		return cJSON_Duplicate(v, 1);
 	arr = cJSON_CreateArray();
 	cJSON_ArrayForEach(p, v)
-		cJSON_AddItemToArray(arr, go_decode(p, policy_keys, ARRAY_SIZE(policy_keys), NULL));
+		cJSON_AddItemToArray(arr, code(p, policy_keys, ARRAY_SIZE(policy_keys), NULL));
 	return arr;
+}
+
+static cJSON *encode_rules_member(const char *key, const cJSON *v)
+{
+	return rules_member(key, v, go_encode);
+}
+
+static cJSON *decode_rules_member(const char *key, const cJSON *v)
+{
+	return rules_member(key, v, go_decode);
+}
+
+static cJSON *encode_behavior_member(const char *key, const cJSON *v)
+{
+	(void)key;
+	return go_encode(v, rules_keys, ARRAY_SIZE(rules_keys), encode_rules_member);
 }
 
 static cJSON *decode_behavior_member(const char *key, const cJSON *v)
@@ -320,7 +322,7 @@ static cJSON *annotation_json(const cJSON *o, const char *key, bool array)
 	const cJSON *v = json_get(json_path(o, "metadata.annotations"), key);
 	cJSON *r;
 
-	if (!cJSON_IsString(v) || !(r = cJSON_Parse(v->valuestring)))
+	if (!cJSON_IsString(v) || !(r = json_parse(v->valuestring, strlen(v->valuestring))))
 		return NULL;
 	if (array ? cJSON_IsArray(r) : cJSON_IsObject(r))
 		return r;

@@ -220,8 +220,11 @@ static cJSON *cell_of(const char *type, const cJSON *v, int64_t now)
 {
 	if (!v || cJSON_IsNull(v))
 		return cJSON_CreateNull();
-	if (!strcmp(type, "integer") && cJSON_IsNumber(v))
-		return cJSON_CreateNumber(trunc(v->valuedouble));
+	if (!strcmp(type, "integer") && cJSON_IsNumber(v)) {
+		int64_t i;
+
+		return json_int(v, &i) ? cJSON_CreateNumber(trunc(v->valuedouble)) : json_create_int(i);
+	}
 	if (!strcmp(type, "number") && cJSON_IsNumber(v))
 		return cJSON_CreateNumber(v->valuedouble);
 	if (!strcmp(type, "boolean") && cJSON_IsBool(v))
@@ -242,7 +245,7 @@ static cJSON *cell_of(const char *type, const cJSON *v, int64_t now)
 		/* string columns print any value as JSONPath would */
 		if (cJSON_IsString(v))
 			return cJSON_CreateString(v->valuestring);
-		s = cJSON_PrintUnformatted(v);
+		s = json_print(v);
 		c = cJSON_CreateString(s ? s : "");
 		cJSON_free(s);
 		return c;

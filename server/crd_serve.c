@@ -490,7 +490,7 @@ static bool cleanup(const char *key, cJSON *obj, int64_t rev)
 	}
 	if (!storage_list(crd.s, prefix, 0, "", 0, &l)) {
 		for (size_t i = 0; i < l.n; i++) {
-			cJSON *o = cJSON_ParseWithLength(l.items[i].value, l.items[i].len);
+			cJSON *o = json_parse(l.items[i].value, l.items[i].len);
 
 			left++;
 			if (o && meta_has_finalizers(o)) {
@@ -624,7 +624,7 @@ static void reconcile(void)
 		const cJSON *e;
 
 		items[i].so = &l.items[i];
-		items[i].obj = cJSON_ParseWithLength(l.items[i].value, l.items[i].len);
+		items[i].obj = json_parse(l.items[i].value, l.items[i].len);
 		if (!items[i].obj)
 			items[i].obj = cJSON_CreateObject();
 		e = find_cond(json_get(items[i].obj, "status"), "Established");

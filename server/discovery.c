@@ -22,6 +22,7 @@ static const struct sub_info subs[] = {
 	{ "attach", "", "v1", "PodAttachOptions", "create,get" },
 	{ "portforward", "", "v1", "PodPortForwardOptions", "create,get" },
 	{ "ephemeralcontainers", NULL, NULL, NULL, "get,patch,update" },
+	{ "proxy", "", "v1", "NodeProxyOptions", "create,delete,get,patch,update" },
 	{ "finalize", NULL, NULL, NULL, "update" },
 	{ "token", "authentication.k8s.io", "v1", "TokenRequest", "create" },
 	{ "approval", NULL, NULL, NULL, "get,patch,update" },

@@ -219,7 +219,7 @@ cJSON *api_decode_as(const struct api_resource *r, const char *data, size_t len,
 
 cJSON *api_decode(const char *data, size_t len, int64_t mod_rev)
 {
-	cJSON *o = cJSON_ParseWithLength(data, len);
+	cJSON *o = json_parse(data, len);
 	char rv[24];
 
 	if (!o)
@@ -420,7 +420,7 @@ static char *single_name_selector(const struct http_request *req)
 /* metadata.name of a JSON request body (what a create names), or NULL. */
 static char *body_name(const struct http_request *req)
 {
-	cJSON *doc = req->body.len ? cJSON_ParseWithLength(req->body.data, req->body.len) : NULL;
+	cJSON *doc = req->body.len ? json_parse(req->body.data, req->body.len) : NULL;
 	const char *n = json_get_str(json_get(doc, "metadata"), "name", NULL);
 	char *out = n && *n ? xstrdup(n) : NULL;
 
@@ -482,7 +482,7 @@ static bool body_is_json(const char *ctype)
 	return n == strlen("application/json") && !strncasecmp(ctype, "application/json", n);
 }
 
-static const char *const streaming_subs[] = { "log", "exec", "attach", "portforward" };
+static const char *const streaming_subs[] = { "log", "exec", "attach", "portforward", "proxy" };
 
 /* A deprecated custom resource version answers with a Warning header. */
 static void warn_deprecated(struct api_call *c)

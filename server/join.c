@@ -158,7 +158,7 @@ static int bootstrap_lookup(struct join *j, const char *tok, size_t len, struct 
 	free(key);
 	if (storage_get(j->srv, skey, &o))
 		goto out;
-	doc = cJSON_Parse(o.value);
+	doc = json_parse(o.value, strlen(o.value));
 	if (!doc || strcmp(json_get_str(doc, "type", ""), "bootstrap.kubernetes.io/token"))
 		goto out;
 	sec = secret_data(doc, "token-secret");
@@ -274,7 +274,7 @@ static bool lease_current(struct apiserver *s, const char *name)
 	bool live = false;
 	int64_t renew;
 
-	if (!storage_get(s, key, &o) && (doc = cJSON_Parse(o.value))) {
+	if (!storage_get(s, key, &o) && (doc = json_parse(o.value, strlen(o.value)))) {
 		const cJSON *spec = json_get(doc, "spec");
 		int64_t dur = json_get_int(spec, "leaseDurationSeconds", 40);
 
@@ -365,7 +365,7 @@ static void serve_join(struct api_call *c, struct join *j)
 		api_respond_errorf(c, STATUS_FORBIDDEN, "forbidden: User \"%s\" cannot join nodes: a join token or a node certificate is required", c->id.user);
 		return;
 	}
-	body = cJSON_ParseWithLength(c->req->body.data, c->req->body.len);
+	body = json_parse(c->req->body.data, c->req->body.len);
 	name = json_get_str(body, "nodeName", "");
 	if (!body || !cJSON_IsObject(body)) {
 		msg = xstrdup("the request body must be a JSON object");

@@ -161,7 +161,7 @@ static int continue_decode(const char *tok, int64_t *rev, char **key)
 	raw = xmalloc(n + 1);
 	if (mbedtls_base64_decode(raw, n, &olen, (const unsigned char *)tok, n) == 0) {
 		raw[olen] = '\0';
-		o = cJSON_Parse((char *)raw);
+		o = json_parse((char *)raw, strlen((char *)raw));
 		if (o && json_get_int(o, "rv", 0) > 0 && json_get_str(o, "start", NULL)) {
 			*rev = json_get_int(o, "rv", 0);
 			*key = xstrdup(json_get_str(o, "start", ""));

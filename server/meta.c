@@ -343,8 +343,13 @@ void meta_mark_deleted(cJSON *obj, int64_t now, int64_t grace)
 	cJSON *meta = json_obj(obj, "metadata");
 	char ts[RFC3339_MAX];
 
-	if (json_get(meta, "deletionTimestamp"))
+	if (json_get(meta, "deletionTimestamp")) {
+		/* a second delete may only shorten the grace period (the
+		 * kubelet's final delete passes 0) */
+		if (grace < json_get_int(meta, "deletionGracePeriodSeconds", 0))
+			json_set_int(meta, "deletionGracePeriodSeconds", grace);
 		return;
+	}
 	rfc3339_format(now, ts);
 	json_set_str(meta, "deletionTimestamp", ts);
 	json_set_int(meta, "deletionGracePeriodSeconds", grace);
@@ -352,5 +357,6 @@ void meta_mark_deleted(cJSON *obj, int64_t now, int64_t grace)
 
 bool meta_ready_to_remove(const cJSON *obj)
 {
-	return json_path(obj, "metadata.deletionTimestamp") && !meta_has_finalizers(obj);
+	return json_path(obj, "metadata.deletionTimestamp") && !meta_has_finalizers(obj) &&
+	       json_get_int(json_get(obj, "metadata"), "deletionGracePeriodSeconds", 0) == 0;
 }

@@ -54,9 +54,11 @@ void meta_validate(const cJSON *obj, const struct api_resource *r, struct api_er
 
 /* True when obj carries finalizers. */
 bool meta_has_finalizers(const cJSON *obj);
-/* Marks obj deleted (deletionTimestamp now, deletionGracePeriodSeconds). */
+/* Marks obj deleted (deletionTimestamp now, deletionGracePeriodSeconds);
+ * on an object already marked, only lowers deletionGracePeriodSeconds. */
 void meta_mark_deleted(cJSON *obj, int64_t now, int64_t grace);
-/* True when obj is marked for deletion and has no finalizers left. */
+/* True when obj is marked for deletion, has no finalizers left and no grace
+ * period running (a pod's kubelet has not finished it). */
 bool meta_ready_to_remove(const cJSON *obj);
 
 

@@ -78,7 +78,7 @@ static cJSON *load(struct apiserver *s, const char *group, const char *res, cons
 		return NULL;
 	key = api_key(r, ns ? ns : "", name);
 	if (!storage_get(s, key, &o))
-		doc = cJSON_Parse(o.value);
+		doc = json_parse(o.value, strlen(o.value));
 	sobj_release(&o);
 	free(key);
 	return doc;
@@ -180,7 +180,7 @@ static bool referenced(struct apiserver *s, const char *node, const char *kind, 
 
 	if (!storage_list(s, prefix, 0, "", 0, &l)) {
 		for (size_t i = 0; i < l.n && !found; i++) {
-			cJSON *pod = cJSON_Parse(l.items[i].value);
+			cJSON *pod = json_parse(l.items[i].value, strlen(l.items[i].value));
 			const cJSON *spec = json_get(pod, "spec");
 
 			found = eq(json_get_str(spec, "nodeName", ""), node) &&

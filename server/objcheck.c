@@ -393,6 +393,10 @@ void objcheck_validate(struct api_call *c, const cJSON *obj, const cJSON *old,
 {
 	schema_glue_validate(c, obj, e);
 	validate_immutable_fields(c, obj, old, e);
+	if (old && !strcmp(c->route.sub, "ephemeralcontainers")) {
+		pods_validate_ephemeral_update(obj, old, e);
+		return;
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(kind_validators); i++)
 		if (!strcmp(kind_validators[i].group, c->res->group) &&
 		    !strcmp(kind_validators[i].kind, c->res->kind))

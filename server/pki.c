@@ -4,7 +4,6 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,19 +44,6 @@ static const char *const fixed_dns[] = {
 	"kubernetes.default.svc.cluster.local",
 };
 static const char *const fixed_ips[] = { "127.0.0.1", "::1" };
-
-static int fail(struct pki_err *err, int ret, const char *fmt, ...) K1S_PRINTF(3, 4);
-static int fail(struct pki_err *err, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return ret;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return ret;
-}
 
 static bool file_exists(const char *path)
 {
@@ -185,7 +171,7 @@ static int ca_ensure(struct server_pki_pair *pp, const struct cert_row *row,
 	if (!have_crt && !have_key)
 		return ca_create(pp, row, err);
 	if (!have_crt || !have_key)
-		return fail(err, -ENOENT, "CA file '%s' is missing but '%s' exists; "
+		return pki_err_set(err, -ENOENT, "CA file '%s' is missing but '%s' exists; "
 			    "restore it (a new CA needs both removed and invalidates "
 			    "every certificate the old one signed)",
 			    have_crt ? pp->key_path : pp->crt_path,
@@ -196,7 +182,7 @@ static int ca_ensure(struct server_pki_pair *pp, const struct cert_row *row,
 	if (ret)
 		return ret;
 	if (!pki_key_matches(&pp->crt, &pp->key))
-		return fail(err, -EINVAL, "CA key '%s' does not match '%s'",
+		return pki_err_set(err, -EINVAL, "CA key '%s' does not match '%s'",
 			    pp->key_path, pp->crt_path);
 	left = pki_cert_seconds_left(&pp->crt, (int64_t)time(NULL));
 	if (left < (int64_t)renew_days * 86400)
@@ -353,18 +339,18 @@ int server_pki_ensure(struct server_pki *p, const struct server_pki_opts *o,
 		err->msg[0] = '\0';
 	server_pki_release(p);
 	if (!o->data_dir || !*o->data_dir)
-		return fail(err, -EINVAL, "no data directory given");
+		return pki_err_set(err, -EINVAL, "no data directory given");
 	p->dir = xasprintf("%s/server/tls", o->data_dir);
 	for (size_t i = 0; i < SERVER_PKI_N; i++)
 		pair_init(&p->pair[i], p->dir, rows[i].stem);
 	ret = make_dir(o->data_dir, p->dir);
 	if (ret) {
-		ret = fail(err, ret, "cannot create '%s': %s", p->dir, strerror(-ret));
+		ret = pki_err_set(err, ret, "cannot create '%s': %s", p->dir, strerror(-ret));
 		goto out;
 	}
 	ret = server_pki_serving_sans(o, &dns, &ips);
 	if (ret) {
-		ret = fail(err, ret, "more than %d serving subjectAltNames", PKI_NAMES_MAX);
+		ret = pki_err_set(err, ret, "more than %d serving subjectAltNames", PKI_NAMES_MAX);
 		goto out;
 	}
 	for (size_t i = 0; i < SERVER_PKI_N && !ret; i++) {

@@ -258,6 +258,31 @@ static char *kubelet_base(struct api_call *c, const char *node_name)
 	return url;
 }
 
+/* nodes/<n>/proxy/<rest>: the kubelet's /<rest>, or NULL after answering. */
+static char *node_url(struct api_call *c)
+{
+	const char *rest = c->route.rest_off ? c->req->path + c->route.rest_off : "";
+	char *base = kubelet_base(c, c->route.name);
+	struct buf u = BUF_INIT;
+
+	if (!base)
+		return NULL;
+	buf_addstr(&u, base);
+	do {	/* segment by segment, so the slashes stay */
+		size_t n = strcspn(rest, "/");
+		char *seg = xstrndup(rest, n);
+
+		buf_addch(&u, '/');
+		http_url_encode(&u, seg);
+		free(seg);
+		rest += n + (rest[n] == '/');
+	} while (*rest);
+	if (c->req->query && *c->req->query)
+		buf_addf(&u, "?%s", c->req->query);
+	free(base);
+	return buf_detach(&u, NULL);
+}
+
 /* The kubelet URL for c, or NULL after answering an error. */
 static char *target_url(struct api_call *c)
 {
@@ -273,6 +298,10 @@ static char *target_url(struct api_call *c)
 	for (size_t i = 0; i < ARRAY_SIZE(map); i++)
 		if (!strcmp(c->route.sub, map[i].sub))
 			kpath = map[i].path;
+	if (!strcmp(c->route.resource, "nodes")) {
+		url = node_url(c);
+		goto out;
+	}
 	if (!pod) {
 		api_respond_errorf(c, STATUS_NOT_FOUND, "pods \"%s\" not found", c->route.name);
 		goto out;
@@ -450,7 +479,7 @@ void podproxy_serve(struct api_call *c)
 	const char *v;
 	char *url;
 
-	if (!strcmp(c->route.sub, "log") ? c->verb != VERB_GET :
+	if (!strcmp(c->route.sub, "log") || !strcmp(c->route.sub, "proxy") ? c->verb != VERB_GET :
 	    (c->verb != VERB_GET && c->verb != VERB_CREATE)) {
 		api_respond_errorf(c, STATUS_METHOD_NOT_ALLOWED,
 				   "the server does not allow this method on the requested resource");

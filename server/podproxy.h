@@ -1,5 +1,6 @@
 /*
- * server/podproxy.h - pods/log, pods/exec, pods/attach and pods/portforward:
+ * server/podproxy.h - pods/log, pods/exec, pods/attach, pods/portforward and
+ * nodes/proxy (GET /api/v1/nodes/<n>/proxy/<path> is the kubelet's /<path>):
  * the API server finds the pod's node, and proxies the request to that
  * node's kubelet API (https://<InternalIP>:<daemonEndpoints.kubeletEndpoint
  * .Port>) as CN=kube-apiserver (client-kube-apiserver.crt), verifying the
@@ -27,7 +28,8 @@ struct podproxy;
  * 0 or -errno (logged). */
 int podproxy_init(struct apiserver *s, struct server_pki *pki);
 void podproxy_release(struct apiserver *s);
-/* Serves c (route.sub is log/exec/attach/portforward); takes over c. */
+/* Serves c (route.sub is log/exec/attach/portforward, or proxy of a node);
+ * takes over c. */
 void podproxy_serve(struct api_call *c);
 
 #endif

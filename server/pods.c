@@ -88,7 +88,7 @@ static void podop_write(struct api_call *c, cJSON *body, cJSON *pod, int64_t rev
 
 static cJSON *parse(struct api_call *c, struct api_error *e)
 {
-	cJSON *b = c->req->body.len ? cJSON_ParseWithLength(c->req->body.data, c->req->body.len) : NULL;
+	cJSON *b = c->req->body.len ? json_parse(c->req->body.data, c->req->body.len) : NULL;
 
 	if (!cJSON_IsObject(b)) {
 		cJSON_Delete(b);
@@ -195,75 +195,6 @@ fail:
 	api_call_free(c);
 }
 
-/* ---- ephemeral containers ---- */
-
-/* Absent, null, {} and [] all mean "not set" for Go's zero-value checks. */
-static bool json_empty(const cJSON *v)
-{
-	return !v || cJSON_IsNull(v) || ((cJSON_IsObject(v) || cJSON_IsArray(v)) && !v->child);
-}
-
-static const cJSON *by_name(const cJSON *arr, const char *name)
-{
-	const cJSON *it;
-
-	cJSON_ArrayForEach(it, arr)
-		if (!strcmp(json_get_str(it, "name", ""), name))
-			return it;
-	return NULL;
-}
-
-void pods_ephemeral_merge(cJSON *new, const cJSON *old, struct api_error *e)
-{
-	cJSON *eph = cJSON_Duplicate(json_path(new, "spec.ephemeralContainers"), 1), *it;
-	const cJSON *olde = json_path(old, "spec.ephemeralContainers");
-	char field[64];
-	int i = 0;
-
-	/* everything but the ephemeral containers comes from the stored pod */
-	json_set(new, "spec", cJSON_Duplicate(json_get(old, "spec"), 1));
-	json_set(new, "status", cJSON_Duplicate(json_get(old, "status"), 1));
-	if (eph)
-		json_set(json_obj(new, "spec"), "ephemeralContainers", eph);
-	else
-		cJSON_DeleteItemFromObjectCaseSensitive(json_get(new, "spec"), "ephemeralContainers");
-	cJSON_ArrayForEach(it, olde) {
-		const cJSON *now = by_name(eph, json_get_str(it, "name", ""));
-
-		snprintf(field, sizeof(field), "spec.ephemeralContainers[%d]", i++);
-		if (!now)
-			field_forbidden(e, field, "existing ephemeral containers may not be removed");
-		else if (!json_equal(now, it))
-			field_forbidden(e, field, "existing ephemeral containers may not be changed");
-	}
-}
-
-void pods_validate_ephemeral(const cJSON *pod, struct api_error *e)
-{
-	static const char *const forbidden[] = {
-		"ports", "livenessProbe", "readinessProbe", "startupProbe", "lifecycle", "resources",
-	};
-	const cJSON *it, *spec = json_get(pod, "spec");
-	char field[96];
-	int i = 0;
-
-	cJSON_ArrayForEach(it, json_get(spec, "ephemeralContainers")) {
-		const char *target = json_get_str(it, "targetContainerName", NULL);
-
-		for (size_t k = 0; k < ARRAY_SIZE(forbidden); k++)
-			if (!json_empty(json_get(it, forbidden[k]))) {
-				snprintf(field, sizeof(field), "spec.ephemeralContainers[%d].%s", i, forbidden[k]);
-				field_forbidden(e, field, "cannot be set for an Ephemeral Container");
-			}
-		if (target && !by_name(json_get(spec, "containers"), target) &&
-		    !by_name(json_get(spec, "initContainers"), target)) {
-			snprintf(field, sizeof(field), "spec.ephemeralContainers[%d].targetContainerName", i);
-			field_invalid(e, field, json_get(it, "targetContainerName"), "must reference a container in the pod");
-		}
-		i++;
-	}
-}
-
 /* ---- what a pod update may change ---- */
 
 static void keep_images(cJSON *munged, const cJSON *old, const char *field)
@@ -284,7 +215,7 @@ void pods_validate_update(const cJSON *new, const cJSON *old, struct api_error *
 {
 	static const char *const mutable_fields[] = {
 		"activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds",
-		"schedulingGates", "ephemeralContainers", "nodeName",
+		"schedulingGates", "nodeName",
 	};
 	const cJSON *os = json_get(old, "spec");
 	cJSON *munged = cJSON_Duplicate(json_get(new, "spec"), 1);

@@ -14,14 +14,18 @@ void pods_binding(struct api_call *c);
 void pods_eviction(struct api_call *c);
 
 /*
- * A write to pods/<name>/ephemeralcontainers: new keeps everything of old
- * but spec.ephemeralContainers, whose existing entries may not change.
+ * pods/<name>/ephemeralcontainers (pod_ephemeral.c). A write takes only
+ * spec.ephemeralContainers from the body: new keeps everything else of old.
  */
-void pods_ephemeral_merge(cJSON *new, const cJSON *old, struct api_error *e);
+void pods_ephemeral_merge(cJSON *new, const cJSON *old);
+/* Validates such a write: the ephemeral containers, and the existing ones
+ * neither removed nor changed (upstream's 422 causes). */
+void pods_validate_ephemeral_update(const cJSON *new, const cJSON *old, struct api_error *e);
 
 /* Checks a pod update against the fields that may change. */
 void pods_validate_update(const cJSON *new, const cJSON *old, struct api_error *e);
-/* Checks ephemeral containers (no ports, probes, lifecycle, resources; target exists). */
+/* Checks ephemeral containers: only allowed fields (no ports, probes,
+ * lifecycle, resources, resizePolicy...), a unique name, an existing target. */
 void pods_validate_ephemeral(const cJSON *pod, struct api_error *e);
 
 #endif

@@ -353,7 +353,7 @@ static int decode_special(struct dctx *d, const struct proto_msg *m, const uint8
 			return 0;
 		if (sm.n[1] >= sizeof(magic) && !memcmp(sm.s[1], magic, sizeof(magic)))
 			return decode_body(d, sm.s[1], sm.n[1], out, depth + 1);
-		*out = cJSON_ParseWithLength((const char *)sm.s[1], sm.n[1]);
+		*out = json_parse((const char *)sm.s[1], sm.n[1]);
 		if (!*out)
 			return fail(d, "%s holds invalid JSON", name_of(m->name));
 		return 0;
@@ -405,7 +405,7 @@ static int make_value(struct dctx *d, const struct proto_field *fd, const struct
 		*out = cJSON_CreateNumber((double)(int32_t)(uint32_t)f->u64);
 		return 0;
 	case PK_INT64:
-		*out = cJSON_CreateNumber((double)(int64_t)f->u64);
+		*out = json_create_int((int64_t)f->u64);
 		return 0;
 	case PK_MSG:
 		if (depth >= PROTO_MAX_DEPTH)

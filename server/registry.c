@@ -25,7 +25,7 @@ static struct api_resource builtin_resources[] = {
 	R("", "v1", "ReplicationController", "replicationcontrollers", "replicationcontroller", "rc", "all", true, ALL, "status,scale", SUB_DNS, true),
 	R("", "v1", "Service", "services", "service", "svc", "all", true, ALL, "status", NAME_DNS1035_LABEL, true),
 	R("", "v1", "Endpoints", "endpoints", "endpoints", "ep", NULL, true, ALL, NULL, SUB_DNS, false),
-	R("", "v1", "Node", "nodes", "node", "no", NULL, false, ALL, "status", SUB_DNS, true),
+	R("", "v1", "Node", "nodes", "node", "no", NULL, false, ALL, "status,proxy", SUB_DNS, true),
 	R("", "v1", "ConfigMap", "configmaps", "configmap", "cm", NULL, true, ALL, NULL, SUB_DNS, false),
 	R("", "v1", "Secret", "secrets", "secret", NULL, NULL, true, ALL, NULL, SUB_DNS, false),
 	R("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", "sa", NULL, true, ALL, "token", SUB_DNS, false),

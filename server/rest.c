@@ -307,7 +307,7 @@ static cJSON *parse_body(struct api_call *c, struct api_error *e)
 		}
 		return obj;
 	}
-	obj = cJSON_ParseWithLengthOpts(c->req->body.data, c->req->body.len, &end, 0);
+	obj = json_parse_end(c->req->body.data, c->req->body.len, &end);
 	if (!obj) {
 		api_error_set(e, STATUS_BAD_REQUEST,
 			      "couldn't get version/kind; json parse error: invalid character at offset %ld",
@@ -448,7 +448,7 @@ static void update_object(struct api_call *c, cJSON *new, const cJSON *old, int6
 				c->route.name, &e) || objcheck_decode(c, new, &e))
 		goto fail;
 	if (!strcmp(c->route.sub, "ephemeralcontainers"))
-		pods_ephemeral_merge(new, old, &e);
+		pods_ephemeral_merge(new, old);
 	objcheck_defaults(c, new);
 	meta_prepare_update(new, old, c->res, status_only, &e);
 	objcheck_validate(c, new, old, &e);
@@ -618,8 +618,8 @@ void rest_patch(struct api_call *c)
 		fail(c, &e);
 		return;
 	}
-	patch = cJSON_ParseWithLengthOpts(c->req->body.data ? c->req->body.data : "",
-					  c->req->body.len, &end, 0);
+	patch = json_parse_end(c->req->body.data ? c->req->body.data : "",
+					  c->req->body.len, &end);
 	if (!patch) {
 		api_error_set(&e, STATUS_BAD_REQUEST, "error decoding patch: invalid JSON");
 		fail(c, &e);
@@ -712,7 +712,11 @@ void rest_delete(struct api_call *c)
 	if (objcheck_graceful_delete(c, old) || meta_has_finalizers(old)) {
 		/* marked, not removed: finalizers (or the kubelet) finish the job */
 		w->obj = cJSON_Duplicate(old, 1);
-		meta_mark_deleted(w->obj, (int64_t)wall_ns(), grace_period(c, opts, old));
+		/* a grace period only for what is deleted gracefully (pods) */
+		meta_mark_deleted(w->obj, (int64_t)wall_ns(),
+				  objcheck_graceful_delete(c, old) ||
+				  json_path(old, "metadata.deletionGracePeriodSeconds") ?
+				  grace_period(c, opts, old) : 0);
 		objcheck_on_delete_mark(c, w->obj);
 		w->op = W_UPDATE;
 		w->code = json_path(old, "metadata.deletionTimestamp") ? 200 : 200;

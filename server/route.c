@@ -5,11 +5,15 @@
 
 #define ROUTE_MAX_SEGS 10
 
-static int split(const char *path, char segs[][ROUTE_SEG_MAX], int *n)
+/* Splits path into at most ROUTE_MAX_SEGS segments (offs: where each
+ * starts); *more is the offset of what did not fit, or 0. */
+static int split(const char *path, char segs[][ROUTE_SEG_MAX], unsigned *offs, int *n,
+		 unsigned *more)
 {
 	const char *p = path;
 
 	*n = 0;
+	*more = 0;
 	if (*p != '/')
 		return -EINVAL;
 	while (*p == '/')
@@ -18,8 +22,13 @@ static int split(const char *path, char segs[][ROUTE_SEG_MAX], int *n)
 		const char *e = strchr(p, '/');
 		size_t len = e ? (size_t)(e - p) : strlen(p);
 
-		if (*n >= ROUTE_MAX_SEGS || len >= ROUTE_SEG_MAX)
+		if (*n >= ROUTE_MAX_SEGS) {
+			*more = (unsigned)(p - path);
+			return 0;
+		}
+		if (len >= ROUTE_SEG_MAX)
 			return -EINVAL;
+		offs[*n] = (unsigned)(p - path);
 		memcpy(segs[*n], p, len);
 		segs[*n][len] = '\0';
 		(*n)++;
@@ -38,10 +47,11 @@ static int split(const char *path, char segs[][ROUTE_SEG_MAX], int *n)
 int route_parse(const char *path, struct route *r)
 {
 	char s[ROUTE_MAX_SEGS][ROUTE_SEG_MAX];
+	unsigned offs[ROUTE_MAX_SEGS], more;
 	int n, i;
 
 	memset(r, 0, sizeof(*r));
-	if (split(path, s, &n))
+	if (split(path, s, offs, &n, &more))
 		return -EINVAL;
 	if (n == 0)
 		return 0;
@@ -88,7 +98,9 @@ int route_parse(const char *path, struct route *r)
 		SET(r->name, s[i++]);
 	if (i < n)
 		SET(r->sub, s[i++]);
-	if (i < n) {
+	if ((i < n || more) && !strcmp(r->sub, "proxy")) {
+		r->rest_off = i < n ? offs[i] : more;
+	} else if (i < n || more) {
 		r->kind = ROUTE_NONE;
 		return -EINVAL;
 	}

@@ -29,10 +29,14 @@ struct route {
 	char resource[ROUTE_SEG_MAX];
 	char name[ROUTE_SEG_MAX];	/* "" for a collection */
 	char sub[ROUTE_SEG_MAX];	/* "" or "status", "scale", "log", ... */
+	/* sub "proxy" only: offset in the parsed path of what follows it
+	 * (nodes/<n>/proxy/<rest>), 0 when nothing does */
+	unsigned rest_off;
 };
 
 /* Parses path (already percent-decoded, no query). 0, or -EINVAL on a path
- * with empty or over-long segments or too many of them. */
+ * with empty or over-long segments or too many of them (segments after a
+ * "proxy" subresource are not parsed: see rest_off). */
 int route_parse(const char *path, struct route *r);
 
 #endif

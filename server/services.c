@@ -175,8 +175,8 @@ static void mark(struct svc_state *st, const cJSON *svc, bool v)
 static void on_event(const struct sevent *ev, void *ud)
 {
 	struct svc_state *st = ud;
-	cJSON *prev = ev->prev ? cJSON_ParseWithLength(ev->prev, ev->prev_len) : NULL;
-	cJSON *now = ev->type == SEVENT_PUT ? cJSON_ParseWithLength(ev->value, ev->len) : NULL;
+	cJSON *prev = ev->prev ? json_parse(ev->prev, ev->prev_len) : NULL;
+	cJSON *now = ev->type == SEVENT_PUT ? json_parse(ev->value, ev->len) : NULL;
 
 	if (prev)
 		mark(st, prev, false);
@@ -277,7 +277,7 @@ int services_init(struct apiserver *s, char **err)
 		goto out;
 	}
 	for (size_t i = 0; i < l.n; i++) {
-		cJSON *o = cJSON_ParseWithLength(l.items[i].value, l.items[i].len);
+		cJSON *o = json_parse(l.items[i].value, l.items[i].len);
 
 		if (o)
 			mark(st, o, true);

@@ -106,7 +106,7 @@ static void emit_status(struct watch_stream *ws, enum status_reason r, const cha
 
 	api_error_set(&e, r, "%s", msg);
 	api_error_render(&e, &b);
-	st = cJSON_Parse(b.data);
+	st = json_parse(b.data, strlen(b.data));
 	emit(ws, "ERROR", st);
 	cJSON_Delete(st);
 	buf_release(&b);

@@ -20,6 +20,11 @@ pkgs=(
 	# grpc probe test (a grpc.health.v1 server in python)
 	python3-grpcio
 	iperf3
+	# registry pull test: a local registry, pushes, bcrypt htpasswd
+	docker-registry skopeo apache2-utils
+	# bench/dns: the load generator and a resolver to compare with (run in
+	# the foreground by the bench; no system service is used)
+	dnsperf unbound
 )
 missing=()
 for p in "${pkgs[@]}"; do
@@ -48,6 +53,10 @@ enable_deb_src() {
 	apt-get update -qq
 }
 enable_deb_src
+# unbound's package may start a system resolver: the bench runs its own
+if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled unbound >/dev/null 2>&1; then
+	systemctl disable --now unbound >/dev/null 2>&1 || true
+fi
 if ! command -v kubectl >/dev/null 2>&1; then
 	# Debian's kubernetes-client is an old kubectl (1.20) but a real one;
 	# machines here normally have a current kubectl on the PATH already.

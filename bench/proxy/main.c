@@ -1,11 +1,14 @@
 /*
  * bench/proxy/main.c - the service proxy benchmark (run by bench/run.sh):
  * for 100, 1,000 and 10,000 services x 10 endpoints, the time of a full
- * sync, of one service's update and of adding one service, next to `nft -f`
- * loading the same ruleset as text (the listing of what we programmed) in
- * the same run. Runs in its own network namespace; never fails on a time.
+ * sync, of one service's update and of adding one service, next to, in the
+ * same run, `nft -f` loading the same ruleset as text (the listing of what
+ * we programmed) and `iptables-restore` loading a kube-proxy iptables-mode
+ * ruleset of the same services (iptables_rules()). Runs in its own network
+ * namespace; never fails on a time.
  *
- *   bench-proxy [--max N]        the benchmark (N: largest service count)
+ *   bench-proxy [--max N] [--no-ref]  the benchmark (N: largest service
+ *                                count; --no-ref: without the references)
  *   bench-proxy apply ...        see apply.c
  */
 #include <errno.h>
@@ -16,6 +19,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <arpa/inet.h>
 #include <unistd.h>
 
@@ -77,7 +81,7 @@ static double ms(uint64_t ns)
 
 struct round {
 	unsigned n;
-	double full_ms, one_ms, upd_med_ms, upd_max_ms, add_ms, nft_ms;
+	double full_ms, one_ms, upd_med_ms, upd_max_ms, add_ms, nft_ms, ipt_ms;
 	double batch_mib;
 	double fp_svc_us, fp_direct_us;	/* median TCP connect(): via the ClusterIP, direct */
 };
@@ -143,6 +147,101 @@ static int first_packet(struct proxy *p, struct round *out)
 	return proxy_remove(p, "bench", "probe");
 }
 
+#define REF_TIMEOUT_S 120	/* a reference command taking longer is stopped */
+
+/* Runs a shell command under `timeout` and times it: -EIO when it fails,
+ * -ETIMEDOUT (and *ms_out < 0) when it ran out of time. */
+static int time_cmd(const char *cmd, double *ms_out)
+{
+	char *line = xasprintf("timeout %d %s", REF_TIMEOUT_S, cmd);
+	uint64_t t = mono_ns();
+	int st = system(line);
+
+	*ms_out = ms(mono_ns() - t);
+	free(line);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 124) {
+		*ms_out = -1;
+		return -ETIMEDOUT;
+	}
+	return st ? -EIO : 0;
+}
+
+/* The nat table kube-proxy's iptables mode writes for these services: a
+ * KUBE-SERVICES rule per cluster IP, a KUBE-SVC chain per service (masquerade
+ * for off-cluster sources, one statistic rule per endpoint), a KUBE-SEP
+ * chain per endpoint (hairpin mark, DNAT), KUBE-NODEPORTS and a KUBE-EXT
+ * chain per NodePort, with kube-proxy's comments. */
+static void iptables_rules(FILE *f, const struct proxy_service *svcs, unsigned n)
+{
+	char cip[INET_ADDR_STRLEN], ep[INET_ADDR_STRLEN];
+
+	fprintf(f, "*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-NODEPORTS - [0:0]\n"
+		   ":KUBE-MARK-MASQ - [0:0]\n:KUBE-POSTROUTING - [0:0]\n");
+	for (unsigned i = 0; i < n; i++) {
+		fprintf(f, ":KUBE-SVC-%016X - [0:0]\n", i);
+		if (svcs[i].ports[0].node_port)
+			fprintf(f, ":KUBE-EXT-%016X - [0:0]\n", i);
+		for (unsigned j = 0; j < svcs[i].n_endpoints; j++)
+			fprintf(f, ":KUBE-SEP-%08X%08X - [0:0]\n", i, j);
+	}
+	fprintf(f, "-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000\n"
+		   "-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN\n"
+		   "-A KUBE-POSTROUTING -j MARK --set-xmark 0x4000/0x0\n"
+		   "-A KUBE-POSTROUTING -m comment --comment \"kubernetes service traffic "
+		   "requiring SNAT\" -j MASQUERADE --random-fully\n");
+	for (unsigned i = 0; i < n; i++) {
+		const struct proxy_service *s = &svcs[i];
+		const char *nm = s->name;
+		unsigned ne = (unsigned)s->n_endpoints;
+
+		inet_addr_format(&s->cluster_ips[0], cip);
+		fprintf(f, "-A KUBE-SERVICES -d %s/32 -p tcp -m comment --comment \"bench/%s:http "
+			   "cluster IP\" -m tcp --dport 80 -j KUBE-SVC-%016X\n", cip, nm, i);
+		fprintf(f, "-A KUBE-SVC-%016X ! -s 10.42.0.0/16 -d %s/32 -p tcp -m comment --comment "
+			   "\"bench/%s:http cluster IP\" -m tcp --dport 80 -j KUBE-MARK-MASQ\n", i, cip, nm);
+		if (s->ports[0].node_port) {
+			fprintf(f, "-A KUBE-NODEPORTS -p tcp -m comment --comment \"bench/%s:http\" -m tcp "
+				   "--dport %u -j KUBE-EXT-%016X\n", nm, s->ports[0].node_port, i);
+			fprintf(f, "-A KUBE-EXT-%016X -j KUBE-MARK-MASQ\n-A KUBE-EXT-%016X -j KUBE-SVC-%016X\n",
+				i, i, i);
+		}
+		for (unsigned j = 0; j < ne; j++) {
+			inet_addr_format(&s->endpoints[j].addr, ep);
+			fprintf(f, "-A KUBE-SVC-%016X -m comment --comment \"bench/%s:http -> %s:8080\"", i, nm, ep);
+			if (j + 1 < ne)
+				fprintf(f, " -m statistic --mode random --probability %.11f", 1.0 / (ne - j));
+			fprintf(f, " -j KUBE-SEP-%08X%08X\n", i, j);
+			fprintf(f, "-A KUBE-SEP-%08X%08X -s %s/32 -m comment --comment bench/%s:http "
+				   "-j KUBE-MARK-MASQ\n", i, j, ep, nm);
+			fprintf(f, "-A KUBE-SEP-%08X%08X -p tcp -m comment --comment bench/%s:http -m tcp "
+				   "-j DNAT --to-destination %s:8080\n", i, j, nm, ep);
+		}
+	}
+	fprintf(f, "-A KUBE-SERVICES -m comment --comment \"kubernetes service nodeports\" "
+		   "-m addrtype --dst-type LOCAL -j KUBE-NODEPORTS\nCOMMIT\n");
+}
+
+/* iptables-restore (the system's default backend) loading that ruleset. */
+static int iptables_ref(const struct proxy_service *svcs, unsigned n, double *ms_out)
+{
+	FILE *f = fopen("/tmp/k1s-bench-proxy.ipt", "w");
+	int ret;
+
+	if (!f)
+		return -errno;
+	iptables_rules(f, svcs, n);
+	ret = fclose(f) ? -errno : 0;
+	if (!ret)
+		ret = time_cmd("iptables-restore /tmp/k1s-bench-proxy.ipt", ms_out);
+	if (ret == -ETIMEDOUT)	/* reported as "> REF_TIMEOUT_S" */
+		ret = 0;
+	if (system("iptables -t nat -F; iptables -t nat -X; nft flush ruleset; "
+		   "rm -f /tmp/k1s-bench-proxy.ipt")) {}
+	return ret;
+}
+
+static bool no_ref;	/* --no-ref */
+
 static int run_round(unsigned n, struct round *out)
 {
 	struct proxy_config cfg = { .node_name = "node-0", .ipv4 = true };
@@ -187,10 +286,11 @@ static int run_round(unsigned n, struct round *out)
 		ret = proxy_remove(p, "bench", svcs[n].name);
 	if (!ret)
 		ret = first_packet(p, out);
-	if (ret)
+	if (ret || no_ref)
 		goto out;
-	/* The same ruleset in one table (nft lists many tables slowly), as
-	 * text, loaded by nft -f into the emptied namespace. */
+	/* The same services in one table (nft lists many tables slowly: minutes
+	 * for 128 tables with 10,000 maps), synced by us and, as the text nft
+	 * lists, loaded by nft -f into the emptied namespace. */
 	ret = proxy_flush(p);
 	proxy_free(p);
 	p = NULL;
@@ -205,11 +305,13 @@ static int run_round(unsigned n, struct round *out)
 		ret = -EIO;
 	if (!ret)
 		ret = proxy_flush(p);
-	t = mono_ns();
-	if (!ret && system("nft -f /tmp/k1s-bench-proxy.nft"))
-		ret = -EIO;
-	out->nft_ms = ms(mono_ns() - t);
+	if (!ret)
+		ret = time_cmd("nft -f /tmp/k1s-bench-proxy.nft", &out->nft_ms);
+	if (ret == -ETIMEDOUT)
+		ret = 0;
 	if (system("nft flush ruleset; rm -f /tmp/k1s-bench-proxy.nft")) {}
+	if (!ret)
+		ret = iptables_ref(svcs, n, &out->ipt_ms);
 out:
 	if (ret)
 		fprintf(stderr, "bench-proxy: %u services: %s\n", n, strerror(-ret));
@@ -221,18 +323,31 @@ out:
 	return ret;
 }
 
+static void ref_fmt(char *buf, size_t len, double t)
+{
+	if (t < 0)
+		snprintf(buf, len, "> %d s", REF_TIMEOUT_S);
+	else
+		snprintf(buf, len, "%.1f ms", t);
+}
+
 int main(int argc, char **argv)
 {
 	static const unsigned sizes[] = { 100, 1000, 10000 };
 	unsigned max = 10000;
 	struct round r[3];
 	size_t nr = 0;
+	unsigned last;
 	struct rusage ru;
 
 	if (argc > 1 && !strcmp(argv[1], "apply"))
 		return bench_proxy_apply(argc - 2, argv + 2);
-	if (argc == 3 && !strcmp(argv[1], "--max"))
-		max = (unsigned)atoi(argv[2]);
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--max") && i + 1 < argc)
+			max = (unsigned)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--no-ref"))
+			no_ref = true;
+	}
 	if (unshare(CLONE_NEWNET)) {
 		fprintf(stderr, "bench-proxy: unshare(CLONE_NEWNET): %s\n", strerror(errno));
 		return 1;
@@ -248,17 +363,30 @@ int main(int argc, char **argv)
 		nr++;
 	}
 	getrusage(RUSAGE_SELF, &ru);
-	printf("%-9s %-4s %12s %13s %13s %13s %10s %11s %9s\n", "services", "eps", "full sync",
-	       "(1 table)", "nft -f text", "1-svc update", "(max)", "add 1 svc", "batch");
-	for (size_t i = 0; i < nr; i++)
-		printf("%-9u %-4u %9.1f ms %10.1f ms %10.1f ms %10.2f ms %7.2f ms %8.2f ms %5.1f MiB\n",
-		       r[i].n, EPS, r[i].full_ms, r[i].one_ms, r[i].nft_ms, r[i].upd_med_ms,
+	printf("%-9s %-4s %12s %13s %13s %17s %13s %10s %11s %9s\n", "services", "eps", "full sync",
+	       "(1 table)", "nft -f text", "iptables-restore", "1-svc update", "(max)", "add 1 svc",
+	       "batch");
+	for (size_t i = 0; i < nr; i++) {
+		char nft[32], ipt[32];
+
+		ref_fmt(nft, sizeof(nft), r[i].nft_ms);
+		ref_fmt(ipt, sizeof(ipt), r[i].ipt_ms);
+		printf("%-9u %-4u %9.1f ms %10.1f ms %13s %17s %10.2f ms %7.2f ms %8.2f ms %5.1f MiB\n",
+		       r[i].n, EPS, r[i].full_ms, r[i].one_ms, nft, ipt, r[i].upd_med_ms,
 		       r[i].upd_max_ms, r[i].add_ms, r[i].batch_mib);
+	}
+	printf("(1 table): our full sync into one table; nft -f: that table as nft lists it; "
+	       "iptables-restore: kube-proxy's\n  iptables mode for the same services (a chain "
+	       "per service and per endpoint)\n");
 	printf("update = median of %d updates moving one endpoint of one service\n", UPDATES);
 	printf("first packet (median TCP connect over loopback, %d each): via a ClusterIP | direct\n", PROBES);
 	for (size_t i = 0; i < nr; i++)
 		printf("  %6u services: %7.1f us | %7.1f us\n", r[i].n, r[i].fp_svc_us, r[i].fp_direct_us);
-	printf("peak RSS of the proxy process: %.1f MiB\n", (double)ru.ru_maxrss / 1024);
+	last = nr ? r[nr - 1].n : 0;
+	printf("peak RSS of the benchmark: %.1f MiB, of which the generated services at %u: %.1f MiB\n",
+	       (double)ru.ru_maxrss / 1024, last,
+	       (double)last * (sizeof(struct proxy_service) + EPS * sizeof(struct proxy_endpoint)) /
+		       (1 << 20));
 	printf("targets: 10,000-service full sync < 2 s; one-service update < 5 ms, flat "
 	       "(kube-proxy nftables: ~141 ms to add one service at 10,000)\n");
 	return 0;

@@ -16,10 +16,10 @@
  *
  * Never fails on a time. Usage: sched-bench K1S_BINARY
  */
+#include "bench/lib/bench.h"
 #include "lib/http.h"
 #include "lib/json.h"
 #include "lib/timefmt.h"
-#include "lib/tls.h"
 #include "lib/util.h"
 
 #include <signal.h>
@@ -37,9 +37,7 @@ struct req {
 };
 
 struct bench {
-	uv_loop_t *loop;
-	struct http_client *cli;
-	char *base;
+	struct bench_client c;	/* loop, client, base URL */
 	struct req *q;		/* waiting requests */
 	size_t n, alloc, head;
 	int in_flight, errors;
@@ -58,7 +56,7 @@ static void req_done(struct http_call *call, int err, struct http_response *resp
 	b->in_flight--;
 	pump(b);
 	if (!b->in_flight && b->head == b->n && b->stop_when_idle)
-		uv_stop(b->loop);
+		uv_stop(b->c.loop);
 }
 
 static void pump(struct bench *b)
@@ -72,7 +70,7 @@ static void pump(struct bench *b)
 					    .timeout_ms = 60000, .on_complete = req_done, .ud = b };
 		struct http_call *call;
 
-		if (http_call_start(b->cli, &o, &call))
+		if (http_call_start(b->c.cli, &o, &call))
 			b->errors++;
 		else
 			b->in_flight++;
@@ -101,7 +99,7 @@ static void req(struct bench *b, const char *method, const char *ctype, char *bo
 	ALLOC_GROW(b->q, b->n + 1, b->alloc);
 	r = &b->q[b->n++];
 	r->method = xstrdup(method);
-	r->url = xasprintf("%s%s", b->base, path);
+	r->url = xasprintf("%s%s", b->c.base, path);
 	r->ctype = xstrdup(ctype);
 	r->body = body;
 	free(path);
@@ -113,36 +111,16 @@ static void drain(struct bench *b)
 	b->stop_when_idle = true;
 	pump(b);
 	if (b->in_flight)
-		uv_run(b->loop, UV_RUN_DEFAULT);
+		uv_run(b->c.loop, UV_RUN_DEFAULT);
 	b->stop_when_idle = false;
-}
-
-struct get_ctx {
-	uv_loop_t *loop;
-	cJSON *obj;
-};
-
-static void get_done(struct http_call *call, int err, struct http_response *resp, void *ud)
-{
-	struct get_ctx *g = ud;
-
-	(void)call;
-	if (!err && resp && resp->status == 200)
-		g->obj = cJSON_ParseWithLength(resp->body.data, resp->body.len);
-	uv_stop(g->loop);
 }
 
 static cJSON *get(struct bench *b, const char *path)
 {
-	struct get_ctx g = { b->loop, NULL };
-	char *url = xasprintf("%s%s", b->base, path);
-	struct http_call_opts o = { .url = url, .timeout_ms = 60000, .on_complete = get_done, .ud = &g };
-	struct http_call *call;
+	cJSON *obj;
 
-	if (!http_call_start(b->cli, &o, &call))
-		uv_run(b->loop, UV_RUN_DEFAULT);
-	free(url);
-	return g.obj;
+	bench_call(&b->c, "GET", path, NULL, 60000, &obj, NULL);
+	return obj;
 }
 
 static int count_items(struct bench *b, const char *path)
@@ -156,7 +134,7 @@ static int count_items(struct bench *b, const char *path)
 
 static void sleep_ms(struct bench *b, unsigned ms)
 {
-	uv_update_time(b->loop);
+	uv_update_time(b->c.loop);
 	usleep(ms * 1000);
 }
 
@@ -235,89 +213,37 @@ static double wait_bound(struct bench *b, uint64_t t0, int timeout_s)
 	return -1;
 }
 
-static pid_t start_server(const char *bin, const char *dir, int port, const char *grace)
+/* A server with --node-monitor-grace-period grace and a client of it in b;
+ * bench_close() after, even on failure (not when srv could not start). */
+static int bench_open(struct bench *b, struct bench_server *srv, const char *bin, uv_loop_t *loop,
+		      int port, const char *grace)
 {
-	char portbuf[16], *ready = xasprintf("%s/ready", dir), *kc = xasprintf("%s/kubeconfig", dir);
-	pid_t pid;
-
-	snprintf(portbuf, sizeof(portbuf), "%d", port);
-	pid = fork();
-	if (pid == 0) {
-		if (!freopen("/dev/null", "w", stderr))
-			_exit(127);
-		execl(bin, bin, "server", "--disable-agent", "--data-dir", dir, "--https-listen-port",
-		      portbuf, "--write-kubeconfig", kc, "--ready-file", ready,
-		      "--node-monitor-grace-period", grace, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 200; i++) {
-		struct stat st;
-
-		if (!stat(ready, &st))
-			break;
-		usleep(50000);
-	}
-	free(ready);
-	free(kc);
-	return pid;
-}
-
-static int connect_bench(struct bench *b, uv_loop_t *loop, const char *dir, int port,
-			 struct tls_config **tls)
-{
-	struct tls_config_opts to = { .server = false };
-	struct http_client_opts co = { 0 };
-	char *crt = xasprintf("%s/server/tls/client-admin.crt", dir);
-	char *key = xasprintf("%s/server/tls/client-admin.key", dir);
-	char *ca = xasprintf("%s/server/tls/server-ca.crt", dir), *err = NULL;
-	int r;
+	const char *extra[] = { "--node-monitor-grace-period", grace, NULL };
 
 	memset(b, 0, sizeof(*b));
-	b->loop = loop;
-	b->base = xasprintf("https://127.0.0.1:%d", port);
-	to.cert_file = crt;
-	to.key_file = key;
-	to.ca_file = ca;
-	r = tls_config_new(&to, tls, &err);
-	if (!r) {
-		co.tls = *tls;
-		co.max_idle_per_host = IN_FLIGHT;
-		r = http_client_new(loop, &co, &b->cli);
-	} else {
-		fprintf(stderr, "sched-bench: cannot load the client certificate: %s\n", err ? err : "?");
-	}
-	free(crt);
-	free(key);
-	free(ca);
-	free(err);
-	return r;
+	if (bench_server_start(srv, bin, "sched", port, extra))
+		return -1;
+	return bench_client_init(&b->c, loop, srv, IN_FLIGHT, "sched") ? 1 : 0;
 }
 
-static void stop_server(pid_t pid, const char *dir)
+static void bench_close(struct bench *b, struct bench_server *srv)
 {
-	char *cmd = xasprintf("rm -rf '%s'", dir);
-
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
-	if (system(cmd))
-		fprintf(stderr, "sched-bench: cannot remove %s\n", dir);
-	free(cmd);
+	bench_client_release(&b->c);
+	free(b->q);
+	bench_server_stop(srv, "sched");
 }
 
 static void bench_binding(const char *bin, uv_loop_t *loop)
 {
-	char dir[] = "/tmp/k1s-sched-bench-XXXXXX";
-	int port = 38000 + (getpid() % 1000);
-	struct tls_config *tls = NULL;
+	struct bench_server srv;
 	struct bench b;
 	uint64_t t0;
 	double s;
-	pid_t pid;
+	int r = bench_open(&b, &srv, bin, loop, 38000 + (getpid() % 1000), "40s");
 
-	if (!mkdtemp(dir))
+	if (r < 0)
 		return;
-	pid = start_server(bin, dir, port, "40s");
-	if (connect_bench(&b, loop, dir, port, &tls))
+	if (r)
 		goto out;
 	nodes_add(&b, 100, true);
 	pods_add(&b, 0, 1000, "");
@@ -339,35 +265,21 @@ static void bench_binding(const char *bin, uv_loop_t *loop)
 	if (b.errors)
 		printf("  (%d request errors)\n", b.errors);
 out:
-	if (b.cli)
-		http_client_free(b.cli);
-	tls_config_unref(tls);
-	free(b.base);
-	free(b.q);
-	stop_server(pid, dir);
-}
-
-static int cmp_dbl(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
+	bench_close(&b, &srv);
 }
 
 static void bench_eviction(const char *bin, uv_loop_t *loop)
 {
-	char dir[] = "/tmp/k1s-sched-bench-XXXXXX";
-	int port = 39000 + (getpid() % 1000), n_nodes = 20, n_ev = 0;
+	int n_nodes = 20, n_ev = 0;
 	double ev[64];
-	struct tls_config *tls = NULL;
+	struct bench_server srv;
 	struct bench b;
 	uint64_t last;
-	pid_t pid;
+	int r = bench_open(&b, &srv, bin, loop, 39000 + (getpid() % 1000), "3s");
 
-	if (!mkdtemp(dir))
+	if (r < 0)
 		return;
-	pid = start_server(bin, dir, port, "3s");
-	if (connect_bench(&b, loop, dir, port, &tls))
+	if (r)
 		goto out;
 	nodes_add(&b, n_nodes, false);
 	renew(&b, n_nodes, -1);
@@ -395,17 +307,12 @@ static void bench_eviction(const char *bin, uv_loop_t *loop)
 			break;
 		sleep_ms(&b, 100);
 	}
-	qsort(ev, (size_t)n_ev, sizeof(ev[0]), cmp_dbl);
+	qsort(ev, (size_t)n_ev, sizeof(ev[0]), bench_cmp_dbl);
 	printf("  node silent -> its %d pods marked for deletion after %.2f .. %.2f s"
 	       "   (deadline: grace 3 s + tolerationSeconds 2 s = 5 s; polled every ~100 ms)\n",
 	       n_ev, n_ev ? ev[0] : 0, n_ev ? ev[n_ev - 1] : 0);
 out:
-	if (b.cli)
-		http_client_free(b.cli);
-	tls_config_unref(tls);
-	free(b.base);
-	free(b.q);
-	stop_server(pid, dir);
+	bench_close(&b, &srv);
 }
 
 int main(int argc, char **argv)

@@ -121,7 +121,7 @@ static void canonical(const cJSON *v, struct buf *b)
 		}
 		buf_addch(b, ']');
 	} else {
-		char *s = cJSON_PrintUnformatted(v);
+		char *s = json_print(v);
 
 		buf_addstr(b, s);
 		cJSON_free(s);

@@ -18,6 +18,7 @@ struct ctrl_manager {
 	struct cache_store *endpoints;
 	bool slb_on;
 	struct cache_store *daemonsets, *jobs, *cronjobs, *statefulsets, *rcs, *pdbs, *namespaces;
+	struct cache_store *revisions;	/* controllerrevisions (history.c) */
 	bool started;
 };
 
@@ -83,8 +84,17 @@ const char *ctrl__split_key(const char *key, char *ns, size_t ns_size);
  * objects are pruned, so controllers never PUT them whole. */
 void ctrl__patch_meta(struct apiserver *s, const char *group, const char *plural,
 		      const cJSON *obj, struct ctrl_batch *b);
+/* metadata.<key> of obj as a string ("" when absent). Borrowed. */
+const char *ctrl__mstr(const cJSON *obj, const char *key);
+/* The label key of obj, or NULL. Borrowed. */
+const char *ctrl__label(const cJSON *obj, const char *key);
 /* A controller ownerReference (blockOwnerDeletion) to owner; caller frees. */
 cJSON *ctrl__owner_ref(const cJSON *owner);
+/* The condition of that type in obj's status.conditions (a pod's, a
+ * node's...), or NULL. Borrowed from obj. */
+const cJSON *ctrl__condition(const cJSON *obj, const char *type);
+/* True when obj's (a pod's or a node's) Ready condition is True. */
+bool ctrl__ready(const cJSON *obj);
 /* True when the pod's Ready condition is True. */
 bool ctrl__pod_ready(const cJSON *pod);
 

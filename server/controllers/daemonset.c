@@ -16,9 +16,12 @@
  * scheduler binds them. Each pod carries the label controller-revision-hash
  * (the template's hash); RollingUpdate (maxUnavailable, default 1) deletes
  * old pods while no more than maxUnavailable of the wanted nodes lack an
- * available pod; OnDelete waits for the user. Extra pods on a node (the
+ * available pod; OnDelete waits for the user. Each template has a
+ * ControllerRevision <ds>-<hash> (history.h), so `kubectl rollout
+ * history/undo ds` work. Extra pods on a node (the
  * oldest stays), pods on ineligible nodes and Failed pods are deleted.
  */
+#include "history.h"
 #include "workload.h"
 #include "sched.h"
 #include "../admission.h"
@@ -30,7 +33,7 @@
 #include <string.h>
 
 #define DS_BURST 250	/* pods created per reconcile */
-#define LABEL_REVISION "controller-revision-hash"
+#define LABEL_REVISION HIST_LABEL
 
 static struct ctrl_manager *dm;
 static struct wq ds_q;
@@ -233,6 +236,24 @@ static void rolling_update(struct ds_state *s, struct ctrl_batch *b)
 		}
 }
 
+/* The DaemonSet's revisions: the current one, and those its pods use. */
+static void sync_history(const struct ds_state *s, struct ctrl_batch *b)
+{
+	const char **keep = NULL;
+	size_t n = 0, alloc = 0;
+	char *name = xasprintf("%s-%s", wl_meta(s->ds, "name"), s->hash);
+
+	for (size_t i = 0; i < s->n_nodes; i++)
+		for (size_t j = 0; j < s->nodes[i].n_pods; j++) {
+			ALLOC_GROW(keep, n + 1, alloc);
+			keep[n++] = json_get_str(json_path(s->nodes[i].pods[j], "metadata.labels"),
+						 LABEL_REVISION, "");
+		}
+	hist_sync(dm, s->ds, name, s->hash, keep, n, b);
+	free(keep);
+	free(name);
+}
+
 static void process(struct wq *q, const char *key, void *ud)
 {
 	char ns[ROUTE_SEG_MAX], hash[16];
@@ -256,6 +277,7 @@ static void process(struct wq *q, const char *key, void *ud)
 	cache_each(dm->nodes, NULL, add_node, &s);
 	wl_each_pod(dm, ds, add_pod, &s);
 	b = ctrl_batch_new(q, key);
+	sync_history(&s, b);
 	for (size_t i = 0; i < s.n_nodes; i++) {
 		struct dnode *d = &s.nodes[i];
 
@@ -323,10 +345,18 @@ static void on_node(struct cache_store *st, const cJSON *old, const cJSON *new, 
 		cache_each(dm->daemonsets, NULL, enqueue_all, NULL);
 }
 
+static void on_revision(struct cache_store *st, const cJSON *old, const cJSON *new, void *ud)
+{
+	(void)st;
+	(void)ud;
+	hist_enqueue_owner(&ds_q, old, new, "DaemonSet");
+}
+
 void ds__start(struct ctrl_manager *m)
 {
 	dm = m;
 	wq_init(&ds_q, m->srv->loop, process, m);
+	cache_store_on_event(m->revisions, on_revision, m);
 	cache_store_on_event(m->daemonsets, on_ds, m);
 	cache_store_on_event(m->pods, on_pod, m);
 	cache_store_on_event(m->nodes, on_node, m);

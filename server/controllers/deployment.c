@@ -31,11 +31,6 @@
 
 static struct ctrl_manager *dm;
 
-static const char *mstr(const cJSON *obj, const char *key)
-{
-	return json_get_str(json_get(obj, "metadata"), key, "");
-}
-
 static int64_t spec_replicas(const cJSON *obj)
 {
 	return json_get_int(json_get(obj, "spec"), "replicas", 1);
@@ -90,7 +85,7 @@ static void collect(const cJSON *rs, void *ud)
 	struct owned *o = ud;
 	const cJSON *cref = ctrl_controller_ref(rs);
 
-	if (!cref || strcmp(json_get_str(cref, "uid", ""), mstr(o->d, "uid")))
+	if (!cref || strcmp(json_get_str(cref, "uid", ""), ctrl__mstr(o->d, "uid")))
 		return;
 	if (!o->new_rs && same_template(rs, o->d)) {
 		o->new_rs = rs;
@@ -103,9 +98,9 @@ static void collect(const cJSON *rs, void *ud)
 static int cmp_created(const void *a, const void *b)
 {
 	const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
-	int c = strcmp(mstr(x, "creationTimestamp"), mstr(y, "creationTimestamp"));
+	int c = strcmp(ctrl__mstr(x, "creationTimestamp"), ctrl__mstr(y, "creationTimestamp"));
 
-	return c ? c : strcmp(mstr(x, "name"), mstr(y, "name"));
+	return c ? c : strcmp(ctrl__mstr(x, "name"), ctrl__mstr(y, "name"));
 }
 
 /* ---- writes ---- */
@@ -115,13 +110,13 @@ static void create_rs(const cJSON *d, const char *hash, int64_t replicas, int64_
 {
 	cJSON *rs = cJSON_CreateObject(), *m, *spec, *t, *ann, *refs;
 	const cJSON *a;
-	char *name = xasprintf("%s-%s", mstr(d, "name"), hash), rev[24];
+	char *name = xasprintf("%s-%s", ctrl__mstr(d, "name"), hash), rev[24];
 
 	json_set_str(rs, "apiVersion", "apps/v1");
 	json_set_str(rs, "kind", "ReplicaSet");
 	m = json_obj(rs, "metadata");
 	json_set_str(m, "name", name);
-	json_set_str(m, "namespace", mstr(d, "namespace"));
+	json_set_str(m, "namespace", ctrl__mstr(d, "namespace"));
 	t = cJSON_Duplicate(json_path(d, "spec.template"), 1);
 	json_set_str(json_obj(json_obj(t, "metadata"), "labels"), LABEL_TEMPLATE_HASH, hash);
 	json_set(m, "labels", cJSON_Duplicate(json_path(t, "metadata.labels"), 1));
@@ -142,11 +137,11 @@ static void create_rs(const cJSON *d, const char *hash, int64_t replicas, int64_
 	json_set(spec, "selector", cJSON_Duplicate(json_path(d, "spec.selector"), 1));
 	json_set_str(json_obj(json_get(spec, "selector"), "matchLabels"), LABEL_TEMPLATE_HASH, hash);
 	json_set(spec, "template", t);
-	log_info("deployment %s/%s: new replica set %s (revision %s)", mstr(d, "namespace"),
-		 mstr(d, "name"), name, rev);
+	log_info("deployment %s/%s: new replica set %s (revision %s)", ctrl__mstr(d, "namespace"),
+		 ctrl__mstr(d, "name"), name, rev);
 	ctrl_event(dm->srv, d, "Normal", "ScalingReplicaSet", "Scaled up replica set %s from 0 to %lld",
 		   name, (long long)replicas);
-	api_internal_create(dm->srv, "apps", "replicasets", mstr(d, "namespace"), rs, ctrl_batch_cb,
+	api_internal_create(dm->srv, "apps", "replicasets", ctrl__mstr(d, "namespace"), rs, ctrl_batch_cb,
 			    ctrl_batch_hold(b));
 	cJSON_Delete(rs);
 	free(name);
@@ -158,13 +153,13 @@ static void patch_rs(const cJSON *d, const cJSON *rs, int64_t replicas, int64_t 
 {
 	cJSON *p = cJSON_CreateObject(), *m = json_obj(p, "metadata");
 
-	json_set_str(m, "resourceVersion", mstr(rs, "resourceVersion"));
+	json_set_str(m, "resourceVersion", ctrl__mstr(rs, "resourceVersion"));
 	if (replicas >= 0) {
 		int64_t was = spec_replicas(rs);
 
 		json_set_int(json_obj(p, "spec"), "replicas", replicas);
 		ctrl_event(dm->srv, d, "Normal", "ScalingReplicaSet", "Scaled %s replica set %s from %lld to %lld",
-			   replicas > was ? "up" : "down", mstr(rs, "name"), (long long)was,
+			   replicas > was ? "up" : "down", ctrl__mstr(rs, "name"), (long long)was,
 			   (long long)replicas);
 	}
 	if (revision > 0) {
@@ -173,7 +168,7 @@ static void patch_rs(const cJSON *d, const cJSON *rs, int64_t replicas, int64_t 
 		snprintf(rev, sizeof(rev), "%lld", (long long)revision);
 		json_set_str(json_obj(m, "annotations"), ANN_REVISION, rev);
 	}
-	api_internal_patch(dm->srv, "apps", "replicasets", mstr(rs, "namespace"), mstr(rs, "name"), p,
+	api_internal_patch(dm->srv, "apps", "replicasets", ctrl__mstr(rs, "namespace"), ctrl__mstr(rs, "name"), p,
 			   ctrl_batch_cb, ctrl_batch_hold(b));
 	cJSON_Delete(p);
 }
@@ -267,9 +262,9 @@ static void cleanup_history(const cJSON *d, const struct owned *o, struct ctrl_b
 		if (spec_replicas(o->old[i]) || st_int(o->old[i], "replicas"))
 			continue;
 		opts = cJSON_CreateObject();
-		json_set_str(json_obj(opts, "preconditions"), "uid", mstr(o->old[i], "uid"));
-		api_internal_delete(dm->srv, "apps", "replicasets", mstr(o->old[i], "namespace"),
-				    mstr(o->old[i], "name"), opts, ctrl_batch_cb, ctrl_batch_hold(b));
+		json_set_str(json_obj(opts, "preconditions"), "uid", ctrl__mstr(o->old[i], "uid"));
+		api_internal_delete(dm->srv, "apps", "replicasets", ctrl__mstr(o->old[i], "namespace"),
+				    ctrl__mstr(o->old[i], "name"), opts, ctrl_batch_cb, ctrl_batch_hold(b));
 		cJSON_Delete(opts);
 		idle--;
 	}
@@ -303,7 +298,8 @@ static void progressing(const cJSON *d, const struct owned *o, const cJSON *st, 
 	static const char *const counts[] = { "replicas", "updatedReplicas", "readyReplicas",
 					      "availableReplicas" };
 	const cJSON *old = condition_of(d, "Progressing"), *olds = json_get(d, "status");
-	const char *rs = o->new_rs ? mstr(o->new_rs, "name") : "", *old_reason = json_get_str(old, "reason", "");
+	const char *rs = o->new_rs ? ctrl__mstr(o->new_rs, "name") : "";
+	const char *old_reason = json_get_str(old, "reason", "");
 	int64_t deadline = json_get_int(json_get(d, "spec"), "progressDeadlineSeconds", 600), t;
 	bool moved = false;
 	char msg[512];
@@ -452,7 +448,7 @@ static void process(struct wq *q, const char *key, void *ud)
 	}
 	b = ctrl_batch_new(q, key);
 	o.d = d;
-	cache_each_owned(dm->rs, mstr(d, "uid"), collect, &o);
+	cache_each_owned(dm->rs, ctrl__mstr(d, "uid"), collect, &o);
 	if (o.n_old)
 		qsort(o.old, o.n_old, sizeof(*o.old), cmp_created);
 	for (size_t i = 0; i < o.n_old; i++)
@@ -524,7 +520,7 @@ static void on_rs(struct cache_store *st, const cJSON *old, const cJSON *new, vo
 	(void)ud;
 	if (!cref || strcmp(json_get_str(cref, "kind", ""), "Deployment"))
 		return;
-	k = xasprintf("%s/%s", mstr(obj, "namespace"), json_get_str(cref, "name", ""));
+	k = xasprintf("%s/%s", ctrl__mstr(obj, "namespace"), json_get_str(cref, "name", ""));
 	wq_add(&dm->deploy_q, k);
 	free(k);
 }

@@ -24,8 +24,8 @@
  * to the Endpoints. Slices no longer wanted are deleted.
  */
 #include "ctrl_priv.h"
+#include "epgroup.h"
 #include "../apiserver.h"
-#include "lib/buf.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/timefmt.h"
@@ -42,16 +42,6 @@
 
 static struct ctrl_manager *epm;
 
-static const char *mstr(const cJSON *o, const char *k)
-{
-	return json_get_str(json_get(o, "metadata"), k, "");
-}
-
-static const char *label(const cJSON *o, const char *k)
-{
-	return json_get_str(json_path(o, "metadata.labels"), k, NULL);
-}
-
 static bool has_selector(const cJSON *svc)
 {
 	return cJSON_GetArraySize(json_path(svc, "spec.selector")) &&
@@ -65,34 +55,6 @@ static const char *primary_family(const cJSON *svc)
 	if (cJSON_IsString(f))
 		return f->valuestring;
 	return strchr(json_get_str(json_get(svc, "spec"), "clusterIP", ""), ':') ? "IPv6" : "IPv4";
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* A canonical text of a ports array (order ignored). Caller frees. */
-static char *ports_key(const cJSON *ports)
-{
-	size_t n = (size_t)cJSON_GetArraySize(ports), i = 0;
-	char **v = xcalloc(n + 1, sizeof(*v));
-	struct buf b;
-	const cJSON *p;
-
-	cJSON_ArrayForEach(p, ports)
-		v[i++] = xasprintf("%s/%s/%lld/%s", json_get_str(p, "name", ""),
-				   json_get_str(p, "protocol", "TCP"), (long long)json_get_int(p, "port", 0),
-				   json_get_str(p, "appProtocol", ""));
-	qsort(v, n, sizeof(*v), cmp_str);
-	buf_init(&b, 64);
-	buf_addstr(&b, "");
-	for (i = 0; i < n; i++) {
-		buf_addf(&b, "%s;", v[i]);
-		free(v[i]);
-	}
-	free(v);
-	return buf_detach(&b, NULL);
 }
 
 /* ---- the Endpoints controller ---- */
@@ -111,7 +73,7 @@ struct ep_build {
 
 static struct subset *subset_for(struct ep_build *b, cJSON *ports)
 {
-	char *k = ports_key(ports);
+	char *k = epg_ports_key(ports);
 
 	for (size_t i = 0; i < b->n; i++) {
 		if (!strcmp(b->s[i].pkey, k)) {
@@ -198,7 +160,7 @@ static cJSON *ep_subsets(const cJSON *svc, bool *truncated)
 	cJSON *out = cJSON_CreateArray();
 	size_t budget = EP_MAX_ADDRS;
 
-	cache_each(epm->pods, mstr(svc, "namespace"), add_pod, &b);
+	cache_each(epm->pods, ctrl__mstr(svc, "namespace"), add_pod, &b);
 	*truncated = b.total > EP_MAX_ADDRS;
 	if (b.n)
 		qsort(b.s, b.n, sizeof(*b.s), cmp_subset);
@@ -305,7 +267,7 @@ struct mirror {
 static void collect_mirrored(const cJSON *s, void *ud)
 {
 	struct mirror *m = ud;
-	const char *svc = label(s, EPS_LABEL_SERVICE), *by = label(s, EPS_LABEL_MANAGED_BY);
+	const char *svc = ctrl__label(s, EPS_LABEL_SERVICE), *by = ctrl__label(s, EPS_LABEL_MANAGED_BY);
 
 	if (svc && by && !strcmp(svc, m->svc) && !strcmp(by, MIRROR_CONTROLLER)) {
 		ALLOC_GROW(m->v, m->n + 1, m->alloc);
@@ -315,11 +277,11 @@ static void collect_mirrored(const cJSON *s, void *ud)
 
 static bool mirror_wanted(const cJSON *ep, const cJSON *svc)
 {
-	const char *skip = label(ep, EP_LABEL_SKIP_MIRROR);
+	const char *skip = ctrl__label(ep, EP_LABEL_SKIP_MIRROR);
 
 	return ep && svc && !cJSON_GetArraySize(json_path(svc, "spec.selector")) &&
 	       !json_path(svc, "metadata.deletionTimestamp") && !(skip && !strcmp(skip, "true")) &&
-	       !(!strcmp(mstr(ep, "namespace"), "default") && !strcmp(mstr(ep, "name"), "kubernetes"));
+	       !(!strcmp(ctrl__mstr(ep, "namespace"), "default") && !strcmp(ctrl__mstr(ep, "name"), "kubernetes"));
 }
 
 /* The slice endpoint of an Endpoints address, or NULL when not of family. */
@@ -366,7 +328,7 @@ static cJSON *mirror_labels(const cJSON *ep)
 
 	if (!l)
 		l = cJSON_CreateObject();
-	json_set_str(l, EPS_LABEL_SERVICE, mstr(ep, "name"));
+	json_set_str(l, EPS_LABEL_SERVICE, ctrl__mstr(ep, "name"));
 	json_set_str(l, EPS_LABEL_MANAGED_BY, MIRROR_CONTROLLER);
 	return l;
 }
@@ -376,20 +338,13 @@ static cJSON *mirror_labels(const cJSON *ep)
 static void mirror_put(struct mirror *m, const cJSON *ep, const char *fam, cJSON *ports,
 		       cJSON *eps, struct ctrl_batch *b)
 {
-	char *pk = ports_key(ports);
 	cJSON *labels = mirror_labels(ep), *o;
 
 	for (size_t i = 0; i < m->n; i++) {
 		const cJSON *s = m->v[i];
-		char *k;
-		bool same;
 
-		if (m->used[i] || strcmp(json_get_str(s, "addressType", ""), fam))
-			continue;
-		k = ports_key(json_get(s, "ports"));
-		same = !strcmp(k, pk);
-		free(k);
-		if (!same)
+		if (m->used[i] || strcmp(json_get_str(s, "addressType", ""), fam) ||
+		    !epg_same_ports(json_get(s, "ports"), ports))
 			continue;
 		m->used[i] = true;
 		if (!json_equal(json_get(s, "endpoints"), eps) ||
@@ -405,28 +360,26 @@ static void mirror_put(struct mirror *m, const cJSON *ep, const char *fam, cJSON
 			cJSON_Delete(labels);
 		}
 		cJSON_Delete(ports);
-		free(pk);
 		return;
 	}
 	o = cJSON_CreateObject();
 	cJSON *md = json_obj(o, "metadata"), *refs = cJSON_CreateArray();
-	char *gen = xasprintf("%s-", mstr(ep, "name"));
+	char *gen = xasprintf("%s-", ctrl__mstr(ep, "name"));
 
 	json_set_str(o, "apiVersion", "discovery.k8s.io/v1");
 	json_set_str(o, "kind", "EndpointSlice");
 	json_set_str(md, "generateName", gen);
-	json_set_str(md, "namespace", mstr(ep, "namespace"));
+	json_set_str(md, "namespace", ctrl__mstr(ep, "namespace"));
 	json_set(md, "labels", labels);
 	cJSON_AddItemToArray(refs, ctrl__owner_ref(ep));
 	json_set(md, "ownerReferences", refs);
 	json_set_str(o, "addressType", fam);
 	json_set(o, "endpoints", eps);
 	json_set(o, "ports", ports);
-	api_internal_create(epm->srv, "discovery.k8s.io", "endpointslices", mstr(ep, "namespace"), o,
+	api_internal_create(epm->srv, "discovery.k8s.io", "endpointslices", ctrl__mstr(ep, "namespace"), o,
 			    ctrl_batch_cb, ctrl_batch_hold(b));
 	cJSON_Delete(o);
 	free(gen);
-	free(pk);
 }
 
 static void mirror_process(struct wq *q, const char *key, void *ud)
@@ -467,7 +420,7 @@ static void mirror_process(struct wq *q, const char *key, void *ud)
 	for (size_t i = 0; i < m.n; i++) {
 		if (m.used[i])
 			continue;
-		api_internal_delete(epm->srv, "discovery.k8s.io", "endpointslices", ns, mstr(m.v[i], "name"),
+		api_internal_delete(epm->srv, "discovery.k8s.io", "endpointslices", ns, ctrl__mstr(m.v[i], "name"),
 				    NULL, ctrl_batch_cb, ctrl_batch_hold(b));
 	}
 	free(m.used);
@@ -479,7 +432,7 @@ static void mirror_process(struct wq *q, const char *key, void *ud)
 
 static void add_key(struct wq *q, const cJSON *o, const char *name)
 {
-	char *k = xasprintf("%s/%s", mstr(o, "namespace"), name);
+	char *k = xasprintf("%s/%s", ctrl__mstr(o, "namespace"), name);
 
 	wq_add(q, k);
 	free(k);
@@ -491,8 +444,8 @@ static void on_svc(struct cache_store *st, const cJSON *old, const cJSON *new, v
 
 	(void)st;
 	(void)ud;
-	add_key(&epm->ep_q, o, mstr(o, "name"));
-	add_key(&epm->mirror_q, o, mstr(o, "name"));
+	add_key(&epm->ep_q, o, ctrl__mstr(o, "name"));
+	add_key(&epm->mirror_q, o, ctrl__mstr(o, "name"));
 }
 
 static void on_endpoints(struct cache_store *st, const cJSON *old, const cJSON *new, void *ud)
@@ -501,14 +454,14 @@ static void on_endpoints(struct cache_store *st, const cJSON *old, const cJSON *
 
 	(void)st;
 	(void)ud;
-	add_key(&epm->ep_q, o, mstr(o, "name"));
-	add_key(&epm->mirror_q, o, mstr(o, "name"));
+	add_key(&epm->ep_q, o, ctrl__mstr(o, "name"));
+	add_key(&epm->mirror_q, o, ctrl__mstr(o, "name"));
 }
 
 static void on_slice(struct cache_store *st, const cJSON *old, const cJSON *new, void *ud)
 {
 	const cJSON *o = new ? new : old;
-	const char *svc = label(o, EPS_LABEL_SERVICE), *by = label(o, EPS_LABEL_MANAGED_BY);
+	const char *svc = ctrl__label(o, EPS_LABEL_SERVICE), *by = ctrl__label(o, EPS_LABEL_MANAGED_BY);
 
 	(void)st;
 	(void)ud;
@@ -516,27 +469,17 @@ static void on_slice(struct cache_store *st, const cJSON *old, const cJSON *new,
 		add_key(&epm->mirror_q, o, svc);
 }
 
-struct pod_ev {
-	const cJSON *old, *new;
-};
-
-static void match_svc(const cJSON *svc, void *ud)
+static void enqueue_svc(const cJSON *svc, void *ud)
 {
-	struct pod_ev *p = ud;
-	const cJSON *sel = json_path(svc, "spec.selector");
-
-	if ((p->old && eps_selector_matches(sel, json_path(p->old, "metadata.labels"))) ||
-	    (p->new && eps_selector_matches(sel, json_path(p->new, "metadata.labels"))))
-		add_key(&epm->ep_q, svc, mstr(svc, "name"));
+	(void)ud;
+	add_key(&epm->ep_q, svc, ctrl__mstr(svc, "name"));
 }
 
 static void on_pod(struct cache_store *st, const cJSON *old, const cJSON *new, void *ud)
 {
-	struct pod_ev p = { old, new };
-
 	(void)st;
 	(void)ud;
-	cache_each(epm->svcs, mstr(new ? new : old, "namespace"), match_svc, &p);
+	epg_each_selecting(epm->svcs, old, new, enqueue_svc, NULL);
 }
 
 void ep__start(struct ctrl_manager *m)

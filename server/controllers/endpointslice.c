@@ -28,9 +28,9 @@
  * selectorless Endpoints, the legacy Endpoints controller.
  */
 #include "ctrl_priv.h"
+#include "epgroup.h"
 #include "../apiserver.h"
 #include "../server.h"
-#include "lib/buf.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/timefmt.h"
@@ -43,16 +43,6 @@
 #define LABEL_ZONE "topology.kubernetes.io/zone"
 
 static struct ctrl_manager *em;
-
-static const char *mstr(const cJSON *obj, const char *key)
-{
-	return json_get_str(json_get(obj, "metadata"), key, "");
-}
-
-static const char *label(const cJSON *obj, const char *key)
-{
-	return json_get_str(json_path(obj, "metadata.labels"), key, NULL);
-}
 
 /* ---- pure helpers ---- */
 
@@ -162,7 +152,7 @@ cJSON *eps_endpoint(const cJSON *svc, const cJSON *pod, const char *family, cons
 	json_set_bool(c, "serving", serving);
 	json_set_bool(c, "terminating", terminating);
 	s = json_get_str(json_get(pod, "spec"), "hostname", "");
-	if (*s && !strcmp(json_get_str(json_get(pod, "spec"), "subdomain", ""), mstr(svc, "name")))
+	if (*s && !strcmp(json_get_str(json_get(pod, "spec"), "subdomain", ""), ctrl__mstr(svc, "name")))
 		json_set_str(ep, "hostname", s);
 	s = json_get_str(json_get(pod, "spec"), "nodeName", "");
 	if (*s)
@@ -171,9 +161,9 @@ cJSON *eps_endpoint(const cJSON *svc, const cJSON *pod, const char *family, cons
 		json_set_str(ep, "zone", zone);
 	ref = json_obj(ep, "targetRef");
 	json_set_str(ref, "kind", "Pod");
-	json_set_str(ref, "namespace", mstr(pod, "namespace"));
-	json_set_str(ref, "name", mstr(pod, "name"));
-	json_set_str(ref, "uid", mstr(pod, "uid"));
+	json_set_str(ref, "namespace", ctrl__mstr(pod, "namespace"));
+	json_set_str(ref, "name", ctrl__mstr(pod, "name"));
+	json_set_str(ref, "uid", ctrl__mstr(pod, "uid"));
 	return ep;
 }
 
@@ -186,39 +176,11 @@ cJSON *eps_slice_labels(const cJSON *svc)
 		if (cJSON_IsString(kv) && strcmp(kv->string, EPS_LABEL_SERVICE) &&
 		    strcmp(kv->string, EPS_LABEL_MANAGED_BY) && strcmp(kv->string, EPS_LABEL_HEADLESS))
 			json_set_str(l, kv->string, kv->valuestring);
-	json_set_str(l, EPS_LABEL_SERVICE, mstr(svc, "name"));
+	json_set_str(l, EPS_LABEL_SERVICE, ctrl__mstr(svc, "name"));
 	json_set_str(l, EPS_LABEL_MANAGED_BY, EPS_CONTROLLER);
 	if (!strcmp(json_get_str(json_get(svc, "spec"), "clusterIP", ""), "None"))
 		json_set_str(l, EPS_LABEL_HEADLESS, "");
 	return l;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* A canonical text for a ports array (order ignored). Caller frees. */
-static char *ports_key(const cJSON *ports)
-{
-	size_t n = (size_t)cJSON_GetArraySize(ports), i = 0;
-	char **v = xcalloc(n + 1, sizeof(*v));
-	struct buf b;
-	const cJSON *p;
-
-	cJSON_ArrayForEach(p, ports)
-		v[i++] = xasprintf("%s\x1f%s\x1f%lld\x1f%s", json_get_str(p, "name", ""),
-				   json_get_str(p, "protocol", "TCP"), (long long)json_get_int(p, "port", 0),
-				   json_get_str(p, "appProtocol", ""));
-	qsort(v, n, sizeof(*v), cmp_str);
-	buf_init(&b, 64);
-	buf_addstr(&b, "");
-	for (i = 0; i < n; i++) {
-		buf_addf(&b, "%s\x1e", v[i]);
-		free(v[i]);
-	}
-	free(v);
-	return buf_detach(&b, NULL);
 }
 
 /* ---- planning ---- */
@@ -227,7 +189,7 @@ struct want {
 	const char *pod;	/* pod name, borrowed */
 	cJSON *ep;		/* the endpoint, owned */
 	const cJSON *ports;	/* the pod's resolved ports, borrowed */
-	char *pkey;		/* ports_key(ports), owned */
+	char *pkey;		/* epg_ports_key(ports), owned */
 	bool placed;
 };
 
@@ -265,12 +227,12 @@ static cJSON *new_slice(struct fam *f, const cJSON *ports, cJSON *eps)
 {
 	const cJSON *svc = f->in->svc;
 	cJSON *o = cJSON_CreateObject(), *m = json_obj(o, "metadata"), *refs = cJSON_CreateArray();
-	char *gen = xasprintf("%s-", mstr(svc, "name"));
+	char *gen = xasprintf("%s-", ctrl__mstr(svc, "name"));
 
 	json_set_str(o, "apiVersion", "discovery.k8s.io/v1");
 	json_set_str(o, "kind", "EndpointSlice");
 	json_set_str(m, "generateName", gen);
-	json_set_str(m, "namespace", mstr(svc, "namespace"));
+	json_set_str(m, "namespace", ctrl__mstr(svc, "namespace"));
 	json_set(m, "labels", cJSON_Duplicate(f->labels, 1));
 	json_set_str(json_obj(m, "annotations"), EPS_ANN_TRIGGER, f->in->now);
 	cJSON_AddItemToArray(refs, ctrl__owner_ref(svc));
@@ -440,10 +402,10 @@ static void plan_family(const struct eps_input *in, const char *family, const cJ
 
 		if (!ep)
 			continue;
-		f.w[f.nw].pod = mstr(in->pods[i], "name");
+		f.w[f.nw].pod = ctrl__mstr(in->pods[i], "name");
 		f.w[f.nw].ep = ep;
 		f.w[f.nw].ports = pod_ports[i];
-		f.w[f.nw++].pkey = ports_key(pod_ports[i]);
+		f.w[f.nw++].pkey = epg_ports_key(pod_ports[i]);
 	}
 	qsort(f.w, f.nw, sizeof(*f.w), cmp_want);
 	f.h = xcalloc(in->n_slices + 1, sizeof(*f.h));
@@ -454,7 +416,7 @@ static void plan_family(const struct eps_input *in, const char *family, const cJ
 		if (strcmp(json_get_str(s, "addressType", ""), family))
 			continue;
 		f.h[f.nh].slice = s;
-		f.h[f.nh++].pkey = ports_key(json_get(s, "ports"));
+		f.h[f.nh++].pkey = epg_ports_key(json_get(s, "ports"));
 	}
 	keep_existing(&f);
 	for (size_t i = 0; i < f.nw; i++)
@@ -512,7 +474,7 @@ void eps_plan_compute(const struct eps_input *in, struct eps_plan *plan)
 	size_t nf = families(in->svc, fam);
 	cJSON **pod_ports = xcalloc(in->n_pods + 1, sizeof(*pod_ports));
 	cJSON *labels = eps_slice_labels(in->svc);
-	const char *uid = mstr(in->svc, "uid");
+	const char *uid = ctrl__mstr(in->svc, "uid");
 	const cJSON **mine = xcalloc(in->n_slices + 1, sizeof(*mine));
 	struct eps_input sub = *in;
 
@@ -561,7 +523,7 @@ struct collect {
 static void collect_slice(const cJSON *s, void *ud)
 {
 	struct collect *c = ud;
-	const char *svc = label(s, EPS_LABEL_SERVICE), *by = label(s, EPS_LABEL_MANAGED_BY);
+	const char *svc = ctrl__label(s, EPS_LABEL_SERVICE), *by = ctrl__label(s, EPS_LABEL_MANAGED_BY);
 
 	if (svc && by && !strcmp(svc, c->svc) && !strcmp(by, EPS_CONTROLLER)) {
 		ALLOC_GROW(c->v, c->n + 1, c->alloc);
@@ -581,7 +543,7 @@ static void collect_pod(const cJSON *pod, void *ud)
 
 static int cmp_name(const void *a, const void *b)
 {
-	return strcmp(mstr(*(const cJSON *const *)a, "name"), mstr(*(const cJSON *const *)b, "name"));
+	return strcmp(ctrl__mstr(*(const cJSON *const *)a, "name"), ctrl__mstr(*(const cJSON *const *)b, "name"));
 }
 
 static bool svc_wants_slices(const cJSON *svc)
@@ -598,23 +560,23 @@ static void apply(const struct eps_plan *p, struct ctrl_batch *b)
 	cJSON_ArrayForEach(o, p->del) {
 		cJSON *opts = cJSON_CreateObject();
 
-		json_set_str(json_obj(opts, "preconditions"), "uid", mstr(o, "uid"));
-		api_internal_delete(em->srv, "discovery.k8s.io", "endpointslices", mstr(o, "namespace"),
-				    mstr(o, "name"), opts, ctrl_batch_cb, ctrl_batch_hold(b));
+		json_set_str(json_obj(opts, "preconditions"), "uid", ctrl__mstr(o, "uid"));
+		api_internal_delete(em->srv, "discovery.k8s.io", "endpointslices", ctrl__mstr(o, "namespace"),
+				    ctrl__mstr(o, "name"), opts, ctrl_batch_cb, ctrl_batch_hold(b));
 		cJSON_Delete(opts);
 	}
 	cJSON_ArrayForEach(o, p->update)
 		api_internal_update(em->srv, "discovery.k8s.io", "endpointslices", "", o, ctrl_batch_cb,
 				    ctrl_batch_hold(b));
 	cJSON_ArrayForEach(o, p->create)
-		api_internal_create(em->srv, "discovery.k8s.io", "endpointslices", mstr(o, "namespace"), o,
+		api_internal_create(em->srv, "discovery.k8s.io", "endpointslices", ctrl__mstr(o, "namespace"), o,
 				    ctrl_batch_cb, ctrl_batch_hold(b));
 }
 
 static const char *node_zone(const char *node, void *ud)
 {
 	(void)ud;
-	return label(cache_get(em->nodes, "", node), LABEL_ZONE);
+	return ctrl__label(cache_get(em->nodes, "", node), LABEL_ZONE);
 }
 
 static void add_node(const cJSON *node, void *ud)
@@ -680,48 +642,38 @@ static void on_svc(struct cache_store *st, const cJSON *old, const cJSON *new, v
 
 	(void)st;
 	(void)ud;
-	enqueue(mstr(o, "namespace"), mstr(o, "name"));
+	enqueue(ctrl__mstr(o, "namespace"), ctrl__mstr(o, "name"));
 }
 
 static void on_slice(struct cache_store *st, const cJSON *old, const cJSON *new, void *ud)
 {
 	const cJSON *o = new ? new : old;
-	const char *svc = label(o, EPS_LABEL_SERVICE), *by = label(o, EPS_LABEL_MANAGED_BY);
+	const char *svc = ctrl__label(o, EPS_LABEL_SERVICE), *by = ctrl__label(o, EPS_LABEL_MANAGED_BY);
 
 	(void)st;
 	(void)ud;
 	if (svc && by && !strcmp(by, EPS_CONTROLLER))
-		enqueue(mstr(o, "namespace"), svc);
+		enqueue(ctrl__mstr(o, "namespace"), svc);
 }
 
-struct pod_match {
-	const cJSON *old, *new;
-};
-
-static void match_svc(const cJSON *svc, void *ud)
+static void enqueue_svc(const cJSON *svc, void *ud)
 {
-	struct pod_match *m = ud;
-	const cJSON *sel = json_path(svc, "spec.selector");
-
-	if ((m->old && eps_selector_matches(sel, json_path(m->old, "metadata.labels"))) ||
-	    (m->new && eps_selector_matches(sel, json_path(m->new, "metadata.labels"))))
-		enqueue(mstr(svc, "namespace"), mstr(svc, "name"));
+	(void)ud;
+	enqueue(ctrl__mstr(svc, "namespace"), ctrl__mstr(svc, "name"));
 }
 
 static void on_pod(struct cache_store *st, const cJSON *old, const cJSON *new, void *ud)
 {
-	struct pod_match m = { old, new };
-
 	(void)st;
 	(void)ud;
-	cache_each(em->svcs, mstr(new ? new : old, "namespace"), match_svc, &m);
+	epg_each_selecting(em->svcs, old, new, enqueue_svc, NULL);
 }
 
 static void enqueue_selecting(const cJSON *svc, void *ud)
 {
 	(void)ud;
 	if (cJSON_GetArraySize(json_path(svc, "spec.selector")))
-		enqueue(mstr(svc, "namespace"), mstr(svc, "name"));
+		enqueue(ctrl__mstr(svc, "namespace"), ctrl__mstr(svc, "name"));
 }
 
 /* A node's zone changing changes the endpoints of its pods: every Service

@@ -86,11 +86,6 @@ static bool deleting(const cJSON *obj)
 	return json_path(obj, "metadata.deletionTimestamp") != NULL;
 }
 
-static const char *mstr(const cJSON *obj, const char *key)
-{
-	return json_get_str(json_get(obj, "metadata"), key, "");
-}
-
 static size_t store_index(struct cache_store *st)
 {
 	return (size_t)(st - gm->cache.stores);
@@ -166,11 +161,11 @@ static void delete_obj(struct cache_store *st, const cJSON *obj, const char *pol
 	cJSON *opts = cJSON_CreateObject(), *pre = json_obj(opts, "preconditions");
 
 	json_set_str(opts, "propagationPolicy", policy);
-	json_set_str(pre, "uid", mstr(obj, "uid"));
-	log_info("garbage collector: deleting %s %s/%s (%s)", st->res->kind, mstr(obj, "namespace"),
-		 mstr(obj, "name"), policy);
-	api_internal_delete(gm->srv, st->res->group, st->res->plural, mstr(obj, "namespace"),
-			    mstr(obj, "name"), opts, ctrl_batch_cb, ctrl_batch_hold(b));
+	json_set_str(pre, "uid", ctrl__mstr(obj, "uid"));
+	log_info("garbage collector: deleting %s %s/%s (%s)", st->res->kind, ctrl__mstr(obj, "namespace"),
+		 ctrl__mstr(obj, "name"), policy);
+	api_internal_delete(gm->srv, st->res->group, st->res->plural, ctrl__mstr(obj, "namespace"),
+			    ctrl__mstr(obj, "name"), opts, ctrl_batch_cb, ctrl_batch_hold(b));
 	cJSON_Delete(opts);
 }
 
@@ -192,7 +187,7 @@ static cJSON *without_finalizer(const cJSON *obj, const char *fin)
 
 static void orphan(struct cache_store *st, const cJSON *obj, struct ctrl_batch *b)
 {
-	const char *uid = mstr(obj, "uid");
+	const char *uid = ctrl__mstr(obj, "uid");
 	struct deps d;
 
 	dependents(uid, &d);
@@ -216,12 +211,12 @@ static void foreground(struct cache_store *st, const cJSON *obj, struct ctrl_bat
 	struct deps d;
 	size_t blocking = 0;
 
-	dependents(mstr(obj, "uid"), &d);
+	dependents(ctrl__mstr(obj, "uid"), &d);
 	for (size_t i = 0; i < d.n; i++) {
 		const cJSON *ref = NULL, *r;
 
 		cJSON_ArrayForEach(r, json_path(d.v[i], "metadata.ownerReferences"))
-			if (!strcmp(json_get_str(r, "uid", ""), mstr(obj, "uid")))
+			if (!strcmp(json_get_str(r, "uid", ""), ctrl__mstr(obj, "uid")))
 				ref = r;
 		if (json_get_bool(ref, "blockOwnerDeletion", false))
 			blocking++;
@@ -247,9 +242,9 @@ static void check_owners(struct cache_store *st, const cJSON *obj, struct ctrl_b
 		if (!ost)
 			continue;
 		known++;
-		owner = cache_get(ost, ost->res->namespaced ? mstr(obj, "namespace") : "",
+		owner = cache_get(ost, ost->res->namespaced ? ctrl__mstr(obj, "namespace") : "",
 				  json_get_str(r, "name", ""));
-		if (!owner || strcmp(mstr(owner, "uid"), json_get_str(r, "uid", "")))
+		if (!owner || strcmp(ctrl__mstr(owner, "uid"), json_get_str(r, "uid", "")))
 			absent++;
 	}
 	if (known && absent == known &&
@@ -308,7 +303,7 @@ static void enqueue_owners(const cJSON *obj)
 
 		if (!ost)
 			continue;
-		owner = cache_get(ost, ost->res->namespaced ? mstr(obj, "namespace") : "",
+		owner = cache_get(ost, ost->res->namespaced ? ctrl__mstr(obj, "namespace") : "",
 				  json_get_str(r, "name", ""));
 		if (owner && deleting(owner))
 			enqueue(ost, owner);
@@ -330,7 +325,7 @@ static void on_event(struct cache_store *st, const cJSON *old, const cJSON *new,
 
 		/* its dependents may be orphans now; its owners may be waiting */
 		if (!new) {
-			dependents(mstr(gone, "uid"), &d);
+			dependents(ctrl__mstr(gone, "uid"), &d);
 			for (size_t i = 0; i < d.n; i++)
 				enqueue(d.st[i], d.v[i]);
 			deps_release(&d);

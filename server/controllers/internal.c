@@ -41,7 +41,7 @@ static void sink_answer(struct api_call *c, int code, const char *body, size_t l
 static void sink_release(struct api_call *c)
 {
 	struct icall *ic = container_of(c, struct icall, c);
-	cJSON *obj = ic->answer.len ? cJSON_ParseWithLength(ic->answer.data, ic->answer.len) : NULL;
+	cJSON *obj = ic->answer.len ? json_parse(ic->answer.data, ic->answer.len) : NULL;
 
 	if (ic->code >= 400)
 		LOG_V(2, "internal %s %s -> %d", ic->req.method, ic->req.path, ic->code);

@@ -5,6 +5,7 @@
 #include "ctrl_priv.h"
 #include "../apiserver.h"
 #include "../server.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -24,6 +25,16 @@ static const char *const managed_drop[] = { "metadata.managedFields", NULL };
 static const char *const node_drop[] = { "metadata.managedFields", "metadata.annotations",
 					 "status.images", "status.nodeInfo", "status.volumesInUse",
 					 "status.volumesAttached", "status.daemonEndpoints", NULL };
+
+const char *ctrl__mstr(const cJSON *obj, const char *key)
+{
+	return json_get_str(json_get(obj, "metadata"), key, "");
+}
+
+const char *ctrl__label(const cJSON *obj, const char *key)
+{
+	return json_get_str(json_path(obj, "metadata.labels"), key, NULL);
+}
 
 const char *ctrl__split_key(const char *key, char *ns, size_t ns_size)
 {
@@ -60,7 +71,8 @@ int controllers_start(struct apiserver *s)
 	mgr.cronjobs = cache_add(&mgr.cache, "batch", "v1", "cronjobs", managed_drop);
 	mgr.statefulsets = cache_add(&mgr.cache, "apps", "v1", "statefulsets", managed_drop);
 	mgr.namespaces = cache_add(&mgr.cache, "", "v1", "namespaces", managed_drop);
-	if (!mgr.endpoints || !mgr.namespaces || !mgr.statefulsets || !mgr.cronjobs || !mgr.rcs || !mgr.pdbs ||
+	mgr.revisions = cache_add(&mgr.cache, "apps", "v1", "controllerrevisions", managed_drop);
+	if (!mgr.revisions || !mgr.endpoints || !mgr.namespaces || !mgr.statefulsets || !mgr.cronjobs || !mgr.rcs || !mgr.pdbs ||
 	    !mgr.jobs || !mgr.daemonsets || !mgr.leases || !mgr.rs || !mgr.deploy || !mgr.pods ||
 	    !mgr.svcs || !mgr.slices || !mgr.nodes)
 		BUG("controllers: a cached resource is not served");

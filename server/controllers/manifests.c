@@ -105,7 +105,7 @@ static void state_load(void)
 
 	if (read_file(mf.state_path, MF_FILE_MAX, &txt, &len))
 		return;
-	st = cJSON_ParseWithLength(txt, len);
+	st = json_parse(txt, len);
 	free(txt);
 	cJSON_ArrayForEach(f, st) {
 		struct mf_file *m = file_get(f->string);

@@ -3,11 +3,8 @@
  * server/nsclean.c: a namespace found Terminating (marked for deletion) has
  * its clean-up (re)started, so one marked before a server restart is still
  * emptied and removed; nsclean ignores a namespace it is already cleaning.
- *
- * Not done: upstream's NamespaceDeletion* status conditions — a status
- * write to a namespace that is marked and has no metadata.finalizers makes
- * the update path remove it at once (its `kubernetes` finalizer lives in
- * spec.finalizers), so conditions wait for that path to learn about it.
+ * nsclean also writes upstream's NamespaceDeletion* / Namespace*Remaining
+ * status conditions while content remains.
  */
 #include "workload.h"
 #include "../apiserver.h"

@@ -121,19 +121,9 @@ static void probe(struct nlnode *n, char **seen, const char *now_val)
 	n->probe_ms = uv_now(N.m->srv->loop);
 }
 
-static const cJSON *condition(const cJSON *node, const char *type)
-{
-	const cJSON *c;
-
-	cJSON_ArrayForEach(c, json_path(node, "status.conditions"))
-		if (!strcmp(json_get_str(c, "type", ""), type))
-			return c;
-	return NULL;
-}
-
 static const char *cond_status(const cJSON *node, const char *type)
 {
-	return json_get_str(condition(node, type), "status", NULL);
+	return json_get_str(ctrl__condition(node, type), "status", NULL);
 }
 
 static const char *node_name(const cJSON *node)
@@ -347,7 +337,7 @@ static void patch_taints(const cJSON *node, cJSON *taints, struct ctrl_batch *b)
 
 static cJSON *unknown_condition(const cJSON *node, const char *type, const char *now)
 {
-	const cJSON *old = condition(node, type);
+	const cJSON *old = ctrl__condition(node, type);
 	cJSON *c = cJSON_CreateObject();
 
 	json_set_str(c, "type", type);
@@ -479,14 +469,14 @@ static void on_node(struct cache_store *st, const cJSON *old, const cJSON *new, 
 		return;
 	}
 	n = nlnode_get(node_name(new));
-	probe(n, &n->heartbeat, json_get_str(condition(new, "Ready"), "lastHeartbeatTime", NULL));
+	probe(n, &n->heartbeat, json_get_str(ctrl__condition(new, "Ready"), "lastHeartbeatTime", NULL));
 	if (!old || !json_equal(json_path(old, "status.conditions"), json_path(new, "status.conditions")) ||
 	    !json_equal(json_path(old, "spec"), json_path(new, "spec")) ||
 	    strcmp(zone_name(old), zone_name(new))) {
 		wq_add(&N.q, n->name);
 		/* a Ready change moves zone states: others may wait for it */
-		if (old && strcmp(json_get_str(condition(old, "Ready"), "status", ""),
-				  json_get_str(condition(new, "Ready"), "status", "")))
+		if (old && strcmp(json_get_str(ctrl__condition(old, "Ready"), "status", ""),
+				  json_get_str(ctrl__condition(new, "Ready"), "status", "")))
 			for (size_t i = 0; i < NLC_BUCKETS; i++)
 				for (struct nlnode *x = N.nodes[i]; x; x = x->hnext)
 					if (x != n)

@@ -58,11 +58,6 @@ static bool rs_selects(const cJSON *rs, const cJSON *labels)
 	return true;
 }
 
-static const char *mstr(const cJSON *obj, const char *key)
-{
-	return json_get_str(json_get(obj, "metadata"), key, "");
-}
-
 static void enqueue_obj(const cJSON *obj)
 {
 	char *k = cache_key_of(obj);
@@ -71,29 +66,36 @@ static void enqueue_obj(const cJSON *obj)
 	free(k);
 }
 
-bool ctrl__pod_ready(const cJSON *pod)
+const cJSON *ctrl__condition(const cJSON *obj, const char *type)
 {
 	const cJSON *c;
 
-	cJSON_ArrayForEach(c, json_path(pod, "status.conditions"))
-		if (!strcmp(json_get_str(c, "type", ""), "Ready"))
-			return !strcmp(json_get_str(c, "status", ""), "True");
-	return false;
+	cJSON_ArrayForEach(c, json_path(obj, "status.conditions"))
+		if (!strcmp(json_get_str(c, "type", ""), type))
+			return c;
+	return NULL;
+}
+
+bool ctrl__ready(const cJSON *obj)
+{
+	return !strcmp(json_get_str(ctrl__condition(obj, "Ready"), "status", ""), "True");
+}
+
+bool ctrl__pod_ready(const cJSON *pod)
+{
+	return ctrl__ready(pod);
 }
 
 /* Ready for at least min_ready seconds. */
 static bool pod_available(const cJSON *pod, int64_t min_ready)
 {
-	const cJSON *c;
+	const cJSON *c = ctrl__condition(pod, "Ready");
 	int64_t t;
 
 	if (min_ready <= 0)
 		return true;
-	cJSON_ArrayForEach(c, json_path(pod, "status.conditions"))
-		if (!strcmp(json_get_str(c, "type", ""), "Ready"))
-			return !rfc3339_parse(json_get_str(c, "lastTransitionTime", ""), &t) &&
-			       (int64_t)wall_ns() - t >= min_ready * 1000000000LL;
-	return false;
+	return c && !rfc3339_parse(json_get_str(c, "lastTransitionTime", ""), &t) &&
+	       (int64_t)wall_ns() - t >= min_ready * 1000000000LL;
 }
 
 static bool pod_active(const cJSON *pod)
@@ -110,8 +112,8 @@ cJSON *ctrl__owner_ref(const cJSON *owner)
 
 	json_set_str(r, "apiVersion", json_get_str(owner, "apiVersion", ""));
 	json_set_str(r, "kind", json_get_str(owner, "kind", ""));
-	json_set_str(r, "name", mstr(owner, "name"));
-	json_set_str(r, "uid", mstr(owner, "uid"));
+	json_set_str(r, "name", ctrl__mstr(owner, "name"));
+	json_set_str(r, "uid", ctrl__mstr(owner, "uid"));
 	json_set_bool(r, "controller", true);
 	json_set_bool(r, "blockOwnerDeletion", true);
 	return r;
@@ -153,7 +155,7 @@ static void collect(const cJSON *pod, void *ud)
 		}
 		return;
 	}
-	if (strcmp(json_get_str(cref, "uid", ""), mstr(p->rs, "uid")))
+	if (strcmp(json_get_str(cref, "uid", ""), ctrl__mstr(p->rs, "uid")))
 		return;
 	ALLOC_GROW(p->v, p->n + 1, p->alloc);
 	p->v[p->n++] = pod;
@@ -192,7 +194,7 @@ static int cmp_delete(const void *a, const void *b)
 	if (d)
 		return d;
 	/* newer first: creationTimestamp is RFC 3339, compares as text */
-	return strcmp(mstr(y, "creationTimestamp"), mstr(x, "creationTimestamp"));
+	return strcmp(ctrl__mstr(y, "creationTimestamp"), ctrl__mstr(x, "creationTimestamp"));
 }
 
 struct create_ctx {
@@ -207,7 +209,7 @@ static void pod_written(int code, const cJSON *obj, void *ud)
 
 	if (code < 300)
 		ctrl_event(rm->srv, cc->rs, "Normal", cc->create ? "SuccessfulCreate" : "SuccessfulDelete",
-			   "%s pod: %s", cc->create ? "Created" : "Deleted", mstr(obj, "name"));
+			   "%s pod: %s", cc->create ? "Created" : "Deleted", ctrl__mstr(obj, "name"));
 	else if (code != 404)
 		ctrl_event(rm->srv, cc->rs, "Warning", cc->create ? "FailedCreate" : "FailedDelete",
 			   "Error %s: %s", cc->create ? "creating" : "deleting",
@@ -235,13 +237,13 @@ static void create_pod(const cJSON *rs, struct ctrl_batch *b)
 	const cJSON *t = json_path(rs, "spec.template");
 	cJSON *pod = cJSON_CreateObject(), *m, *refs;
 	const char *keys[] = { "labels", "annotations" };
-	char *gen = xasprintf("%s-", mstr(rs, "name"));
+	char *gen = xasprintf("%s-", ctrl__mstr(rs, "name"));
 
 	json_set_str(pod, "apiVersion", "v1");
 	json_set_str(pod, "kind", "Pod");
 	m = json_obj(pod, "metadata");
 	json_set_str(m, "generateName", gen);
-	json_set_str(m, "namespace", mstr(rs, "namespace"));
+	json_set_str(m, "namespace", ctrl__mstr(rs, "namespace"));
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
 		if (json_path(t, "metadata") && json_get(json_get(t, "metadata"), keys[i]))
 			json_set(m, keys[i], cJSON_Duplicate(json_get(json_get(t, "metadata"), keys[i]), 1));
@@ -249,7 +251,7 @@ static void create_pod(const cJSON *rs, struct ctrl_batch *b)
 	cJSON_AddItemToArray(refs, ctrl__owner_ref(rs));
 	json_set(m, "ownerReferences", refs);
 	json_set(pod, "spec", cJSON_Duplicate(json_get(t, "spec"), 1));
-	api_internal_create(rm->srv, "", "pods", mstr(rs, "namespace"), pod, pod_written,
+	api_internal_create(rm->srv, "", "pods", ctrl__mstr(rs, "namespace"), pod, pod_written,
 			    cctx(rs, b, true));
 	cJSON_Delete(pod);
 	free(gen);
@@ -259,8 +261,8 @@ static void delete_pod(const cJSON *rs, const cJSON *pod, struct ctrl_batch *b)
 {
 	cJSON *opts = cJSON_CreateObject();
 
-	json_set_str(json_obj(opts, "preconditions"), "uid", mstr(pod, "uid"));
-	api_internal_delete(rm->srv, "", "pods", mstr(pod, "namespace"), mstr(pod, "name"), opts,
+	json_set_str(json_obj(opts, "preconditions"), "uid", ctrl__mstr(pod, "uid"));
+	api_internal_delete(rm->srv, "", "pods", ctrl__mstr(pod, "namespace"), ctrl__mstr(pod, "name"), opts,
 			    pod_written, cctx(rs, b, false));
 	cJSON_Delete(opts);
 }
@@ -376,7 +378,7 @@ static void enqueue_for_pod(const cJSON *pod)
 	if (cref) {
 		for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
 			if (kinds[i].store && !strcmp(json_get_str(cref, "kind", ""), kinds[i].kind)) {
-				char *k = xasprintf("%s/%s", mstr(pod, "namespace"), json_get_str(cref, "name", ""));
+				char *k = xasprintf("%s/%s", ctrl__mstr(pod, "namespace"), json_get_str(cref, "name", ""));
 
 				wq_add(kinds[i].q, k);
 				free(k);
@@ -387,7 +389,7 @@ static void enqueue_for_pod(const cJSON *pod)
 		struct match_ctx m = { pod };
 
 		if (kinds[i].store)
-			cache_each(kinds[i].store, mstr(pod, "namespace"), match_rs, &m);
+			cache_each(kinds[i].store, ctrl__mstr(pod, "namespace"), match_rs, &m);
 	}
 }
 

@@ -77,11 +77,6 @@ static uint32_t hash(const char *s)
 	return h % SCHED_BUCKETS;
 }
 
-static const char *mstr(const cJSON *obj, const char *key)
-{
-	return json_get_str(json_get(obj, "metadata"), key, "");
-}
-
 static struct snode *snode_get(const char *name, bool create)
 {
 	struct snode **p = &S.nodes[hash(name)];
@@ -286,7 +281,7 @@ static const cJSON **node_pods(struct snode *sn, size_t *n)
 static void try_node(const cJSON *node, void *ud)
 {
 	struct attempt *a = ud;
-	struct snode *sn = snode_get(mstr(node, "name"), false);
+	struct snode *sn = snode_get(ctrl__mstr(node, "name"), false);
 	struct sched_node_use use = { 0 };
 	const cJSON **pods = NULL, *taint = NULL;
 	unsigned fail;
@@ -441,8 +436,8 @@ static void bound(int code, const cJSON *obj, void *ud)
 	if (code < 300) {
 		S.bound++;
 		ctrl_event_as(S.m->srv, SCHED_NAME, b->pod, "Normal", "Scheduled",
-			      "Successfully assigned %s/%s to %s", mstr(b->pod, "namespace"),
-			      mstr(b->pod, "name"), b->node);
+			      "Successfully assigned %s/%s to %s", ctrl__mstr(b->pod, "namespace"),
+			      ctrl__mstr(b->pod, "name"), b->node);
 	} else {
 		struct spod *p = *spod_slot(b->key);
 
@@ -474,14 +469,14 @@ static void bind_pod(const cJSON *pod, const char *key, const char *node)
 	b->pod = event_ref(pod);
 	json_set_str(body, "apiVersion", "v1");
 	json_set_str(body, "kind", "Binding");
-	json_set_str(m, "name", mstr(pod, "name"));
-	json_set_str(m, "namespace", mstr(pod, "namespace"));
-	json_set_str(m, "uid", mstr(pod, "uid"));
+	json_set_str(m, "name", ctrl__mstr(pod, "name"));
+	json_set_str(m, "namespace", ctrl__mstr(pod, "namespace"));
+	json_set_str(m, "uid", ctrl__mstr(pod, "uid"));
 	t = json_obj(body, "target");
 	json_set_str(t, "apiVersion", "v1");
 	json_set_str(t, "kind", "Node");
 	json_set_str(t, "name", node);
-	api_internal_create_sub(S.m->srv, "", "pods", mstr(pod, "namespace"), mstr(pod, "name"),
+	api_internal_create_sub(S.m->srv, "", "pods", ctrl__mstr(pod, "namespace"), ctrl__mstr(pod, "name"),
 				"binding", body, bound, b);
 	cJSON_Delete(body);
 }
@@ -532,7 +527,7 @@ static void unschedulable(const cJSON *pod, const char *key, const char *msg)
 	json_set_str(c, "message", msg);
 	cJSON_AddItemToArray(conds, c);
 	json_set(json_obj(patch, "status"), "conditions", conds);
-	api_internal_patch_sub(S.m->srv, "", "pods", mstr(pod, "namespace"), mstr(pod, "name"),
+	api_internal_patch_sub(S.m->srv, "", "pods", ctrl__mstr(pod, "namespace"), ctrl__mstr(pod, "name"),
 			       "status", true, patch, status_written, xstrdup(key));
 	cJSON_Delete(patch);
 }
@@ -566,8 +561,8 @@ static void process(struct wq *q, const char *key, void *ud)
 	cache_each(S.m->nodes, NULL, try_node, &a);
 	best = a.n ? pick(&a) : NULL;
 	if (best) {
-		pv__select_node(pod, mstr(best->node, "name"));
-		bind_pod(pod, key, mstr(best->node, "name"));
+		pv__select_node(pod, ctrl__mstr(best->node, "name"));
+		bind_pod(pod, key, ctrl__mstr(best->node, "name"));
 	} else {
 		char *msg = sched_diag_message(&a.diag);
 

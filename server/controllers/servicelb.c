@@ -250,22 +250,12 @@ struct node_ips {
 	cJSON *out;		/* array of strings */
 };
 
-static bool node_ready(const cJSON *node)
-{
-	const cJSON *c;
-
-	cJSON_ArrayForEach(c, json_path(node, "status.conditions"))
-		if (!strcmp(json_get_str(c, "type", ""), "Ready"))
-			return !strcmp(json_get_str(c, "status", ""), "True");
-	return false;
-}
-
 static void add_node_ips(const cJSON *node, void *ud)
 {
 	struct node_ips *n = ud;
 	const cJSON *a;
 
-	if (!node_ready(node) || json_path(node, "metadata.deletionTimestamp"))
+	if (!ctrl__ready(node) || json_path(node, "metadata.deletionTimestamp"))
 		return;
 	cJSON_ArrayForEach(a, json_path(node, "status.addresses")) {
 		struct inet_addr ip;
@@ -473,7 +463,7 @@ static void on_node(struct cache_store *st, const cJSON *old, const cJSON *new, 
 	(void)ud;
 	if (slb.n_pool)
 		return;
-	if (old && new && node_ready(old) == node_ready(new) &&
+	if (old && new && ctrl__ready(old) == ctrl__ready(new) &&
 	    json_equal(json_path(old, "status.addresses"), json_path(new, "status.addresses")))
 		return;
 	cache_each(slb.m->svcs, NULL, enqueue_lb, NULL);

@@ -12,10 +12,13 @@
  * every extra one at once. RollingUpdate: once all pods are Ready, the
  * highest-ordinal pod not on the update revision (at or above
  * rollingUpdate.partition) is deleted and comes back with the new
- * template; OnDelete: only pods deleted by the user get it.
+ * template; OnDelete: only pods deleted by the user get it. Each template
+ * has a ControllerRevision named like the label (history.h);
+ * status.currentRevision / updateRevision name them.
  * volumeClaimTemplates: each pod gets the claims <template>-<pod> (created
  * when missing; they stay Pending until a provisioner binds them).
  */
+#include "history.h"
 #include "workload.h"
 #include "../apiserver.h"
 #include "lib/json.h"
@@ -25,7 +28,7 @@
 #include <string.h>
 
 #define STS_MAX_REPLICAS 100000
-#define LABEL_REVISION "controller-revision-hash"
+#define LABEL_REVISION HIST_LABEL
 #define LABEL_POD_NAME "statefulset.kubernetes.io/pod-name"
 #define LABEL_POD_INDEX "apps.kubernetes.io/pod-index"
 
@@ -234,6 +237,22 @@ static void write_status(const struct sts *s, struct ctrl_batch *b)
 	wl_status_write(sm, "apps", "statefulsets", s->set, st, b);
 }
 
+/* The set's revisions: the update one, the current one, those pods use. */
+static void sync_history(const struct sts *s, const char *hash, struct ctrl_batch *b)
+{
+	const char **keep = xcalloc((size_t)s->n_pods + s->n_extra + 1, sizeof(*keep));
+	size_t n = 0;
+
+	keep[n++] = json_get_str(json_get(s->set, "status"), "currentRevision", "");
+	for (int64_t o = 0; o < s->n_pods; o++)
+		if (s->pods[o])
+			keep[n++] = revision(s->pods[o]);
+	for (size_t i = 0; i < s->n_extra; i++)
+		keep[n++] = revision(s->extra[i]);
+	hist_sync(sm, s->set, s->rev, hash, keep, n, b);
+	free(keep);
+}
+
 static void process(struct wq *q, const char *key, void *ud)
 {
 	char ns[ROUTE_SEG_MAX], hash[16];
@@ -259,6 +278,7 @@ static void process(struct wq *q, const char *key, void *ud)
 	s.pods = xcalloc((size_t)s.n_pods + 1, sizeof(*s.pods));
 	wl_each_pod(sm, set, collect, &s);
 	b = ctrl_batch_new(q, key);
+	sync_history(&s, hash, b);
 	for (size_t i = 0; i < s.n_extra; i++)
 		wl_pod_delete(sm, set, s.extra[i], b);
 	scale(&s, !strcmp(json_get_str(json_get(set, "spec"), "podManagementPolicy", "OrderedReady"), "Parallel"), b);
@@ -290,10 +310,18 @@ static void on_pod(struct cache_store *st, const cJSON *old, const cJSON *new, v
 		wl_enqueue_controller(&sts_q, new, "StatefulSet");
 }
 
+static void on_revision(struct cache_store *st, const cJSON *old, const cJSON *new, void *ud)
+{
+	(void)st;
+	(void)ud;
+	hist_enqueue_owner(&sts_q, old, new, "StatefulSet");
+}
+
 void sts__start(struct ctrl_manager *m)
 {
 	sm = m;
 	wq_init(&sts_q, m->srv->loop, process, m);
+	cache_store_on_event(m->revisions, on_revision, m);
 	cache_store_on_event(m->statefulsets, on_set, m);
 	cache_store_on_event(m->pods, on_pod, m);
 }

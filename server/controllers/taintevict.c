@@ -67,11 +67,6 @@ static void pending_drop(struct pending **p)
 	free(x);
 }
 
-static const char *mstr(const cJSON *obj, const char *key)
-{
-	return json_get_str(json_get(obj, "metadata"), key, "");
-}
-
 /*
  * How long pod may stay on node: 0 = evict now, -1 = forever (also when
  * the node has no NoExecute taint), else milliseconds.
@@ -146,9 +141,9 @@ static void evict(const cJSON *pod, struct ctrl_batch *b)
 
 	rfc3339_format((int64_t)wall_ns(), now);
 	e->b = ctrl_batch_hold(b);
-	e->ns = xstrdup(mstr(pod, "namespace"));
-	e->name = xstrdup(mstr(pod, "name"));
-	e->uid = xstrdup(mstr(pod, "uid"));
+	e->ns = xstrdup(ctrl__mstr(pod, "namespace"));
+	e->name = xstrdup(ctrl__mstr(pod, "name"));
+	e->uid = xstrdup(ctrl__mstr(pod, "uid"));
 	json_set_str(c, "type", "DisruptionTarget");
 	json_set_str(c, "status", "True");
 	json_set_str(c, "lastTransitionTime", now);
@@ -173,7 +168,7 @@ static void cancel(const char *key, const cJSON *pod)
 		return;
 	if (pod)
 		ctrl_event_as(T.m->srv, TEV_COMPONENT, pod, "Normal", "TaintManagerEviction",
-			      "Cancelling deletion of Pod %s/%s", mstr(pod, "namespace"), mstr(pod, "name"));
+			      "Cancelling deletion of Pod %s/%s", ctrl__mstr(pod, "namespace"), ctrl__mstr(pod, "name"));
 	pending_drop(p);
 }
 

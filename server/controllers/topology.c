@@ -58,16 +58,6 @@ enum eps_hint_mode eps_hint_mode(const cJSON *svc)
 	return EPS_HINTS_NONE;
 }
 
-static bool node_ready(const cJSON *node)
-{
-	const cJSON *c;
-
-	cJSON_ArrayForEach(c, json_path(node, "status.conditions"))
-		if (!strcmp(json_get_str(c, "type", ""), "Ready"))
-			return !strcmp(json_get_str(c, "status", ""), "True");
-	return false;
-}
-
 void eps_topology_add_node(struct eps_topology *t, const cJSON *node)
 {
 	const cJSON *labels = json_path(node, "metadata.labels");
@@ -77,7 +67,7 @@ void eps_topology_add_node(struct eps_topology *t, const cJSON *node)
 	size_t i;
 
 	if (json_get(labels, "node-role.kubernetes.io/control-plane") ||
-	    json_get(labels, "node-role.kubernetes.io/master") || !node_ready(node) || t->bad)
+	    json_get(labels, "node-role.kubernetes.io/master") || !ctrl__ready(node) || t->bad)
 		return;
 	if (!quantity_from_json(json_path(node, "status.allocatable.cpu"), &q, NULL))
 		milli = quantity_milli_value(&q);

@@ -154,18 +154,15 @@ bool wl_pod_active(const cJSON *pod)
 
 bool wl_pod_available(const cJSON *pod, int64_t min_ready_s)
 {
-	const cJSON *c;
+	const cJSON *c = ctrl__condition(pod, "Ready");
 	int64_t t;
 
 	if (!ctrl__pod_ready(pod))
 		return false;
 	if (min_ready_s <= 0)
 		return true;
-	cJSON_ArrayForEach(c, json_path(pod, "status.conditions"))
-		if (!strcmp(json_get_str(c, "type", ""), "Ready"))
-			return !rfc3339_parse(json_get_str(c, "lastTransitionTime", ""), &t) &&
-			       (int64_t)wall_ns() - t >= min_ready_s * 1000000000LL;
-	return false;
+	return !rfc3339_parse(json_get_str(c, "lastTransitionTime", ""), &t) &&
+	       (int64_t)wall_ns() - t >= min_ready_s * 1000000000LL;
 }
 
 struct each_ctx {

@@ -66,12 +66,30 @@ check "a silent agent's node goes Unknown after the grace period" poll 15 eval "
 kill -CONT "$AGENT_PID"
 check "... and Ready again as soon as the agent is back" poll 8 node_ready a1
 check "agent stops on SIGTERM" agent_stop
-agent_start --eviction-hard 'memory.available<1000Ti'
-check "a too-low memory threshold gives MemoryPressure=True" \
-	poll 10 eval "[ \"\$(cond a1 MemoryPressure status)\" = True ]"
-expect_eq "MemoryPressure reason" KubeletHasInsufficientMemory "$(cond a1 MemoryPressure reason)"
+# provoked pressure: thresholds no machine meets turn each condition True,
+# and the node lifecycle controller taints the node for each
+taints() { kc get node a1 -o jsonpath='{range .spec.taints[*]}{.key}:{.effect} {end}'; }
+pressure() { # STATUS: the three conditions, and their taints present (True) or gone (False)
+	local c t want=$1
+	for c in MemoryPressure:memory DiskPressure:disk PIDPressure:pid; do
+		[ "$(cond a1 "${c%%:*}" status)" = "$want" ] || return 1
+		t=" node.kubernetes.io/${c#*:}-pressure:NoSchedule "
+		case " $(taints)" in *"$t"*) [ "$want" = True ] || return 1 ;; *) [ "$want" = False ] || return 1 ;; esac
+	done
+}
+agent_start --eviction-hard 'memory.available<1000Ti,nodefs.available<1000Ti,pid.available<4000000000'
+check "too-low thresholds give MemoryPressure, DiskPressure and PIDPressure True, each tainted" \
+	poll 15 pressure True
+expect_eq "pressure reasons" "KubeletHasInsufficientMemory KubeletHasDiskPressure KubeletHasInsufficientPID" \
+	"$(cond a1 MemoryPressure reason) $(cond a1 DiskPressure reason) $(cond a1 PIDPressure reason)"
 expect_eq "restarted agent re-uses the node" "$uid" "$(kc get node a1 -o jsonpath='{.metadata.uid}')"
 check "node stays Ready under pressure" node_ready a1
+agent_stop
+agent_start --eviction-hard 'memory.available<1Ki,nodefs.available<1Ki,pid.available<1'
+check "relaxed thresholds: the three conditions False again and their taints removed" \
+	poll 15 pressure False
+expect_eq "relieved reasons" "KubeletHasSufficientMemory KubeletHasNoDiskPressure KubeletHasSufficientPID" \
+	"$(cond a1 MemoryPressure reason) $(cond a1 DiskPressure reason) $(cond a1 PIDPressure reason)"
 agent_stop
 expect_fail "agent without --kubeconfig fails" 2 "$K1S" agent
 expect_fail "agent rejects a bad --node-ip" 1 "$K1S" agent --kubeconfig "$KUBECONFIG" --node-ip 1.2.3 --data-dir "$dir/agent"
@@ -88,8 +106,11 @@ P2=$(free_port)
 S2=$!
 on_exit "kill -9 $S2; wait $S2"
 on_exit "[ \$_failed = 0 ] || { echo '# server 2 log (tail):'; tail -n 20 '$dir2/server.log' | sed 's/^/# /'; }"
-check "server with the embedded agent starts" poll 20 test -f "$dir2/ready"
 KUBECONFIG=$dir2/kubeconfig.yaml
+# the kubeconfig is written once the API listens: usable the moment it exists
+check "the server writes its kubeconfig" poll 20 test -s "$dir2/kubeconfig.yaml"
+check "... and the API answers at once" kc get --raw /version
+check "server with the embedded agent starts" poll 20 test -f "$dir2/ready"
 host=$(hostname | tr 'A-Z' 'a-z')
 check "embedded agent registers the server's node" poll 15 node_ready "$host"
 expect_eq "control-plane role label" true \

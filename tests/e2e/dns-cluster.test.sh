@@ -220,6 +220,42 @@ else
 	ok "pod resolution # skip: needs runc, /bin/busybox and the test images"
 fi
 
+# Prometheus metrics on :9153 (loopback and the DNS addresses), CoreDNS names
+m() { nx curl -sf --max-time 5 "http://$1:9153/metrics"; }
+metric() { m 127.0.0.1 | awk -v k="$1" 'index($0, k) == 1 { print $2 }'; }
+S='server="dns://:53",zone="."'
+check "metrics: A queries over UDP counted" eval "[ \"\$(metric 'coredns_dns_requests_total{$S,proto=\"udp\",type=\"A\"}')\" -ge 10 ]"
+check "metrics: TCP and SRV queries counted" eval "[ \"\$(metric 'coredns_dns_requests_total{$S,proto=\"tcp\",type=\"A\"}')\" -ge 1 ] &&
+	[ \"\$(metric 'coredns_dns_requests_total{$S,proto=\"udp\",type=\"SRV\"}')\" -ge 2 ]"
+check "metrics: responses by rcode" eval "[ \"\$(metric 'coredns_dns_responses_total{$S,rcode=\"NXDOMAIN\"}')\" -ge 2 ] &&
+	[ \"\$(metric 'coredns_dns_responses_total{$S,rcode=\"NOERROR\"}')\" -ge 10 ]"
+q fd43::a www.example.com A >/dev/null	# cached now
+check "metrics: cache hits and misses, forward requests and their latency" eval \
+	"[ \"\$(metric 'coredns_cache_hits_total{server=\"dns://:53\",type=\"success\"}')\" -ge 1 ] &&
+	[ \"\$(metric 'coredns_cache_misses_total{server=\"dns://:53\"}')\" -ge 1 ] &&
+	[ \"\$(metric 'coredns_forward_requests_total{to=\"upstream\"}')\" -ge 1 ] &&
+	[ \"\$(metric 'coredns_forward_request_duration_seconds_count{to=\"upstream\"}')\" -ge 1 ] &&
+	[ \"\$(metric 'coredns_forward_request_duration_seconds_bucket{to=\"upstream\",le=\"+Inf\"}')\" -ge 1 ]"
+check "metrics also on the DNS address, 404 elsewhere" eval \
+	"m 10.43.0.10 | grep -q '^# TYPE coredns_dns_requests_total counter' &&
+	[ \"\$(nx curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9153/other)\" = 404 ]"
+
+# the kube-dns Service moves to another clusterIP: the node follows, no restart
+agent_pid=$(pgrep -f "k1s agent .*--data-dir $T/data/agent" | head -n 1)
+kc -n kube-system get svc kube-dns -o json |
+	python3 -c 'import json,sys; o=json.load(sys.stdin); s=o["spec"]; s["clusterIPs"]=["10.43.0.53"]; s["clusterIP"]="10.43.0.53"; s["ipFamilies"]=["IPv4"]; s["ipFamilyPolicy"]="SingleStack"; o["metadata"]={"name":"kube-dns","namespace":"kube-system","labels":o["metadata"].get("labels",{})}; o.pop("status",None); print(json.dumps(o))' > "$T/kube-dns.json"
+kc -n kube-system delete svc kube-dns >/dev/null
+kc create -f "$T/kube-dns.json" >/dev/null
+check "a new kube-dns clusterIP is served" poll 15 eval "q 10.43.0.53 kubernetes.$C A | grep -q '^NOERROR A:10.43.0.1 '"
+# the server passes only the first --cluster-dns address: the now single-stack
+# Service leaves no IPv6 address to serve
+check "... on link $dev, the old addresses gone" eval \
+	"nx ip addr show dev $dev | grep -q 'inet 10.43.0.53/32' && ! nx ip addr show dev $dev | grep -q 'inet 10.43.0.10/32' &&
+	! nx ip addr show dev $dev | grep -q 'inet6 fd43::a/128'"
+check "... its EndpointSlices follow (the IPv6 one deleted)" poll 10 eval \
+	"[ \"\$(kc -n kube-system get endpointslices -l kubernetes.io/service-name=kube-dns -o jsonpath='{range .items[*]}{.endpoints[0].addresses[0]} {end}')\" = '10.43.0.53 ' ]"
+expect_eq "... by the same agent process" "$agent_pid" "$(pgrep -f "k1s agent .*--data-dir $T/data/agent" | head -n 1)"
+
 kill "$server_pid"
 check "server and agent stop" poll 15 eval \
 	"! kill -0 $server_pid 2>/dev/null && ! pgrep -f 'k1s agent .*--data-dir $T/data/agent'"

@@ -3,7 +3,9 @@
 # the real kubectl: logs (tail, since, limit, timestamps, follow, previous),
 # exec (exit codes, stdout/stderr, stdin, a terminal driven through script(1)
 # with its size), attach, port-forward carrying HTTP, cp both ways, Python's
-# kubernetes.stream, and the kubelet refusing a client without a certificate.
+# kubernetes.stream, and the kubelet refusing a client without a certificate;
+# then (kubelet-debug.sh) nodes/proxy, ephemeral containers with kubectl
+# debug, attach to stdin/tty containers and kubectl run -it --rm.
 # kubectl 1.32 (WebSocket exec, SPDY port-forward after its fallback) and
 # 1.27 (SPDY for everything).
 #
@@ -196,6 +198,9 @@ EOF
 )
 	expect_eq "python kubernetes.stream exec" "py-3 rc 7" "$(echo "$out" | tr '\n' ' ' | sed 's/ $//')"
 fi
+
+# ---- nodes/proxy, kubectl debug, attach to stdin/tty, run -it ----
+. "$(dirname "$0")/kubelet-debug.sh"
 
 # ---- errors ----
 check "exec into an unknown container fails" sh -c "! nsenter --net=/run/netns/$NS kubectl exec app -c nope -- true"

@@ -30,6 +30,9 @@
 #   MN_ZONES      "z1 z2 z1": topology.kubernetes.io/zone label per node
 #   MN_AGENT_FLAGS  extra flags for every agent (e.g. --network-backend host-gw)
 #   MN_SERVER_FLAGS extra flags for the server
+#   MN_JOIN       "2 3": these nodes' agents join with the cluster token
+#                 (node credentials, the node authorizer) instead of the
+#                 admin kubeconfig
 #   MN_IMAGES     non-empty: build the test images (tests/images/build.sh) and
 #                 import k1s.local/busybox:test on every node
 #
@@ -50,6 +53,7 @@ MN_ZONES=${MN_ZONES:-}
 MN_AGENT_FLAGS=${MN_AGENT_FLAGS:-}
 MN_SERVER_FLAGS=${MN_SERVER_FLAGS:-}
 MN_IMAGES=${MN_IMAGES:-}
+MN_JOIN=${MN_JOIN:-}
 MN_PORT=6443
 declare -A MN_PID=()
 
@@ -158,8 +162,12 @@ mn_server_stop() {
 }
 
 mn_agent_start() {
-	local i=$1 ips=() zone
+	local i=$1 ips=() zone auth=(--kubeconfig "$MN_DIR/agent.yaml")
 	shift
+	case " $MN_JOIN " in *" $i "*)
+		auth=(--server "$(sed -n 's/^ *server: //p' "$MN_DIR/agent.yaml")"
+		      --token "$(cat "$MN_DIR/n1/server/server/token")") ;;
+	esac
 	[ "$MN_FAMILIES" != ipv6 ] && ips+=(--node-ip "$(mn_ip4 "$i")")
 	[ "$MN_FAMILIES" != ipv4 ] && ips+=(--node-ip "$(mn_ip6 "$i")")
 	zone=$(echo "$MN_ZONES" | awk -v i="$i" '{print $i}')
@@ -169,7 +177,7 @@ mn_agent_start() {
 		cp "$MN_DIR/img/busybox.tar" "$MN_DIR/n$i/agent/images/import/"
 	fi
 	# shellcheck disable=SC2086
-	mn_bg "agent$i" "$i" "$K1S" agent --kubeconfig "$MN_DIR/agent.yaml" --node-name "node$i" \
+	mn_bg "agent$i" "$i" "$K1S" agent "${auth[@]}" --node-name "node$i" \
 		"${ips[@]}" --data-dir "$MN_DIR/n$i/agent" $(mn_cidrs | cut -d' ' -f1-2) \
 		--runc-root "$MN_DIR/n$i/runc" --cgroup-parent "/$MN-n$i" --pod-backoff-min 1000 \
 		--lease-renew-interval 1000 --node-status-check-interval 500 \

@@ -162,6 +162,9 @@ expect_eq "pod to pod across nodes keeps the pod's address (no masquerade)" "$(m
 mn_agent_stop 2
 check "a stopped agent leaves its overlay in place" programmed 2 1
 lines=$(wc -l < "$MN_DIR/agent2.log")
+# a pod that exists before the agent starts is wired at once, before the
+# overlay's first sync: it gets the MTU computed from the uplink at start
+mn_pod 2 early
 mn_agent_start 2
 since_restart() { tail -n +$((lines + 1)) "$MN_DIR/agent2.log"; }
 check "the restarted agent re-syncs" poll 10 eval "since_restart | grep -q 'pod MTU'"
@@ -169,11 +172,22 @@ expect_eq "... without changing anything" 0 "$(since_restart | grep -c 'entries 
 check "node1 still reaches node2 after the restart" mn_x 1 busybox ping -c1 -W2 "$(net_of "$(cidr node2 0)")"
 check "pods stay connected across the agent restart (a1 -> b, IPv4 and IPv6)" \
 	eval "ping_pod 1 a1 $(mn_pod_ip b 4) && ping_pod 1 a1 $(mn_pod_ip b 6)"
+check "a pod wired right at agent start runs" poll 60 mn_pod_running early
+expect_eq "... with the overlay's MTU (1500 - 70), not 1500" 'mtu 1430' \
+	"$(mn_pod_x 2 early ip -o link show dev eth0 | grep -o 'mtu [0-9]*')"
+check "... logged at start" eval "since_restart | grep -q 'pods get MTU 1430'"
 
 # drift: an entry removed behind the agent's back comes back on the next
 # periodic sync (every second here)
 mn_x 1 ip route del "$(cidr node3 0)"
 check "a deleted route is restored" poll 10 programmed 1 3
+mn_x 1 ip neigh del "$(net_of "$(cidr node3 0)")" dev k1s.vx4
+mn_x 1 bridge fdb del "$(ann node3 vtep-mac6)" dev k1s.vx6 dst "$(mn_ip6 3)" self
+check "a deleted neighbour and FDB entry are restored" poll 10 programmed 1 3
+# ... and inside k1s's own nftables table: a rule deleted by hand
+masq_handle() { mn_x 1 nft -a list chain ip k1s-net postrouting | sed -n 's/.*masquerade.*# handle //p'; }
+check "the masquerade rule of k1s-net deleted by hand" mn_x 1 nft delete rule ip k1s-net postrouting handle "$(masq_handle)"
+check "... is restored by the next sync" poll 10 nft_has 1 ip "ip saddr 10.42.0.0/16 masquerade fully-random"
 
 # a node that goes away takes its entries with it, on every other node
 c3_4=$(cidr node3 0) c3_6=$(cidr node3 1)

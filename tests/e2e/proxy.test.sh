@@ -112,6 +112,14 @@ pod1 | pod2) ok "sessionAffinity ClientIP: one endpoint answers every request" ;
 *) not_ok "sessionAffinity ClientIP: one endpoint answers every request" "$out" ;;
 esac
 expect_eq "NodePort IPv6: both endpoints answer" "pod1 pod2" "$(spread '[fd00:1::1]:30080')"
+# every node address answers (the pod-facing ones too), a non-local
+# destination with the NodePort's port is not proxied (svc0 leads nowhere)
+check "NodePort answers on another node address (IPv4)" nx cli curl -sf -m 2 http://10.42.1.1:30080/cgi-bin/who
+check "NodePort answers on another node address (IPv6)" nx cli curl -sf -m 2 'http://[fd42:2::1]:30080/cgi-bin/who'
+expect_eq "the NodePort's port on a non-local address is not proxied (IPv4)" "" \
+	"$(nx cli curl -s -m 1 http://10.43.9.9:30080/cgi-bin/who 2>/dev/null)"
+expect_eq "the NodePort's port on a non-local address is not proxied (IPv6)" "" \
+	"$(nx cli curl -s -m 1 'http://[fd43::99]:30080/cgi-bin/who' 2>/dev/null)"
 
 out=$(get 10.0.1.1:30080)
 case "$out" in

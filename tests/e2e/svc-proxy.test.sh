@@ -163,6 +163,17 @@ expect_eq "the other service still answers" "pod1 pod2" "$(spread "$cip")"
 kc patch endpoints web --type=json -p '[{"op":"remove","path":"/subsets/0/addresses/1"}]' >/dev/null
 check "an endpoint removed from Endpoints stops getting traffic" poll 10 eval "[ \"\$(spread $cip)\" = pod1 ]"
 check "changes were incremental (no full sync meanwhile)" eval "[ \$(grep -c 'proxy: full sync' '$dir/agent.log') = $fulls ]"
+# addresses now: 10.42.1.2, fd42:1::2, fd42:2::2; pod2 turns unready (its
+# IPv6 address moves to notReadyAddresses: the mirrored slice says ready=false)
+kc patch endpoints web --type=json -p '[{"op":"remove","path":"/subsets/0/addresses/2"},
+ {"op":"add","path":"/subsets/0/notReadyAddresses","value":[{"ip":"fd42:2::2","nodeName":"n2"}]}]' >/dev/null
+check "a pod turning unready stops receiving traffic" poll 10 eval "[ \"\$(spread [$cip6])\" = pod1 ]"
+
+# drift: someone deletes our table; the idle check rewrites it from the model
+nx node nft delete table ip k1s-proxy
+check "a deleted table is noticed and rewritten" poll 15 eval "nx node nft list table ip k1s-proxy >/dev/null 2>&1"
+check "the drift repair is logged" grep -q 'went missing' "$dir/agent.log"
+expect_eq "after the repair the ClusterIP answers again" "pod1" "$(spread "$cip")"
 
 # topology: the node (zone z1) uses only the endpoints hinted for z1; after
 # its zone label changes to z2, only those for z2

@@ -297,6 +297,13 @@ upd() { run_db; [ "$(kc get pod db-0 -o jsonpath='{.spec.containers[0].image}/{.
 alive; check "rolling update replaces db-0 with the new template" poll 15 upd
 rev_ok() { [ "$(kc get sts db -o jsonpath='{.status.updateRevision}/{.status.currentRevision}')" = "$(kc get pod db-0 -o jsonpath='{.metadata.labels.controller-revision-hash}/{.metadata.labels.controller-revision-hash}')" ]; }
 alive; check "currentRevision = updateRevision = the pod's" poll 10 rev_ok
+hist() { kc rollout history sts/db | awk '/^[0-9]/ {print $1}' | tr '\n' ' '; }
+expect_eq "rollout history sts: a ControllerRevision per template" "1 2 " "$(hist)"
+expect_eq "the newest is named like the pods' label" "$(kc get sts db -o jsonpath='{.status.updateRevision}') 2" \
+	"$(kc get controllerrevision "$(kc get sts db -o jsonpath='{.status.updateRevision}')" -o jsonpath='{.metadata.name} {.revision}')"
+kc patch sts db --type=merge -p '{"spec":{"revisionHistoryLimit":0}}' >/dev/null
+hist_is() { [ "$(hist)" = "$1" ]; }
+alive; check "revisionHistoryLimit 0 drops the unused revision" poll 10 hist_is "2 "
 
 # --- CronJob: the run of the minute that began since it was made
 kc create job manual --from=cronjob/tick >/dev/null

@@ -16,6 +16,7 @@
 
 #include "dns/answer.c"
 #include "dns/forward.c"
+#include "dns/metrics.c"
 #include "dns/server.c"
 #include "dns/wire.c"
 #include "dns/zone.c"

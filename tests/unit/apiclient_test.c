@@ -311,6 +311,35 @@ static void wait_count(uv_loop_t *loop, const int *v, int want)
 	ASSERT_EQ(*v, want);
 }
 
+/* Creates configmaps <prefix>0..<prefix><n-1> labelled app=x. */
+static void create_cms(uv_loop_t *loop, struct api_client *c, const char *coll,
+		       const char *prefix, int n)
+{
+	struct sync r = { 0 };
+
+	for (int i = 0; i < n; i++) {
+		char name[16];
+		cJSON *o;
+
+		snprintf(name, sizeof(name), "%s%d", prefix, i);
+		o = cm(name, "x", "1");
+		req(loop, api_create(c, coll, o, on_done, &r), &r, 201);
+		cJSON_Delete(o);
+	}
+}
+
+/* Frees the informer, the client, the loop, coll and the server. */
+static void informer_done(uv_loop_t *loop, struct api_client *c, struct api_informer *inf,
+			  char *coll, struct srv *s)
+{
+	api_informer_free(inf);
+	api_client_free(c);
+	uv_run(loop, UV_RUN_DEFAULT);
+	ASSERT_OK(uv_loop_close(loop));
+	free(coll);
+	srv_stop(s);
+}
+
 TEST(apiclient_informer)
 {
 	uv_loop_t loop;
@@ -368,12 +397,7 @@ TEST(apiclient_informer)
 	wait_count(&loop, &sn.syncs, 1);
 	ASSERT_EQ(api_informer_count(inf), 1);
 	ASSERT_NOT_NULL(api_informer_get(inf, "default", "other"));
-	api_informer_free(inf);
-	api_client_free(c);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	ASSERT_OK(uv_loop_close(&loop));
-	free(coll);
-	srv_stop(&s);
+	informer_done(&loop, c, inf, coll, &s);
 }
 
 TEST(apiclient_informer_relist_after_410)
@@ -409,14 +433,7 @@ TEST(apiclient_informer_relist_after_410)
 	/* while paused: more writes than the server keeps (--history-events 20) */
 	api_informer_pause(inf, true);
 	req(&loop, api_delete(c, "/api/v1/namespaces/default/configmaps/gone", on_done, &r), &r, 200);
-	for (int i = 0; i < 24; i++) {
-		char name[16];
-
-		snprintf(name, sizeof(name), "n%d", i);
-		o = cm(name, "x", "1");
-		req(&loop, api_create(c, coll, o, on_done, &r), &r, 201);
-		cJSON_Delete(o);
-	}
+	create_cms(&loop, c, coll, "n", 24);
 	o = cJSON_Parse("{\"data\":{\"k\":\"9\"}}");
 	req(&loop, api_patch(c, "/api/v1/namespaces/default/configmaps/kept", API_PATCH_MERGE, o,
 			     on_done, &r), &r, 200);
@@ -439,10 +456,64 @@ TEST(apiclient_informer_relist_after_410)
 	req(&loop, api_create(c, coll, o, on_done, &r), &r, 201);
 	cJSON_Delete(o);
 	wait_count(&loop, &sn.adds, 27);
-	api_informer_free(inf);
-	api_client_free(c);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	ASSERT_OK(uv_loop_close(&loop));
-	free(coll);
-	srv_stop(&s);
+	informer_done(&loop, c, inf, coll, &s);
+}
+
+/* list_limit: lists in pages (limit/continue), deletions after the last
+ * page; keys_only: the store keeps keys, callbacks get stubs. */
+TEST(apiclient_informer_pages_keys_only)
+{
+	uv_loop_t loop;
+	struct srv s;
+	struct api_client *c;
+	struct api_informer *inf;
+	struct api_informer_stats st;
+	struct sync r = { 0 };
+	struct seen sn = { 0 };
+	struct api_informer_opts io = {
+		.path = "/api/v1/namespaces/default/configmaps", .list_limit = 3, .keys_only = true,
+		.field_selector = "metadata.name!=kube-root-ca.crt",	/* servers that make it */
+		.on_add = s_add, .on_update = s_update, .on_delete = s_delete,
+		.on_synced = s_synced, .ud = &sn,
+	};
+	char *coll = api_path("v1", "configmaps", "default", NULL, NULL);
+	cJSON *o;
+
+	srv_start(&s);
+	uv_loop_init(&loop);
+	c = client_new(&loop, s.kubeconfig);
+	create_cms(&loop, c, coll, "p", 10);
+	ASSERT_OK(api_informer_start(c, &io, &inf));
+	wait_count(&loop, &sn.syncs, 1);
+	ASSERT_EQ(sn.adds, 10);			/* 4 pages of at most 3 */
+	ASSERT_EQ(api_informer_count(inf), 10);
+	ASSERT_NULL(api_informer_get(inf, "default", "p1"));	/* keys only */
+	/* a re-list (after 410) reports a deletion with the stub of the key */
+	api_informer_pause(inf, true);
+	req(&loop, api_delete(c, "/api/v1/namespaces/default/configmaps/p7", on_done, &r), &r, 200);
+	for (int i = 0; i < 24; i++) {		/* more than the server's history */
+		o = cJSON_Parse("{\"data\":{\"k\":\"2\"}}");
+		req(&loop, api_patch(c, "/api/v1/namespaces/default/configmaps/p1", API_PATCH_MERGE, o,
+				     on_done, &r), &r, 200);
+		cJSON_Delete(o);
+		o = cJSON_Parse(i % 2 ? "{\"data\":{\"k\":\"2\"}}" : "{\"data\":{\"k\":\"3\"}}");
+		req(&loop, api_patch(c, "/api/v1/namespaces/default/configmaps/p2", API_PATCH_MERGE, o,
+				     on_done, &r), &r, 200);
+		cJSON_Delete(o);
+	}
+	api_informer_pause(inf, false);
+	wait_count(&loop, &sn.syncs, 2);
+	api_informer_stats(inf, &st);
+	ASSERT_EQ(st.lists, 2);
+	ASSERT_EQ(sn.deletes, 1);
+	ASSERT_STR_EQ(sn.last_deleted, "p7");
+	ASSERT_EQ(sn.updates, 2);		/* p1 and p2 */
+	ASSERT_STR_EQ(sn.last_old_val, "");	/* the old object is a stub */
+	ASSERT_EQ(sn.adds, 10);
+	ASSERT_EQ(api_informer_count(inf), 9);
+	/* watch events: a delete reports the name from the key */
+	req(&loop, api_delete(c, "/api/v1/namespaces/default/configmaps/p3", on_done, &r), &r, 200);
+	wait_count(&loop, &sn.deletes, 2);
+	ASSERT_STR_EQ(sn.last_deleted, "p3");
+	informer_done(&loop, c, inf, coll, &s);
 }

@@ -2,6 +2,8 @@
 #include "test.h"
 #include "server/controllers/controllers.h"
 #include "server/status.h"
+#include "server/meta.h"
+#include "lib/json.h"
 #include "lib/util.h"
 
 #include <errno.h>
@@ -426,4 +428,22 @@ TEST(cache_follows_the_store_and_internal_calls_get_metadata)
 	uv_run(srv.loop, UV_RUN_DEFAULT);
 	cJSON_Delete(cm);
 	free(db);
+}
+
+/* A graceful pod with finalizers: removing them does not remove it while
+ * its grace period runs; the kubelet's final delete (grace 0) lowers it. */
+TEST(ctrl_meta_grace_blocks_removal)
+{
+	cJSON *pod = cJSON_Parse("{\"metadata\":{\"name\":\"p\",\"finalizers\":[\"foregroundDeletion\"]}}");
+
+	meta_mark_deleted(pod, 1000000000LL, 30);
+	ASSERT_FALSE(meta_ready_to_remove(pod));
+	cJSON_DeleteItemFromObjectCaseSensitive(json_get(pod, "metadata"), "finalizers");
+	ASSERT_FALSE(meta_ready_to_remove(pod));
+	meta_mark_deleted(pod, 2000000000LL, 60);	/* a longer grace does not extend */
+	ASSERT_EQ(json_get_int(json_get(pod, "metadata"), "deletionGracePeriodSeconds", -1), 30);
+	meta_mark_deleted(pod, 2000000000LL, 0);
+	ASSERT_EQ(json_get_int(json_get(pod, "metadata"), "deletionGracePeriodSeconds", -1), 0);
+	ASSERT_TRUE(meta_ready_to_remove(pod));
+	cJSON_Delete(pod);
 }

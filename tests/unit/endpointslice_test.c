@@ -2,6 +2,7 @@
  * endpoint conditions, grouping endpoints into slices, minimal churn. */
 #include "test.h"
 #include "server/controllers/ctrl_priv.h"
+#include "server/controllers/epgroup.h"
 #include "lib/json.h"
 #include "lib/util.h"
 
@@ -398,4 +399,29 @@ TEST(eps_endpoint_zone_from_node)
 	ASSERT_STR_EQ(json_get_str(ep, "nodeName", ""), "n2");
 	ASSERT_NULL(json_get(ep, "zone"));
 	fixture_release(&f);
+}
+
+/* epgroup.h: port sets are equal regardless of order, and differ on any
+ * of name, protocol, port or appProtocol. */
+TEST(epg_ports_key_is_a_set_key)
+{
+	cJSON *a = cJSON_Parse("[{\"name\":\"http\",\"port\":80,\"protocol\":\"TCP\"},"
+			       "{\"name\":\"dns\",\"port\":53,\"protocol\":\"UDP\"}]");
+	cJSON *b = cJSON_Parse("[{\"name\":\"dns\",\"port\":53,\"protocol\":\"UDP\"},"
+			       "{\"name\":\"http\",\"port\":80}]");
+	cJSON *c = cJSON_Parse("[{\"name\":\"http\",\"port\":80,\"appProtocol\":\"h2c\"},"
+			       "{\"name\":\"dns\",\"port\":53,\"protocol\":\"UDP\"}]");
+	cJSON *d = cJSON_Parse("[{\"name\":\"http\",\"port\":81},{\"name\":\"dns\",\"port\":53,\"protocol\":\"UDP\"}]");
+	char *empty = epg_ports_key(NULL);
+
+	ASSERT_TRUE(epg_same_ports(a, b));	/* order and the TCP default do not matter */
+	ASSERT_FALSE(epg_same_ports(a, c));
+	ASSERT_FALSE(epg_same_ports(a, d));
+	ASSERT_FALSE(epg_same_ports(a, NULL));
+	ASSERT_STR_EQ(empty, "");
+	free(empty);
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+	cJSON_Delete(c);
+	cJSON_Delete(d);
 }

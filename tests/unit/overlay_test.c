@@ -302,6 +302,26 @@ TEST(overlay_masq_table)
 	ASSERT_OK(net_masq_sync(&ns, c, 1, &changed));
 	ASSERT_TRUE(changed);
 	ASSERT_EQ(system("nft list table ip k1s-net | grep -q 'masquerade fully-random'"), 0);
+	/* drift inside the table: a rule deleted, added or edited by hand */
+	ASSERT_OK(net_masq_sync(&ns, c, 1, &changed));
+	ASSERT_FALSE(changed);
+	sh("nft delete rule ip k1s-net postrouting handle $(nft -a list chain ip k1s-net postrouting | "
+	   "sed -n 's/.*masquerade.*# handle //p')");
+	ASSERT_NE(system("nft list table ip k1s-net | grep -q masquerade"), 0);
+	ASSERT_OK(net_masq_sync(&ns, c, 1, &changed));
+	ASSERT_TRUE(changed);
+	ASSERT_EQ(system("nft list table ip k1s-net | grep -q 'masquerade fully-random'"), 0);
+	sh("nft add rule ip k1s-net forward ip saddr 192.0.2.0/24 accept");
+	ASSERT_OK(net_masq_sync(&ns, c, 1, &changed));
+	ASSERT_TRUE(changed);
+	ASSERT_NE(system("nft list table ip k1s-net | grep -q 192.0.2.0"), 0);
+	sh("nft replace rule ip k1s-net postrouting handle $(nft -a list chain ip k1s-net postrouting | "
+	   "sed -n 's/.*masquerade.*# handle //p') ip saddr 10.42.0.0/16 accept");
+	ASSERT_OK(net_masq_sync(&ns, c, 1, &changed));
+	ASSERT_TRUE(changed);			/* same count, other expressions */
+	ASSERT_EQ(system("nft list table ip k1s-net | grep -q 'masquerade fully-random'"), 0);
+	ASSERT_OK(net_masq_sync(&ns, c, 1, &changed));
+	ASSERT_FALSE(changed);
 	/* no cluster CIDR: no table */
 	ASSERT_OK(net_masq_sync(&ns, NULL, 0, &changed));
 	ASSERT_NE(system("nft list table ip k1s-net >/dev/null 2>&1"), 0);

@@ -19,7 +19,7 @@
 #define GOLDEN_DIR "tests/unit/golden/proxy"
 
 static struct proxy_endpoint *ep_add(struct proxy_service *s, const char *ip, uint16_t tport,
-				     const char *node, const char *zone)
+				     const char *node)
 {
 	struct proxy_endpoint *ep;
 
@@ -32,7 +32,6 @@ static struct proxy_endpoint *ep_add(struct proxy_service *s, const char *ip, ui
 	for (size_t i = 0; i < s->n_ports; i++)
 		ep->target_ports[i] = tport;
 	snprintf(ep->node_name, sizeof(ep->node_name), "%s", node);
-	snprintf(ep->zone, sizeof(ep->zone), "%s", zone);
 	return ep;
 }
 
@@ -70,52 +69,52 @@ static void fixture(struct proxy_service *s)
 	/* dual-stack ClusterIP, two endpoints per family on two nodes */
 	svc_init(&s[0], "web", PROXY_CLUSTER_IP, "10.43.0.10", "fd43::10");
 	port_add(&s[0], "http", IPPROTO_TCP, 80, 0);
-	ep_add(&s[0], "10.42.1.5", 8080, "node-a", "zone-a");
-	ep_add(&s[0], "10.42.2.7", 8080, "node-b", "zone-b");
-	ep_add(&s[0], "fd42:1::5", 8080, "node-a", "zone-a");
-	ep_add(&s[0], "fd42:2::7", 8080, "node-b", "zone-b");
+	ep_add(&s[0], "10.42.1.5", 8080, "node-a");
+	ep_add(&s[0], "10.42.2.7", 8080, "node-b");
+	ep_add(&s[0], "fd42:1::5", 8080, "node-a");
+	ep_add(&s[0], "fd42:2::7", 8080, "node-b");
 	/* NodePort, TCP and UDP */
 	svc_init(&s[1], "dns", PROXY_NODE_PORT, "10.43.0.20", "fd43::20");
 	port_add(&s[1], "dns-tcp", IPPROTO_TCP, 53, 30053);
 	port_add(&s[1], "dns", IPPROTO_UDP, 53, 30053);
-	ep_add(&s[1], "10.42.1.9", 5353, "node-a", "zone-a");
-	ep_add(&s[1], "fd42:1::9", 5353, "node-a", "zone-a");
+	ep_add(&s[1], "10.42.1.9", 5353, "node-a");
+	ep_add(&s[1], "fd42:1::9", 5353, "node-a");
 	/* LoadBalancer with an external IP, ETP Local, one local endpoint */
 	svc_init(&s[2], "lb", PROXY_LOAD_BALANCER, "10.43.0.30", NULL);
 	port_add(&s[2], "", IPPROTO_TCP, 443, 30443);
 	inet_addr_parse("192.0.2.10", &s[2].lb_ips[s[2].n_lb_ips++]);
 	inet_addr_parse("198.51.100.7", &s[2].external_ips[s[2].n_external_ips++]);
 	s[2].external_policy = PROXY_POLICY_LOCAL;
-	ep_add(&s[2], "10.42.1.11", 8443, "node-a", "zone-a");
-	ep_add(&s[2], "10.42.2.11", 8443, "node-b", "zone-b");
+	ep_add(&s[2], "10.42.1.11", 8443, "node-a");
+	ep_add(&s[2], "10.42.2.11", 8443, "node-b");
 	/* session affinity */
 	svc_init(&s[3], "sticky", PROXY_CLUSTER_IP, "10.43.0.40", "fd43::40");
 	port_add(&s[3], "", IPPROTO_TCP, 80, 0);
 	s[3].affinity = true;
 	s[3].affinity_timeout = 600;
-	ep_add(&s[3], "10.42.1.12", 80, "node-a", "zone-a");
-	ep_add(&s[3], "10.42.2.12", 80, "node-b", "zone-b");
+	ep_add(&s[3], "10.42.1.12", 80, "node-a");
+	ep_add(&s[3], "10.42.2.12", 80, "node-b");
 	/* no endpoints, NodePort: rejected */
 	svc_init(&s[4], "empty", PROXY_NODE_PORT, "10.43.0.50", "fd43::50");
 	port_add(&s[4], "", IPPROTO_TCP, 80, 30099);
 	/* topology hints: node-a in zone-a uses only the zone-a endpoint */
 	svc_init(&s[5], "zonal", PROXY_CLUSTER_IP, "10.43.0.60", NULL);
 	port_add(&s[5], "", IPPROTO_TCP, 80, 0);
-	ep = ep_add(&s[5], "10.42.1.13", 80, "node-a", "zone-a");
+	ep = ep_add(&s[5], "10.42.1.13", 80, "node-a");
 	ep->hint_zones[ep->n_hint_zones++] = proxy_zone_hash("zone-a");
-	ep = ep_add(&s[5], "10.42.2.13", 80, "node-b", "zone-b");
+	ep = ep_add(&s[5], "10.42.2.13", 80, "node-b");
 	ep->hint_zones[ep->n_hint_zones++] = proxy_zone_hash("zone-b");
 	/* only a terminating (still serving) endpoint: used */
 	svc_init(&s[6], "draining", PROXY_CLUSTER_IP, "10.43.0.70", NULL);
 	port_add(&s[6], "", IPPROTO_UDP, 514, 0);
-	ep = ep_add(&s[6], "10.42.2.14", 514, "node-b", "zone-b");
+	ep = ep_add(&s[6], "10.42.2.14", 514, "node-b");
 	ep->ready = false;
 	ep->terminating = true;
 	/* internalTrafficPolicy Local without a local endpoint: dropped */
 	svc_init(&s[7], "itp", PROXY_CLUSTER_IP, "10.43.0.80", NULL);
 	port_add(&s[7], "", IPPROTO_TCP, 80, 0);
 	s[7].internal_policy = PROXY_POLICY_LOCAL;
-	ep_add(&s[7], "10.42.2.15", 80, "node-b", "zone-b");
+	ep_add(&s[7], "10.42.2.15", 80, "node-b");
 }
 
 static void fixture_release(struct proxy_service *s, size_t n)
@@ -133,9 +132,9 @@ TEST(proxy_select_ready_then_terminating)
 
 	svc_init(&s, "x", PROXY_CLUSTER_IP, "10.43.0.1", NULL);
 	port_add(&s, "", IPPROTO_TCP, 80, 0);
-	ep_add(&s, "10.42.0.1", 80, "n1", "");
-	ep_add(&s, "10.42.0.2", 80, "n1", "")->ready = false;
-	ep_add(&s, "10.42.0.3", 80, "n1", "");
+	ep_add(&s, "10.42.0.1", 80, "n1");
+	ep_add(&s, "10.42.0.2", 80, "n1")->ready = false;
+	ep_add(&s, "10.42.0.3", 80, "n1");
 	s.endpoints[2].ready = false;
 	s.endpoints[2].terminating = true;
 	ASSERT_EQ(proxy_select(&s, "n1", "", false, use), 1);
@@ -157,9 +156,9 @@ TEST(proxy_select_topology_hints)
 
 	svc_init(&s, "x", PROXY_CLUSTER_IP, "10.43.0.1", NULL);
 	port_add(&s, "", IPPROTO_TCP, 80, 0);
-	ep_add(&s, "10.42.0.1", 80, "n1", "za")->hint_zones[0] = proxy_zone_hash("za");
-	ep_add(&s, "10.42.0.2", 80, "n2", "zb")->hint_zones[0] = proxy_zone_hash("zb");
-	ep_add(&s, "10.42.0.3", 80, "n3", "zb")->hint_zones[0] = proxy_zone_hash("za");
+	ep_add(&s, "10.42.0.1", 80, "n1")->hint_zones[0] = proxy_zone_hash("za");
+	ep_add(&s, "10.42.0.2", 80, "n2")->hint_zones[0] = proxy_zone_hash("zb");
+	ep_add(&s, "10.42.0.3", 80, "n3")->hint_zones[0] = proxy_zone_hash("za");
 	for (int i = 0; i < 3; i++)
 		s.endpoints[i].n_hint_zones = 1;
 	ASSERT_EQ(proxy_select(&s, "n1", "za", false, use), 2);
@@ -226,7 +225,6 @@ TEST(proxy_decode_service_and_slice)
 	ASSERT_EQ(s.n_endpoints, 3);
 	ASSERT_TRUE(s.endpoints[0].ready && s.endpoints[0].serving && !s.endpoints[0].terminating);
 	ASSERT_STR_EQ(s.endpoints[0].node_name, "n1");
-	ASSERT_STR_EQ(s.endpoints[0].zone, "za");
 	ASSERT_EQ(s.endpoints[0].n_hint_zones, 1);
 	ASSERT_EQ(s.endpoints[0].hint_zones[0], proxy_zone_hash("za"));
 	ASSERT_EQ(s.endpoints[0].target_ports[0], 8080);
@@ -442,6 +440,35 @@ TEST(proxy_repairs_deleted_table)
 	ASSERT_EQ(st.services, N_FIX);
 	after = list_table("ip6");
 	ASSERT_STR_EQ(after, before);
+	free(before);
+	free(after);
+	proxy_free(p);
+	fixture_release(s, N_FIX);
+}
+
+/* The idle drift check: nothing missing is 0 and sends nothing; a deleted
+ * service table (not the base one) is found and rewritten as it was. */
+TEST(proxy_repair_restores_a_deleted_shard)
+{
+	struct proxy_service s[N_FIX];
+	struct proxy *p;
+	char *before, *after;
+
+	if (!in_new_netns())
+		return;
+	fixture(s);
+	p = proxy_open_shards(4);
+	ASSERT_OK(sync_all(p, s, N_FIX));
+	ASSERT_EQ(proxy_repair(p), 0);
+	before = run_out("nft list ruleset");
+	free(run_out("nft delete table ip k1s-proxy-3"));
+	after = run_out("nft list ruleset");
+	ASSERT_TRUE(strcmp(after, before) != 0);
+	free(after);
+	ASSERT_EQ(proxy_repair(p), 1);
+	after = run_out("nft list ruleset");
+	ASSERT_STR_EQ(after, before);
+	ASSERT_EQ(proxy_repair(p), 0);
 	free(before);
 	free(after);
 	proxy_free(p);

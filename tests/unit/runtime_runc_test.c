@@ -18,6 +18,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -440,6 +442,72 @@ static void body_survives(struct rtt *t)
 
 TEST(runtime_runc_shim_outlives_caller) { rtt_run(body_survives); }
 
+/* The program the shim of id runs (basename of /proc/<shim>/exe). */
+static char *shim_prog(struct rtt *t, const char *id)
+{
+	struct rt_status st;
+	char *p, buf[PATH_MAX];
+	ssize_t n;
+
+	ASSERT_OK(rt_container_status(&t->rt, id, &st));
+	ASSERT_TRUE(st.shim_alive);
+	p = xasprintf("/proc/%d/exe", (int)st.shim_pid);
+	n = readlink(p, buf, sizeof(buf) - 1);
+	free(p);
+	ASSERT_TRUE(n > 0);
+	buf[n] = 0;
+	return xstrdup(strrchr(buf, '/') + 1);
+}
+
+/* Created started (runc run --detach): running without rt_*_start(); the
+ * sandbox's namespaces are there at once (no runc state), and gone with it. */
+static void body_started_at_once(struct rtt *t)
+{
+	struct rt_sandbox_config sc = { .hostname = "once", .start = true };
+	const char *args[] = { "/bin/sh", "-c", "echo up; exec sleep 1000", NULL };
+	struct rt_spec s = { .rootfs = t->rootfs, .args = args };
+	char *sb = cid(t, "sb-once"), *sb2 = cid(t, "sb-twice"), *id = cid(t, "once");
+	char *log = xasprintf("%s/once.log", t->tmp), *path = NULL, *paths[RT_NS__COUNT], *text = NULL;
+	struct rt_create_opts o = { .log_path = log, .start = true };
+	struct rt_status st;
+	char exe[PATH_MAX], *beside = xasprintf("%.*s/k1s-shim", (int)(strrchr(t->k1s, '/') - t->k1s), t->k1s);
+
+	ASSERT_OK(rt_shim_exe(&t->rt, exe));
+	ASSERT_STR_EQ(exe, access(beside, X_OK) == 0 ? beside : t->k1s);
+	ASSERT_OK(rt_sandbox_create(&t->rt, sb, &sc));
+	ASSERT_OK(rt_sandbox_ns_path(&t->rt, sb, RT_NS_NET, &path));
+	ASSERT_OK(access(path, F_OK));
+	ASSERT_OK(rt_container_status(&t->rt, sb, &st));
+	ASSERT_EQ(st.state, RT_STATE_RUNNING);
+	ASSERT_TRUE(st.started_ns > 0);
+	ASSERT_STR_EQ(shim_prog(t, sb), strrchr(exe, '/') + 1);
+	ASSERT_OK(rt_sandbox_join(&t->rt, sb, false, &s, paths));
+	ASSERT_OK(rt_container_create(&t->rt, id, &s, &o));
+	ASSERT_TRUE(wait_state(t, id, RT_STATE_RUNNING, 1000, &st));
+	ASSERT_TRUE(st.started_ns > 0);
+	for (uint64_t end = mono_ms() + 5000; mono_ms() < end; usleep(20000)) {
+		free(text);
+		text = slurp(log);
+		if (text && strstr(text, " stdout F up\n"))
+			break;
+	}
+	ASSERT_NOT_NULL(strstr(text, " stdout F up\n"));
+	ASSERT_OK(rt_container_stop(&t->rt, id, 0));
+	ASSERT_OK(rt_sandbox_stop(&t->rt, sb, 3000));
+	ASSERT_EQ(rt_sandbox_ns_path(&t->rt, sb, RT_NS_NET, &path), -ESRCH);
+	ASSERT_EQ(rt_sandbox_ns_path(&t->rt, cid(t, "none"), RT_NS_NET, &path), -ESRCH);
+	/* created, not started: no namespaces yet; `k1s shim` when asked for */
+	t->rt.shim_exe = t->k1s;
+	sc.start = false;
+	ASSERT_OK(rt_sandbox_create(&t->rt, sb2, &sc));
+	ASSERT_EQ(rt_sandbox_ns_path(&t->rt, sb2, RT_NS_NET, &path), -ESRCH);
+	ASSERT_OK(rt_sandbox_start(&t->rt, sb2));
+	ASSERT_OK(rt_sandbox_ns_path(&t->rt, sb2, RT_NS_NET, &path));
+	ASSERT_STR_EQ(shim_prog(t, sb2), strrchr(t->k1s, '/') + 1);
+}
+
+TEST(runtime_runc_started_at_once) { rtt_run(body_started_at_once); }
+
 static void body_oom(struct rtt *t)
 {
 	struct rt_spec s = { .res = { .memory_limit = 16 << 20 } };
@@ -595,3 +663,98 @@ static void body_long_line(struct rtt *t)
 }
 
 TEST(runtime_runc_long_line) { rtt_run(body_long_line); }
+
+/* ---- stdin, terminal and the attach socket ---- */
+
+static void send_frame(int fd, int type, const char *d, size_t n)
+{
+	unsigned char hdr[RT_ATTACH_HDR] = { (unsigned char)type, (unsigned char)(n >> 8), (unsigned char)n };
+
+	ASSERT_OK(write_all(fd, hdr, sizeof(hdr)));
+	ASSERT_OK(write_all(fd, d, n));
+}
+
+/* Reads frames until their output holds want; false after ms or at EOF. */
+static bool read_until(int fd, const char *want, unsigned ms)
+{
+	uint64_t end = mono_ms() + ms;
+	struct buf out = BUF_INIT;
+	unsigned char b[RT_ATTACH_HDR + RT_ATTACH_DATA_MAX];
+	size_t len = 0;
+	bool found = false;
+
+	while (!found && mono_ms() < end) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&pf, 1, 100) <= 0)
+			continue;
+		if ((n = read(fd, b + len, sizeof(b) - len)) <= 0)
+			break;
+		len += (size_t)n;
+		while (len >= RT_ATTACH_HDR && len >= RT_ATTACH_HDR + (size_t)(b[1] << 8 | b[2])) {
+			size_t fl = RT_ATTACH_HDR + (size_t)(b[1] << 8 | b[2]);
+
+			buf_add(&out, b + RT_ATTACH_HDR, fl - RT_ATTACH_HDR);
+			memmove(b, b + fl, len - fl);
+			len -= fl;
+		}
+		found = out.len && strstr(out.data, want);
+	}
+	buf_release(&out);
+	return found;
+}
+
+static char *run_attached(struct rtt *t, const char *name, const char *script,
+			  const struct rt_create_opts *opts)
+{
+	const char *args[] = { "/bin/sh", "-c", script, NULL };
+	struct rt_spec s = { .rootfs = t->rootfs, .args = args };
+	struct rt_create_opts o = *opts;
+	char *id = cid(t, name);
+
+	o.log_path = xasprintf("%s/%s.log", t->tmp, name);
+	ASSERT_OK(rt_container_create(&t->rt, id, &s, &o));
+	ASSERT_OK(rt_container_start(&t->rt, id));
+	return id;
+}
+
+static void body_attach(struct rtt *t)
+{
+	struct rt_create_opts o = { .stdin = true };
+	char *id = run_attached(t, "stdin", "while read l; do echo got-$l; done; echo closed; sleep 100", &o);
+	struct rt_status st;
+	int fd;
+
+	ASSERT_EQ(rt_attach_connect(&t->rt, cid(t, "nope")), -ENOENT);
+	ASSERT_TRUE((fd = rt_attach_connect(&t->rt, id)) >= 0);
+	send_frame(fd, RT_ATTACH_STDIN, "one\n", 4);
+	ASSERT_TRUE(read_until(fd, "got-one", 10000));
+	send_frame(fd, RT_ATTACH_EOF, "", 0);	/* without stdin_once: stays open */
+	close(fd);
+	ASSERT_TRUE((fd = rt_attach_connect(&t->rt, id)) >= 0);
+	send_frame(fd, RT_ATTACH_STDIN, "two\n", 4);
+	ASSERT_TRUE(read_until(fd, "got-two", 10000));
+	close(fd);
+	ASSERT_OK(rt_container_status(&t->rt, id, &st));
+	ASSERT_EQ(st.state, RT_STATE_RUNNING);
+
+	/* a controlling terminal (^C is SIGINT), closed (^D) when the first client goes */
+	o = (struct rt_create_opts){ .tty = true, .stdin_once = true };
+	id = run_attached(t, "tty", "trap 'echo got-int' INT; read a; [ -t 0 ] && echo tty-$a; stty size; "
+			  "sleep 2 & wait; read b; exit 4", &o);
+	/* (the ^C lands in wait, never in a read; end of input then exits 4) */
+	ASSERT_TRUE((fd = rt_attach_connect(&t->rt, id)) >= 0);
+	send_frame(fd, RT_ATTACH_RESIZE, "\0\x50\0\x19", 4);	/* 80 x 25 */
+	send_frame(fd, RT_ATTACH_STDIN, "x\n", 2);
+	ASSERT_TRUE(read_until(fd, "tty-x\r\n25 80\r\n", 10000));	/* echo, then the output */
+	send_frame(fd, RT_ATTACH_STDIN, "\x03", 1);
+	ASSERT_TRUE(read_until(fd, "got-int", 10000));
+	ASSERT_OK(rt_container_status(&t->rt, id, &st));
+	ASSERT_EQ(st.state, RT_STATE_RUNNING);
+	close(fd);
+	ASSERT_TRUE(wait_state(t, id, RT_STATE_EXITED, 10000, &st));
+	ASSERT_EQ(st.exit_code, 4);
+}
+
+TEST(runtime_runc_attach_stdin_tty) { rtt_run(body_attach); }

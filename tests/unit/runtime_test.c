@@ -5,10 +5,12 @@
  */
 #include "test.h"
 #include "agent/runtime.h"
+#include "agent/runtime_int.h"
 #include "agent/runtime_log.h"
 #include "lib/json.h"
 #include "lib/util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -157,9 +159,6 @@ TEST(runtime_spec_privileged_and_errors)
 	s.ns[RT_NS_MOUNT].mode = RT_NS_NEW;
 	s.rootfs = "relative";
 	ASSERT_EQ(rt_spec_json(&s, "c1", &out), -EINVAL);
-	s.rootfs = "/r";
-	s.terminal = true;
-	ASSERT_EQ(rt_spec_json(&s, "c1", &out), -ENOTSUP);
 	ASSERT_NULL(out);
 }
 
@@ -259,3 +258,28 @@ TEST(runtime_log_rotation)
 	}
 }
 
+
+TEST(runtime_state_file_replace)
+{
+	char *p = xasprintf("%s/shim.pid", test_tmpdir()), *text = NULL;
+	struct stat st;
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	ASSERT_OK(rt__write_state(p, "1 2\n"));
+	ASSERT_OK(rt__write_state(p, "3 4\n"));
+	ASSERT_OK(read_file(p, 64, &text, NULL));
+	ASSERT_STR_EQ(text, "3 4\n");
+	ASSERT_OK(stat(p, &st));
+	ASSERT_EQ(st.st_mode & 0777, 0600);
+	d = opendir(test_tmpdir());
+	ASSERT_NOT_NULL(d);
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	ASSERT_EQ(n, 1);	/* no temporary file left */
+	ASSERT_EQ(rt__write_state("/nonexistent-dir/x", "y"), -ENOENT);
+	free(text);
+	free(p);
+}
