@@ -193,6 +193,7 @@ static int start_rest(struct agent *a, char **err)
 			.loop = a->loop, .api = a->api, .node_name = a->node_name,
 			.data_dir = a->cfg.data_dir, .node_ips = a->ip, .n_node_ips = a->n_ip,
 			.cluster_dns = a->cfg.cluster_dns, .cluster_domain = a->cfg.cluster_domain,
+			.resolv_conf = a->cfg.resolv_conf,
 			.runc_root = a->cfg.runc_root, .cgroup_parent = a->cfg.cgroup_parent,
 			.backoff_min_ms = (unsigned)a->cfg.pod_backoff_ms,
 		};

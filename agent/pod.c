@@ -483,6 +483,7 @@ int pod_manager_new(const struct pod_config *cfg, struct pod_manager **out, char
 	pm->node_name = xstrdup(cfg->node_name);
 	pm->cluster_dns = xstrdup(cfg->cluster_dns ? cfg->cluster_dns : "10.43.0.10");
 	pm->cluster_domain = xstrdup(cfg->cluster_domain ? cfg->cluster_domain : POD_CLUSTER_DOMAIN);
+	pm->resolv_conf = xstrdup(cfg->resolv_conf ? cfg->resolv_conf : "/etc/resolv.conf");
 	pm->runc_root = xstrdup(cfg->runc_root ? cfg->runc_root : "/run/k1s/runc");
 	pm->cgroup_parent = xstrdup(cfg->cgroup_parent ? cfg->cgroup_parent : "/k1s");
 	for (size_t i = 0; i < cfg->n_node_ips && i < 2; i++)
@@ -611,6 +612,7 @@ void pod_manager_free(struct pod_manager *pm)
 	free(pm->images_data_dir);
 	free(pm->node_name);
 	free(pm->cluster_dns);
+	free(pm->resolv_conf);
 	free(pm->cluster_domain);
 	free(pm->runc_root);
 	free(pm->cgroup_parent);

@@ -62,6 +62,7 @@ struct pod_config {
 	size_t n_node_ips;
 	const char *cluster_dns;	/* NULL: 10th address of POD_SERVICE_CIDR */
 	const char *cluster_domain;	/* NULL: POD_CLUSTER_DOMAIN */
+	const char *resolv_conf;	/* the node's, for dnsPolicy Default; NULL: /etc/resolv.conf */
 	const char *runc;		/* NULL: "runc" from PATH */
 	const char *runc_root;		/* NULL: /run/k1s/runc */
 	const char *cgroup_parent;	/* NULL: /k1s */

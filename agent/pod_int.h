@@ -122,6 +122,7 @@ struct pod_adopted;
 struct pod_manager {
 	struct pod_config cfg;		/* strings owned (copies) */
 	char *data_dir, *node_name, *cluster_dns, *cluster_domain, *runc_root, *cgroup_parent;
+	char *resolv_conf;
 	char *node_ips[2];
 	char *pods_dir, *logs_dir, *ipam_dir;
 	uv_loop_t *loop;

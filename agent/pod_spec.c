@@ -162,59 +162,6 @@ char *pod__hosts_text(const struct pod *p)
 	return buf_detach(&b, NULL);
 }
 
-static void add_lines(struct buf *b, const char *prefix, const cJSON *arr)
-{
-	const cJSON *it;
-
-	cJSON_ArrayForEach(it, arr)
-		if (cJSON_IsString(it))
-			buf_addf(b, "%s%s\n", prefix, it->valuestring);
-}
-
-char *pod__resolv_text(const struct pod *p)
-{
-	const cJSON *spec = json_get(p->obj, "spec"), *cfg = json_get(spec, "dnsConfig"), *o;
-	const char *policy = json_get_str(spec, "dnsPolicy", "ClusterFirst");
-	const char *d = p->pm->cluster_domain;
-	bool cluster = !strcmp(policy, "ClusterFirstWithHostNet") ||
-		       (!strcmp(policy, "ClusterFirst") && !p->host_network);
-	struct buf b;
-	char *text = NULL;
-
-	buf_init(&b, 256);
-	if (cluster) {
-		buf_addf(&b, "search %s.svc.%s svc.%s %s\nnameserver %s\n", p->ns, d, d, d,
-			   p->pm->cluster_dns);
-	} else if (strcmp(policy, "None") && read_file("/etc/resolv.conf", 1 << 16, &text, NULL) >= 0) {
-		buf_addf(&b, "%s", text);
-		if (b.len && b.data[b.len - 1] != '\n')
-			buf_addf(&b, "\n");
-		free(text);
-	}
-	add_lines(&b, "nameserver ", json_get(cfg, "nameservers"));
-	add_lines(&b, "search ", json_get(cfg, "searches"));
-	if (cluster || cJSON_GetArraySize(json_get(cfg, "options"))) {
-		buf_addf(&b, "options");
-		if (cluster && !json_get(cfg, "options"))
-			buf_addf(&b, " ndots:5");
-		cJSON_ArrayForEach(o, json_get(cfg, "options")) {
-			const char *n = json_get_str(o, "name", ""), *v = json_get_str(o, "value", NULL);
-
-			buf_addf(&b, " %s%s%s", n, v ? ":" : "", v ? v : "");
-		}
-		if (cluster && json_get(cfg, "options")) {
-			bool has = false;
-
-			cJSON_ArrayForEach(o, json_get(cfg, "options"))
-				has |= !strcmp(json_get_str(o, "name", ""), "ndots");
-			if (!has)
-				buf_addf(&b, " ndots:5");
-		}
-		buf_addf(&b, "\n");
-	}
-	return buf_detach(&b, NULL);
-}
-
 /* ---- the start request ---- */
 
 static char **strv_from_json(const cJSON *a, const cJSON *b)

@@ -241,6 +241,10 @@ static void cache_store(struct dns_server *s, const uint8_t *key, size_t klen,
 static void reply_sized(struct dns_server *s, struct dns__client *cl, uint8_t *m,
 			size_t len, size_t udp_limit)
 {
+	if (cl->chase) {
+		dns__chase_reply(s, cl, m, len);
+		return;
+	}
 	if (cl->l && len > udp_limit) {
 		struct dns__name n;
 		size_t p = DNS__HDR;
@@ -290,6 +294,7 @@ static void pend_closed(uv_handle_t *h)
 	free(p->msg);
 	free(p->tbuf);
 	free(p->rb);
+	dns__chase_free(p->cl.chase);
 	free(p);
 	dns__server_unref(s);
 }
@@ -322,6 +327,10 @@ static void servfail(struct dns_server *s, struct dns__client *cl, const uint8_t
 	struct dns__resp r;
 	bool tc;
 
+	if (cl->chase) {	/* the CNAME alone */
+		dns__chase_reply(s, cl, NULL, 0);
+		return;
+	}
 	if (dns__parse_query(m, len, &q) != 0)
 		return;
 	q.id = id;
@@ -399,6 +408,7 @@ void dns__fwd_query(struct dns_server *s, struct dns__client *cl,
 	struct dns__pend *p = xcalloc(1, sizeof(*p));
 	p->s = s;
 	p->cl = *cl;
+	cl->chase = NULL;	/* the pending query owns it now */
 	p->client_id = q.id;
 	p->id = new_id(s);
 	p->msg = xmalloc(len);

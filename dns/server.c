@@ -133,7 +133,8 @@ static void handle(struct dns_server *s, struct dns__client *cl,
 	case DNS_ANSWERED:
 		if (udp && olen >= 3 && (s->obuf[2] & 0x02))
 			s->st.truncated++;
-		dns__reply(s, cl, s->obuf, olen);
+		if (!dns__chase_start(s, cl, m, len, s->obuf, olen, udp))
+			dns__reply(s, cl, s->obuf, olen);
 		break;
 	case DNS_FORWARD:
 		dns__fwd_query(s, cl, m, len, udp);

@@ -31,11 +31,14 @@ struct dns__conn {
 	struct dns__conn *prev, *next;
 };
 
+struct dns__chase;
+
 /* Where a response goes. */
 struct dns__client {
 	struct dns__listener *l;	/* UDP: the socket; NULL for TCP */
 	struct sockaddr_storage peer;
 	struct dns__conn *conn;		/* TCP: NULL once closed */
+	struct dns__chase *chase;	/* the reply answers a chased CNAME (chase.c) */
 };
 
 struct dns__pend {
@@ -108,12 +111,31 @@ void dns__handle_closed(uv_handle_t *h);
 void dns__server_unref(struct dns_server *s);
 
 int dns__fwd_start(struct dns_server *s);
-/* Answers from the cache or sends upstream; the reply comes later. */
+/* Answers from the cache or sends upstream; the reply comes later. A
+ * pending query takes cl->chase (and sets it NULL). */
 void dns__fwd_query(struct dns_server *s, struct dns__client *cl,
 		    const uint8_t *m, size_t len, bool udp);
 void dns__fwd_conn_gone(struct dns_server *s, struct dns__conn *c);
 void dns__fwd_close(struct dns_server *s);
 void dns__cache_flush(struct dns_server *s);
+
+/* ---- ExternalName CNAMEs followed (chase.c) ---- */
+
+/* resp (the zone's answer to query m, may be s->obuf) is one CNAME: asks
+ * for its target and answers the client with both, now or when the
+ * forwarder hears back. False: not a chase, reply with resp as it is. */
+bool dns__chase_start(struct dns_server *s, struct dns__client *cl, const uint8_t *m, size_t len,
+		      const uint8_t *resp, size_t rlen, bool udp);
+/* The forwarder's reply u (NULL: none came) for a chasing client. */
+void dns__chase_reply(struct dns_server *s, struct dns__client *cl, const uint8_t *u, size_t ulen);
+struct dns__chase *dns__chase_new(const uint8_t *m, size_t len, const uint8_t *resp, size_t rlen,
+				  const char *target, bool udp);
+void dns__chase_free(struct dns__chase *ch);
+/* The answer to the chased question m: the CNAME, then u's A/AAAA/CNAME
+ * answers and rcode (u NULL or not a response: the CNAME answer alone).
+ * Returns its length in out, 0 when it cannot be built. u is untrusted. */
+size_t dns__chase_merge(const struct dns__chase *ch, const uint8_t *u, size_t ulen,
+			uint8_t *out, size_t cap);
 
 /* ---- metrics (metrics.c) ---- */
 

@@ -1,7 +1,8 @@
 /*
  * Fuzz target for dns/: the query parser and the answer path
  * (dns_zone_answer over a small zone with every kind of record), and the
- * parser the forwarder runs on upstream answers before caching them.
+ * parser the forwarder runs on upstream answers before caching them, and
+ * the merge of an upstream answer after an ExternalName's CNAME.
  *
  * The first byte picks the mode: even bytes send the rest as a query over
  * UDP or TCP (bit 1); odd bytes treat it as an upstream answer. A query
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "dns/answer.c"
+#include "dns/chase.c"
 #include "dns/forward.c"
 #include "dns/metrics.c"
 #include "dns/server.c"
@@ -75,6 +77,27 @@ static void check_answer(const uint8_t *q, size_t qlen, bool udp)
 		abort();
 }
 
+/* An upstream answer merged after an ExternalName's CNAME (chase.c). */
+static void check_chase(const uint8_t *m, size_t len)
+{
+	static const uint8_t q[] = { 0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
+				     3, 'e', 'x', 't', 7, 'd', 'e', 'f', 'a', 'u', 'l', 't', 0, 0, 1, 0, 1 };
+	static uint8_t out[DNS_MAX_MSG];
+	struct dns__chase *ch = dns__chase_new(q, sizeof(q), q, sizeof(q), "example.org", true);
+	size_t n = dns__chase_merge(ch, m, len, out, sizeof(out)), p = DNS__HDR;
+	struct dns__name nm;
+
+	dns__chase_free(ch);
+	if (!n)
+		return;
+	if (n > DNS_EDNS_UDP || dns__get16(out) != 0x1234 || dns__read_name(out, n, &p, &nm) < 0)
+		abort();
+	p += 4;
+	for (size_t i = 0; i < dns__get16(out + 6); i++)
+		if (dns__skip_rr(out, n, &p, NULL, NULL, NULL) < 0)
+			abort();
+}
+
 static void check_upstream(const uint8_t *m, size_t len)
 {
 	static uint8_t copy[DNS_MAX_MSG];
@@ -92,8 +115,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1 || size > DNS_MAX_MSG)
 		return 0;
-	if (data[0] & 1)
+	if (data[0] & 1) {
 		check_upstream(data + 1, size - 1);
+		check_chase(data + 1, size - 1);
+	}
 	else
 		check_answer(data + 1, size - 1, !(data[0] & 2));
 	return 0;
