@@ -15,6 +15,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,6 +298,23 @@ int agent_join(const struct agent_join_opts *o, char **kubeconfig, char **err)
 	return r;
 }
 
+/* The kubelet API serves with what the join stored in <data-dir>/tls,
+ * unless flags name other files. */
+static void kubelet_files(struct agent_config *c)
+{
+	static char cert[PATH_MAX], key[PATH_MAX], ca[PATH_MAX];
+
+	snprintf(cert, sizeof(cert), "%s/tls/serving-kubelet.crt", c->data_dir);
+	snprintf(key, sizeof(key), "%s/tls/serving-kubelet.key", c->data_dir);
+	snprintf(ca, sizeof(ca), "%s/tls/client-ca.crt", c->data_dir);
+	if (!c->kubelet_cert && !c->kubelet_key) {
+		c->kubelet_cert = cert;
+		c->kubelet_key = key;
+	}
+	if (!c->kubelet_client_ca)
+		c->kubelet_client_ca = ca;
+}
+
 int agent_join_from_flags(struct agent_config *c, const char *server, const char *token,
 			  const char *token_file, char **kubeconfig, char **err)
 {
@@ -329,6 +347,7 @@ int agent_join_from_flags(struct agent_config *c, const char *server, const char
 	if (!ret) {
 		c->kubeconfig = *kubeconfig;
 		c->join_server = server;
+		kubelet_files(c);
 	}
 	return ret;
 }

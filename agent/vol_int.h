@@ -38,6 +38,7 @@ enum vol_kind { VOL_CONFIGMAP, VOL_SECRET, VOL_SERVICE, VOL__KINDS };
 
 struct api_informer;
 struct vol_token;
+struct vol_watch;
 typedef struct uv_timer_s uv_timer_t;
 /* A pod whose volumes were set up: kept so configMap/secret updates can be
  * published without waiting for the pod worker's next sync. */
@@ -49,7 +50,8 @@ struct vol_pod {
 
 struct vol_manager {
 	struct api_client *api;
-	struct api_informer *inf[VOL__KINDS];
+	struct api_informer *inf[VOL__KINDS];	/* services only (configMaps and secrets: watches) */
+	struct vol_watch *watches;	/* one per configMap/secret in use (vol_manager.c) */
 	cJSON *fake[VOL__KINDS];	/* tests: arrays of objects instead of informers */
 	char *fake_token;		/* tests: the token every projected source gets */
 	char *pods_dir;

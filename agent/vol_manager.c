@@ -1,8 +1,15 @@
 /*
- * agent/vol_manager.c - the volume manager's objects: informers on
- * configMaps, secrets and services (or a fake store for tests), lookups,
- * and the pods whose volumes are re-published when an object they use
- * changes.
+ * agent/vol_manager.c - the volume manager's objects: an informer on
+ * services, one on every configMap and secret a pod refers to (or a fake
+ * store for tests), lookups, and the pods whose volumes are re-published
+ * when an object they use changes.
+ *
+ * ConfigMaps and secrets are watched one object at a time, as the kubelet
+ * does: a list/watch of the namespace narrowed by a metadata.name field
+ * selector, started by the first lookup. That is what the node authorizer
+ * lets a node read (server/nodeauthz.c): a joined agent may not list every
+ * secret of the cluster. A watch goes once no remembered pod mounts its
+ * object (an env reference starts it again when a container starts).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,9 +25,9 @@
 #include "lib/util.h"
 
 static const char *const kind_names[VOL__KINDS] = { "configmap", "secret", "service" };
-static const char *const kind_paths[VOL__KINDS] = {
-	"/api/v1/configmaps", "/api/v1/secrets", "/api/v1/services"
-};
+static const char *const kind_plurals[VOL__KINDS] = { "configmaps", "secrets", "services" };
+
+static void watches_prune(struct vol_manager *m, bool all);
 
 const char *vol__kind_name(enum vol_kind k)
 {
@@ -51,15 +58,22 @@ static struct vol_manager *manager_alloc(const char *pods_dir, const char *node_
 	return m;
 }
 
+/* One configMap or secret watched for the pods that use it. */
+struct vol_watch {
+	struct vol_watch *next;
+	struct vol_manager *m;
+	enum vol_kind k;
+	char *ns, *name;
+	struct api_informer *inf;
+};
+
 static void obj_changed(struct api_informer *inf, const cJSON *obj, void *ud)
 {
-	struct vol_manager *m = ud;
-	const cJSON *md = json_get(obj, "metadata");
+	struct vol_watch *w = ud;
 
-	for (int k = 0; k < VOL_SERVICE; k++)
-		if (m->inf[k] == inf)
-			vol__refresh(m, k, json_get_str(md, "namespace", ""),
-				     json_get_str(md, "name", ""));
+	(void)inf;
+	(void)obj;
+	vol__refresh(w->m, w->k, w->ns, w->name);
 }
 
 static void obj_updated(struct api_informer *inf, const cJSON *old, const cJSON *obj, void *ud)
@@ -75,15 +89,10 @@ int vol_manager_new(struct api_client *c, const char *pods_dir, const char *node
 	int ret = 0;
 
 	m->api = c;
-	for (int k = 0; k < VOL__KINDS && c && !ret; k++) {
-		struct api_informer_opts o = { .path = kind_paths[k], .ud = m };
+	if (c) {
+		struct api_informer_opts o = { .path = "/api/v1/services", .ud = m };
 
-		if (k != VOL_SERVICE) {
-			o.on_add = obj_changed;
-			o.on_update = obj_updated;
-		}
-
-		ret = api_informer_start(c, &o, &m->inf[k]);
+		ret = api_informer_start(c, &o, &m->inf[VOL_SERVICE]);
 	}
 	if (ret) {
 		vol_manager_free(m);
@@ -111,6 +120,7 @@ void vol_manager_stop(struct vol_manager *m)
 			api_informer_free(m->inf[k]);
 		m->inf[k] = NULL;
 	}
+	watches_prune(m, true);
 	m->stopped = true;
 }
 
@@ -123,6 +133,7 @@ void vol_manager_free(struct vol_manager *m)
 			api_informer_free(m->inf[k]);
 		cJSON_Delete(m->fake[k]);
 	}
+	watches_prune(m, true);
 	vol__token_stop(m);
 	while (m->pods) {
 		struct vol_pod *vp = m->pods;
@@ -165,6 +176,69 @@ out:
 		vol__refresh(m, k, json_get_str(md, "namespace", ""), json_get_str(md, "name", ""));
 }
 
+static void watch_free(struct vol_watch *w)
+{
+	api_informer_free(w->inf);
+	free(w->ns);
+	free(w->name);
+	free(w);
+}
+
+/* The watch of k ns/name, started when there is none; NULL if it cannot start. */
+static struct vol_watch *watch_get(struct vol_manager *m, enum vol_kind k, const char *ns,
+				   const char *name)
+{
+	struct vol_watch *w;
+	char *path, *sel;
+	int r;
+
+	for (w = m->watches; w; w = w->next)
+		if (w->k == k && !strcmp(w->ns, ns) && !strcmp(w->name, name))
+			return w;
+	w = xcalloc(1, sizeof(*w));
+	w->m = m;
+	w->k = k;
+	w->ns = xstrdup(ns);
+	w->name = xstrdup(name);
+	path = api_path("v1", kind_plurals[k], ns, NULL, NULL);
+	sel = xasprintf("metadata.name=%s", name);
+	struct api_informer_opts o = { .path = path, .field_selector = sel, .ud = w,
+				       .on_add = obj_changed, .on_update = obj_updated };
+	r = api_informer_start(m->api, &o, &w->inf);
+	free(path);
+	free(sel);
+	if (r) {
+		log_warn("volumes: cannot watch %s %s/%s: %s", kind_names[k], ns, name, strerror(-r));
+		free(w->ns);
+		free(w->name);
+		free(w);
+		return NULL;
+	}
+	w->next = m->watches;
+	m->watches = w;
+	return w;
+}
+
+static bool pod_uses(const cJSON *pod, enum vol_kind k, const char *name);
+
+/* Stops the watches no remembered pod mounts any more. */
+static void watches_prune(struct vol_manager *m, bool all)
+{
+	for (struct vol_watch **pp = &m->watches, *w; (w = *pp);) {
+		bool used = false;
+
+		for (struct vol_pod *vp = m->pods; vp && !all && !used; vp = vp->next)
+			used = !strcmp(json_get_str(json_get(vp->pod, "metadata"), "namespace", "default"),
+				       w->ns) && pod_uses(vp->pod, w->k, w->name);
+		if (used) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		watch_free(w);
+	}
+}
+
 int vol__lookup(struct vol_manager *m, enum vol_kind k, const char *ns, const char *name,
 		const cJSON **obj)
 {
@@ -173,6 +247,14 @@ int vol__lookup(struct vol_manager *m, enum vol_kind k, const char *ns, const ch
 	*obj = NULL;
 	if (m->stopped)
 		return -EAGAIN;
+	if (m->api && k != VOL_SERVICE) {
+		struct vol_watch *w = watch_get(m, k, ns, name);
+
+		if (!w || !api_informer_synced(w->inf))
+			return -EAGAIN;
+		*obj = api_informer_get(w->inf, ns, name);
+		return *obj ? 0 : -ENOENT;
+	}
 	if (m->inf[k]) {
 		if (!api_informer_synced(m->inf[k]))
 			return -EAGAIN;
@@ -225,6 +307,7 @@ void vol__pod_forget(struct vol_manager *m, const char *uid)
 	free(vp->uid);
 	cJSON_Delete(vp->pod);
 	free(vp);
+	watches_prune(m, false);
 }
 
 /* The pod has a configMap/secret volume (or projected source) named name. */

@@ -10,7 +10,8 @@
  * metadata.name field selector, which is how kubelets watch them).
  * Writes: its own Node (and nodes/status) and its own Lease in
  * kube-node-lease; status, deletion and eviction of pods bound to it;
- * events; token and access reviews; service account tokens for the
+ * events; its own kube-dns EndpointSlices (kube-dns-<node>-ipv4/-ipv6 in
+ * kube-system); token and access reviews; service account tokens for the
  * accounts of pods bound to it (bound to such a pod, checked in satoken.c); updates of the PersistentVolumes and
  * VolumeSnapshotContents (and their status) annotated k1s.io/node: <it>
  * (the local storage handshake, docs/storage.md), which it may also read.
@@ -193,6 +194,16 @@ static bool referenced(struct apiserver *s, const char *node, const char *kind, 
 	return found;
 }
 
+/* kube-dns-<node>-ipv4 / -ipv6 (agent/dns_run.c); for a create the name
+ * comes from the body (handler.c). */
+static bool dns_slice_of(const char *name, const char *node)
+{
+	size_t n = strlen(node);
+
+	return str_has_prefix(name, "kube-dns-") && !strncmp(name + 9, node, n) &&
+	       (!strcmp(name + 9 + n, "-ipv4") || !strcmp(name + 9 + n, "-ipv6"));
+}
+
 bool nodeauthz_allowed(struct apiserver *s, const struct authn_identity *id,
 		       const struct authz_attrs *a, const char *field_name, const char **why)
 {
@@ -221,6 +232,12 @@ bool nodeauthz_allowed(struct apiserver *s, const struct authn_identity *id,
 		*why = "a node may only modify the k1s.io/local volumes and snapshots of its node";
 		return word_in("update patch", a->verb) && name &&
 		       local_on_node(s, a->group, a->resource, name, node);
+	}
+	if (eq(a->group, "discovery.k8s.io") && eq(a->resource, "endpointslices") && !sub &&
+	    word_in("create update patch delete", a->verb)) {
+		/* the node-local cluster DNS publishes its own kube-dns slices (agent/dns_run.c) */
+		*why = "a node may only write the kube-dns EndpointSlices of its node";
+		return eq(a->namespace, "kube-system") && name && dns_slice_of(name, node);
 	}
 	if (eq(a->group, "") && eq(a->resource, "nodes")) {
 		*why = "a node may only modify its own Node object";

@@ -29,6 +29,7 @@ fi
 tmpdir T
 printf 'nameserver 198.51.100.1\nsearch example.test\n' > "$T/resolv.conf"
 MN_IMAGES=1
+MN_JOIN=2	# node2 joins with the token: a kubelet certificate, so logs/exec reach it
 MN_AGENT_FLAGS="--resolv-conf $T/resolv.conf"
 if ! mn_start 2; then
 	not_ok "two-node cluster starts"; exit 1
@@ -50,7 +51,7 @@ spec:
   containers:
   - name: c
     image: k1s.local/busybox:test
-    command: [sh, -c, 'mkdir -p /www && echo hello-from-\$(hostname) > /www/index.html && exec httpd -f -p 8080 -h /www']
+    command: [sh, -c, 'mkdir -p /www && echo hello-from-\$(hostname) > /www/index.html && echo serving-\$(hostname) && exec httpd -f -p 8080 -h /www']
     ports: [{name: http, containerPort: 8080}]
     readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
 ---
@@ -182,6 +183,9 @@ rc() { ex "$1" cat /etc/resolv.conf | tr '\n' ';'; }
 expect_eq "ClusterFirst resolv.conf" \
 	"search default.svc.cluster.local svc.cluster.local cluster.local example.test;nameserver 10.43.0.10;options ndots:5;" \
 	"$(rc client)"
+# the kubelet API of another node, through the API server (issue #5)
+expect_eq "kubectl logs of a pod on the other node" serving-web-2 "$(kc logs web-2 2>&1)"
+expect_eq "kubectl exec into a pod on the other node" web-2 "$(kc exec web-2 -- hostname 2>&1)"
 expect_eq "dnsPolicy Default: the node's resolv.conf" "search example.test;nameserver 198.51.100.1;" "$(rc cdefault)"
 expect_eq "... and names resolve through the node's upstream" 192.0.2.7 \
 	"$(ex cdefault nslookup -type=A www.example.test | awk '/^Name:/ {n=1} n && /^Address/ {print $NF}')"
