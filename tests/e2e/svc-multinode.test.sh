@@ -30,25 +30,11 @@ mn_start 3 || { not_ok "3-node dual-stack cluster with zones starts"; exit 1; }
 ok "3-node dual-stack cluster with zones starts"
 
 # ---- pods ------------------------------------------------------------------
-# pod NODE NAME LABELS COMMAND: a busybox pod pinned to node NODE
-pod() {
-	kc apply -f - >/dev/null <<EOF
-apiVersion: v1
-kind: Pod
-metadata: {name: $2, labels: {$3}}
-spec:
-  nodeName: node$1
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: c
-    image: k1s.local/busybox:test
-    command: [sh, -c, '$4']
-EOF
-}
+# the backend: busybox httpd, its CGI answers "HOSTNAME [REMOTE_ADDR]"
 WEB='mkdir -p /www/cgi-bin && printf "#!/bin/sh\necho Content-Type: text/plain\necho\necho \$(hostname) \$REMOTE_ADDR\n" > /www/cgi-bin/h && chmod +x /www/cgi-bin/h && exec httpd -f -p 8080 -h /www'
 for i in 1 2 3; do
-	pod "$i" "web-$i" "app: web, node: n$i" "$WEB"
-	pod "$i" "cli-$i" "app: cli" "exec sleep 3600"
+	mn_pod "$i" "web-$i" "$WEB" "app: web, node: n$i"
+	mn_pod "$i" "cli-$i" "exec sleep 3600"
 done
 all_running() {
 	local p
@@ -191,11 +177,9 @@ done
 # tears its load balancer down; a watch records every state it goes
 # through: the load-balancer-cleanup finalizer never leaves before the
 # ingress. Then nobody answers on the addresses, and it disappears.
-lbwatch() {
-	kubectl --kubeconfig "$MN_DIR/admin.yaml" get svc lb -w -o \
-		jsonpath='{.metadata.deletionTimestamp}|{.metadata.finalizers}|{.status.loadBalancer.ingress}{"\n"}'
-}
-mn_bg lbwatch 1 bash -c "$(declare -f lbwatch); MN_DIR=$MN_DIR lbwatch" > "$MN_DIR/lbwatch"
+mn_bg lbwatch 1 kubectl --kubeconfig "$MN_DIR/admin.yaml" get svc lb -w -o \
+	jsonpath='{.metadata.deletionTimestamp}|{.metadata.finalizers}|{.status.loadBalancer.ingress}{"\n"}' \
+	> "$MN_DIR/lbwatch"
 kc patch svc lb --type=json -p '[{"op":"add","path":"/metadata/finalizers/-","value":"k1s.test/hold"}]' >/dev/null
 kc delete svc lb --wait=false >/dev/null
 fins() { kc get svc lb -o jsonpath='{.metadata.finalizers[*]}'; }
