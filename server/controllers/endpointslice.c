@@ -546,10 +546,11 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(ctrl__mstr(*(const cJSON *const *)a, "name"), ctrl__mstr(*(const cJSON *const *)b, "name"));
 }
 
+/* A Terminating Service (held by a finalizer) keeps its slices, as upstream:
+ * it still routes until it is gone, then its slices go. */
 static bool svc_wants_slices(const cJSON *svc)
 {
-	return svc && !json_path(svc, "metadata.deletionTimestamp") &&
-	       cJSON_GetArraySize(json_path(svc, "spec.selector")) &&
+	return svc && cJSON_GetArraySize(json_path(svc, "spec.selector")) &&
 	       strcmp(json_get_str(json_get(svc, "spec"), "type", ""), "ExternalName");
 }
 

@@ -235,14 +235,16 @@ mn_start() {
 	done
 }
 
-# mn_pod I NAME [COMMAND]: a busybox pod on node I (spec.nodeName), running
-# COMMAND (default: sleep), in the default namespace.
+# mn_pod I NAME [COMMAND] [LABELS]: a busybox pod on node I (spec.nodeName),
+# running COMMAND (default: sleep), in the default namespace; LABELS: YAML
+# flow mapping entries ("app: web, tier: x").
 mn_pod() {
-	local i=$1 name=$2 cmd=${3:-sleep 3600}
+	local i=$1 name=$2 cmd=${3:-sleep 3600} labels=
+	[ -n "${4:-}" ] && labels=", labels: {$4}"
 	kc apply -f - >/dev/null <<EOF
 apiVersion: v1
 kind: Pod
-metadata: {name: $name}
+metadata: {name: $name$labels}
 spec:
   nodeName: node$i
   terminationGracePeriodSeconds: 1
