@@ -172,7 +172,7 @@ case $out in
 esac
 kc patch pdb web --type=merge -p '{"spec":{"minAvailable":2}}' >/dev/null
 check "drain finishes once the budget allows it" kc drain node3 --ignore-daemonsets --timeout=90s
-check "the Deployment is whole again on the other nodes" kc rollout status deploy/web --timeout=60s
+check "the Deployment is whole again on the other nodes" kc rollout status deploy/web --timeout=150s
 expect_eq "no web pod is left on the drained node" "node1 node2 " "$(nodes_of app=web)"
 expect_eq "the DaemonSet pod stays on the drained node" "node1 node2 node3 " "$(nodes_of app=dsd)"
 check "uncordon" kc uncordon node3

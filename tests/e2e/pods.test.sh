@@ -236,6 +236,6 @@ check "... and its pod directory" poll 5 test ! -e "$D/agent/pods/$ouid"
 kc delete deployment dep --timeout=30s >/dev/null 2>&1
 kc delete pods --all --timeout=60s >/dev/null 2>&1
 nothing_left() { [ -z "$(ls "$D/agent/containers")" ] && [ -z "$(kc get pods -o name)" ]; }
-check "all pods deleted, nothing left running" poll 20 nothing_left
+check "all pods deleted, nothing left running" poll 60 nothing_left
 [ $_failed = 0 ] || { kc get pods -o wide; ls "$D/agent/containers"; } 2>&1 | sed 's/^/# /' 
 exit $_failed
