@@ -157,7 +157,7 @@ expect_eq "SRV of a headless service, per endpoint" \
 	"$(q 10.43.0.10 _pg._tcp.db.$C SRV)"
 expect_eq "PTR of a headless endpoint" "NOERROR PTR:db-0.db.default.svc.cluster.local ns=" \
 	"$(q 10.43.0.10 10.1.42.10.in-addr.arpa PTR)"
-expect_eq "ExternalName is a CNAME" "NOERROR CNAME:example.org ns=" "$(q 10.43.0.10 ext.$C A)"
+expect_eq "ExternalName is a CNAME" "NOERROR CNAME:example.org ns=" "$(q 10.43.0.10 ext.$C CNAME)"
 expect_eq "a missing service is NXDOMAIN" "NXDOMAIN  ns=SOA" "$(q 10.43.0.10 nosuch.$C A)"
 expect_eq "the kube-dns service resolves itself" "NOERROR A:10.43.0.10 ns=" \
 	"$(q 10.43.0.10 kube-dns.kube-system.svc.cluster.local A)"
@@ -165,6 +165,9 @@ expect_eq "cluster names are never forwarded" "0" "$(wc -l < "$T/upstream.log")"
 expect_eq "other names go to the upstream from resolv.conf (not to itself)" "NOERROR A:192.0.2.7 ns=" \
 	"$(q fd43::a www.example.com A)"
 expect_eq "the upstream saw that query once" "www.example.com" "$(cat "$T/upstream.log")"
+expect_eq "an A query for an ExternalName chases its CNAME upstream (as CoreDNS)" \
+	"NOERROR A:192.0.2.7,CNAME:example.org ns=" "$(q 10.43.0.10 ext.$C A)"
+expect_eq "... the upstream was asked for the target" "example.org" "$(tail -n 1 "$T/upstream.log")"
 
 # changes reach the zone
 kc patch endpointslice db-1 --type=json \
@@ -180,7 +183,7 @@ check "... and its PTR is forwarded, no longer ours" poll 10 eval \
 	"q 10.43.0.10 $rev.in-addr.arpa PTR | grep -qv 'PTR:web'"
 kc patch svc ext -p '{"spec":{"externalName":"example.net"}}' >/dev/null
 check "an ExternalName change is served" poll 10 eval \
-	"[ \"\$(q 10.43.0.10 ext.$C A)\" = 'NOERROR CNAME:example.net ns=' ]"
+	"[ \"\$(q 10.43.0.10 ext.$C CNAME)\" = 'NOERROR CNAME:example.net ns=' ]"
 kc create namespace other >/dev/null
 kc -n other create service clusterip api --tcp=443:8443 >/dev/null
 check "a service in another namespace" poll 10 eval \
