@@ -120,6 +120,8 @@ void dns__hmap_release(struct dns__hmap *m)
 
 /* ---- references by key: open addressing, no allocation per entry ---- */
 
+_Static_assert(DNS_MAX_ENDPOINTS <= UINT16_MAX, "an endpoint's index fits dns__ipref.idx");
+
 static void refs_resize(struct dns__refs *t, size_t cap)
 {
 	struct dns__ipref *old = t->slot;
