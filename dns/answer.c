@@ -203,12 +203,10 @@ static enum found endpoint(struct ctx *c, const struct dns__svc *s)
 static bool pod_has_ip(const struct dns_zone *z, const struct dns_addr *a,
 		       const char *ns, size_t nsl)
 {
-	uint8_t k[17];
+	const struct dns__ipref *r;
+	size_t pos = 0;
 
-	dns__ipkey(a, k);
-	for (struct dns__hent *e = dns__hmap_first(&z->ips, k, 17); e;
-	     e = dns__hmap_next(e, k, 17)) {
-		const struct dns__ipref *r = e->val;
+	while ((r = dns__zone_ip_next(z, a, &pos))) {
 		const struct dns__pod *p = r->owner;
 		if (r->kind == DNS__IP_POD && strlen(p->ns) == nsl && !memcmp(p->ns, ns, nsl))
 			return true;
@@ -379,16 +377,13 @@ static bool ptr_usable(const struct dns__ipref *r)
 static int ptr(struct ctx *c)
 {
 	struct dns_addr a;
-	uint8_t k[17];
+	const struct dns__ipref *r;
 	char name[NB];
 
 	if (reverse_addr(&c->q->name, &a) < 0)
 		return -ENOENT;
-	dns__ipkey(&a, k);
 	for (int pass = 0; pass < 2 && !c->r.an; pass++) {
-		for (struct dns__hent *e = dns__hmap_first(&c->z->ips, k, 17); e;
-		     e = dns__hmap_next(e, k, 17)) {
-			const struct dns__ipref *r = e->val;
+		for (size_t pos = 0; (r = dns__zone_ip_next(c->z, &a, &pos));) {
 			if ((r->kind == DNS__IP_POD) != (pass == 1) || !ptr_usable(r))
 				continue;
 			if (c->q->qtype != DNS_T_PTR && c->q->qtype != DNS_T_ANY)

@@ -149,10 +149,21 @@ struct dns__pod {
 
 enum dns__ipkind { DNS__IP_SVC, DNS__IP_EP, DNS__IP_POD };
 
+/* A reference to a record: a service, one of its endpoints or a pod, and
+ * for the IP index which of its addresses. The slot of struct dns__refs. */
 struct dns__ipref {
-	enum dns__ipkind kind;
-	void *owner;		/* struct dns__svc or struct dns__pod */
-	size_t idx;		/* endpoint index for DNS__IP_EP */
+	void *owner;		/* struct dns__svc or struct dns__pod; NULL: empty slot */
+	uint32_t hash;		/* of the record's key: "name.ns", "ns/name", dns__ipkey() */
+	uint8_t kind;		/* enum dns__ipkind */
+	uint16_t idx;		/* the address: ips[idx], or eps[idx] for DNS__IP_EP */
+};
+
+/* Records by key without an allocation per entry: an open-addressing
+ * table of references (16 bytes a slot, linear probing, at most 3/4 full,
+ * deletion by backward shift); duplicate keys allowed. */
+struct dns__refs {
+	struct dns__ipref *slot;
+	size_t cap, n;		/* cap: 0 or a power of two */
 };
 
 struct dns_zone {
@@ -160,16 +171,20 @@ struct dns_zone {
 	struct dns__name dname;		/* domain as labels */
 	uint32_t serial;
 	bool pods_verified;
-	struct dns__hmap svcs;		/* "name.ns" -> dns__svc */
-	struct dns__hmap pods;		/* "ns/name" -> dns__pod */
+	struct dns__refs svcs;		/* "name.ns" -> dns__svc */
+	struct dns__refs pods;		/* "ns/name" -> dns__pod */
 	struct dns__hmap nss;		/* ns -> (uintptr_t) services + pods */
-	struct dns__hmap ips;		/* family byte + 16 -> dns__ipref */
+	struct dns__refs ips;		/* dns__ipkey() -> what holds the address (PTR) */
 	size_t n_svcs, n_pods;
 };
 
 const struct dns__svc *dns__zone_svc(const struct dns_zone *z, const char *name,
 				     size_t nl, const char *ns, size_t nsl);
 bool dns__zone_has_ns(const struct dns_zone *z, const char *ns, size_t nsl);
+/* The records holding address a, one per call, in no particular order:
+ * *pos starts at 0; NULL at the end. */
+const struct dns__ipref *dns__zone_ip_next(const struct dns_zone *z, const struct dns_addr *a,
+					   size_t *pos);
 /* Key of an address in the ips map (17 bytes). */
 void dns__ipkey(const struct dns_addr *a, uint8_t key[17]);
 /* "10-0-0-1" / "fd00--1" into out (48 bytes). */

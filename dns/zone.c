@@ -118,6 +118,96 @@ void dns__hmap_release(struct dns__hmap *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* ---- references by key: open addressing, no allocation per entry ---- */
+
+_Static_assert(DNS_MAX_ENDPOINTS <= UINT16_MAX, "an endpoint's index fits dns__ipref.idx");
+
+static void refs_resize(struct dns__refs *t, size_t cap)
+{
+	struct dns__ipref *old = t->slot;
+	size_t ocap = t->cap;
+
+	t->slot = xcalloc(cap, sizeof(*t->slot));
+	t->cap = cap;
+	for (size_t i = 0; i < ocap; i++) {
+		size_t j = old[i].hash & (cap - 1);
+		if (!old[i].owner)
+			continue;
+		while (t->slot[j].owner)
+			j = (j + 1) & (cap - 1);
+		t->slot[j] = old[i];
+	}
+	free(old);
+}
+
+static void refs_add(struct dns__refs *t, const struct dns__ipref *r)
+{
+	size_t i;
+
+	if ((t->n + 1) * 4 > t->cap * 3)
+		refs_resize(t, t->cap ? t->cap * 2 : 64);
+	for (i = r->hash & (t->cap - 1); t->slot[i].owner; i = (i + 1) & (t->cap - 1))
+		;
+	t->slot[i] = *r;
+	t->n++;
+}
+
+/* Empties slot i, moving back the entries after it that may not stay
+ * behind a hole (their home is not in (i, j] cyclically). */
+static void refs_shift_out(struct dns__refs *t, size_t i)
+{
+	size_t mask = t->cap - 1;
+
+	for (size_t j = (i + 1) & mask; t->slot[j].owner; j = (j + 1) & mask) {
+		size_t k = t->slot[j].hash & mask;
+		bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+		if (!stays) {
+			t->slot[i] = t->slot[j];
+			i = j;
+		}
+	}
+	t->slot[i].owner = NULL;
+	t->n--;
+}
+
+/* Removes the entry equal to r (owner, kind, idx; found from r->hash). */
+static bool refs_del(struct dns__refs *t, const struct dns__ipref *r)
+{
+	for (size_t i = r->hash & (t->cap - 1); t->cap && t->slot[i].owner; i = (i + 1) & (t->cap - 1)) {
+		const struct dns__ipref *e = &t->slot[i];
+		if (e->owner == r->owner && e->kind == r->kind && e->idx == r->idx) {
+			refs_shift_out(t, i);
+			if (t->cap > 64 && t->n * 8 < t->cap)
+				refs_resize(t, t->cap / 2);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The next entry with hash h along its probe sequence (*pos: probes done,
+ * 0 to start); NULL at the end. */
+static const struct dns__ipref *refs_next(const struct dns__refs *t, uint32_t h, size_t *pos)
+{
+	for (; t->cap && *pos < t->cap; (*pos)++) {
+		const struct dns__ipref *e = &t->slot[(h + *pos) & (t->cap - 1)];
+		if (!e->owner)
+			break;
+		if (e->hash == h) {
+			(*pos)++;
+			return e;
+		}
+	}
+	*pos = t->cap;
+	return NULL;
+}
+
+static void refs_release(struct dns__refs *t)
+{
+	free(t->slot);
+	memset(t, 0, sizeof(*t));
+}
+
 /* ---- addresses ---- */
 
 int dns_addr_parse(struct dns_addr *a, const char *s)
@@ -272,52 +362,111 @@ struct dns_zone *dns_zone_new(const char *domain)
 	return z;
 }
 
-static void index_ips(struct dns_zone *z, struct dns__svc *s, bool add)
+static uint32_t ip_hash(const struct dns_addr *a)
 {
 	uint8_t k[17];
 
-	for (size_t i = 0; i < s->n_ips && s->has_spec; i++) {
-		dns__ipkey(&s->ips[i], k);
-		if (add) {
-			struct dns__ipref *r = xcalloc(1, sizeof(*r));
-			*r = (struct dns__ipref){ DNS__IP_SVC, s, 0 };
-			dns__hmap_add(&z->ips, k, 17, r);
-			continue;
-		}
-		for (struct dns__hent *e = dns__hmap_first(&z->ips, k, 17); e;
-		     e = dns__hmap_next(e, k, 17)) {
-			struct dns__ipref *r = e->val;
-			if (r->kind == DNS__IP_SVC && r->owner == s) {
-				dns__hmap_del(&z->ips, k, 17, r);
-				free(r);
-				break;
-			}
-		}
-	}
+	dns__ipkey(a, k);
+	return dns__hash(k, 17);
+}
+
+/* Adds or removes the IP index entry of address a of owner. */
+static void ip_index(struct dns_zone *z, void *owner, enum dns__ipkind kind,
+		     const struct dns_addr *a, size_t idx, bool add)
+{
+	struct dns__ipref r = { owner, ip_hash(a), (uint8_t)kind, (uint16_t)idx };
+
+	if (add)
+		refs_add(&z->ips, &r);
+	else if (!refs_del(&z->ips, &r))
+		BUG("dns: address %zu of a record not indexed", idx);
+}
+
+static void index_ips(struct dns_zone *z, struct dns__svc *s, bool add)
+{
+	for (size_t i = 0; i < s->n_ips && s->has_spec; i++)
+		ip_index(z, s, DNS__IP_SVC, &s->ips[i], i, add);
 }
 
 static void index_eps(struct dns_zone *z, struct dns__svc *s, bool add)
 {
-	uint8_t k[17];
+	for (size_t i = 0; i < s->n_eps; i++)
+		ip_index(z, s, DNS__IP_EP, &s->eps[i].addr, i, add);
+}
 
-	for (size_t i = 0; i < s->n_eps; i++) {
-		dns__ipkey(&s->eps[i].addr, k);
-		if (add) {
-			struct dns__ipref *r = xcalloc(1, sizeof(*r));
-			*r = (struct dns__ipref){ DNS__IP_EP, s, i };
-			dns__hmap_add(&z->ips, k, 17, r);
-			continue;
-		}
-		for (struct dns__hent *e = dns__hmap_first(&z->ips, k, 17); e;
-		     e = dns__hmap_next(e, k, 17)) {
-			struct dns__ipref *r = e->val;
-			if (r->kind == DNS__IP_EP && r->owner == s && r->idx == i) {
-				dns__hmap_del(&z->ips, k, 17, r);
-				free(r);
-				break;
-			}
-		}
+static void index_pod(struct dns_zone *z, struct dns__pod *p, bool add)
+{
+	for (size_t i = 0; i < p->n_ips; i++)
+		ip_index(z, p, DNS__IP_POD, &p->ips[i], i, add);
+}
+
+static const struct dns_addr *ref_addr(const struct dns__ipref *r)
+{
+	const struct dns__svc *s = r->owner;
+	const struct dns__pod *p = r->owner;
+
+	switch (r->kind) {
+	case DNS__IP_SVC:
+		return &s->ips[r->idx];
+	case DNS__IP_EP:
+		return &s->eps[r->idx].addr;
+	default:
+		return &p->ips[r->idx];
 	}
+}
+
+const struct dns__ipref *dns__zone_ip_next(const struct dns_zone *z, const struct dns_addr *a,
+					   size_t *pos)
+{
+	uint8_t k[17], rk[17];
+	const struct dns__ipref *r;
+
+	dns__ipkey(a, k);
+	while ((r = refs_next(&z->ips, dns__hash(k, 17), pos))) {
+		dns__ipkey(ref_addr(r), rk);
+		if (!memcmp(k, rk, 17))
+			return r;
+	}
+	return NULL;
+}
+
+/* Whether a record named a, b (its strings) has the key "a<sep>b" of
+ * kl bytes whose first part is al bytes long. */
+static bool named_is(const char *a, const char *b, const char *key, size_t kl, size_t al)
+{
+	return strlen(a) == al && !memcmp(a, key, al) && strlen(b) == kl - al - 1 &&
+	       !memcmp(b, key + al + 1, kl - al - 1);
+}
+
+/* The record of t (services: name, ns; pods: ns, name) whose key is
+ * key/kl, its first part al bytes long; NULL if none. */
+static void *refs_find(const struct dns__refs *t, enum dns__ipkind kind, const char *key,
+		       size_t kl, size_t al)
+{
+	uint32_t h = dns__hash(key, kl);
+	const struct dns__ipref *r;
+	size_t pos = 0;
+
+	while ((r = refs_next(t, h, &pos))) {
+		const struct dns__svc *s = r->owner;
+		const struct dns__pod *p = r->owner;
+		if (kind == DNS__IP_SVC ? named_is(s->name, s->ns, key, kl, al) :
+					  named_is(p->ns, p->name, key, kl, al))
+			return r->owner;
+	}
+	return NULL;
+}
+
+/* Adds or removes the entry of record owner under key/kl in t. */
+static void refs_key(struct dns__refs *t, enum dns__ipkind kind, void *owner, const char *key,
+		     size_t kl, bool add)
+{
+	struct dns__ipref r = { owner, dns__hash(key, kl), (uint8_t)kind, 0 };
+
+	if (add)
+		refs_add(t, &r);
+	else if (!refs_del(t, &r))
+		BUG("dns: record '%.*s' not indexed", (int)kl, key);
 }
 
 static void svc_clear_spec(struct dns__svc *s)
@@ -401,8 +550,8 @@ static struct dns__svc *svc_get(struct dns_zone *z, const char *ns,
 				const char *name, bool create)
 {
 	char key[128];
-	size_t kl = join_key(key, name, '.', ns);
-	struct dns__svc *s = dns__hmap_get(&z->svcs, key, kl);
+	size_t kl = join_key(key, name, '.', ns), nl = strlen(name);
+	struct dns__svc *s = nl < kl ? refs_find(&z->svcs, DNS__IP_SVC, key, kl, nl) : NULL;
 
 	if (s || !create)
 		return s;
@@ -410,7 +559,7 @@ static struct dns__svc *svc_get(struct dns_zone *z, const char *ns,
 	s = alloc_named(sizeof(*s), name, ns, &n, &nsp);
 	s->name = n;
 	s->ns = nsp;
-	dns__hmap_add(&z->svcs, key, kl, s);
+	refs_key(&z->svcs, DNS__IP_SVC, s, key, kl, true);
 	return s;
 }
 
@@ -420,7 +569,7 @@ static void svc_drop_if_empty(struct dns_zone *z, struct dns__svc *s)
 
 	if (s->has_spec || s->n_eps)
 		return;
-	dns__hmap_del(&z->svcs, key, join_key(key, s->name, '.', s->ns), s);
+	refs_key(&z->svcs, DNS__IP_SVC, s, key, join_key(key, s->name, '.', s->ns), false);
 	free(s);
 }
 
@@ -504,30 +653,6 @@ int dns_zone_set_endpoints(struct dns_zone *z, const char *ns, const char *name,
 	return 0;
 }
 
-static void index_pod(struct dns_zone *z, struct dns__pod *p, bool add)
-{
-	uint8_t k[17];
-
-	for (size_t i = 0; i < p->n_ips; i++) {
-		dns__ipkey(&p->ips[i], k);
-		if (add) {
-			struct dns__ipref *r = xcalloc(1, sizeof(*r));
-			*r = (struct dns__ipref){ DNS__IP_POD, p, i };
-			dns__hmap_add(&z->ips, k, 17, r);
-			continue;
-		}
-		for (struct dns__hent *e = dns__hmap_first(&z->ips, k, 17); e;
-		     e = dns__hmap_next(e, k, 17)) {
-			struct dns__ipref *r = e->val;
-			if (r->kind == DNS__IP_POD && r->owner == p) {
-				dns__hmap_del(&z->ips, k, 17, r);
-				free(r);
-				break;
-			}
-		}
-	}
-}
-
 int dns_zone_set_pod(struct dns_zone *z, const char *ns, const char *name,
 		     const struct dns_addr *ips, size_t n)
 {
@@ -537,7 +662,7 @@ int dns_zone_set_pod(struct dns_zone *z, const char *ns, const char *name,
 	if (!valid_label(ns) || !name || !name[0] || strlen(name) > 63 || n > DNS_MAX_IPS)
 		return -EINVAL;
 	kl = join_key(key, ns, '/', name);
-	struct dns__pod *p = dns__hmap_get(&z->pods, key, kl);
+	struct dns__pod *p = refs_find(&z->pods, DNS__IP_POD, key, kl, strlen(ns));
 	if (p) {
 		index_pod(z, p, false);
 	} else {
@@ -545,7 +670,7 @@ int dns_zone_set_pod(struct dns_zone *z, const char *ns, const char *name,
 		p = alloc_named(sizeof(*p), ns, name, &nsp, &np);
 		p->ns = nsp;
 		p->name = np;
-		dns__hmap_add(&z->pods, key, kl, p);
+		refs_key(&z->pods, DNS__IP_POD, p, key, kl, true);
 		ns_ref(z, p->ns, 1);
 		z->n_pods++;
 	}
@@ -556,25 +681,19 @@ int dns_zone_set_pod(struct dns_zone *z, const char *ns, const char *name,
 	return 0;
 }
 
-static void pod_free(struct dns_zone *z, struct dns__pod *p)
-{
-	char key[128];
-
-	index_pod(z, p, false);
-	dns__hmap_del(&z->pods, key, join_key(key, p->ns, '/', p->name), p);
-	ns_ref(z, p->ns, -1);
-	free(p);
-	z->n_pods--;
-}
-
 int dns_zone_remove_pod(struct dns_zone *z, const char *ns, const char *name)
 {
 	char key[128];
-	struct dns__pod *p = dns__hmap_get(&z->pods, key, join_key(key, ns, '/', name));
+	size_t kl = join_key(key, ns, '/', name);
+	struct dns__pod *p = refs_find(&z->pods, DNS__IP_POD, key, kl, strlen(ns));
 
 	if (!p)
 		return -ENOENT;
-	pod_free(z, p);
+	index_pod(z, p, false);
+	refs_key(&z->pods, DNS__IP_POD, p, key, kl, false);
+	ns_ref(z, p->ns, -1);
+	free(p);
+	z->n_pods--;
 	z->serial++;
 	return 0;
 }
@@ -608,7 +727,7 @@ const struct dns__svc *dns__zone_svc(const struct dns_zone *z, const char *name,
 	memcpy(key, name, nl);
 	key[nl] = '.';
 	memcpy(key + nl + 1, ns, nsl);
-	const struct dns__svc *s = dns__hmap_get(&z->svcs, key, nl + 1 + nsl);
+	const struct dns__svc *s = refs_find(&z->svcs, DNS__IP_SVC, key, nl + 1 + nsl, nl);
 	return s && s->has_spec ? s : NULL;
 }
 
@@ -616,25 +735,19 @@ void dns_zone_free(struct dns_zone *z)
 {
 	if (!z)
 		return;
-	for (size_t i = 0; i < z->svcs.nb; i++) {
-		for (struct dns__hent *e = z->svcs.b[i]; e; e = e->next) {
-			struct dns__svc *s = e->val;
-			svc_clear_spec(s);
-			svc_clear_eps(s);
-			free(s);
-		}
+	for (size_t i = 0; i < z->svcs.cap; i++) {
+		struct dns__svc *s = z->svcs.slot[i].owner;
+		if (!s)
+			continue;
+		svc_clear_spec(s);
+		svc_clear_eps(s);
+		free(s);
 	}
-	for (size_t i = 0; i < z->pods.nb; i++) {
-		for (struct dns__hent *e = z->pods.b[i]; e; e = e->next) {
-			free(e->val);
-		}
-	}
-	for (size_t i = 0; i < z->ips.nb; i++)
-		for (struct dns__hent *e = z->ips.b[i]; e; e = e->next)
-			free(e->val);
-	dns__hmap_release(&z->svcs);
-	dns__hmap_release(&z->pods);
+	for (size_t i = 0; i < z->pods.cap; i++)
+		free(z->pods.slot[i].owner);
+	refs_release(&z->svcs);
+	refs_release(&z->pods);
 	dns__hmap_release(&z->nss);
-	dns__hmap_release(&z->ips);
+	refs_release(&z->ips);
 	free(z);
 }

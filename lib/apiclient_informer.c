@@ -17,12 +17,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- store: chained hash of "ns/name" -> object ---- */
+/* ---- store: chained hash of "ns/name" -> object ----
+ *
+ * One allocation per object: the entry with its key at its end, and for
+ * keys_only its resourceVersion after the key (no object kept). */
 
 struct entry {
-	char *key;
-	cJSON *obj;
 	struct entry *next;
+	cJSON *obj;		/* NULL for keys_only: the resourceVersion follows key */
+	uint32_t gen;		/* the list that last returned it (paged lists) */
+	char key[];		/* "ns/name\0" or "name\0", then "rv\0" for keys_only */
 };
 
 struct store {
@@ -69,39 +73,59 @@ static void store_grow(struct store *s)
 	*s = t;
 }
 
-/* Puts obj (taken) under key; returns the previous object (caller frees). */
-static cJSON *store_put(struct store *s, const char *key, cJSON *obj)
+/* The keys_only resourceVersion stored after the key. */
+static const char *entry_rv(const struct entry *e)
 {
-	struct entry **e = store_slot(s, key);
-	cJSON *old;
-
-	if (*e) {
-		old = (*e)->obj;
-		(*e)->obj = obj;
-		return old;
-	}
-	*e = xcalloc(1, sizeof(**e));
-	(*e)->key = xstrdup(key);
-	(*e)->obj = obj;
-	if (++s->n > s->nb * 2)
-		store_grow(s);
-	return NULL;
+	return e->key + strlen(e->key) + 1;
 }
 
-/* Removes key; returns its object (caller frees) or NULL. */
-static cJSON *store_del(struct store *s, const char *key)
+/* Sets the stored resourceVersion of the keys_only entry at *slot (which
+ * may move: *slot is updated). */
+static struct entry *entry_set_rv(struct entry **slot, const char *rv)
 {
-	struct entry **e = store_slot(s, key), *d = *e;
-	cJSON *o;
+	struct entry *e = *slot;
+	size_t kl = strlen(e->key) + 1, rl = strlen(rv) + 1;
 
-	if (!d)
-		return NULL;
-	*e = d->next;
-	o = d->obj;
-	free(d->key);
-	free(d);
+	if (strlen(entry_rv(e)) + 1 != rl)
+		*slot = e = xrealloc(e, sizeof(*e) + kl + rl);
+	memcpy(e->key + kl, rv, rl);
+	return e;
+}
+
+/* Adds key (absent; *slot from store_slot) holding obj, or for keys_only
+ * (obj NULL) the resourceVersion rv. Returns the entry. */
+static struct entry *store_add(struct store *s, struct entry **slot, const char *key,
+			       cJSON *obj, const char *rv)
+{
+	size_t kl = strlen(key) + 1, rl = obj ? 0 : strlen(rv) + 1;
+	struct entry *e = xmalloc(sizeof(*e) + kl + rl);
+
+	e->next = NULL;
+	e->obj = obj;
+	e->gen = 0;
+	memcpy(e->key, key, kl);
+	if (!obj)
+		memcpy(e->key + kl, rv, rl);
+	*slot = e;
+	if (++s->n > s->nb * 2)
+		store_grow(s);
+	return e;
+}
+
+/* Unlinks the entry at *slot; the caller frees it (entry_free). */
+static struct entry *store_unlink(struct store *s, struct entry **slot)
+{
+	struct entry *e = *slot;
+
+	*slot = e->next;
 	s->n--;
-	return o;
+	return e;
+}
+
+static void entry_free(struct entry *e)
+{
+	cJSON_Delete(e->obj);
+	free(e);
 }
 
 static void store_release(struct store *s)
@@ -109,9 +133,7 @@ static void store_release(struct store *s)
 	for (size_t i = 0; i < s->nb; i++)
 		for (struct entry *e = s->b[i], *nx; e; e = nx) {
 			nx = e->next;
-			cJSON_Delete(e->obj);
-			free(e->key);
-			free(e);
+			entry_free(e);
 		}
 	free(s->b);
 	memset(s, 0, sizeof(*s));
@@ -128,36 +150,34 @@ static char *obj_key(const cJSON *o)
 
 static const char *obj_rv(const cJSON *o)
 {
-	if (cJSON_IsString(o))		/* keys_only: the stored resourceVersion */
-		return o->valuestring;
 	return json_get_str(json_get(o, "metadata"), "resourceVersion", "");
 }
 
-/* What callbacks see of a stored object: itself, or for keys_only a stub
- * {metadata: namespace, name, resourceVersion} made from its key (freed by
- * view_done). */
-static cJSON *view_of(const char *key, cJSON *stored)
+/* What callbacks see of a stored entry: its object, or for keys_only a
+ * stub {metadata: namespace, name, resourceVersion} made from its key
+ * (freed by view_done). */
+static cJSON *view_of(const struct entry *e)
 {
-	const char *slash = strchr(key, '/');
+	const char *slash = strchr(e->key, '/');
 	cJSON *o, *m;
 
-	if (!cJSON_IsString(stored))
-		return stored;
+	if (e->obj)
+		return e->obj;
 	o = cJSON_CreateObject();
 	m = json_obj(o, "metadata");
 	if (slash) {
-		char *ns = xstrndup(key, (size_t)(slash - key));
+		char *ns = xstrndup(e->key, (size_t)(slash - e->key));
 		json_set_str(m, "namespace", ns);
 		free(ns);
 	}
-	json_set_str(m, "name", slash ? slash + 1 : key);
-	json_set_str(m, "resourceVersion", stored->valuestring);
+	json_set_str(m, "name", slash ? slash + 1 : e->key);
+	json_set_str(m, "resourceVersion", entry_rv(e));
 	return o;
 }
 
-static void view_done(cJSON *view, cJSON *stored)
+static void view_done(cJSON *view, const struct entry *e)
 {
-	if (view != stored)
+	if (view != e->obj)
 		cJSON_Delete(view);
 }
 
@@ -170,7 +190,7 @@ struct api_informer {
 	struct api_informer_opts o;
 	char *path, *lsel, *fsel;
 	struct store store;
-	struct store seen;		/* keys of the list so far (paged lists) */
+	uint32_t gen;			/* the list in progress: its entries' mark */
 	char *cont;			/* continue token of the next page, or NULL */
 	char *rv;
 	enum inf_state state;
@@ -217,8 +237,6 @@ static void list_reset(struct api_informer *inf)
 {
 	free(inf->cont);
 	inf->cont = NULL;
-	if (inf->seen.b)
-		store_release(&inf->seen);
 }
 
 static void inf_fail(struct api_informer *inf, const char *what, int err, int code)
@@ -277,82 +295,109 @@ static void set_rv(struct api_informer *inf, const char *rv)
 	}
 }
 
-/* Calls on_update/on_delete with the view of a stored object. */
-static void report_old(struct api_informer *inf, const char *key, cJSON *old, const cJSON *obj)
+/* Calls on_update (obj set) or on_delete with the view of entry e. */
+static void report_old(struct api_informer *inf, const struct entry *e, const cJSON *obj)
 {
-	cJSON *v = view_of(key, old);
+	cJSON *v = view_of(e);
 
 	if (obj)
 		inf->o.on_update(inf, v, obj, inf->o.ud);
 	else
 		inf->o.on_delete(inf, v, inf->o.ud);
-	view_done(v, old);
+	view_done(v, e);
 }
 
-/* Applies one object (taken) as added or modified. */
-static void apply_upsert(struct api_informer *inf, cJSON *obj)
+/* keys_only: the store keeps the key and resourceVersion, obj is freed. */
+static void upsert_key(struct api_informer *inf, struct entry **slot, const char *key,
+		       cJSON *obj, bool listed)
 {
-	char *key = obj_key(obj);
-	cJSON *old = store_put(&inf->store, key, obj);
+	struct entry *e = *slot;
 
-	if (!old) {
+	if (!e) {
+		e = store_add(&inf->store, slot, key, NULL, obj_rv(obj));
 		if (inf->o.on_add)
 			inf->o.on_add(inf, obj, inf->o.ud);
 	} else {
+		if (inf->o.on_update && strcmp(entry_rv(e), obj_rv(obj)))
+			report_old(inf, e, obj);
+		e = entry_set_rv(slot, obj_rv(obj));
+	}
+	if (listed)
+		e->gen = inf->gen;
+	cJSON_Delete(obj);
+}
+
+/* Applies one object (taken) as added or modified; listed: it came in a
+ * list page (marks it as seen by the list in progress). */
+static void apply_upsert(struct api_informer *inf, cJSON *obj, bool listed)
+{
+	char *key = obj_key(obj);
+	struct entry **slot = store_slot(&inf->store, key), *e = *slot;
+
+	if (inf->o.keys_only) {
+		upsert_key(inf, slot, key, obj, listed);
+		free(key);
+		return;
+	}
+	if (!e) {
+		e = store_add(&inf->store, slot, key, obj, NULL);
+		if (inf->o.on_add)
+			inf->o.on_add(inf, obj, inf->o.ud);
+	} else {
+		cJSON *old = e->obj;
+
+		e->obj = obj;
 		if (inf->o.on_update && strcmp(obj_rv(old), obj_rv(obj)))
-			report_old(inf, key, old, obj);
+			inf->o.on_update(inf, old, obj, inf->o.ud);
 		cJSON_Delete(old);
 	}
-	if (inf->o.keys_only)
-		cJSON_Delete(store_put(&inf->store, key, cJSON_CreateString(obj_rv(obj))));
-	else if (inf->o.trim)
+	if (listed)
+		e->gen = inf->gen;
+	if (inf->o.trim)
 		inf->o.trim(obj, inf->o.ud);
 	free(key);
+}
+
+/* Removes the entry at *slot, reporting it to on_delete. */
+static void remove_entry(struct api_informer *inf, struct entry **slot)
+{
+	struct entry *e = store_unlink(&inf->store, slot);
+
+	if (inf->o.on_delete)
+		report_old(inf, e, NULL);
+	entry_free(e);
 }
 
 static void apply_delete(struct api_informer *inf, const cJSON *obj)
 {
 	char *key = obj_key(obj);
-	cJSON *old = store_del(&inf->store, key);
+	struct entry **slot = store_slot(&inf->store, key);
 
-	if (old && inf->o.on_delete)
-		report_old(inf, key, old, NULL);
+	if (*slot)
+		remove_entry(inf, slot);
 	free(key);
-	cJSON_Delete(old);
 }
 
-/* Applies one list page: its items are upserted and remembered in seen. */
+/* Applies one list page: its items are upserted and marked as listed. */
 static void apply_page(struct api_informer *inf, cJSON *list)
 {
 	cJSON *items = json_get(list, "items"), *it;
 
-	if (!inf->seen.b)
-		store_init(&inf->seen);
-	while ((it = cJSON_DetachItemFromArray(items, 0))) {
-		char *key = obj_key(it);
-
-		store_put(&inf->seen, key, NULL);
-		free(key);
-		apply_upsert(inf, it);
-	}
+	while ((it = cJSON_DetachItemFromArray(items, 0)))
+		apply_upsert(inf, it, true);
 }
 
 /* After the last page: reports the objects the list no longer has. */
 static void apply_deletions(struct api_informer *inf)
 {
 	for (size_t i = 0; i < inf->store.nb; i++) {
-		struct entry *e = inf->store.b[i], *nx;
+		struct entry **slot = &inf->store.b[i];
 
-		for (; e; e = nx) {
-			nx = e->next;
-			if (!*store_slot(&inf->seen, e->key)) {
-				cJSON *v = view_of(e->key, e->obj), *o = store_del(&inf->store, e->key);
-
-				if (inf->o.on_delete)
-					inf->o.on_delete(inf, v, inf->o.ud);
-				view_done(v, o);
-				cJSON_Delete(o);
-			}
+		while (*slot) {
+			if ((*slot)->gen != inf->gen)
+				remove_entry(inf, slot);
+			else
+				slot = &(*slot)->next;
 		}
 	}
 	list_reset(inf);
@@ -409,6 +454,8 @@ static void inf_list(struct api_informer *inf)
 	o.timeout_ms = API_REQUEST_TIMEOUT_MS * 2;
 	o.on_complete = on_list;
 	o.ud = inf;
+	if (!inf->cont)
+		inf->gen++;	/* a new list: marks what it returns */
 	inf->state = INF_LISTING;
 	r = api__call(inf->c, &o, &inf->call);
 	free(url);
@@ -433,7 +480,7 @@ static void handle_event(struct api_informer *inf, const char *s, size_t len)
 	} else if (!strcmp(type, "ADDED") || !strcmp(type, "MODIFIED")) {
 		inf->st.events++;
 		set_rv(inf, obj_rv(obj));
-		apply_upsert(inf, cJSON_DetachItemViaPointer(ev, obj));
+		apply_upsert(inf, cJSON_DetachItemViaPointer(ev, obj), false);
 	} else if (!strcmp(type, "DELETED")) {
 		inf->st.events++;
 		set_rv(inf, obj_rv(obj));
@@ -577,7 +624,7 @@ const cJSON *api_informer_get(const struct api_informer *inf, const char *ns, co
 	struct entry *e = *store_slot(&inf->store, key);
 
 	free(key);
-	return e && !cJSON_IsString(e->obj) ? e->obj : NULL;
+	return e ? e->obj : NULL;
 }
 
 size_t api_informer_count(const struct api_informer *inf)
@@ -590,7 +637,7 @@ void api_informer_foreach(const struct api_informer *inf,
 {
 	for (size_t i = 0; i < inf->store.nb; i++)
 		for (struct entry *e = inf->store.b[i]; e; e = e->next)
-			if (!cJSON_IsString(e->obj))
+			if (e->obj)
 				fn(e->obj, ud);
 }
 

@@ -51,10 +51,17 @@ static long rss_kib(void)
 	return v;
 }
 
-static double heap_mib(void)
+/* malloc's figures in MiB: blocks in use (HEAP_USED), the same plus the
+ * large blocks it mmapped (HEAP_ALL: big tables), freed but held
+ * (HEAP_HELD: holes between live blocks). */
+enum heap_what { HEAP_USED, HEAP_ALL, HEAP_HELD };
+
+static double heap_mib(enum heap_what w)
 {
 	struct mallinfo2 mi = mallinfo2();
-	return (double)mi.uordblks / (1024.0 * 1024.0);
+	size_t b = w == HEAP_HELD ? mi.fordblks : mi.uordblks + (w == HEAP_ALL ? mi.hblkhd : 0);
+
+	return (double)b / (1024.0 * 1024.0);
 }
 
 static cJSON *svc_obj(const char *name)
@@ -193,7 +200,7 @@ int main(int argc, char **argv)
 
 	malloc_trim(0);
 	rss0 = rss_kib();
-	heap0 = heap_mib();
+	heap0 = heap_mib(HEAP_USED);
 	zone = dns_zone_new(NULL);
 	if (dns_feed_start(api, zone, true, &feed) || dns_server_start(loop, zone, &cfg, &srv)) {
 		fprintf(stderr, "dns-feed-bench: cannot start the feed or the server\n");
@@ -206,13 +213,14 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 10; i++)	/* the feed's heap trim runs on a 0 ms timer */
 		uv_run(loop, UV_RUN_NOWAIT);
 	rss1 = rss_kib();
-	heap1 = heap_mib();
+	heap1 = heap_mib(HEAP_USED);
 	printf("  first list applied in %.2f s: %zu services in the zone\n", sync_s, dns_zone_services(zone));
-	printf("  RSS %.1f MiB (+%.1f MiB for the DNS: informers, zone, server); heap +%.1f MiB\n",
-	       rss1 / 1024.0, (rss1 - rss0) / 1024.0, heap1 - heap0);
+	printf("  RSS %.1f MiB, %.1f MiB before the DNS started (+%.1f MiB for the DNS: informers, zone,"
+	       " server); heap +%.1f MiB in use, %.1f MiB freed but held\n",
+	       rss1 / 1024.0, rss0 / 1024.0, (rss1 - rss0) / 1024.0, heap1 - heap0, heap_mib(HEAP_HELD));
 
 	/* the zone alone: the same number of services in a second zone */
-	double h0 = heap_mib();
+	double h0 = heap_mib(HEAP_ALL);
 	struct dns_zone *z2 = dns_zone_new(NULL);
 	for (long i = 0; i < want; i++) {
 		char name[32];
@@ -224,12 +232,7 @@ int main(int argc, char **argv)
 		memcpy(s.cluster_ips[0].ip, (uint8_t[]){ 10, 44, (uint8_t)(i >> 8), (uint8_t)i }, 4);
 		dns_zone_set_service(z2, &s);
 	}
-	{
-		struct mallinfo2 mi = mallinfo2();
-		printf("  process heap: %.1f MiB in use, %.1f MiB free but held (the first list's buffers)\n",
-		       mi.uordblks / 1048576.0, mi.fordblks / 1048576.0);
-	}
-	printf("  of which the zone (records and indexes): %.1f MiB\n", heap_mib() - h0);
+	printf("  of which the zone (records and tables, mmapped ones too): %.1f MiB\n", heap_mib(HEAP_ALL) - h0);
 	dns_zone_free(z2);
 
 	uv_check_init(loop, &check);

@@ -471,6 +471,67 @@ TEST(dns_zone_updates)
 	dns_zone_free(z);
 }
 
+/* Many records: the tables grow, shrink and delete by backward shift
+ * (probe chains with shared IPs, pods and services alike) and every
+ * record stays findable by name and by address. */
+static void svc_n(struct dns_zone *z, int i, bool add)
+{
+	char name[16];
+	struct dns_service s = { .name = name, .ns = i % 3 ? "a" : "B", .n_cluster_ips = 1 };
+
+	snprintf(name, sizeof(name), "S%d", i);
+	s.cluster_ips[0] = (struct dns_addr){ AF_INET, { 10, 44, (uint8_t)(i / 64), (uint8_t)(i % 64) } };
+	if (add ? dns_zone_set_service(z, &s) : dns_zone_remove_service(z, s.ns, name))
+		abort();
+}
+
+TEST(dns_zone_many)
+{
+	struct dns_zone *z = dns_zone_new(NULL);
+	struct t_resp r;
+	char q[64];
+	int n = 3000;
+
+	for (int i = 0; i < n; i++) {
+		struct dns_addr ip = { AF_INET, { 10, 44, (uint8_t)(i / 64), (uint8_t)(i % 64) } };
+		char pod[16];
+		snprintf(pod, sizeof(pod), "p%d", i);
+		svc_n(z, i, true);
+		if (i % 7 == 0 && dns_zone_set_pod(z, "a", pod, &ip, 1))	/* the same IP */
+			abort();
+	}
+	for (int i = 0; i < n; i++)
+		if (i % 50)
+			svc_n(z, i, false);
+	ASSERT_EQ(dns_zone_services(z), (size_t)n / 50);
+	for (int i = 0; i < n; i++) {
+		snprintf(q, sizeof(q), "s%d.%s.svc.cluster.local", i, i % 3 ? "a" : "b");
+		ask(z, q, DNS_T_A, 0, true, &r);
+		ASSERT_EQ(r.an, i % 50 ? 0 : 1);
+		snprintf(q, sizeof(q), "%d.%d.44.10.in-addr.arpa", i % 64, i / 64);
+		enum dns_answer_kind k = ask(z, q, DNS_T_PTR, 0, true, &r);
+		if (i % 50 == 0) {
+			snprintf(q, sizeof(q), "s%d.%s.svc.cluster.local", i, i % 3 ? "a" : "b");
+			ASSERT_EQ(r.an, 1);
+			ASSERT_STR_EQ(r.rr[0].data, q);
+		} else if (i % 7 == 0) {
+			ASSERT_EQ(r.an, 1);	/* the pod's, once no service has it */
+			ASSERT_EQ(strncmp(r.rr[0].data, "10-44-", 6), 0);
+		} else {
+			ASSERT_EQ(k, DNS_FORWARD);
+		}
+	}
+	for (int i = 0; i < n; i += 7) {
+		char pod[16];
+		snprintf(pod, sizeof(pod), "p%d", i);
+		ASSERT_OK(dns_zone_remove_pod(z, "a", pod));
+	}
+	ASSERT_EQ(dns_zone_pods(z), 0);
+	ASSERT_EQ(ask(z, "0.0.44.10.in-addr.arpa", DNS_T_PTR, 0, true, &r), DNS_ANSWERED);
+	ASSERT_EQ(ask(z, "7.0.44.10.in-addr.arpa", DNS_T_PTR, 0, true, &r), DNS_FORWARD);
+	dns_zone_free(z);
+}
+
 TEST(dns_custom_domain)
 {
 	struct dns_zone *z = dns_zone_new("Corp.Example.");
