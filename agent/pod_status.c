@@ -4,7 +4,10 @@
  * events (core/v1 Events, source kubelet).
  *
  * A pod that is starting (pod_sync.c's start gate) writes nothing until its
- * steps idle, so a pod start normally costs one write.
+ * steps idle, so a pod start normally costs one write; one still starting
+ * POD_SHOW_CREATING_MS after the agent accepted it (waiting in line, a slow
+ * sandbox or container start) has its status (ContainerCreating) written
+ * once then, as the kubelet posts it soon after it accepts a pod.
  * Compared with what was last written (or, at first, what the API object
  * holds, so a restarted agent that re-adopted everything writes nothing) key
  * by key of what we own; fields others own (qosClass, nominatedNodeName) are
@@ -275,12 +278,14 @@ void pod__status_update(struct pod *p)
 	 * up, container being created) are not written: its first status is
 	 * written once its steps idle (usually Running), pod__sync() then
 	 * comes here again. The API server has it Pending meanwhile. */
-	if (p->start_wait || (p->start_slot && p->busy))
+	if (!p->show_creating && (p->start_wait || (p->start_slot && p->busy)))
 		return;
 	if (p->status_busy) {
 		p->status_dirty = true;
 		return;
 	}
+	p->show_creating = false;
+	uv_timer_stop(&p->show_timer);
 	st = build_status(p);
 	if (same(st, p->status_sent)) {
 		cJSON_Delete(st);
@@ -299,6 +304,20 @@ void pod__status_update(struct pod *p)
 	}
 	free(path);
 	cJSON_Delete(patch);
+}
+
+static void on_show_timer(uv_timer_t *t)
+{
+	struct pod *p = t->data;
+
+	p->show_creating = true;
+	pod__status_update(p);
+}
+
+void pod__status_arm(struct pod *p)
+{
+	if (!p->terminating && !p->sandbox_ready)
+		uv_timer_start(&p->show_timer, on_show_timer, POD_SHOW_CREATING_MS, 0);
 }
 
 /* ---- events ---- */
