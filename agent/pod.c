@@ -279,8 +279,6 @@ static void on_pod(struct api_informer *inf, const cJSON *obj, void *ud)
 		pod__update_obj(p, obj);
 		adopt(p);
 		pod__status_arm(p);
-		if (!p->terminating && !p->sandbox_ready)
-			vol_pod_prefetch(pm->vol, p->obj);	/* token while the sandbox starts */
 	} else {
 		pod__update_obj(p, obj);
 	}

@@ -39,6 +39,7 @@
 #define POD_START_PER_CPU 2		/* pods starting at once (sandbox to first idle), per CPU */
 #define POD_START_MAX 16		/* ... and at most */
 #define POD_SHOW_CREATING_MS 500	/* a pod not started by then shows ContainerCreating */
+#define POD_STATUS_WRITES_MAX 8		/* status writes in flight (= the client's idle connections) */
 
 enum ctr_run {
 	CTR_NONE = 0,	/* no runtime container for the current attempt */
@@ -114,6 +115,7 @@ struct pod {
 	 * accepted gets its ContainerCreating status written once anyway. */
 	uv_timer_t show_timer;		/* stopped once a status went out */
 	bool show_creating;		/* the next update passes the start gate */
+	uint64_t status_wait;		/* waiting for a write slot: place in line (0 = not) */
 	int64_t cond_ns[5];		/* lastTransitionTime of each condition */
 	bool cond_val[5];
 	char *init_failed_msg;		/* pod Failed because of an init container */
@@ -151,6 +153,11 @@ struct pod_manager {
 	 * queueing behind every other new pod's sandbox. */
 	unsigned starting, start_max;
 	uint64_t start_seq;		/* last place in line given out */
+	/* Status writes in flight, at most POD_STATUS_WRITES_MAX: a burst of
+	 * pods reuses the API client's pooled connections instead of opening
+	 * (TLS handshakes) one per pod; the others wait in line. */
+	unsigned status_writes;
+	uint64_t status_seq;
 	unsigned closing;		/* handles being closed */
 	void (*done)(void *);
 	void *done_data;

@@ -245,11 +245,30 @@ static bool same(const cJSON *new, const cJSON *old)
 	return true;
 }
 
+/* Write slots are free: the pods waiting longest for one write (a pod that
+ * has nothing to write any more leaves the line). */
+static void status_next(struct pod_manager *pm)
+{
+	while (pm->status_writes < POD_STATUS_WRITES_MAX) {
+		struct pod *next = NULL;
+
+		for (struct pod *q = pm->pods; q; q = q->next)
+			if (q->status_wait && (!next || q->status_wait < next->status_wait))
+				next = q;
+		if (!next)
+			return;
+		next->status_wait = 0;
+		pod__status_update(next);
+	}
+}
+
 static void on_status_written(struct api_result *res, void *ud)
 {
 	struct pod *p = ud;
 
 	p->status_busy = false;
+	p->pm->status_writes--;
+	status_next(p->pm);
 	if (!api_result_ok(res) && res->code != 404) {
 		log_warn("pods: %s/%s: status update failed: %s (HTTP %d)", p->ns, p->name,
 			 res->status.message, res->code);
@@ -284,6 +303,11 @@ void pod__status_update(struct pod *p)
 		p->status_dirty = true;
 		return;
 	}
+	if (p->pm->status_writes >= POD_STATUS_WRITES_MAX || p->status_wait) {
+		if (!p->status_wait)
+			p->status_wait = ++p->pm->status_seq;
+		return;
+	}
 	p->show_creating = false;
 	uv_timer_stop(&p->show_timer);
 	st = build_status(p);
@@ -299,6 +323,7 @@ void pod__status_update(struct pod *p)
 	 * cancels callbacks, and pods are freed only at stop or once gone. */
 	if (api_patch(p->pm->api, path, API_PATCH_MERGE, patch, on_status_written, p) == 0) {
 		p->status_busy = true;
+		p->pm->status_writes++;
 		cJSON_Delete(p->status_sent);
 		p->status_sent = cJSON_Duplicate(st, 1);
 	}

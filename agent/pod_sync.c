@@ -245,8 +245,12 @@ static void sync_sandbox(struct pod *p)
 		pod__timer_at(p, p->sandbox_retry_ms - uv_now(pm->loop));
 		return;
 	}
-	if (start_acquire(p))
-		pod__sandbox_start(p);
+	if (!start_acquire(p))
+		return;
+	/* its token is asked for now, so it comes while the sandbox starts
+	 * (at accept time, a burst of pods would ask for all at once) */
+	vol_pod_prefetch(pm->vol, p->obj);
+	pod__sandbox_start(p);
 }
 
 /* A re-adopted sandbox's addresses, from IPAM (never waits on the loop). */
