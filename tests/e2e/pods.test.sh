@@ -178,7 +178,7 @@ check "... FailedMount event as upstream" poll 10 failedmount
 kc create configmap late --from-literal=k=v >/dev/null
 check "... Ready once the configMap exists" poll 20 ready cmwait
 # A burst waits for the start gate (2 pods per CPU): any pod not Running
-# within 1.5 s has had its ContainerCreating status written soon after it came
+# within 2.5 s has had its ContainerCreating status written soon after it came
 # (the agent writes it 0.5 s after it accepted the pod).
 BURST=${K1S_TEST_BURST:-12}
 mkfifo "$D/burst.fifo"
@@ -200,9 +200,9 @@ burst_awk() { awk '!($3 in add) { add[$3] = $1 }
 	$5 == "ContainerCreating" && !($3 in cc) { cc[$3] = $1 - add[$3] }
 	$4 == "Running" && !($3 in run) { run[$3] = $1 - add[$3] }
 	END { for (n in run) '"$1"' }' "$D/burst.watch"; }
-expect_eq "burst: each pod Running after 1.5 s showed ContainerCreating within 1.2 s" "" \
-	"$(burst_awk 'if (run[n] > 1500 && (!(n in cc) || cc[n] > 1200)) print n, run[n], (n in cc) ? cc[n] : "never"')"
-echo "# burst: $(burst_awk '{ k += run[n] > 1500; if (run[n] > m) m = run[n] } print k + 0, "pods took over 1.5 s, the slowest", m + 0, "ms"')"
+expect_eq "burst: each pod Running after 2.5 s showed ContainerCreating within 1.8 s" "" \
+	"$(burst_awk 'if (run[n] > 2500 && (!(n in cc) || cc[n] > 1800)) print n, run[n], (n in cc) ? cc[n] : "never"')"
+echo "# burst: $(burst_awk '{ k += run[n] > 2500; if (run[n] > m) m = run[n] } print k + 0, "pods took over 2.5 s, the slowest", m + 0, "ms"')"
 kc delete pods -l burst=1 --wait=false >/dev/null
 
 # ---- init containers in order, then the app ----
