@@ -48,6 +48,9 @@ static void pod_closed(uv_handle_t *h)
 	struct pod *p = h->data;
 	struct pod_manager *pm = p->pm;
 
+	if (--p->handles)
+		return;
+
 	for (size_t i = 0; i < p->n_ctrs; i++) {
 		struct pod_ctr *c = &p->ctrs[i];
 
@@ -95,6 +98,7 @@ void pod__forget(struct pod *p)
 	p->start_wait = 0;
 	pm->closing++;
 	uv_close((uv_handle_t *)&p->timer, pod_closed);
+	uv_close((uv_handle_t *)&p->show_timer, pod_closed);
 }
 
 static struct pod *pod_new(struct pod_manager *pm, const char *uid)
@@ -106,7 +110,9 @@ static struct pod *pod_new(struct pod_manager *pm, const char *uid)
 	p->ns = xstrdup("");
 	p->name = xstrdup("");
 	uv_timer_init(pm->loop, &p->timer);
-	p->timer.data = p;
+	uv_timer_init(pm->loop, &p->show_timer);
+	p->timer.data = p->show_timer.data = p;
+	p->handles = 2;
 	p->next = pm->pods;
 	pm->pods = p;
 	pm->n_pods++;
@@ -272,6 +278,7 @@ static void on_pod(struct api_informer *inf, const cJSON *obj, void *ud)
 		p = pod_new(pm, uid);
 		pod__update_obj(p, obj);
 		adopt(p);
+		pod__status_arm(p);
 	} else {
 		pod__update_obj(p, obj);
 	}

@@ -38,6 +38,8 @@
 #define POD_MSG_MAX 4096		/* bytes of a termination message */
 #define POD_START_PER_CPU 2		/* pods starting at once (sandbox to first idle), per CPU */
 #define POD_START_MAX 16		/* ... and at most */
+#define POD_SHOW_CREATING_MS 500	/* a pod not started by then shows ContainerCreating */
+#define POD_STATUS_WRITES_MAX 8		/* status writes in flight (= the client's idle connections) */
 
 enum ctr_run {
 	CTR_NONE = 0,	/* no runtime container for the current attempt */
@@ -103,15 +105,23 @@ struct pod {
 	uint64_t grace_deadline_ms;	/* mono; when SIGKILL follows */
 	uv_timer_t timer;		/* retries and backoffs */
 	bool timer_on;
+	unsigned handles;		/* open handles (timer, show_timer); freed at 0 */
 	/* status */
 	int64_t start_ns;		/* startTime, wall clock */
 	cJSON *status_sent;		/* last status written (or being written) */
 	bool status_busy, status_dirty;
+	/* A starting pod writes no status until its steps idle (one write per
+	 * quick start); one still starting POD_SHOW_CREATING_MS after it was
+	 * accepted gets its ContainerCreating status written once anyway. */
+	uv_timer_t show_timer;		/* stopped once a status went out */
+	bool show_creating;		/* the next update passes the start gate */
+	uint64_t status_wait;		/* waiting for a write slot: place in line (0 = not) */
 	int64_t cond_ns[5];		/* lastTransitionTime of each condition */
 	bool cond_val[5];
 	char *init_failed_msg;		/* pod Failed because of an init container */
 	char *sandbox_err;		/* last sandbox/volume failure */
 	uint64_t sandbox_retry_ms;	/* loop time before which no sandbox is tried */
+	uint64_t vol_wait_ms;		/* loop time volume setup first failed (0 = ready) */
 	/* start gate: a new pod's steps run only while it holds a slot */
 	bool start_slot;		/* holds one of pm->start_max slots */
 	uint64_t start_wait;		/* waiting for a slot: its place in line (0 = not) */
@@ -144,6 +154,11 @@ struct pod_manager {
 	 * queueing behind every other new pod's sandbox. */
 	unsigned starting, start_max;
 	uint64_t start_seq;		/* last place in line given out */
+	/* Status writes in flight, at most POD_STATUS_WRITES_MAX: a burst of
+	 * pods reuses the API client's pooled connections instead of opening
+	 * (TLS handshakes) one per pod; the others wait in line. */
+	unsigned status_writes;
+	uint64_t status_seq;
 	unsigned closing;		/* handles being closed */
 	void (*done)(void *);
 	void *done_data;
@@ -210,7 +225,10 @@ void pod__update_obj(struct pod *p, const cJSON *obj);
 /* Gives p's start slot back (if it holds one) and wakes the next pod in line. */
 void pod__start_release(struct pod *p);
 /* ---- pod_status.c ---- */
+/* Writes p's status if it changed, unless p is starting (see show_timer). */
 void pod__status_update(struct pod *p);
+/* Arms show_timer for a pod just accepted from the API. */
+void pod__status_arm(struct pod *p);
 /* Puts what the agent knows of the pod's addresses (podIP(s), hostIP(s)),
  * phase and startTime into p->obj's status, for env (downward API) and
  * volumes built from it. */

@@ -4,7 +4,10 @@
  * events (core/v1 Events, source kubelet).
  *
  * A pod that is starting (pod_sync.c's start gate) writes nothing until its
- * steps idle, so a pod start normally costs one write.
+ * steps idle, so a pod start normally costs one write; one still starting
+ * POD_SHOW_CREATING_MS after the agent accepted it (waiting in line, a slow
+ * sandbox or container start) has its status (ContainerCreating) written
+ * once then, as the kubelet posts it soon after it accepts a pod.
  * Compared with what was last written (or, at first, what the API object
  * holds, so a restarted agent that re-adopted everything writes nothing) key
  * by key of what we own; fields others own (qosClass, nominatedNodeName) are
@@ -242,11 +245,30 @@ static bool same(const cJSON *new, const cJSON *old)
 	return true;
 }
 
+/* Write slots are free: the pods waiting longest for one write (a pod that
+ * has nothing to write any more leaves the line). */
+static void status_next(struct pod_manager *pm)
+{
+	while (pm->status_writes < POD_STATUS_WRITES_MAX) {
+		struct pod *next = NULL;
+
+		for (struct pod *q = pm->pods; q; q = q->next)
+			if (q->status_wait && (!next || q->status_wait < next->status_wait))
+				next = q;
+		if (!next)
+			return;
+		next->status_wait = 0;
+		pod__status_update(next);
+	}
+}
+
 static void on_status_written(struct api_result *res, void *ud)
 {
 	struct pod *p = ud;
 
 	p->status_busy = false;
+	p->pm->status_writes--;
+	status_next(p->pm);
 	if (!api_result_ok(res) && res->code != 404) {
 		log_warn("pods: %s/%s: status update failed: %s (HTTP %d)", p->ns, p->name,
 			 res->status.message, res->code);
@@ -275,12 +297,19 @@ void pod__status_update(struct pod *p)
 	 * up, container being created) are not written: its first status is
 	 * written once its steps idle (usually Running), pod__sync() then
 	 * comes here again. The API server has it Pending meanwhile. */
-	if (p->start_wait || (p->start_slot && p->busy))
+	if (!p->show_creating && (p->start_wait || (p->start_slot && p->busy)))
 		return;
 	if (p->status_busy) {
 		p->status_dirty = true;
 		return;
 	}
+	if (p->pm->status_writes >= POD_STATUS_WRITES_MAX || p->status_wait) {
+		if (!p->status_wait)
+			p->status_wait = ++p->pm->status_seq;
+		return;
+	}
+	p->show_creating = false;
+	uv_timer_stop(&p->show_timer);
 	st = build_status(p);
 	if (same(st, p->status_sent)) {
 		cJSON_Delete(st);
@@ -294,11 +323,26 @@ void pod__status_update(struct pod *p)
 	 * cancels callbacks, and pods are freed only at stop or once gone. */
 	if (api_patch(p->pm->api, path, API_PATCH_MERGE, patch, on_status_written, p) == 0) {
 		p->status_busy = true;
+		p->pm->status_writes++;
 		cJSON_Delete(p->status_sent);
 		p->status_sent = cJSON_Duplicate(st, 1);
 	}
 	free(path);
 	cJSON_Delete(patch);
+}
+
+static void on_show_timer(uv_timer_t *t)
+{
+	struct pod *p = t->data;
+
+	p->show_creating = true;
+	pod__status_update(p);
+}
+
+void pod__status_arm(struct pod *p)
+{
+	if (!p->terminating && !p->sandbox_ready)
+		uv_timer_start(&p->show_timer, on_show_timer, POD_SHOW_CREATING_MS, 0);
 }
 
 /* ---- events ---- */

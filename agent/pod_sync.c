@@ -245,8 +245,12 @@ static void sync_sandbox(struct pod *p)
 		pod__timer_at(p, p->sandbox_retry_ms - uv_now(pm->loop));
 		return;
 	}
-	if (start_acquire(p))
-		pod__sandbox_start(p);
+	if (!start_acquire(p))
+		return;
+	/* its token is asked for now, so it comes while the sandbox starts
+	 * (at accept time, a burst of pods would ask for all at once) */
+	vol_pod_prefetch(pm->vol, p->obj);
+	pod__sandbox_start(p);
 }
 
 /* A re-adopted sandbox's addresses, from IPAM (never waits on the loop). */
@@ -265,19 +269,40 @@ static void lookup_ips(struct pod *p)
 	uv_mutex_unlock(&pm->net_mu);
 }
 
-/* 0 when the pod's volumes are set up; else a retry is armed. */
+/* A volume failure as the kubelet reports it (FailedMount), once per message:
+ * 'volume "v": what' becomes 'MountVolume.SetUp failed for volume "v" : what'. */
+static void volumes_failed(struct pod *p, const char *err)
+{
+	const char *q = strstr(err, "\": ");
+
+	if (p->sandbox_err && !strcmp(p->sandbox_err, err))
+		return;
+	if (!strncmp(err, "volume \"", 8) && q)
+		pod__event(p, NULL, true, "FailedMount", "MountVolume.SetUp failed for %.*s : %s",
+			   (int)(q + 1 - err), err, q + 3);
+	else
+		pod__event(p, NULL, true, "FailedMount", "%s", err);
+	free(p->sandbox_err);
+	p->sandbox_err = xstrdup(err);
+}
+
+/* 0 when the pod's volumes are set up; else a retry is armed. A wait for an
+ * object (-EAGAIN: a configMap not there yet) is reported once it lasted
+ * POD_RETRY_MS, so that a token on its way makes no event. */
 static int sync_volumes(struct pod *p)
 {
+	uint64_t now = uv_now(p->pm->loop);
 	char *err = NULL;
 	int r = vol_pod_setup(p->pm->vol, p->obj, &err);
 
-	if (!r)
+	if (!r) {
+		p->vol_wait_ms = 0;
 		return 0;
-	if (r != -EAGAIN && (!p->sandbox_err || strcmp(p->sandbox_err, err ? err : ""))) {
-		pod__event(p, NULL, true, "FailedMount", "%s", err ? err : strerror(-r));
-		free(p->sandbox_err);
-		p->sandbox_err = xstrdup(err ? err : "");
 	}
+	if (!p->vol_wait_ms)
+		p->vol_wait_ms = now;
+	if (r != -EAGAIN || (err && now - p->vol_wait_ms >= POD_RETRY_MS))
+		volumes_failed(p, err ? err : strerror(-r));
 	free(err);
 	pod__timer_at(p, r == -EAGAIN ? 500 : POD_RETRY_MS);
 	return r;

@@ -113,22 +113,21 @@ static struct vol_token *token_find(struct vol_manager *m, const char *uid, cons
 	return NULL;
 }
 
-int vol__payload_token(struct vol_manager *m, struct vol_payload *pl, const cJSON *pod,
-		       const cJSON *src, unsigned mode, char **err)
+/* The token of pod for source src (created, and asked for when it is not
+ * fresh), or NULL with *err when tokens cannot be had. */
+static struct vol_token *token_get(struct vol_manager *m, const cJSON *pod, const cJSON *src,
+				   char **err)
 {
 	const cJSON *md = json_get(pod, "metadata");
 	const char *uid = json_get_str(md, "uid", ""), *aud = json_get_str(src, "audience", "");
 	int64_t secs = json_get_int(src, "expirationSeconds", TOKEN_DEFAULT_SECONDS);
-	int64_t now = (int64_t)time(NULL);
 	struct vol_token *t;
 
-	if (!m->api && !m->fake_token) {
-		*err = xstrdup("service account tokens need the API");
-		return -ENOTSUP;
+	if (!m->api) {
+		if (err)
+			*err = xstrdup("service account tokens need the API");
+		return NULL;
 	}
-	if (!m->api)	/* the fake store of unit tests */
-		return vol__payload_add(pl, json_get_str(src, "path", "token"), m->fake_token,
-					strlen(m->fake_token), mode);
 	if (secs < TOKEN_MIN_SECONDS)
 		secs = TOKEN_MIN_SECONDS;
 	t = token_find(m, uid, aud, secs);
@@ -144,13 +143,38 @@ int vol__payload_token(struct vol_manager *m, struct vol_payload *pl, const cJSO
 		t->next = m->tokens;
 		m->tokens = t;
 	}
-	if (!token_fresh(t, now) && !t->inflight && !m->stopped)
+	if (!token_fresh(t, (int64_t)time(NULL)) && !t->inflight && !m->stopped)
 		token_request(t);
+	return t;
+}
+
+int vol__payload_token(struct vol_manager *m, struct vol_payload *pl, const cJSON *pod,
+		       const cJSON *src, unsigned mode, char **err)
+{
+	int64_t now = (int64_t)time(NULL);
+	struct vol_token *t;
+
+	if (!m->api && m->fake_token)	/* the fake store of unit tests */
+		return vol__payload_add(pl, json_get_str(src, "path", "token"), m->fake_token,
+					strlen(m->fake_token), mode);
+	t = token_get(m, pod, src, err);
+	if (!t)
+		return -ENOTSUP;
 	if (!t->token || t->expires <= now) {
 		*err = xstrdup(t->error ? t->error : "waiting for the service account token");
 		return -EAGAIN;
 	}
 	return vol__payload_add(pl, json_get_str(src, "path", "token"), t->token, strlen(t->token), mode);
+}
+
+void vol_pod_prefetch(struct vol_manager *m, const cJSON *pod)
+{
+	const cJSON *v, *src;
+
+	cJSON_ArrayForEach(v, json_path(pod, "spec.volumes"))
+		cJSON_ArrayForEach(src, json_path(v, "projected.sources"))
+			if (json_get(src, "serviceAccountToken"))
+				token_get(m, pod, json_get(src, "serviceAccountToken"), NULL);
 }
 
 void vol__token_forget(struct vol_manager *m, const char *uid)

@@ -45,6 +45,10 @@ void vol_manager_on_ready(struct vol_manager *m, void (*fn)(void *ud, const char
  * (malloc'd). Idempotent: called again on every pod sync; it refreshes configMap/secret/
  * downwardAPI contents (that is how updates reach running pods). */
 int vol_pod_setup(struct vol_manager *m, const cJSON *pod, char **err);
+/* Starts the requests pod's volumes will wait for (its projected service
+ * account tokens) so that they are in by the first vol_pod_setup(): the pod
+ * worker calls it as the pod's sandbox starts. Idempotent. */
+void vol_pod_prefetch(struct vol_manager *m, const cJSON *pod);
 /* The bind/tmpfs mounts for one container's volumeMounts (subPath included). *mounts is one
  * malloc'd block owning its strings; free with free(). */
 int vol_container_mounts(struct vol_manager *m, const cJSON *pod, const cJSON *container,

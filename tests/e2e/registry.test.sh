@@ -90,6 +90,8 @@ class H(http.server.BaseHTTPRequestHandler):
                              extra={'WWW-Authenticate': 'Bearer realm="http://127.0.0.1:%s/token",service="fake",'
                                     'scope="repository:test/busybox:pull"' % port})
         repo = u.path.split('/')[3] if u.path.startswith('/v2/test/') else ''
+        if repo == 'slowgone':
+            time.sleep(5)   # a slow registry that has not got the image
         if repo in ('busybox', 'slow') and '/manifests/' in u.path:
             manifest_gets[repo] = manifest_gets.get(repo, 0) + 1
             m = open(os.path.join(root, 'manifest.json'), 'rb').read()
@@ -246,6 +248,11 @@ check "evil layer: the event names the offending entry" eval "events evil | grep
 check "symlink-escape layer: the event names the entry" poll 20 eval "events evil2 | grep -q \"Failed: Failed to pull image.*entry 'root$EVIL' would be written through a symlink\""
 check "evil layer: nothing written outside the layer root" eval "[ ! -e $EVIL ] && ! find $D -name 'k1s-evil-*' | grep -q ."
 check "evil layer: no layer directory left for it" eval "! ls $D/agent/images/layers | grep -q tmp-"
+
+pod slowgone "127.0.0.1:$P4/test/slowgone:v1" "" "  imagePullSecrets: [{name: good}]"
+check "a slow pull: ContainerCreating in kubectl get pod while it runs" poll 4 eval "[ \"\$(column slowgone)\" = ContainerCreating ]"
+check "... then ErrImagePull once it fails" poll 20 eval "reason slowgone | grep -Eq 'ErrImagePull|ImagePullBackOff'"
+check "... after a Pulling event" eval "events slowgone | grep -q '^Pulling: Pulling image'"
 
 [ $_failed = 0 ] || { kc get pods; kc get events -o jsonpath='{range .items[*]}{.involvedObject.name} {.reason}: {.message}{"\n"}{end}' | tail -n 40; } 2>&1 | sed 's/^/# /'
 kc delete pod --all --wait=false >/dev/null 2>&1
