@@ -52,3 +52,19 @@ api() {
 	echo " $(cat /tmp/k1s-api-body.$$)"
 	rm -f /tmp/k1s-api-body.$$
 }
+
+# node_netns NS DIR CGROUP: the network namespace NS of a one-node cluster
+# whose containers (runc root DIR/runc), shims, mounts under DIR and cgroups
+# named CGROUP are removed on exit, even after a failure; lo is up.
+# nx CMD... runs CMD in $NS (host mount namespace).
+node_netns() {
+	local ns=$1 d=$2 cg=$3
+	ip netns add "$ns" || return 1
+	on_exit "ip netns del $ns"
+	on_exit "for c in /sys/fs/cgroup/*/$cg; do [ -d \"\$c\" ] && find \"\$c\" -depth -type d -exec rmdir {} \\; ; done"
+	on_exit "grep ' $d' /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r -n1 umount -l"
+	on_exit "for id in \$(runc --root $d/runc list -q 2>/dev/null); do runc --root $d/runc delete -f \$id; done"
+	on_exit "for p in \$(pgrep -f 'k1s shim $d/'); do kill -9 \$p; done"
+	nsenter --net="/run/netns/$ns" ip link set lo up
+}
+nx() { nsenter --net=/run/netns/"$NS" "$@"; }

@@ -72,7 +72,7 @@ expect_eq "PTR of a service IP" "NOERROR PTR:web.default.svc.cluster.local ns=" 
 expect_eq "PTR of a pod IPv6" "NOERROR PTR:fd42--5.default.pod.cluster.local ns=" \
 	"$(q ::1 "$p6" 5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.2.4.d.f.ip6.arpa PTR)"
 expect_eq "pod A record" "NOERROR A:10.42.0.5 ns=" "$(q 127.0.0.1 "$p4" 10-42-0-5.default.pod.cluster.local A)"
-expect_eq "ExternalName is a CNAME" "NOERROR CNAME:example.org ns=" "$(q 127.0.0.1 "$p4" ext.$C A)"
+expect_eq "ExternalName is a CNAME" "NOERROR CNAME:example.org ns=" "$(q 127.0.0.1 "$p4" ext.$C CNAME)"
 expect_eq "dns-version TXT" "NOERROR TXT:1.1.0 ns=" "$(q 127.0.0.1 "$p4" dns-version.cluster.local TXT)"
 expect_eq "AAAA of an IPv4-only service is NODATA" "NOERROR  ns=SOA" "$(q 127.0.0.1 "$p4" v4only.$C AAAA)"
 expect_eq "an empty non-terminal is NODATA" "NOERROR  ns=SOA" "$(q 127.0.0.1 "$p4" $C A)"
@@ -83,6 +83,11 @@ expect_eq "outside names are forwarded" "NOERROR A:192.0.2.7 ns=" "$(q 127.0.0.1
 expect_eq "the upstream saw one query" "www.example.com" "$(cat "$T/upstream.log")"
 expect_eq "the second answer comes from the cache" "NOERROR A:192.0.2.7 ns=" "$(q ::1 "$p6" WWW.example.com A)"
 expect_eq "the upstream saw no second query" "1" "$(wc -l < "$T/upstream.log")"
+expect_eq "an ExternalName's CNAME is chased upstream for other types (as CoreDNS)" \
+	"NOERROR A:192.0.2.7,CNAME:example.org ns=" "$(q 127.0.0.1 "$p4" ext.$C A)"
+expect_eq "... over TCP too" "NOERROR A:192.0.2.7,CNAME:example.org ns=" "$(qt 127.0.0.1 "$p4" ext.$C A)"
+expect_eq "the upstream was asked for the target once (then the cache answered)" \
+	"www.example.com example.org" "$(xargs < "$T/upstream.log")"
 
 # malformed input: junk is dropped, the server keeps answering
 python3 -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'\x00\x01junk', ('127.0.0.1', $p4))"
@@ -91,5 +96,5 @@ expect_eq "still answering after junk" "NOERROR A:10.43.0.15 ns=" "$(q 127.0.0.1
 kill -TERM "$serve_pid"
 if poll 10 sh -c "! kill -0 $serve_pid 2>/dev/null"; then ok "dns-serve stops on SIGTERM"; else not_ok "dns-serve stops on SIGTERM"; fi
 wait "$serve_pid" 2>/dev/null
-check "final statistics" grep -q "cache_hits 1" "$T/serve.log"
+check "final statistics" grep -q "cache_hits 2" "$T/serve.log"
 exit $_failed

@@ -31,15 +31,8 @@ tmpdir D
 mkdir -p "$D/img" "$D/agent"
 bash "$(dirname "$0")/../images/build.sh" "$D/img" >/dev/null || { not_ok "test images build"; exit 1; }
 
-ip netns add "$NS" || { not_ok "netns"; exit 1; }
-on_exit "ip netns del $NS"
 on_exit "rm -f $EVIL"
-on_exit "for c in /sys/fs/cgroup/*/$CG; do [ -d \"\$c\" ] && find \"\$c\" -depth -type d -exec rmdir {} \\; ; done"
-on_exit "grep ' $D' /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r -n1 umount -l"
-on_exit "for id in \$(runc --root $D/runc list -q 2>/dev/null); do runc --root $D/runc delete -f \$id; done"
-on_exit "for p in \$(pgrep -f 'k1s shim $D/'); do kill -9 \$p; done"
-nx() { nsenter --net=/run/netns/"$NS" "$@"; }
-nx ip link set lo up
+node_netns "$NS" "$D" "$CG" || { not_ok "netns"; exit 1; }
 
 # ---- registries ----
 P1=$(free_port); P2=$(free_port); P3=$(free_port); P4=$(free_port)

@@ -31,14 +31,7 @@ mkdir -p "$D/agent/images/import" "$D/img" "$D/plain"
 bash "$(dirname "$0")/../images/build.sh" "$D/img" >/dev/null || { not_ok "test images build"; exit 1; }
 cp "$D/img/busybox.tar" "$D/agent/images/import/"
 
-ip netns add "$NS" || { not_ok "netns"; exit 1; }
-on_exit "ip netns del $NS"
-on_exit "for c in /sys/fs/cgroup/*/$CG; do [ -d \"\$c\" ] && find \"\$c\" -depth -type d -exec rmdir {} \\; ; done"
-on_exit "grep ' $D' /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r -n1 umount -l"
-on_exit "for id in \$(runc --root $D/runc list -q 2>/dev/null); do runc --root $D/runc delete -f \$id; done"
-on_exit "for p in \$(pgrep -f 'k1s shim $D/'); do kill -9 \$p; done"
-nx() { nsenter --net=/run/netns/"$NS" "$@"; }
-nx ip link set lo up
+node_netns "$NS" "$D" "$CG" || { not_ok "netns"; exit 1; }
 nx ip link add up0 type veth peer name up1
 nx ip addr add 192.168.78.2/24 dev up0
 nx ip link set up0 up
