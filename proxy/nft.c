@@ -194,6 +194,19 @@ static void vmap_add(struct proxy__batch *b, const char *name, bool with_addr)
 	set_send(b, s, NFT_MSG_NEWSET);
 }
 
+/* The base table's set of "E . E" for every endpoint address E. */
+static void hairpin_set_add(struct proxy__batch *b)
+{
+	struct nftnl_set *s = set_new(b, PROXY__SET_HAIRPIN);
+	bool v6 = b->family == NFPROTO_IPV6;
+	uint32_t t = v6 ? T_IP6ADDR : T_IPADDR;
+
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, T_CONCAT(t, t));
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, v6 ? 32 : 8);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, ++b->set_id);
+	set_send(b, s, NFT_MSG_NEWSET);
+}
+
 static void affinity_set_add(struct proxy__batch *b, const struct proxy__set *as)
 {
 	struct nftnl_set *s = set_new(b, as->name);
@@ -405,6 +418,7 @@ void proxy__batch_reset_table(struct proxy__batch *b, const struct proxy__render
 	if (!strcmp(b->table, b->base)) {
 		vmap_add(b, PROXY__MAP_NOEP_SVC, true);
 		vmap_add(b, PROXY__MAP_NOEP_NP, false);
+		hairpin_set_add(b);
 	}
 	proxy__batch_add(b, skel);
 }
@@ -414,6 +428,36 @@ static void elems_all(struct proxy__batch *b, const struct proxy__render *r, int
 {
 	for (int m = PROXY__M_SVC; m <= PROXY__M_NOEP_NP; m++)
 		elems_msg(b, r, (enum proxy__map)m, type, keep);
+}
+
+/* Elements per message: a message must fit the batch's overrun space
+ * (MNL_SOCKET_BUFFER_SIZE); a hairpin element of ip6 takes 44 bytes. */
+#define HAIRPIN_CHUNK 128
+
+void proxy__batch_hairpin(struct proxy__batch *b, int family, const struct inet_addr *a,
+			  size_t n, bool add)
+{
+	const char *table = b->table;
+
+	b->family = nfproto(family);
+	b->table = b->base;
+	for (size_t i = 0; i < n; i += HAIRPIN_CHUNK) {
+		struct nftnl_set *s = set_new(b, PROXY__SET_HAIRPIN);
+
+		for (size_t k = i; k < n && k < i + HAIRPIN_CHUNK; k++) {
+			size_t al = inet_family_len(a[k].family);
+			uint8_t key[32];
+
+			memcpy(key, a[k].bytes, al);
+			memcpy(key + al, a[k].bytes, al);
+			nftnl_set_elem_add(s, elem_new(key, 2 * al, -1, NULL));
+		}
+		nftnl_set_elems_nlmsg_build_payload(msg(b, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
+							add ? NLM_F_CREATE : 0), s);
+		msg_done(b);
+		nftnl_set_free(s);
+	}
+	b->table = table;
 }
 
 void proxy__batch_add(struct proxy__batch *b, const struct proxy__render *r)

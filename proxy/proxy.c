@@ -35,6 +35,7 @@ struct proxy {
 	struct proxy__nl *nl;
 	bool synced;
 	struct model m;
+	struct proxy__refs hairpin;	/* services per endpoint address */
 	unsigned shards;	/* service tables now */
 	unsigned in_kernel;	/* service tables in the kernel (to delete) */
 	char **names;		/* table names: [0] = table, [i] = "table-i" */
@@ -65,6 +66,7 @@ int proxy_new(const struct proxy_config *cfg, struct proxy **out)
 	p->cfg.zone = p->zone;
 	p->node = (struct proxy__node){ .node_name = p->node_name, .zone = p->zone, .cfg = &p->cfg };
 	model_init(&p->m);
+	proxy__refs_init(&p->hairpin);
 	ret = proxy__nl_open(&p->nl);
 	if (ret) {
 		proxy_free(p);
@@ -113,6 +115,7 @@ void proxy_free(struct proxy *p)
 	if (!p)
 		return;
 	model_release(&p->m);
+	proxy__refs_release(&p->hairpin);
 	for (unsigned i = 0; i < p->n_names; i++)
 		free(p->names[i]);
 	free(p->names);
@@ -233,12 +236,85 @@ static int batch_send(struct proxy *p, struct proxy__batch *b)
 	return ret;
 }
 
+/* Counts the hairpin addresses of family f of every service into refs
+ * and adds each address's element once. */
+static void hairpin_sync(struct proxy *p, struct proxy__batch *b, int f, struct proxy__refs *refs)
+{
+	struct inet_addr *add = NULL;
+	size_t n = 0, alloc = 0;
+
+	for (size_t i = 0; i < p->m.n_buckets; i++) {
+		for (struct model_svc *m = p->m.buckets[i]; m; m = m->next) {
+			const struct proxy__render *r = &m->r[f];
+			for (size_t k = 0; k < r->n_hairpin; k++) {
+				if (proxy__refs_change(refs, &r->hairpin[k], 1) > 1)
+					continue;
+				ALLOC_GROW(add, n + 1, alloc);
+				add[n++] = r->hairpin[k];
+			}
+		}
+	}
+	proxy__batch_hairpin(b, family_of[f], add, n, true);
+	free(add);
+}
+
+static bool has_addr(const struct proxy__render *r, const struct inet_addr *a)
+{
+	for (size_t i = 0; i < r->n_hairpin; i++)
+		if (inet_addr_equal(&r->hairpin[i], a))
+			return true;
+	return false;
+}
+
+/* The hairpin addresses of a that b lacks and whose count is refs (0:
+ * new to the kernel, 1: a's was the last use). */
+static struct inet_addr *hairpin_only(const struct proxy *p, const struct proxy__render *a,
+				      const struct proxy__render *b, unsigned refs, size_t *n)
+{
+	struct inet_addr *out = xcalloc(a->n_hairpin + 1, sizeof(*out));
+
+	*n = 0;
+	for (size_t i = 0; i < a->n_hairpin; i++)
+		if (!has_addr(b, &a->hairpin[i]) && proxy__refs_get(&p->hairpin, &a->hairpin[i]) == refs)
+			out[(*n)++] = a->hairpin[i];
+	return out;
+}
+
+/* Adds the elements old -> new makes used and deletes those it leaves
+ * unused; the counts change once the kernel took it (hairpin_commit). */
+static void hairpin_diff(struct proxy *p, struct proxy__batch *b, const struct proxy__render *old,
+			 const struct proxy__render *new)
+{
+	size_t n_del, n_add;
+	struct inet_addr *del = hairpin_only(p, old, new, 1, &n_del);
+	struct inet_addr *add = hairpin_only(p, new, old, 0, &n_add);
+
+	proxy__batch_hairpin(b, new->family, del, n_del, false);
+	proxy__batch_hairpin(b, new->family, add, n_add, true);
+	free(del);
+	free(add);
+}
+
+static void hairpin_commit(struct proxy *p, const struct proxy__render *old,
+			   const struct proxy__render *new)
+{
+	for (size_t i = 0; i < old->n_hairpin; i++)
+		if (!has_addr(new, &old->hairpin[i]))
+			proxy__refs_change(&p->hairpin, &old->hairpin[i], -1);
+	for (size_t i = 0; i < new->n_hairpin; i++)
+		if (!has_addr(old, &new->hairpin[i]))
+			proxy__refs_change(&p->hairpin, &new->hairpin[i], 1);
+}
+
 /* Recreates every table from the skeletons and the services of the model,
  * and deletes service tables beyond the current count. */
 static int sync_model(struct proxy *p)
 {
 	struct proxy__batch *b = proxy__batch_new(p->nl, p->table);
+	struct proxy__refs refs;
 	int ret;
+
+	proxy__refs_init(&refs);
 
 	for (int f = 0; f < FAMILIES; f++) {
 		if (!family_on(p, f))
@@ -258,14 +334,20 @@ static int sync_model(struct proxy *p)
 				proxy__batch_add(b, &m->r[f]);
 			}
 		}
+		hairpin_sync(p, b, f, &refs);
 		for (unsigned i = p->shards; i < p->in_kernel; i++) {
 			proxy__batch_use_table(b, table_name(p, i));
 			proxy__batch_del_table(b, family_of[f]);
 		}
 	}
 	ret = batch_send(p, b);
-	if (!ret)
+	if (!ret) {
 		p->in_kernel = p->shards;
+		struct proxy__refs t = p->hairpin;
+		p->hairpin = refs;
+		refs = t;
+	}
+	proxy__refs_release(&refs);
 	return ret;
 }
 
@@ -361,10 +443,17 @@ static int apply(struct proxy *p, const char *key, struct model_svc *m)
 			continue;
 		proxy__render_init(&empty, family_of[f]);
 		proxy__batch_replace(b, old ? &old->r[f] : &empty, m ? &m->r[f] : &empty);
+		hairpin_diff(p, b, old ? &old->r[f] : &empty, m ? &m->r[f] : &empty);
 	}
 	ret = batch_send(p, b);
 	if (ret)
 		goto fail;
+	for (int f = 0; f < FAMILIES; f++) {
+		struct proxy__render empty;
+
+		proxy__render_init(&empty, family_of[f]);
+		hairpin_commit(p, old ? &old->r[f] : &empty, m ? &m->r[f] : &empty);
+	}
 	model_put(&p->m, key, m);
 	p->st.services = p->m.n;
 	return 0;
@@ -426,6 +515,8 @@ int proxy_flush(struct proxy *p)
 		p->in_kernel = 0;
 		model_release(&p->m);
 		model_init(&p->m);
+		proxy__refs_release(&p->hairpin);
+		proxy__refs_init(&p->hairpin);
 		p->synced = false;
 		p->st.services = 0;
 	}
