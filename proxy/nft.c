@@ -269,10 +269,23 @@ static void endpoint_map_udata(struct nftnl_set *s, bool v6)
 	nftnl_udata_buf_free(u);
 }
 
-/* An endpoint map's elements: index -> address . port, in one message. */
+/* Elements per message: a message must fit the batch's overrun space
+ * (MNL_SOCKET_BUFFER_SIZE) and its element list a 16-bit attribute length;
+ * an ip6 element takes at most 44 bytes. */
+#define ELEMS_PER_MSG 128
+
+static void elems_send(struct proxy__batch *b, struct nftnl_set *s, bool add)
+{
+	nftnl_set_elems_nlmsg_build_payload(msg(b, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
+						add ? NLM_F_CREATE : 0), s);
+	msg_done(b);
+	nftnl_set_free(s);
+}
+
+/* An endpoint map's elements: index -> address . port. */
 static void endpoint_elems(struct proxy__batch *b, const struct proxy__set *es)
 {
-	struct nftnl_set *s = set_new(b, es->name);
+	struct nftnl_set *s = NULL;
 
 	for (uint32_t i = 0; i < es->n_dests; i++) {
 		struct nftnl_set_elem *e = nftnl_set_elem_alloc();
@@ -285,11 +298,14 @@ static void endpoint_elems(struct proxy__batch *b, const struct proxy__set *es)
 		data[al + 1] = (uint8_t)d->port;
 		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &i, sizeof(i));
 		nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, data, (uint32_t)al + 4);
+		if (!s)
+			s = set_new(b, es->name);
 		nftnl_set_elem_add(s, e);
+		if (i % ELEMS_PER_MSG == ELEMS_PER_MSG - 1 || i + 1 == es->n_dests) {
+			elems_send(b, s, true);
+			s = NULL;
+		}
 	}
-	nftnl_set_elems_nlmsg_build_payload(msg(b, NFT_MSG_NEWSETELEM, NLM_F_CREATE), s);
-	msg_done(b);
-	nftnl_set_free(s);
 }
 
 static void endpoint_map_add(struct proxy__batch *b, const struct proxy__set *es)
@@ -430,10 +446,6 @@ static void elems_all(struct proxy__batch *b, const struct proxy__render *r, int
 		elems_msg(b, r, (enum proxy__map)m, type, keep);
 }
 
-/* Elements per message: a message must fit the batch's overrun space
- * (MNL_SOCKET_BUFFER_SIZE); a hairpin element of ip6 takes 44 bytes. */
-#define HAIRPIN_CHUNK 128
-
 void proxy__batch_hairpin(struct proxy__batch *b, int family, const struct inet_addr *a,
 			  size_t n, bool add)
 {
@@ -441,10 +453,10 @@ void proxy__batch_hairpin(struct proxy__batch *b, int family, const struct inet_
 
 	b->family = nfproto(family);
 	b->table = b->base;
-	for (size_t i = 0; i < n; i += HAIRPIN_CHUNK) {
+	for (size_t i = 0; i < n; i += ELEMS_PER_MSG) {
 		struct nftnl_set *s = set_new(b, PROXY__SET_HAIRPIN);
 
-		for (size_t k = i; k < n && k < i + HAIRPIN_CHUNK; k++) {
+		for (size_t k = i; k < n && k < i + ELEMS_PER_MSG; k++) {
 			size_t al = inet_family_len(a[k].family);
 			uint8_t key[32];
 
@@ -452,10 +464,7 @@ void proxy__batch_hairpin(struct proxy__batch *b, int family, const struct inet_
 			memcpy(key + al, a[k].bytes, al);
 			nftnl_set_elem_add(s, elem_new(key, 2 * al, -1, NULL));
 		}
-		nftnl_set_elems_nlmsg_build_payload(msg(b, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
-							add ? NLM_F_CREATE : 0), s);
-		msg_done(b);
-		nftnl_set_free(s);
+		elems_send(b, s, add);
 	}
 	b->table = table;
 }

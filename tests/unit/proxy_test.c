@@ -564,3 +564,35 @@ TEST(proxy_hairpin_element_shared_by_services)
 	proxy_free(p);
 	fixture_release(s, 2);
 }
+
+/* A balancer of 2,000 endpoints per family: its map and the hairpin set take several
+ * messages (a message holds at most a few hundred elements). */
+TEST(proxy_large_service)
+{
+	struct proxy_service s;
+	struct proxy *p;
+	char ip[32], *out;
+
+	if (!in_new_netns())
+		return;
+	svc_init(&s, "big", PROXY_CLUSTER_IP, "10.43.0.10", "fd43::10");
+	port_add(&s, "", IPPROTO_TCP, 80, 0);
+	for (int i = 0; i < 2000; i++) {
+		snprintf(ip, sizeof(ip), "10.42.%d.%d", i / 200, i % 200 + 1);
+		ep_add(&s, ip, 80, "node-a");
+		snprintf(ip, sizeof(ip), "fd42:1::%x", i + 1);
+		ep_add(&s, ip, 80, "node-a");
+	}
+	p = proxy_open();
+	ASSERT_OK(sync_all(p, &s, 1));
+	out = run_out("nft list map ip6 k1s-proxy svc-default/big/tcp/80/eps | grep -o ' : fd42' | wc -l");
+	ASSERT_STR_EQ(out, "2000\n");
+	free(out);
+	out = run_out("nft list set ip k1s-proxy hairpin-endpoints | grep -o '10\\.42\\.[0-9.]* \\. ' | wc -l");
+	ASSERT_STR_EQ(out, "2000\n");
+	free(out);
+	s.endpoints[0].addr.bytes[3] = 250;
+	ASSERT_OK(proxy_update(p, &s));
+	proxy_free(p);
+	fixture_release(&s, 1);
+}
