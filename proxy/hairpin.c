@@ -9,99 +9,71 @@
  * family is part of it), the services whose rendered form lists it.
  */
 #include <stdlib.h>
-#include <string.h>
 #include "lib/util.h"
 #include "proxy/proxy_int.h"
 
-struct proxy__ref {
-	struct proxy__ref *next;
+struct ref {
+	struct proxy__hnode hn;
 	struct inet_addr addr;
 	unsigned n;
 };
 
 void proxy__refs_init(struct proxy__refs *rs)
 {
-	rs->n_buckets = 256;
-	rs->n = 0;
-	rs->buckets = xcalloc(rs->n_buckets, sizeof(*rs->buckets));
+	proxy__htab_init(&rs->t, 256);
 }
 
 void proxy__refs_release(struct proxy__refs *rs)
 {
-	for (size_t i = 0; i < rs->n_buckets; i++) {
-		while (rs->buckets[i]) {
-			struct proxy__ref *r = rs->buckets[i];
-			rs->buckets[i] = r->next;
-			free(r);
-		}
-	}
-	free(rs->buckets);
-	memset(rs, 0, sizeof(*rs));
+	struct proxy__hnode *n;
+
+	while ((n = proxy__htab_pop(&rs->t)))
+		free(container_of(n, struct ref, hn));
 }
 
 static size_t addr_hash(const struct inet_addr *a)
 {
-	size_t h = 14695981039346656037ull ^ (size_t)a->family;	/* FNV-1a */
+	size_t h = proxy__fnv(PROXY__FNV_INIT, &a->family, sizeof(a->family));
 
-	for (size_t i = 0; i < inet_family_len(a->family); i++)
-		h = (h ^ a->bytes[i]) * 1099511628211ull;
-	return h;
+	return proxy__fnv(h, a->bytes, inet_family_len(a->family));
 }
 
-static struct proxy__ref **slot(const struct proxy__refs *rs, const struct inet_addr *a)
+static bool addr_eq(const struct proxy__hnode *n, const void *key)
 {
-	struct proxy__ref **pp = &rs->buckets[addr_hash(a) % rs->n_buckets];
+	return inet_addr_equal(&container_of(n, struct ref, hn)->addr, key);
+}
 
-	while (*pp && !inet_addr_equal(&(*pp)->addr, a))
-		pp = &(*pp)->next;
-	return pp;
+static struct proxy__hnode **slot(const struct proxy__refs *rs, const struct inet_addr *a)
+{
+	return proxy__htab_slot(&rs->t, addr_hash(a), addr_eq, a);
 }
 
 unsigned proxy__refs_get(const struct proxy__refs *rs, const struct inet_addr *a)
 {
-	const struct proxy__ref *r = *slot(rs, a);
+	const struct proxy__hnode *n = *slot(rs, a);
 
-	return r ? r->n : 0;
-}
-
-static void grow(struct proxy__refs *rs)
-{
-	size_t nb = rs->n_buckets * 2;
-	struct proxy__ref **b = xcalloc(nb, sizeof(*b));
-
-	for (size_t i = 0; i < rs->n_buckets; i++) {
-		while (rs->buckets[i]) {
-			struct proxy__ref *r = rs->buckets[i];
-			rs->buckets[i] = r->next;
-			r->next = b[addr_hash(&r->addr) % nb];
-			b[addr_hash(&r->addr) % nb] = r;
-		}
-	}
-	free(rs->buckets);
-	rs->buckets = b;
-	rs->n_buckets = nb;
+	return n ? container_of(n, struct ref, hn)->n : 0;
 }
 
 unsigned proxy__refs_change(struct proxy__refs *rs, const struct inet_addr *a, int delta)
 {
-	struct proxy__ref **pp = slot(rs, a), *r = *pp;
+	struct proxy__hnode **pp = slot(rs, a);
+	struct ref *r;
 
-	if (!r) {
+	if (!*pp) {
 		if (delta <= 0)
 			return 0;
-		if (rs->n >= rs->n_buckets) {
-			grow(rs);
-			pp = slot(rs, a);
-		}
-		r = *pp = xcalloc(1, sizeof(*r));
+		r = xcalloc(1, sizeof(*r));
+		r->hn.hash = addr_hash(a);
 		r->addr = *a;
-		rs->n++;
+		r->n = (unsigned)delta;
+		proxy__htab_add(&rs->t, &r->hn);
+		return r->n;
 	}
+	r = container_of(*pp, struct ref, hn);
 	r->n = delta < 0 && r->n < (unsigned)-delta ? 0 : r->n + (unsigned)delta;
 	if (r->n)
 		return r->n;
-	*pp = r->next;
-	free(r);
-	rs->n--;
+	free(container_of(proxy__htab_unlink(&rs->t, pp), struct ref, hn));
 	return 0;
 }

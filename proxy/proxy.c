@@ -18,14 +18,9 @@
 static const int family_of[FAMILIES] = { AF_INET, AF_INET6 };
 
 struct model_svc {
-	struct model_svc *next;	/* hash chain */
+	struct proxy__hnode hn;	/* in the model, by key */
 	char *key;		/* "namespace/name" */
 	struct proxy__render r[FAMILIES];
-};
-
-struct model {
-	struct model_svc **buckets;
-	size_t n_buckets, n;
 };
 
 struct proxy {
@@ -34,7 +29,7 @@ struct proxy {
 	struct proxy__node node;
 	struct proxy__nl *nl;
 	bool synced;
-	struct model m;
+	struct proxy__htab m;
 	struct proxy__refs hairpin;	/* services per endpoint address */
 	unsigned shards;	/* service tables now */
 	unsigned in_kernel;	/* service tables in the kernel (to delete) */
@@ -43,7 +38,7 @@ struct proxy {
 	struct proxy_stats st;
 };
 
-static void model_init(struct model *m);
+static void model_init(struct proxy__htab *m);
 
 void proxy_service_release(struct proxy_service *svc)
 {
@@ -89,25 +84,22 @@ static void model_svc_free(struct model_svc *m)
 	free(m);
 }
 
-static void model_init(struct model *m)
+static void model_init(struct proxy__htab *m)
 {
-	m->n_buckets = 64;
-	m->n = 0;
-	m->buckets = xcalloc(m->n_buckets, sizeof(*m->buckets));
+	proxy__htab_init(m, 64);
 }
 
-static void model_release(struct model *md)
+static struct model_svc *msvc(const struct proxy__hnode *n)
 {
-	for (size_t i = 0; i < md->n_buckets; i++) {
-		while (md->buckets[i]) {
-			struct model_svc *m = md->buckets[i];
-			md->buckets[i] = m->next;
-			model_svc_free(m);
-		}
-	}
-	free(md->buckets);
-	md->buckets = NULL;
-	md->n = md->n_buckets = 0;
+	return n ? container_of(n, struct model_svc, hn) : NULL;
+}
+
+static void model_release(struct proxy__htab *md)
+{
+	struct proxy__hnode *n;
+
+	while ((n = proxy__htab_pop(md)))
+		model_svc_free(msvc(n));
 }
 
 void proxy_free(struct proxy *p)
@@ -128,11 +120,7 @@ void proxy_free(struct proxy *p)
 
 static size_t hash_str(const char *s)
 {
-	size_t h = 14695981039346656037ull;	/* FNV-1a */
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-	return h;
+	return proxy__fnv(PROXY__FNV_INIT, s, strlen(s));
 }
 
 /* The name of service table i, made on first use. */
@@ -165,52 +153,28 @@ static unsigned shards_for(const struct proxy *p, size_t n)
 	return k;
 }
 
-static struct model_svc **model_slot(struct model *md, const char *key)
+static bool key_eq(const struct proxy__hnode *n, const void *key)
 {
-	struct model_svc **pp = &md->buckets[hash_str(key) % md->n_buckets];
-
-	while (*pp && strcmp((*pp)->key, key))
-		pp = &(*pp)->next;
-	return pp;
+	return !strcmp(msvc(n)->key, key);
 }
 
-static void model_grow(struct model *md)
+static struct proxy__hnode **model_slot(struct proxy__htab *md, const char *key)
 {
-	size_t nb = md->n_buckets * 2;
-	struct model_svc **b = xcalloc(nb, sizeof(*b));
-
-	for (size_t i = 0; i < md->n_buckets; i++) {
-		while (md->buckets[i]) {
-			struct model_svc *m = md->buckets[i];
-			md->buckets[i] = m->next;
-			m->next = b[hash_str(m->key) % nb];
-			b[hash_str(m->key) % nb] = m;
-		}
-	}
-	free(md->buckets);
-	md->buckets = b;
-	md->n_buckets = nb;
+	return proxy__htab_slot(md, hash_str(key), key_eq, key);
 }
 
 /* Puts m in the model in place of the entry with its key (freed), or
  * removes that entry when m is NULL. */
-static void model_put(struct model *md, const char *key, struct model_svc *m)
+static void model_put(struct proxy__htab *md, const char *key, struct model_svc *m)
 {
-	struct model_svc **slot = model_slot(md, key), *old = *slot;
+	struct proxy__hnode **slot = model_slot(md, key);
 
-	if (old) {
-		*slot = old->next;
-		model_svc_free(old);
-		md->n--;
-	}
+	if (*slot)
+		model_svc_free(msvc(proxy__htab_unlink(md, slot)));
 	if (!m)
 		return;
-	if (md->n >= md->n_buckets)
-		model_grow(md);
-	slot = model_slot(md, m->key);
-	m->next = NULL;
-	*slot = m;
-	md->n++;
+	m->hn.hash = hash_str(m->key);
+	proxy__htab_add(md, &m->hn);
 }
 
 static struct model_svc *render(struct proxy *p, const struct proxy_service *svc)
@@ -244,8 +208,8 @@ static void hairpin_sync(struct proxy *p, struct proxy__batch *b, int f, struct 
 	size_t n = 0, alloc = 0;
 
 	for (size_t i = 0; i < p->m.n_buckets; i++) {
-		for (struct model_svc *m = p->m.buckets[i]; m; m = m->next) {
-			const struct proxy__render *r = &m->r[f];
+		for (struct proxy__hnode *hn = p->m.buckets[i]; hn; hn = hn->next) {
+			const struct proxy__render *r = &msvc(hn)->r[f];
 			for (size_t k = 0; k < r->n_hairpin; k++) {
 				if (proxy__refs_change(refs, &r->hairpin[k], 1) > 1)
 					continue;
@@ -329,9 +293,9 @@ static int sync_model(struct proxy *p)
 			proxy__render_release(&skel);
 		}
 		for (size_t i = 0; i < p->m.n_buckets; i++) {
-			for (struct model_svc *m = p->m.buckets[i]; m; m = m->next) {
-				proxy__batch_use_table(b, shard_table(p, m->key));
-				proxy__batch_add(b, &m->r[f]);
+			for (struct proxy__hnode *n = p->m.buckets[i]; n; n = n->next) {
+				proxy__batch_use_table(b, shard_table(p, msvc(n)->key));
+				proxy__batch_add(b, &msvc(n)->r[f]);
 			}
 		}
 		hairpin_sync(p, b, f, &refs);
@@ -370,7 +334,7 @@ static unsigned count_tables(struct proxy *p)
 
 int proxy_sync(struct proxy *p, const struct proxy_service *const *svcs, size_t n)
 {
-	struct model old = p->m;
+	struct proxy__htab old = p->m;
 	unsigned old_shards = p->shards;
 	int ret;
 
@@ -417,7 +381,7 @@ static int check_tables(struct proxy *p, const char *key)
 /* Sends the change from the model entry of key to m (NULL: removal). */
 static int apply(struct proxy *p, const char *key, struct model_svc *m)
 {
-	struct model_svc *old = *model_slot(&p->m, key);
+	struct model_svc *old = msvc(*model_slot(&p->m, key));
 	struct proxy__batch *b;
 	int ret;
 

@@ -127,11 +127,34 @@ struct proxy__render {
 	struct inet_addr *hairpin;
 };
 
-/* Reference counts per address (hairpin.c). */
-struct proxy__ref;
-struct proxy__refs {
-	struct proxy__ref **buckets;
+/* A chained hash table (htab.c): entries embed a node, which keeps their
+ * hash so that growing needs no key. */
+struct proxy__hnode {
+	struct proxy__hnode *next;
+	size_t hash;
+};
+struct proxy__htab {
+	struct proxy__hnode **buckets;
 	size_t n_buckets, n;
+};
+/* FNV-1a of len bytes continuing from h (start: PROXY__FNV_INIT). */
+#define PROXY__FNV_INIT 14695981039346656037ull
+size_t proxy__fnv(size_t h, const void *data, size_t len);
+void proxy__htab_init(struct proxy__htab *t, size_t n_buckets);
+/* The link to the node of hash for which eq(node, key), or the chain's end
+ * (*slot == NULL). Valid until the next add. */
+struct proxy__hnode **proxy__htab_slot(const struct proxy__htab *t, size_t hash,
+				       bool (*eq)(const struct proxy__hnode *, const void *),
+				       const void *key);
+/* Adds n (n->hash set; not already in t), doubling the buckets when full. */
+void proxy__htab_add(struct proxy__htab *t, struct proxy__hnode *n);
+struct proxy__hnode *proxy__htab_unlink(struct proxy__htab *t, struct proxy__hnode **slot);
+/* Unlinks and returns some node; when empty frees the buckets, returns NULL. */
+struct proxy__hnode *proxy__htab_pop(struct proxy__htab *t);
+
+/* Reference counts per address (hairpin.c). */
+struct proxy__refs {
+	struct proxy__htab t;
 };
 void proxy__refs_init(struct proxy__refs *rs);
 void proxy__refs_release(struct proxy__refs *rs);
