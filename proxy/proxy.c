@@ -224,10 +224,8 @@ static void hairpin_sync(struct proxy *p, struct proxy__batch *b, int f, struct 
 
 static bool has_addr(const struct proxy__render *r, const struct inet_addr *a)
 {
-	for (size_t i = 0; i < r->n_hairpin; i++)
-		if (inet_addr_equal(&r->hairpin[i], a))
-			return true;
-	return false;
+	return r->n_hairpin &&
+	       bsearch(a, r->hairpin, r->n_hairpin, sizeof(*a), proxy__addr_cmp) != NULL;
 }
 
 /* The hairpin addresses of a that b lacks and whose count is refs (0:

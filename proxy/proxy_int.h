@@ -120,9 +120,9 @@ struct proxy__render {
 	struct proxy__set *sets;
 	size_t n_elems, alloc_elems;
 	struct proxy__elem *elems;
-	/* Addresses its balancers may DNAT to, once each: "E . E" in the
-	 * base table's hairpin set while some service lists E (refcounted,
-	 * struct proxy__refs). */
+	/* Addresses its balancers may DNAT to, once each, sorted by
+	 * proxy__addr_cmp(): "E . E" in the base table's hairpin set while
+	 * some service lists E (refcounted, struct proxy__refs). */
 	size_t n_hairpin, alloc_hairpin;
 	struct inet_addr *hairpin;
 };
@@ -177,6 +177,8 @@ void proxy__render_skeleton(struct proxy__render *r, bool base);
 /* One service in r->family (r freshly initialised). */
 void proxy__render_service(const struct proxy_service *svc, const struct proxy__node *node,
 			   struct proxy__render *r);
+/* Orders struct inet_addr by family, then bytes (qsort/bsearch). */
+int proxy__addr_cmp(const void *a, const void *b);
 /* Endpoint selection of one family (0 = any) and port index (-1 = any). */
 size_t proxy__select(const struct proxy_service *svc, const char *node_name,
 		     const char *zone, bool local, int family, int port_idx, bool *use);

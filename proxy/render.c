@@ -316,14 +316,32 @@ static void dnat_map_add(struct port_ctx *pc, struct proxy__chain *c, const bool
 	}
 }
 
-/* Notes an address the service may DNAT to (for the hairpin set). */
+/* Notes an address the service may DNAT to (for the hairpin set; sorted
+ * and made unique by hairpin_finish()). */
 static void hairpin_add(struct proxy__render *r, const struct inet_addr *a)
 {
-	for (size_t i = 0; i < r->n_hairpin; i++)
-		if (inet_addr_equal(&r->hairpin[i], a))
-			return;
 	ALLOC_GROW(r->hairpin, r->n_hairpin + 1, r->alloc_hairpin);
 	r->hairpin[r->n_hairpin++] = *a;
+}
+
+int proxy__addr_cmp(const void *a, const void *b)
+{
+	const struct inet_addr *x = a, *y = b;
+
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	return memcmp(x->bytes, y->bytes, inet_family_len(x->family));
+}
+
+static void hairpin_finish(struct proxy__render *r)
+{
+	size_t n = 0;
+
+	qsort(r->hairpin, r->n_hairpin, sizeof(*r->hairpin), proxy__addr_cmp);
+	for (size_t i = 0; i < r->n_hairpin; i++)
+		if (!n || proxy__addr_cmp(&r->hairpin[n - 1], &r->hairpin[i]))
+			r->hairpin[n++] = r->hairpin[i];
+	r->n_hairpin = n;
 }
 
 /* A balancing chain over the chosen endpoints, without a chain per
@@ -484,6 +502,7 @@ void proxy__render_service(const struct proxy_service *svc, const struct proxy__
 		render_port(&pc);
 		free(pc.base);
 	}
+	hairpin_finish(r);
 	free(pc.cl);
 	free(pc.lo);
 }
