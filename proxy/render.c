@@ -337,6 +337,8 @@ static void hairpin_finish(struct proxy__render *r)
 {
 	size_t n = 0;
 
+	if (!r->n_hairpin)
+		return;
 	qsort(r->hairpin, r->n_hairpin, sizeof(*r->hairpin), proxy__addr_cmp);
 	for (size_t i = 0; i < r->n_hairpin; i++)
 		if (!n || proxy__addr_cmp(&r->hairpin[n - 1], &r->hairpin[i]))
