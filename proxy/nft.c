@@ -194,6 +194,19 @@ static void vmap_add(struct proxy__batch *b, const char *name, bool with_addr)
 	set_send(b, s, NFT_MSG_NEWSET);
 }
 
+/* The base table's set of "E . E" for every endpoint address E. */
+static void hairpin_set_add(struct proxy__batch *b)
+{
+	struct nftnl_set *s = set_new(b, PROXY__SET_HAIRPIN);
+	bool v6 = b->family == NFPROTO_IPV6;
+	uint32_t t = v6 ? T_IP6ADDR : T_IPADDR;
+
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, T_CONCAT(t, t));
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, v6 ? 32 : 8);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, ++b->set_id);
+	set_send(b, s, NFT_MSG_NEWSET);
+}
+
 static void affinity_set_add(struct proxy__batch *b, const struct proxy__set *as)
 {
 	struct nftnl_set *s = set_new(b, as->name);
@@ -256,10 +269,23 @@ static void endpoint_map_udata(struct nftnl_set *s, bool v6)
 	nftnl_udata_buf_free(u);
 }
 
-/* An endpoint map's elements: index -> address . port, in one message. */
+/* Elements per message: a message must fit the batch's overrun space
+ * (MNL_SOCKET_BUFFER_SIZE) and its element list a 16-bit attribute length;
+ * an ip6 element takes at most 44 bytes. */
+#define ELEMS_PER_MSG 128
+
+static void elems_send(struct proxy__batch *b, struct nftnl_set *s, bool add)
+{
+	nftnl_set_elems_nlmsg_build_payload(msg(b, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
+						add ? NLM_F_CREATE : 0), s);
+	msg_done(b);
+	nftnl_set_free(s);
+}
+
+/* An endpoint map's elements: index -> address . port. */
 static void endpoint_elems(struct proxy__batch *b, const struct proxy__set *es)
 {
-	struct nftnl_set *s = set_new(b, es->name);
+	struct nftnl_set *s = NULL;
 
 	for (uint32_t i = 0; i < es->n_dests; i++) {
 		struct nftnl_set_elem *e = nftnl_set_elem_alloc();
@@ -272,11 +298,14 @@ static void endpoint_elems(struct proxy__batch *b, const struct proxy__set *es)
 		data[al + 1] = (uint8_t)d->port;
 		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &i, sizeof(i));
 		nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, data, (uint32_t)al + 4);
+		if (!s)
+			s = set_new(b, es->name);
 		nftnl_set_elem_add(s, e);
+		if (i % ELEMS_PER_MSG == ELEMS_PER_MSG - 1 || i + 1 == es->n_dests) {
+			elems_send(b, s, true);
+			s = NULL;
+		}
 	}
-	nftnl_set_elems_nlmsg_build_payload(msg(b, NFT_MSG_NEWSETELEM, NLM_F_CREATE), s);
-	msg_done(b);
-	nftnl_set_free(s);
 }
 
 static void endpoint_map_add(struct proxy__batch *b, const struct proxy__set *es)
@@ -405,6 +434,7 @@ void proxy__batch_reset_table(struct proxy__batch *b, const struct proxy__render
 	if (!strcmp(b->table, b->base)) {
 		vmap_add(b, PROXY__MAP_NOEP_SVC, true);
 		vmap_add(b, PROXY__MAP_NOEP_NP, false);
+		hairpin_set_add(b);
 	}
 	proxy__batch_add(b, skel);
 }
@@ -414,6 +444,29 @@ static void elems_all(struct proxy__batch *b, const struct proxy__render *r, int
 {
 	for (int m = PROXY__M_SVC; m <= PROXY__M_NOEP_NP; m++)
 		elems_msg(b, r, (enum proxy__map)m, type, keep);
+}
+
+void proxy__batch_hairpin(struct proxy__batch *b, int family, const struct inet_addr *a,
+			  size_t n, bool add)
+{
+	const char *table = b->table;
+
+	b->family = nfproto(family);
+	b->table = b->base;
+	for (size_t i = 0; i < n; i += ELEMS_PER_MSG) {
+		struct nftnl_set *s = set_new(b, PROXY__SET_HAIRPIN);
+
+		for (size_t k = i; k < n && k < i + ELEMS_PER_MSG; k++) {
+			size_t al = inet_family_len(a[k].family);
+			uint8_t key[32];
+
+			memcpy(key, a[k].bytes, al);
+			memcpy(key + al, a[k].bytes, al);
+			nftnl_set_elem_add(s, elem_new(key, 2 * al, -1, NULL));
+		}
+		elems_send(b, s, add);
+	}
+	b->table = table;
 }
 
 void proxy__batch_add(struct proxy__batch *b, const struct proxy__render *r)

@@ -225,6 +225,22 @@ static void ex_dnat_map(struct nftnl_rule *r, int family, const struct proxy__ru
 	ex_nat(r, family, R0, R0 + (uint32_t)inet_family_len(family) / 4);
 }
 
+/* ct status dnat ip saddr . ip daddr @<set> jump <target> */
+static void ex_hairpin(struct nftnl_rule *r, int family, const struct proxy__rule *ru)
+{
+	struct nftnl_expr *e = ex(r, "ct");
+	uint32_t dnat = 0x20 /* IPS_DST_NAT */, z = 0;
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATUS);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, R0);
+	ex_bitwise(r, &dnat, &z, 4);
+	ex_cmp(r, NFT_CMP_NEQ, &z, 4);
+	ex_addr(r, family, true, R0);
+	ex_addr(r, family, false, R0 + (uint32_t)inet_family_len(family) / 4);
+	ex_lookup(r, ru->set, -1);
+	ex_verdict(r, NFT_JUMP, ru->target);
+}
+
 static void ex_reject(struct nftnl_rule *r, int family, bool tcp)
 {
 	struct nftnl_expr *e;
@@ -282,10 +298,10 @@ void proxy__rule_exprs(struct nftnl_rule *r, int family, const struct proxy__rul
 		break;
 	}
 	case PROXY__SADDR_NOT_JUMP:
-	case PROXY__SADDR_EQ_JUMP:
-		ex_saddr_prefix(r, &ru->prefix, ru->op == PROXY__SADDR_EQ_JUMP ? NFT_CMP_EQ : NFT_CMP_NEQ);
+		ex_saddr_prefix(r, &ru->prefix, NFT_CMP_NEQ);
 		ex_verdict(r, NFT_JUMP, ru->target);
 		break;
+	case PROXY__HAIRPIN_JUMP: ex_hairpin(r, family, ru); break;
 	case PROXY__LOCAL_SRC_JUMP:
 	case PROXY__LOCAL_SRC_GOTO:
 		ex_fib_local(r, false);

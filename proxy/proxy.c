@@ -18,14 +18,9 @@
 static const int family_of[FAMILIES] = { AF_INET, AF_INET6 };
 
 struct model_svc {
-	struct model_svc *next;	/* hash chain */
+	struct proxy__hnode hn;	/* in the model, by key */
 	char *key;		/* "namespace/name" */
 	struct proxy__render r[FAMILIES];
-};
-
-struct model {
-	struct model_svc **buckets;
-	size_t n_buckets, n;
 };
 
 struct proxy {
@@ -34,7 +29,8 @@ struct proxy {
 	struct proxy__node node;
 	struct proxy__nl *nl;
 	bool synced;
-	struct model m;
+	struct proxy__htab m;
+	struct proxy__refs hairpin;	/* services per endpoint address */
 	unsigned shards;	/* service tables now */
 	unsigned in_kernel;	/* service tables in the kernel (to delete) */
 	char **names;		/* table names: [0] = table, [i] = "table-i" */
@@ -42,7 +38,7 @@ struct proxy {
 	struct proxy_stats st;
 };
 
-static void model_init(struct model *m);
+static void model_init(struct proxy__htab *m);
 
 void proxy_service_release(struct proxy_service *svc)
 {
@@ -65,6 +61,7 @@ int proxy_new(const struct proxy_config *cfg, struct proxy **out)
 	p->cfg.zone = p->zone;
 	p->node = (struct proxy__node){ .node_name = p->node_name, .zone = p->zone, .cfg = &p->cfg };
 	model_init(&p->m);
+	proxy__refs_init(&p->hairpin);
 	ret = proxy__nl_open(&p->nl);
 	if (ret) {
 		proxy_free(p);
@@ -87,25 +84,22 @@ static void model_svc_free(struct model_svc *m)
 	free(m);
 }
 
-static void model_init(struct model *m)
+static void model_init(struct proxy__htab *m)
 {
-	m->n_buckets = 64;
-	m->n = 0;
-	m->buckets = xcalloc(m->n_buckets, sizeof(*m->buckets));
+	proxy__htab_init(m, 64);
 }
 
-static void model_release(struct model *md)
+static struct model_svc *msvc(const struct proxy__hnode *n)
 {
-	for (size_t i = 0; i < md->n_buckets; i++) {
-		while (md->buckets[i]) {
-			struct model_svc *m = md->buckets[i];
-			md->buckets[i] = m->next;
-			model_svc_free(m);
-		}
-	}
-	free(md->buckets);
-	md->buckets = NULL;
-	md->n = md->n_buckets = 0;
+	return n ? container_of(n, struct model_svc, hn) : NULL;
+}
+
+static void model_release(struct proxy__htab *md)
+{
+	struct proxy__hnode *n;
+
+	while ((n = proxy__htab_pop(md)))
+		model_svc_free(msvc(n));
 }
 
 void proxy_free(struct proxy *p)
@@ -113,6 +107,7 @@ void proxy_free(struct proxy *p)
 	if (!p)
 		return;
 	model_release(&p->m);
+	proxy__refs_release(&p->hairpin);
 	for (unsigned i = 0; i < p->n_names; i++)
 		free(p->names[i]);
 	free(p->names);
@@ -125,11 +120,7 @@ void proxy_free(struct proxy *p)
 
 static size_t hash_str(const char *s)
 {
-	size_t h = 14695981039346656037ull;	/* FNV-1a */
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-	return h;
+	return proxy__fnv(PROXY__FNV_INIT, s, strlen(s));
 }
 
 /* The name of service table i, made on first use. */
@@ -162,52 +153,28 @@ static unsigned shards_for(const struct proxy *p, size_t n)
 	return k;
 }
 
-static struct model_svc **model_slot(struct model *md, const char *key)
+static bool key_eq(const struct proxy__hnode *n, const void *key)
 {
-	struct model_svc **pp = &md->buckets[hash_str(key) % md->n_buckets];
-
-	while (*pp && strcmp((*pp)->key, key))
-		pp = &(*pp)->next;
-	return pp;
+	return !strcmp(msvc(n)->key, key);
 }
 
-static void model_grow(struct model *md)
+static struct proxy__hnode **model_slot(struct proxy__htab *md, const char *key)
 {
-	size_t nb = md->n_buckets * 2;
-	struct model_svc **b = xcalloc(nb, sizeof(*b));
-
-	for (size_t i = 0; i < md->n_buckets; i++) {
-		while (md->buckets[i]) {
-			struct model_svc *m = md->buckets[i];
-			md->buckets[i] = m->next;
-			m->next = b[hash_str(m->key) % nb];
-			b[hash_str(m->key) % nb] = m;
-		}
-	}
-	free(md->buckets);
-	md->buckets = b;
-	md->n_buckets = nb;
+	return proxy__htab_slot(md, hash_str(key), key_eq, key);
 }
 
 /* Puts m in the model in place of the entry with its key (freed), or
  * removes that entry when m is NULL. */
-static void model_put(struct model *md, const char *key, struct model_svc *m)
+static void model_put(struct proxy__htab *md, const char *key, struct model_svc *m)
 {
-	struct model_svc **slot = model_slot(md, key), *old = *slot;
+	struct proxy__hnode **slot = model_slot(md, key);
 
-	if (old) {
-		*slot = old->next;
-		model_svc_free(old);
-		md->n--;
-	}
+	if (*slot)
+		model_svc_free(msvc(proxy__htab_unlink(md, slot)));
 	if (!m)
 		return;
-	if (md->n >= md->n_buckets)
-		model_grow(md);
-	slot = model_slot(md, m->key);
-	m->next = NULL;
-	*slot = m;
-	md->n++;
+	m->hn.hash = hash_str(m->key);
+	proxy__htab_add(md, &m->hn);
 }
 
 static struct model_svc *render(struct proxy *p, const struct proxy_service *svc)
@@ -233,12 +200,83 @@ static int batch_send(struct proxy *p, struct proxy__batch *b)
 	return ret;
 }
 
+/* Counts the hairpin addresses of family f of every service into refs
+ * and adds each address's element once. */
+static void hairpin_sync(struct proxy *p, struct proxy__batch *b, int f, struct proxy__refs *refs)
+{
+	struct inet_addr *add = NULL;
+	size_t n = 0, alloc = 0;
+
+	for (size_t i = 0; i < p->m.n_buckets; i++) {
+		for (struct proxy__hnode *hn = p->m.buckets[i]; hn; hn = hn->next) {
+			const struct proxy__render *r = &msvc(hn)->r[f];
+			for (size_t k = 0; k < r->n_hairpin; k++) {
+				if (proxy__refs_change(refs, &r->hairpin[k], 1) > 1)
+					continue;
+				ALLOC_GROW(add, n + 1, alloc);
+				add[n++] = r->hairpin[k];
+			}
+		}
+	}
+	proxy__batch_hairpin(b, family_of[f], add, n, true);
+	free(add);
+}
+
+static bool has_addr(const struct proxy__render *r, const struct inet_addr *a)
+{
+	return r->n_hairpin &&
+	       bsearch(a, r->hairpin, r->n_hairpin, sizeof(*a), proxy__addr_cmp) != NULL;
+}
+
+/* The hairpin addresses of a that b lacks and whose count is refs (0:
+ * new to the kernel, 1: a's was the last use). */
+static struct inet_addr *hairpin_only(const struct proxy *p, const struct proxy__render *a,
+				      const struct proxy__render *b, unsigned refs, size_t *n)
+{
+	struct inet_addr *out = xcalloc(a->n_hairpin + 1, sizeof(*out));
+
+	*n = 0;
+	for (size_t i = 0; i < a->n_hairpin; i++)
+		if (!has_addr(b, &a->hairpin[i]) && proxy__refs_get(&p->hairpin, &a->hairpin[i]) == refs)
+			out[(*n)++] = a->hairpin[i];
+	return out;
+}
+
+/* Adds the elements old -> new makes used and deletes those it leaves
+ * unused; the counts change once the kernel took it (hairpin_commit). */
+static void hairpin_diff(struct proxy *p, struct proxy__batch *b, const struct proxy__render *old,
+			 const struct proxy__render *new)
+{
+	size_t n_del, n_add;
+	struct inet_addr *del = hairpin_only(p, old, new, 1, &n_del);
+	struct inet_addr *add = hairpin_only(p, new, old, 0, &n_add);
+
+	proxy__batch_hairpin(b, new->family, del, n_del, false);
+	proxy__batch_hairpin(b, new->family, add, n_add, true);
+	free(del);
+	free(add);
+}
+
+static void hairpin_commit(struct proxy *p, const struct proxy__render *old,
+			   const struct proxy__render *new)
+{
+	for (size_t i = 0; i < old->n_hairpin; i++)
+		if (!has_addr(new, &old->hairpin[i]))
+			proxy__refs_change(&p->hairpin, &old->hairpin[i], -1);
+	for (size_t i = 0; i < new->n_hairpin; i++)
+		if (!has_addr(old, &new->hairpin[i]))
+			proxy__refs_change(&p->hairpin, &new->hairpin[i], 1);
+}
+
 /* Recreates every table from the skeletons and the services of the model,
  * and deletes service tables beyond the current count. */
 static int sync_model(struct proxy *p)
 {
 	struct proxy__batch *b = proxy__batch_new(p->nl, p->table);
+	struct proxy__refs refs;
 	int ret;
+
+	proxy__refs_init(&refs);
 
 	for (int f = 0; f < FAMILIES; f++) {
 		if (!family_on(p, f))
@@ -253,19 +291,25 @@ static int sync_model(struct proxy *p)
 			proxy__render_release(&skel);
 		}
 		for (size_t i = 0; i < p->m.n_buckets; i++) {
-			for (struct model_svc *m = p->m.buckets[i]; m; m = m->next) {
-				proxy__batch_use_table(b, shard_table(p, m->key));
-				proxy__batch_add(b, &m->r[f]);
+			for (struct proxy__hnode *n = p->m.buckets[i]; n; n = n->next) {
+				proxy__batch_use_table(b, shard_table(p, msvc(n)->key));
+				proxy__batch_add(b, &msvc(n)->r[f]);
 			}
 		}
+		hairpin_sync(p, b, f, &refs);
 		for (unsigned i = p->shards; i < p->in_kernel; i++) {
 			proxy__batch_use_table(b, table_name(p, i));
 			proxy__batch_del_table(b, family_of[f]);
 		}
 	}
 	ret = batch_send(p, b);
-	if (!ret)
+	if (!ret) {
 		p->in_kernel = p->shards;
+		struct proxy__refs t = p->hairpin;
+		p->hairpin = refs;
+		refs = t;
+	}
+	proxy__refs_release(&refs);
 	return ret;
 }
 
@@ -288,7 +332,7 @@ static unsigned count_tables(struct proxy *p)
 
 int proxy_sync(struct proxy *p, const struct proxy_service *const *svcs, size_t n)
 {
-	struct model old = p->m;
+	struct proxy__htab old = p->m;
 	unsigned old_shards = p->shards;
 	int ret;
 
@@ -335,7 +379,7 @@ static int check_tables(struct proxy *p, const char *key)
 /* Sends the change from the model entry of key to m (NULL: removal). */
 static int apply(struct proxy *p, const char *key, struct model_svc *m)
 {
-	struct model_svc *old = *model_slot(&p->m, key);
+	struct model_svc *old = msvc(*model_slot(&p->m, key));
 	struct proxy__batch *b;
 	int ret;
 
@@ -361,10 +405,17 @@ static int apply(struct proxy *p, const char *key, struct model_svc *m)
 			continue;
 		proxy__render_init(&empty, family_of[f]);
 		proxy__batch_replace(b, old ? &old->r[f] : &empty, m ? &m->r[f] : &empty);
+		hairpin_diff(p, b, old ? &old->r[f] : &empty, m ? &m->r[f] : &empty);
 	}
 	ret = batch_send(p, b);
 	if (ret)
 		goto fail;
+	for (int f = 0; f < FAMILIES; f++) {
+		struct proxy__render empty;
+
+		proxy__render_init(&empty, family_of[f]);
+		hairpin_commit(p, old ? &old->r[f] : &empty, m ? &m->r[f] : &empty);
+	}
 	model_put(&p->m, key, m);
 	p->st.services = p->m.n;
 	return 0;
@@ -426,6 +477,8 @@ int proxy_flush(struct proxy *p)
 		p->in_kernel = 0;
 		model_release(&p->m);
 		model_init(&p->m);
+		proxy__refs_release(&p->hairpin);
+		proxy__refs_init(&p->hairpin);
 		p->synced = false;
 		p->st.services = 0;
 	}

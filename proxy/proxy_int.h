@@ -26,6 +26,7 @@
 #define PROXY__MAP_NP "service-nodeports"
 #define PROXY__MAP_NOEP_SVC "no-endpoint-services"
 #define PROXY__MAP_NOEP_NP "no-endpoint-nodeports"
+#define PROXY__SET_HAIRPIN "hairpin-endpoints"
 
 /* The shapes of rules the proxy writes (nft syntax, ip family shown). */
 enum proxy__op {
@@ -42,7 +43,8 @@ enum proxy__op {
 	PROXY__NODE_UNMARK,	/* meta mark set meta mark & ~0x8000 */
 	PROXY__CT_NEW_JUMP,	/* ct state new jump <target> */
 	PROXY__SADDR_NOT_JUMP,	/* ip saddr != <prefix> jump <target> */
-	PROXY__SADDR_EQ_JUMP,	/* ip saddr <addr> jump <target> */
+	PROXY__HAIRPIN_JUMP,	/* ct status dnat ip saddr . ip daddr @<set>
+				 * jump <target> */
 	PROXY__LOCAL_SRC_JUMP,	/* fib saddr type local jump <target> */
 	PROXY__LOCAL_SRC_GOTO,	/* fib saddr type local goto <target> */
 	PROXY__DNAT,		/* [numgen random mod <modulus> 0]
@@ -118,7 +120,48 @@ struct proxy__render {
 	struct proxy__set *sets;
 	size_t n_elems, alloc_elems;
 	struct proxy__elem *elems;
+	/* Addresses its balancers may DNAT to, once each, sorted by
+	 * proxy__addr_cmp(): "E . E" in the base table's hairpin set while
+	 * some service lists E (refcounted, struct proxy__refs). */
+	size_t n_hairpin, alloc_hairpin;
+	struct inet_addr *hairpin;
 };
+
+/* A chained hash table (htab.c): entries embed a node, which keeps their
+ * hash so that growing needs no key. */
+struct proxy__hnode {
+	struct proxy__hnode *next;
+	size_t hash;
+};
+struct proxy__htab {
+	struct proxy__hnode **buckets;
+	size_t n_buckets, n;
+};
+/* FNV-1a of len bytes continuing from h (start: PROXY__FNV_INIT). */
+#define PROXY__FNV_INIT 14695981039346656037ull
+size_t proxy__fnv(size_t h, const void *data, size_t len);
+void proxy__htab_init(struct proxy__htab *t, size_t n_buckets);
+/* The link to the node of hash for which eq(node, key), or the chain's end
+ * (*slot == NULL). Valid until the next add. */
+struct proxy__hnode **proxy__htab_slot(const struct proxy__htab *t, size_t hash,
+				       bool (*eq)(const struct proxy__hnode *, const void *),
+				       const void *key);
+/* Adds n (n->hash set; not already in t), doubling the buckets when full. */
+void proxy__htab_add(struct proxy__htab *t, struct proxy__hnode *n);
+struct proxy__hnode *proxy__htab_unlink(struct proxy__htab *t, struct proxy__hnode **slot);
+/* Unlinks and returns some node; when empty frees the buckets, returns NULL. */
+struct proxy__hnode *proxy__htab_pop(struct proxy__htab *t);
+
+/* Reference counts per address (hairpin.c). */
+struct proxy__refs {
+	struct proxy__htab t;
+};
+void proxy__refs_init(struct proxy__refs *rs);
+void proxy__refs_release(struct proxy__refs *rs);
+unsigned proxy__refs_get(const struct proxy__refs *rs, const struct inet_addr *a);
+/* Adds delta (at least down to 0) and returns the new count; an address
+ * at 0 is forgotten. */
+unsigned proxy__refs_change(struct proxy__refs *rs, const struct inet_addr *a, int delta);
 
 void proxy__render_init(struct proxy__render *r, int family);
 void proxy__render_release(struct proxy__render *r);
@@ -134,6 +177,8 @@ void proxy__render_skeleton(struct proxy__render *r, bool base);
 /* One service in r->family (r freshly initialised). */
 void proxy__render_service(const struct proxy_service *svc, const struct proxy__node *node,
 			   struct proxy__render *r);
+/* Orders struct inet_addr by family, then bytes (qsort/bsearch). */
+int proxy__addr_cmp(const void *a, const void *b);
 /* Endpoint selection of one family (0 = any) and port index (-1 = any). */
 size_t proxy__select(const struct proxy_service *svc, const char *node_name,
 		     const char *zone, bool local, int family, int port_idx, bool *use);
@@ -156,6 +201,10 @@ void proxy__batch_use_table(struct proxy__batch *b, const char *table);
 /* Recreates the current table from scratch (delete + add) with the skeleton. */
 void proxy__batch_reset_table(struct proxy__batch *b, const struct proxy__render *skel);
 void proxy__batch_del_table(struct proxy__batch *b, int family);
+/* Adds (add) or deletes the hairpin elements "a . a" of the n addresses
+ * of family, in the base table's hairpin set. */
+void proxy__batch_hairpin(struct proxy__batch *b, int family, const struct inet_addr *a,
+			  size_t n, bool add);
 /* Adds everything of r. */
 void proxy__batch_add(struct proxy__batch *b, const struct proxy__render *r);
 /* Turns old into new: deletes chains, sets and elements of old that new

@@ -48,6 +48,7 @@ void proxy__render_release(struct proxy__render *r)
 	free(r->chains);
 	free(r->sets);
 	free(r->elems);
+	free(r->hairpin);
 	proxy__render_init(r, r->family);
 }
 
@@ -90,6 +91,7 @@ void proxy__render_skeleton(struct proxy__render *r, bool base)
 	if (base) {
 		c = chain_add(r, xstrdup(PROXY__MASQUERADING), -1, 0, false);
 		rule_add(c, PROXY__NODE_UNMARK, NULL);
+		rule_add(c, PROXY__HAIRPIN_JUMP, PROXY__MARK_MASQ)->set = xstrdup(PROXY__SET_HAIRPIN);
 		rule_add(c, PROXY__UNMARKED_RETURN, NULL);
 		rule_add(c, PROXY__MARK_XOR, NULL);
 		rule_add(c, PROXY__MASQUERADE, NULL);
@@ -314,9 +316,39 @@ static void dnat_map_add(struct port_ctx *pc, struct proxy__chain *c, const bool
 	}
 }
 
+/* Notes an address the service may DNAT to (for the hairpin set; sorted
+ * and made unique by hairpin_finish()). */
+static void hairpin_add(struct proxy__render *r, const struct inet_addr *a)
+{
+	ALLOC_GROW(r->hairpin, r->n_hairpin + 1, r->alloc_hairpin);
+	r->hairpin[r->n_hairpin++] = *a;
+}
+
+int proxy__addr_cmp(const void *a, const void *b)
+{
+	const struct inet_addr *x = a, *y = b;
+
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	return memcmp(x->bytes, y->bytes, inet_family_len(x->family));
+}
+
+static void hairpin_finish(struct proxy__render *r)
+{
+	size_t n = 0;
+
+	if (!r->n_hairpin)
+		return;
+	qsort(r->hairpin, r->n_hairpin, sizeof(*r->hairpin), proxy__addr_cmp);
+	for (size_t i = 0; i < r->n_hairpin; i++)
+		if (!n || proxy__addr_cmp(&r->hairpin[n - 1], &r->hairpin[i]))
+			r->hairpin[n++] = r->hairpin[i];
+	r->n_hairpin = n;
+}
+
 /* A balancing chain over the chosen endpoints, without a chain per
  * endpoint (every chain costs each later commit, see docs/proxy.md):
- * hairpin marks, then one DNAT through an endpoint map; with affinity,
+ * the masquerade mark for clients outside the cluster, then one DNAT through an endpoint map; with affinity,
  * the sticky rules, then endpoint k of n taken with probability 1/(n-k)
  * when none before it was, i.e. 1/n overall (each rule updates its own
  * affinity set). */
@@ -333,13 +365,9 @@ static void render_balancer(struct port_ctx *pc, char *name, const bool *use, si
 			rule_add(c, PROXY__SADDR_NOT_JUMP, PROXY__MARK_MASQ)->prefix = *p;
 		}
 	}
-	for (size_t i = 0; i < pc->svc->n_endpoints; i++) {
-		if (!use[i])
-			continue;
-		struct proxy__rule *ru = rule_add(c, PROXY__SADDR_EQ_JUMP, PROXY__MARK_MASQ);
-		ru->prefix.addr = pc->svc->endpoints[i].addr;
-		ru->prefix.len = (unsigned)inet_family_len(ru->prefix.addr.family) * 8;
-	}
+	for (size_t i = 0; i < pc->svc->n_endpoints; i++)
+		if (use[i])
+			hairpin_add(pc->r, &pc->svc->endpoints[i].addr);
 	if (!pc->svc->affinity && n > 1) {
 		dnat_map_add(pc, c, use, n);
 		return;
@@ -476,6 +504,7 @@ void proxy__render_service(const struct proxy_service *svc, const struct proxy__
 		render_port(&pc);
 		free(pc.base);
 	}
+	hairpin_finish(r);
 	free(pc.cl);
 	free(pc.lo);
 }

@@ -89,10 +89,13 @@ cat > "$dir/objects.json" <<EOF
  $(slice local IPv4 10.42.1.2@node 10.42.2.2@other),
  $(service sticky '["10.43.0.12"]' 30082 Cluster ClientIP),
  $(slice sticky IPv4 10.42.1.2@node 10.42.2.2@other),
+ $(service self '["10.43.0.13","fd43::13"]' 30083 Cluster),
+ $(slice self IPv4 10.42.1.2@node),
+ $(slice self IPv6 fd42:1::2@node),
  $(service empty '["10.43.0.50","fd43::50"]' 30099 Cluster)]
 EOF
 check "rules applied from Service and EndpointSlice JSON" \
-	nx node $APPLY --node node --cluster-cidr 10.42.0.0/16 --cluster-cidr fd42::/32 "$dir/objects.json"
+	nx node $APPLY --node node --cluster-cidr 10.42.0.0/16 --cluster-cidr fd42::/16 "$dir/objects.json"
 
 get() { nx cli curl -sS -m 3 "http://$1/cgi-bin/who" 2>&1; }
 poll 10 nx cli curl -sf -m 1 http://10.0.1.1:30080/cgi-bin/who || not_ok "servers answer through the node"
@@ -128,6 +131,17 @@ pod?" [::ffff:10.42."*) ok "ETP Cluster NodePort: the client is masqueraded to t
 esac
 expect_eq "ETP Local: only the local endpoint, client source kept" "pod1 [::ffff:10.0.1.2]" \
 	"$(for i in $(seq 10); do get 10.0.1.1:30081; done | sort -u)"
+
+# hairpin: a pod reaching itself through a service is masqueraded to the
+# node (else its answer would bypass the DNAT); another pod keeps its source
+expect_eq "hairpin IPv4: a pod reaches itself via its service, masqueraded" \
+	"pod1 [::ffff:10.42.1.1]" "$(nx pod1 curl -sS -m 3 http://10.43.0.13/cgi-bin/who 2>&1)"
+expect_eq "hairpin IPv6: a pod reaches itself via its service, masqueraded" \
+	"pod1 [fd42:1::1]" "$(nx pod1 curl -sS -m 3 'http://[fd43::13]/cgi-bin/who' 2>&1)"
+expect_eq "not hairpin IPv4: another pod keeps its source address" \
+	"pod1 [::ffff:10.42.2.2]" "$(nx pod2 curl -sS -m 3 http://10.43.0.13/cgi-bin/who 2>&1)"
+expect_eq "not hairpin IPv6: another pod keeps its source address" \
+	"pod1 [fd42:2::2]" "$(nx pod2 curl -sS -m 3 'http://[fd43::13]/cgi-bin/who' 2>&1)"
 
 refused() { # refused URL: the connection fails (curl 7), well within a second
 	local t0 t1 rc

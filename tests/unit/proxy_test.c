@@ -517,3 +517,82 @@ TEST(proxy_sharded_update_matches_full_sync)
 	proxy_free(p);
 	fixture_release(s, N_FIX);
 }
+
+static bool hairpin_has(const char *ip)
+{
+	char *set = run_out("nft list set ip k1s-proxy hairpin-endpoints");
+	char *want = xasprintf("%s . %s", ip, ip);
+	bool found = strstr(set, want) != NULL;
+
+	free(want);
+	free(set);
+	return found;
+}
+
+/* An address backing two services keeps its hairpin element until the
+ * last of them stops using it. */
+TEST(proxy_hairpin_element_shared_by_services)
+{
+	struct proxy_service s[2];
+	struct proxy *p;
+
+	if (!in_new_netns())
+		return;
+	svc_init(&s[0], "a", PROXY_CLUSTER_IP, "10.43.0.10", NULL);
+	svc_init(&s[1], "b", PROXY_CLUSTER_IP, "10.43.0.11", NULL);
+	for (int i = 0; i < 2; i++) {
+		port_add(&s[i], "", IPPROTO_TCP, 80, 0);
+		ep_add(&s[i], "10.42.1.5", 80, "node-a");
+	}
+	ep_add(&s[1], "10.42.1.6", 80, "node-a");
+	p = proxy_open();
+	ASSERT_OK(sync_all(p, s, 2));
+	ASSERT_TRUE(hairpin_has("10.42.1.5"));
+	ASSERT_TRUE(hairpin_has("10.42.1.6"));
+	ASSERT_OK(proxy_remove(p, "default", "a"));
+	ASSERT_TRUE(hairpin_has("10.42.1.5"));	/* b still uses it */
+	s[1].endpoints[0].addr.bytes[3] = 77;
+	ASSERT_OK(proxy_update(p, &s[1]));
+	ASSERT_FALSE(hairpin_has("10.42.1.5"));
+	ASSERT_TRUE(hairpin_has("10.42.1.77"));
+	ASSERT_OK(proxy_update(p, &s[0]));	/* a comes back */
+	ASSERT_TRUE(hairpin_has("10.42.1.5"));
+	ASSERT_OK(proxy_remove(p, "default", "b"));
+	ASSERT_TRUE(hairpin_has("10.42.1.5"));
+	ASSERT_FALSE(hairpin_has("10.42.1.6"));
+	ASSERT_FALSE(hairpin_has("10.42.1.77"));
+	proxy_free(p);
+	fixture_release(s, 2);
+}
+
+/* A balancer of 2,000 endpoints per family: its map and the hairpin set take several
+ * messages (a message holds at most a few hundred elements). */
+TEST(proxy_large_service)
+{
+	struct proxy_service s;
+	struct proxy *p;
+	char ip[32], *out;
+
+	if (!in_new_netns())
+		return;
+	svc_init(&s, "big", PROXY_CLUSTER_IP, "10.43.0.10", "fd43::10");
+	port_add(&s, "", IPPROTO_TCP, 80, 0);
+	for (int i = 0; i < 2000; i++) {
+		snprintf(ip, sizeof(ip), "10.42.%d.%d", i / 200, i % 200 + 1);
+		ep_add(&s, ip, 80, "node-a");
+		snprintf(ip, sizeof(ip), "fd42:1::%x", i + 1);
+		ep_add(&s, ip, 80, "node-a");
+	}
+	p = proxy_open();
+	ASSERT_OK(sync_all(p, &s, 1));
+	out = run_out("nft list map ip6 k1s-proxy svc-default/big/tcp/80/eps | grep -o ' : fd42' | wc -l");
+	ASSERT_STR_EQ(out, "2000\n");
+	free(out);
+	out = run_out("nft list set ip k1s-proxy hairpin-endpoints | grep -o '10\\.42\\.[0-9.]* \\. ' | wc -l");
+	ASSERT_STR_EQ(out, "2000\n");
+	free(out);
+	s.endpoints[0].addr.bytes[3] = 250;
+	ASSERT_OK(proxy_update(p, &s));
+	proxy_free(p);
+	fixture_release(&s, 1);
+}
