@@ -293,4 +293,10 @@ check "a forged token is refused (401)" sh -c "$(declare -f tkc); API=$API TLS=$
 expect_eq "a pod gets the kube-api-access volume" /var/run/secrets/kubernetes.io/serviceaccount \
 	"$(kc -n demo run tokpod --image=busybox -o jsonpath='{.spec.containers[0].volumeMounts[0].mountPath}')"
 kc -n demo delete pod tokpod --wait=false >/dev/null
+expect_eq "every namespace has kube-root-ca.crt with the cluster CA" "$(cat "$TLS/server-ca.crt")" \
+	"$(kc -n demo get configmap kube-root-ca.crt -o jsonpath='{.data.ca\.crt}')"
+kc -n demo delete configmap kube-root-ca.crt >/dev/null
+kc label namespace demo touched=1 >/dev/null
+rootca_back() { kc -n demo get configmap kube-root-ca.crt >/dev/null 2>&1; }
+check "a deleted kube-root-ca.crt comes back with the namespace's next change" poll 10 rootca_back
 exit $_failed
