@@ -133,6 +133,10 @@ int list_collect(struct api_call *c, cJSON **items, cJSON **meta, struct api_err
 
 /* Decodes a stored value into an object with its resourceVersion set. */
 cJSON *api_decode(const char *data, size_t len, int64_t mod_rev);
+/* The stored object group/v1 plural ns/name (ns ignored for cluster-scoped
+ * kinds), decoded; NULL when it, its kind or name is absent. */
+cJSON *api_load(struct apiserver *s, const char *group, const char *plural, const char *ns,
+		const char *name);
 /* The same, converted from the storage version to r's version (events,
  * HPAs are stored in one version and served in two). NULL on failure. */
 cJSON *api_decode_as(const struct api_resource *r, const char *data, size_t len, int64_t mod_rev);

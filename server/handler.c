@@ -6,6 +6,7 @@
  */
 #include "podproxy.h"
 #include "apiserver.h"
+#include "storage.h"
 #include "convert.h"
 #include "crd.h"
 #include "discovery.h"
@@ -227,6 +228,24 @@ cJSON *api_decode(const char *data, size_t len, int64_t mod_rev)
 	snprintf(rv, sizeof(rv), "%lld", (long long)mod_rev);
 	json_set_str(json_obj(o, "metadata"), "resourceVersion", rv);
 	return o;
+}
+
+cJSON *api_load(struct apiserver *s, const char *group, const char *plural, const char *ns,
+		const char *name)
+{
+	const struct api_resource *r = registry_find(group, "v1", plural);
+	struct sobj o = { 0 };
+	cJSON *obj = NULL;
+	char *key;
+
+	if (!r || !name || !*name)
+		return NULL;
+	key = api_key(r, r->namespaced && ns ? ns : "", name);
+	if (!storage_get(s, key, &o))
+		obj = api_decode(o.value, o.len, o.mod_rev);
+	sobj_release(&o);
+	free(key);
+	return obj;
 }
 
 /* ---- non-resource paths ---- */

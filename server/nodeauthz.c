@@ -67,27 +67,9 @@ static bool eq(const char *a, const char *b)
 	return !strcmp(a ? a : "", b ? b : "");
 }
 
-static cJSON *load(struct apiserver *s, const char *group, const char *res, const char *ns,
-		   const char *name)
-{
-	const struct api_resource *r = registry_find(group, "v1", res);
-	struct sobj o = { 0 };
-	cJSON *doc = NULL;
-	char *key;
-
-	if (!r)
-		return NULL;
-	key = api_key(r, ns ? ns : "", name);
-	if (!storage_get(s, key, &o))
-		doc = json_parse(o.value, strlen(o.value));
-	sobj_release(&o);
-	free(key);
-	return doc;
-}
-
 static bool pod_on_node(struct apiserver *s, const char *ns, const char *name, const char *node)
 {
-	cJSON *pod = load(s, "", "pods", ns, name);
+	cJSON *pod = api_load(s, "", "pods", ns, name);
 	bool ok = pod && eq(json_get_str(json_get(pod, "spec"), "nodeName", ""), node);
 
 	cJSON_Delete(pod);
@@ -99,7 +81,7 @@ static bool pod_on_node(struct apiserver *s, const char *ns, const char *name, c
 static bool local_on_node(struct apiserver *s, const char *group, const char *res, const char *name,
 			  const char *node)
 {
-	cJSON *o = load(s, group, res, NULL, name);
+	cJSON *o = api_load(s, group, res, NULL, name);
 	bool ok = o && eq(json_get_str(json_path(o, "metadata.annotations"), "k1s.io/node", ""), node);
 
 	cJSON_Delete(o);

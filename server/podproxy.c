@@ -181,20 +181,6 @@ static void pp_free(struct pp *p)
 	free(p);
 }
 
-static cJSON *load(struct api_call *c, const char *plural, const char *ns, const char *name)
-{
-	const struct api_resource *r = registry_find("", "v1", plural);
-	char *key = api_key(r, ns, name);
-	struct sobj o = { 0 };
-	cJSON *obj = NULL;
-
-	if (!storage_get(c->srv, key, &o))
-		obj = api_decode(o.value, o.len, o.mod_rev);
-	sobj_release(&o);
-	free(key);
-	return obj;
-}
-
 static bool has_container(const cJSON *spec, const char *name)
 {
 	static const char *const lists[] = { "containers", "initContainers", "ephemeralContainers" };
@@ -237,7 +223,7 @@ static char *pick_container(struct api_call *c, const cJSON *pod)
 /* https://ip:port of the node's kubelet, malloc'd; NULL after answering. */
 static char *kubelet_base(struct api_call *c, const char *node_name)
 {
-	cJSON *node = load(c, "nodes", "", node_name);
+	cJSON *node = api_load(c->srv, "", "nodes", "", node_name);
 	const cJSON *st = json_get(node, "status"), *a;
 	const char *ip = NULL;
 	int64_t port = json_get_int(json_path(st, "daemonEndpoints.kubeletEndpoint"), "Port", 0);
@@ -290,7 +276,7 @@ static char *target_url(struct api_call *c)
 		{ "log", "containerLogs" }, { "exec", "exec" }, { "attach", "attach" },
 		{ "portforward", "portForward" },
 	};
-	cJSON *pod = load(c, "pods", c->route.ns, c->route.name);
+	cJSON *pod = api_load(c->srv, "", "pods", c->route.ns, c->route.name);
 	const char *node = json_get_str(json_get(pod, "spec"), "nodeName", NULL), *kpath = NULL;
 	char *container = NULL, *base = NULL, *url = NULL;
 	struct buf u = BUF_INIT;

@@ -245,23 +245,6 @@ bool satoken_is_jwt(const char *tok, size_t len)
 
 /* ---- objects ---- */
 
-static cJSON *load(struct apiserver *s, const char *plural, const char *ns, const char *name)
-{
-	const struct api_resource *r = registry_find("", "v1", plural);
-	struct sobj o = { 0 };
-	cJSON *doc = NULL;
-	char *key;
-
-	if (!r || !name || !*name)
-		return NULL;
-	key = api_key(r, r->namespaced ? ns : "", name);
-	if (!storage_get(s, key, &o))
-		doc = api_decode(o.value, o.len, o.mod_rev);
-	sobj_release(&o);
-	free(key);
-	return doc;
-}
-
 static const char *uid_of(const cJSON *o)
 {
 	return json_get_str(json_get(o, "metadata"), "uid", "");
@@ -273,7 +256,7 @@ static bool ref_alive(struct apiserver *s, const cJSON *ref, const char *ns)
 	const char *kind = json_get_str(ref, "kind", "");
 	const char *plural = !strcmp(kind, "Pod") ? "pods" : !strcmp(kind, "Secret") ? "secrets" :
 			     !strcmp(kind, "Node") ? "nodes" : NULL;
-	cJSON *o = plural ? load(s, plural, ns, json_get_str(ref, "name", "")) : NULL;
+	cJSON *o = plural ? api_load(s, "", plural, ns, json_get_str(ref, "name", "")) : NULL;
 	bool ok = o && !strcmp(uid_of(o), json_get_str(ref, "uid", "")) &&
 		  !json_path(o, "metadata.deletionTimestamp");
 
@@ -323,7 +306,7 @@ int satoken_authenticate(struct apiserver *s, const char *tok, size_t len, struc
 	if (!claims || strcmp(json_get_str(claims, "iss", ""), SATOKEN_ISSUER) || !has_audience(claims) ||
 	    json_get_int(claims, "exp", 0) + CLOCK_SKEW < now || json_get_int(claims, "nbf", 0) > now + CLOCK_SKEW)
 		goto out;
-	sa = load(s, "serviceaccounts", ns, name);
+	sa = api_load(s, "", "serviceaccounts", ns, name);
 	if (!sa || strcmp(uid_of(sa), json_get_str(json_get(k8s, "serviceaccount"), "uid", "")) ||
 	    json_path(sa, "metadata.deletionTimestamp"))
 		goto out;
@@ -375,7 +358,7 @@ static int bind_object(struct api_call *c, const cJSON *ref, const cJSON *sa, cJ
 		api_error_set(e, STATUS_BAD_REQUEST, "cannot bind token for object of type %s", kind);
 		return -EINVAL;
 	}
-	o = load(c->srv, plural, c->route.ns, name);
+	o = api_load(c->srv, "", plural, c->route.ns, name);
 	if (!o) {
 		api_error_not_found(e, "", plural, name);
 		return -ENOENT;
@@ -466,7 +449,7 @@ void satoken_request(struct api_call *c, cJSON *body)
 		api_error_invalid(&e, "authentication.k8s.io", "TokenRequest", c->route.name);
 		goto fail;
 	}
-	if (!(sa = load(c->srv, "serviceaccounts", c->route.ns, c->route.name))) {
+	if (!(sa = api_load(c->srv, "", "serviceaccounts", c->route.ns, c->route.name))) {
 		api_error_not_found(&e, "", "serviceaccounts", c->route.name);
 		goto fail;
 	}
@@ -599,7 +582,7 @@ void satoken_admit_pod(struct api_call *c, cJSON *pod, struct api_error *e)
 		json_set_str(spec, "serviceAccountName", name);
 	}
 	json_set_str(spec, "serviceAccount", name);
-	sa = load(c->srv, "serviceaccounts", c->route.ns, name);
+	sa = api_load(c->srv, "", "serviceaccounts", c->route.ns, name);
 	if (!sa && strcmp(name, "default")) {
 		api_error_set(e, STATUS_FORBIDDEN,
 			      "pods \"%s\" is forbidden: error looking up service account %s/%s: serviceaccount \"%s\" not found",
