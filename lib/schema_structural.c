@@ -315,7 +315,7 @@ static void check_node(struct sctx *c, const cJSON *s, enum level lvl)
 	else
 		check_default(c, s, lvl);
 	cJSON_ArrayForEach(it, props)
-		if (!(lvl == LVL_ROOT && !strcmp(it->string, "metadata")))
+		if (it->string && !(lvl == LVL_ROOT && !strcmp(it->string, "metadata")))	/* an array's items have no names */
 			check_child(c, "properties", it->string, it, lvl == LVL_LOGIC ? LVL_LOGIC : LVL_FIELD);
 	if (cJSON_IsObject(kw(s, "items")))
 		check_child(c, "items", NULL, kw(s, "items"), lvl == LVL_LOGIC ? LVL_LOGIC : LVL_ITEM);
